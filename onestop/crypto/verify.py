@@ -1,0 +1,251 @@
+"""Signing and verifying receipt QR codes: the entry points for the CLI, the desk and the server.
+
+``verify_receipt`` follows QR-AND-SYNC.md ("Verify"): decode the text -> parse the COSE_Sign1
+-> look up the kid in the trust list -> check the signature -> decode the claims -> check the
+key's validity window, commune and revocation at the receipt's signed "received" time.
+
+It never raises, whatever it is given (a scanner returns arbitrary text; a photo can contain
+any QR): every failure becomes a ``Verdict`` with a Vietnamese ``detail``. Order matters:
+
+* the signature is checked before the claims are trusted, so a tampered receipt is
+  ``BAD_SIGNATURE`` (or ``MALFORMED`` if the change broke the structure; either is a failure);
+* ``claims`` is filled in for ``VALID``, and also for ``UNKNOWN_KEY`` and ``REVOKED_KEY`` so a
+  clerk can see what the paper claims next to the warning; it is None for ``BAD_SIGNATURE``
+  (we do not display content we know was altered) and ``MALFORMED``. Only ``VALID`` claims are
+  proven.
+* a key is trusted for its own commune only: a receipt signed by commune A's desk key that
+  claims commune B is ``UNKNOWN_KEY`` ("this key is not on the list for that commune"), as is a
+  receipt for another province.
+
+Verdicts, exit codes (for ``onestop verify``; 0 only for VALID, distinct non-zero codes so a
+script can tell a forgery from an outdated trust list) and labels are fixed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+from onestop.crypto.cose import Sign1, parse_sign1, sign1, verify_sign1
+from onestop.crypto.signer import InvalidPublicKeyError, Signer, public_key_from_bytes
+from onestop.crypto.trust import TrustEntry, TrustList
+from onestop.domain.receipt import (
+    MAX_RECEIPT_BYTES,
+    VN_TZ,
+    MalformedError,
+    ReceiptClaims,
+    parse_receipt_url,
+    receipt_url,
+)
+
+__all__ = [
+    "EXIT_CODES",
+    "LABELS",
+    "Verdict",
+    "VerifyResult",
+    "make_receipt_qr_text",
+    "sign_receipt",
+    "verify_receipt",
+]
+
+
+class Verdict(StrEnum):
+    VALID = "valid"
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_KEY = "unknown_key"
+    REVOKED_KEY = "revoked_key"
+    MALFORMED = "malformed"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self]
+
+    @property
+    def label(self) -> str:
+        return LABELS[self]
+
+
+EXIT_CODES: Final[Mapping[Verdict, int]] = MappingProxyType(
+    {
+        Verdict.VALID: 0,
+        Verdict.BAD_SIGNATURE: 3,
+        Verdict.UNKNOWN_KEY: 4,
+        Verdict.REVOKED_KEY: 5,
+        Verdict.MALFORMED: 6,
+    }
+)
+
+LABELS: Final[Mapping[Verdict, str]] = MappingProxyType(
+    {
+        Verdict.VALID: "Hợp lệ",
+        Verdict.BAD_SIGNATURE: "Chữ ký sai — nội dung đã bị sửa",
+        Verdict.UNKNOWN_KEY: "Khóa không có trong danh sách tin cậy",
+        Verdict.REVOKED_KEY: "Khóa đã bị thu hồi",
+        Verdict.MALFORMED: "Mã QR không đúng định dạng",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    verdict: Verdict
+    claims: ReceiptClaims | None
+    kid: bytes | None
+    detail: str
+    #: The trust-list entry that verified the signature (desk label, commune), if any.
+    entry: TrustEntry | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.verdict]
+
+
+def sign_receipt(signer: Signer, claims: ReceiptClaims) -> bytes:
+    """COSE_Sign1 bytes of the receipt (no content type: every byte counts in the QR)."""
+    return sign1(signer, claims.to_cbor())
+
+
+def make_receipt_qr_text(host: str, signer: Signer, claims: ReceiptClaims) -> str:
+    """The full QR text ``https://<host>/r1#<digits>`` for a receipt.
+
+    Render it with ``onestop.services.qr`` (byte + numeric segments); check ``qr_version``
+    stays <= 11 if the slip prints the code at 25 mm.
+    """
+    return receipt_url(host, sign_receipt(signer, claims))
+
+
+def _fmt(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, VN_TZ).strftime("%H:%M %d/%m/%Y")
+
+
+def _malformed(detail: str, kid: bytes | None = None) -> VerifyResult:
+    return VerifyResult(Verdict.MALFORMED, None, kid, detail)
+
+
+def _signature_entries(msg: Sign1, trust: TrustList) -> list[TrustEntry]:
+    """Entries with the message's kid whose key verifies the signature (normally 0 or 1)."""
+    good: list[TrustEntry] = []
+    for entry in trust.entries_for(msg.kid):
+        if entry.alg != msg.alg:
+            continue
+        try:
+            key = public_key_from_bytes(entry.alg, entry.public_key)
+        except InvalidPublicKeyError:
+            continue
+        if verify_sign1(msg, key):
+            good.append(entry)
+    return good
+
+
+def _verify(data: str | bytes, trust: TrustList, strict_revocation: bool) -> VerifyResult:
+    if isinstance(data, str):
+        cose = parse_receipt_url(data)
+    elif isinstance(data, bytes | bytearray | memoryview):
+        cose = bytes(data)
+    else:
+        return _malformed("Dữ liệu cần kiểm tra phải là văn bản QR hoặc chuỗi byte.")
+
+    msg = parse_sign1(cose, max_size=MAX_RECEIPT_BYTES)
+    if msg.content_type is not None:
+        # e.g. a signed trust list presented as a receipt
+        return _malformed("Thông điệp ký này không phải biên nhận.", msg.kid)
+
+    known = trust.entries_for(msg.kid)
+    if not known:
+        claims: ReceiptClaims | None
+        try:
+            claims = ReceiptClaims.from_cbor(msg.payload)
+        except MalformedError:
+            claims = None
+        return VerifyResult(
+            Verdict.UNKNOWN_KEY,
+            claims,
+            msg.kid,
+            f"Mã khóa {msg.kid.hex()} không có trong danh sách tin cậy phiên bản "
+            f"{trust.version}; hãy cập nhật danh sách tin cậy của tỉnh.",
+        )
+
+    verified = _signature_entries(msg, trust)
+    if not verified:
+        return VerifyResult(
+            Verdict.BAD_SIGNATURE,
+            None,
+            msg.kid,
+            "Chữ ký không khớp với nội dung: biên nhận đã bị sửa hoặc bị giả mạo.",
+        )
+
+    try:
+        claims = ReceiptClaims.from_cbor(msg.payload)
+    except MalformedError as exc:
+        return _malformed(f"Chữ ký đúng nhưng nội dung không đọc được: {exc}", msg.kid)
+
+    signed_at = int(claims.received_at.replace(tzinfo=VN_TZ).timestamp())
+    in_scope = [
+        e for e in verified if e.commune == claims.commune and trust.province == claims.province
+    ]
+    if not in_scope:
+        entry = verified[0]
+        return VerifyResult(
+            Verdict.UNKNOWN_KEY,
+            claims,
+            msg.kid,
+            f"Khóa của {entry.desk_label} (xã {entry.commune}) không được cấp để ký biên nhận "
+            f"của xã {claims.commune}, tỉnh {claims.province}.",
+            entry,
+        )
+
+    reasons: list[tuple[TrustEntry, str]] = []
+    for entry in in_scope:
+        revoked = trust.revocation_time(entry)
+        if revoked is not None and (strict_revocation or signed_at >= revoked):
+            reasons.append((entry, f"Khóa của {entry.desk_label} bị thu hồi từ {_fmt(revoked)}."))
+            continue
+        if signed_at < entry.valid_from or (entry.valid_to is not None and signed_at >= entry.valid_to):
+            reasons.append(
+                (
+                    entry,
+                    f"Thời điểm tiếp nhận {_fmt(signed_at)} nằm ngoài thời hạn hiệu lực "
+                    f"của khóa {entry.desk_label}.",
+                )
+            )
+            continue
+        return VerifyResult(
+            Verdict.VALID,
+            claims,
+            msg.kid,
+            f"Ký bởi {entry.desk_label} (xã {entry.commune}); theo danh sách tin cậy phiên bản "
+            f"{trust.version} ngày {_fmt(trust.issued_at)}.",
+            entry,
+        )
+    entry, reason = reasons[0]
+    return VerifyResult(Verdict.REVOKED_KEY, claims, msg.kid, reason, entry)
+
+
+def verify_receipt(
+    qr_text_or_cose: str | bytes, trust: TrustList, *, strict_revocation: bool = False
+) -> VerifyResult:
+    """Verify a receipt QR text (or raw COSE bytes) against a trust list. Never raises.
+
+    ``strict_revocation=True`` rejects every receipt of a revoked key, even one signed before
+    the revocation time (see ``onestop.crypto.trust`` for the trade-off).
+    """
+    try:
+        return _verify(qr_text_or_cose, trust, strict_revocation)
+    except MalformedError as exc:
+        return _malformed(str(exc))
+    except Exception as exc:  # noqa: BLE001
+        # Fail closed: hostile input must never crash a verifier nor be taken as valid. Every
+        # known failure is handled above; this only guards against the unknown.
+        return _malformed(f"Không kiểm tra được mã QR ({type(exc).__name__}).")

@@ -1,0 +1,163 @@
+"""Dossier codes (mã hồ sơ) that never collide offline, unit electronic IDs and procedure codes.
+
+Dossier code scheme
+-------------------
+
+``{unit_eid}-{YYMMDD}-{DD}{NNNN}``, for example ``000.00.14.H56-260224-030017``:
+
+* ``unit_eid`` — the receiving unit's electronic ID (mã định danh điện tử, QĐ 20/2020/QĐ-TTg):
+  at most 35 characters of ``[0-9A-Z.]`` in non-empty dot-separated groups, e.g.
+  ``000.00.14.H56`` (legacy, read right to left) or ``H56.14``. It never contains ``-``, so the
+  code splits unambiguously on its last two hyphens.
+* ``YYMMDD`` — the receipt date (years 2000-2099).
+* ``DD`` — the desk number, ``01``-``99``, always two digits. The province assigns it to each
+  desk of a unit at enrolment (or ``onestop init`` does for a stand-alone unit); no two desks of
+  one unit share a number.
+* ``NNNN`` — the desk's own daily counter, starting at 1, zero-padded to at least 4 digits and
+  simply growing longer after 9999 ("ít nhất 4 chữ số, tăng thêm khi cần", TT 04/2025/TT-VPCP).
+
+The sequence part ``DDNNNN`` is therefore at least 6 digits, which satisfies "at least 4 digits".
+Two desks of one unit never issue the same code, even while both are offline: the fixed-width desk
+number is part of every sequence, and each desk's counter strictly increases within a day. No
+reserved ranges, no coordination and no renumbering at sync time are needed, and the daily
+counter stays per desk, as clerks expect.
+
+This is the general format (ND 61/2018: agency ID + receipt date + daily sequence). The
+``AAXXXX`` variant of TT 04/2025 clause 3 is for procedures run on centralised national systems,
+whose codes those systems issue themselves; an imported code of another shape is kept as an
+opaque string and never parsed with :func:`parse_dossier_code`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+__all__ = [
+    "PROCEDURE_CODE_RE",
+    "UNIT_EID_RE",
+    "DossierCode",
+    "make_dossier_code",
+    "national_procedure_code",
+    "parse_dossier_code",
+    "validate_procedure_code",
+    "validate_unit_eid",
+]
+
+_EID_BODY = r"[0-9A-Z]+(?:\.[0-9A-Z]+)*"
+# Use with .fullmatch(): the look-ahead caps the length at 35 (QĐ 20/2020 Art. 4).
+UNIT_EID_RE = re.compile(rf"(?=[0-9A-Z.]{{1,35}}\Z){_EID_BODY}")
+
+# National code d.dddddd, optionally localised with a unit ID suffix (".000.00.00.H56", ".H56");
+# or a province-local code such as "LT.000001" (letters, dot, 6 digits).
+PROCEDURE_CODE_RE = re.compile(
+    rf"(?P<national>[0-9]\.[0-9]{{6}})(?:\.(?=[0-9A-Z.]{{1,35}}\Z){_EID_BODY})?"
+    r"|(?P<local>[A-Z]{2,10}\.[0-9]{6})"
+)
+
+_YYMMDD = re.compile(r"[0-9]{6}")
+# Desk (2) + counter (4..10 digits). The cap keeps int() far from Python's 4300-digit limit and
+# is never reached: 10**10 - 1 dossiers from one desk in one day.
+_SEQ = re.compile(r"[0-9]{6,12}")
+_COUNTER_WIDTH = 4
+_COUNTER_MAX = 10**10 - 1
+_DESK_MIN, _DESK_MAX = 1, 99
+
+
+def validate_unit_eid(s: str) -> str:
+    """Return the normalised unit electronic ID (stripped, upper case) or raise ``ValueError``."""
+    v = s.strip().upper()
+    # isascii() first: str.upper() maps some non-ASCII letters to ASCII ("ﬁ" -> "FI").
+    if not (s.strip().isascii() and UNIT_EID_RE.fullmatch(v)):
+        raise ValueError(
+            f"Mã định danh đơn vị {s.strip()!r} không hợp lệ: tối đa 35 ký tự gồm chữ số, "
+            "chữ in hoa và dấu chấm, các nhóm ngăn cách bởi một dấu chấm (ví dụ 000.00.14.H56)."
+        )
+    return v
+
+
+@dataclass(frozen=True)
+class DossierCode:
+    """The parts of a dossier code; ``str()`` gives the code back."""
+
+    unit_eid: str
+    day: date
+    desk_no: int
+    counter: int
+
+    def __str__(self) -> str:
+        return make_dossier_code(self.unit_eid, self.day, self.desk_no, self.counter)
+
+
+def make_dossier_code(unit_eid: str, day: date, desk_no: int, counter: int) -> str:
+    """Build ``{unit_eid}-{YYMMDD}-{DD}{NNNN}``; ``ValueError`` on any out-of-range part."""
+    eid = validate_unit_eid(unit_eid)
+    # bool is an int subclass; True as a desk number is a bug upstream, not desk 1.
+    if isinstance(desk_no, bool) or not _DESK_MIN <= desk_no <= _DESK_MAX:
+        raise ValueError(f"Số hiệu quầy phải từ 1 đến 99 (đang là {desk_no!r}).")
+    if isinstance(counter, bool) or not 1 <= counter <= _COUNTER_MAX:
+        raise ValueError(
+            f"Số thứ tự hồ sơ trong ngày phải từ 1 đến {_COUNTER_MAX} (đang là {counter!r})."
+        )
+    if not 2000 <= day.year <= 2099:
+        # YYMMDD cannot tell 1926 from 2026; refuse rather than issue an ambiguous code.
+        raise ValueError(f"Ngày tiếp nhận {day.isoformat()} nằm ngoài khoảng năm 2000-2099.")
+    return f"{eid}-{day:%y%m%d}-{desk_no:02d}{counter:0{_COUNTER_WIDTH}d}"
+
+
+def parse_dossier_code(code: str) -> DossierCode:
+    """Inverse of :func:`make_dossier_code`; accepts lower case, rejects anything non-canonical.
+
+    Non-canonical spellings (a counter with extra leading zeros, desk ``00``) are rejected so that
+    one dossier has exactly one code string.
+    """
+    raw = code.strip()
+    parts = raw.upper().split("-")
+    # isascii() before trusting upper(): "ı".upper() == "I" would smuggle a letter in.
+    if not raw.isascii() or len(parts) != 3:
+        raise ValueError(
+            f"Mã hồ sơ {raw!r} không đúng dạng <mã đơn vị>-<YYMMDD>-<quầy><số thứ tự>."
+        )
+    eid_s, ymd, seq = parts
+    eid = validate_unit_eid(eid_s)
+    if not _YYMMDD.fullmatch(ymd):
+        raise ValueError(f"Mã hồ sơ {raw!r}: phần ngày {ymd!r} phải gồm 6 chữ số YYMMDD.")
+    try:
+        day = date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
+    except ValueError:
+        raise ValueError(f"Mã hồ sơ {raw!r}: ngày {ymd!r} không có thật.") from None
+    if not _SEQ.fullmatch(seq):
+        raise ValueError(
+            f"Mã hồ sơ {raw!r}: phần số thứ tự {seq!r} phải gồm 6 đến 12 chữ số "
+            "(2 chữ số quầy, rồi số thứ tự)."
+        )
+    desk_no, counter_s = int(seq[:2]), seq[2:]
+    counter = int(counter_s)
+    canonical = len(counter_s) == _COUNTER_WIDTH or not counter_s.startswith("0")
+    if desk_no < _DESK_MIN or counter < 1 or not canonical:
+        raise ValueError(f"Mã hồ sơ {raw!r}: số quầy hoặc số thứ tự {seq!r} không hợp lệ.")
+    return DossierCode(unit_eid=eid, day=day, desk_no=desk_no, counter=counter)
+
+
+def validate_procedure_code(s: str) -> str:
+    """Return the normalised procedure code (mã TTHC) or raise ``ValueError``.
+
+    Accepts ``1.001193``, localised ``1.001193.000.00.00.H56`` / ``2.002621.H56`` and local codes
+    such as ``LT.000001``. Codes change when a ministry re-publishes a procedure, so callers keep
+    the code together with the catalogue version.
+    """
+    v = s.strip().upper()
+    if not (s.isascii() and PROCEDURE_CODE_RE.fullmatch(v)):
+        raise ValueError(
+            f"Mã thủ tục {s.strip()!r} không hợp lệ: cần dạng d.dddddd (ví dụ 1.001193), "
+            "có thể kèm mã đơn vị (1.001193.H56), hoặc mã địa phương (ví dụ LT.000001)."
+        )
+    return v
+
+
+def national_procedure_code(s: str) -> str | None:
+    """The national ``d.dddddd`` part of a (possibly localised) code; ``None`` for local codes."""
+    m = PROCEDURE_CODE_RE.fullmatch(validate_procedure_code(s))
+    assert m is not None  # validate_procedure_code just matched it
+    return m.group("national")

@@ -1,0 +1,32 @@
+"""Who this desk is: the unit, the commune, the desk number. Printed on every slip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DeskIdentity:
+    unit_eid: (
+        str  # mã định danh điện tử of the unit, prefix of every dossier code, e.g. "000.00.14.H56"
+    )
+    commune_code: str  # 5-digit commune code (QĐ 19/2025/QĐ-TTg)
+    commune_name: str  # e.g. "Xã Mường Lát"
+    province_code: str  # 2-digit province code, e.g. "38"
+    province_name: str  # e.g. "Thanh Hóa"
+    desk_no: int  # 1..99, part of every dossier code's sequence (see domain/codes.py)
+    desk_name: str  # e.g. "Quầy 1"
+
+    @property
+    def desk_id(self) -> str:
+        """Globally unique desk identity used in the event log: "<commune>-<desk no>"."""
+        return f"{self.commune_code}-{self.desk_no:02d}"
+
+    @property
+    def office_name(self) -> str:
+        """The one-stop office as printed on slips (TT 03/2025 naming)."""
+        return f"Trung tâm Phục vụ hành chính công {self.commune_name}"
+
+    @property
+    def agency_name(self) -> str:
+        return f"UBND {self.commune_name}"

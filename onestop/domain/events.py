@@ -1,0 +1,130 @@
+"""Events: the one record of every change to a dossier.
+
+An event is identified by ``(desk_id, seq)``; ``seq`` is gap-free per desk. Its *body* is
+canonical CBOR with integer keys, and the body bytes are exactly what is stored, hashed into
+the desk's chain and later sent to the province — so the hash a server recomputes is the hash
+the desk computed (QR-AND-SYNC.md, "Store and hash exactly the bytes that are sent").
+
+Times are naive local Vietnam wall-clock datetimes (UTC+7, no daylight saving). On the wire
+they become epoch seconds of that instant, so a server in any timezone reads the same moment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import cbor2
+
+VN_OFFSET = timedelta(hours=7)
+_EPOCH_LOCAL = datetime(1970, 1, 1) + VN_OFFSET
+GENESIS_HEAD = bytes(32)
+
+
+class EventKind(StrEnum):
+    """Every lifecycle action is also the kind of the event it appends."""
+
+    RECEIVE = "receive"
+    REFUSE = "refuse"
+    FORWARD = "forward"
+    START = "start"
+    REQUEST_SUPPLEMENT = "request_supplement"
+    RECORD_SUPPLEMENT = "record_supplement"
+    REQUEST_PAYMENT = "request_payment"
+    RECORD_PAYMENT = "record_payment"
+    RESOLVE = "resolve"
+    MARK_READY = "mark_ready"
+    RETURN_RESULT = "return_result"
+    WITHDRAW = "withdraw"
+    EXTEND = "extend"
+    EVALUATE = "evaluate"
+
+
+# Small integers on the wire: the kind is sent with every event, and a byte beats a word.
+# Never renumber: these codes are part of the stored, hashed bytes.
+KIND_CODES: dict[EventKind, int] = {kind: i for i, kind in enumerate(EventKind, start=1)}
+_KIND_BY_CODE = {v: k for k, v in KIND_CODES.items()}
+
+
+def to_epoch(dt: datetime) -> int:
+    """Naive local Vietnam time -> epoch seconds."""
+    return int((dt - _EPOCH_LOCAL).total_seconds())
+
+
+def from_epoch(seconds: int) -> datetime:
+    return _EPOCH_LOCAL + timedelta(seconds=seconds)
+
+
+class EventFormatError(ValueError):
+    """Event bytes that do not decode into a valid event."""
+
+
+@dataclass(frozen=True)
+class Event:
+    desk_id: str
+    seq: int
+    hlc: int
+    kind: EventKind
+    dossier: str
+    at: datetime
+    actor: str
+    role: str
+    note: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def body(self) -> bytes:
+        """Canonical CBOR of everything but the desk id (the batch envelope carries that)."""
+        return cbor2.dumps(
+            {
+                1: self.seq,
+                2: self.hlc,
+                3: KIND_CODES[self.kind],
+                4: self.dossier,
+                5: to_epoch(self.at),
+                6: self.actor,
+                7: self.role,
+                8: self.note,
+                9: self.data,
+            },
+            canonical=True,
+        )
+
+    @classmethod
+    def from_body(cls, desk_id: str, body: bytes) -> Event:
+        try:
+            raw = cbor2.loads(body)
+        except Exception as e:  # cbor2 raises several unrelated types on junk
+            raise EventFormatError(f"Sự kiện không giải mã được: {e}") from e
+        try:
+            if not isinstance(raw, dict):
+                raise TypeError("not a map")
+            kind = _KIND_BY_CODE[raw[3]]
+            values = (raw[1], raw[2], raw[4], raw[5], raw[6], raw[7], raw[8], raw[9])
+            seq, hlc, dossier, at, actor, role, note, data = values
+            if not (isinstance(seq, int) and isinstance(hlc, int) and isinstance(at, int)):
+                raise TypeError("seq/hlc/at must be integers")
+            if not all(isinstance(s, str) for s in (dossier, actor, role, note)):
+                raise TypeError("text fields must be strings")
+            if not isinstance(data, dict):
+                raise TypeError("data must be a map")
+        except (KeyError, TypeError, ValueError) as e:
+            raise EventFormatError(f"Sự kiện sai cấu trúc: {e}") from e
+        event = cls(desk_id, seq, hlc, kind, dossier, from_epoch(at), actor, role, note, data)
+        if event.body() != body:
+            # Only canonical encodings are accepted, so one event has exactly one hash.
+            raise EventFormatError("Sự kiện không ở dạng chuẩn (canonical CBOR).")
+        return event
+
+
+def chain(prev_head: bytes, body: bytes) -> bytes:
+    """head_i = SHA-256(head_{i-1} || event_bytes): any edit or removal breaks every later head."""
+    return hashlib.sha256(prev_head + body).digest()
+
+
+def next_hlc(prev: int, now: datetime) -> int:
+    """Hybrid logical clock: (wall ms << 16) | counter, strictly increasing even if the wall clock steps back."""
+    wall = to_epoch(now) * 1000 + now.microsecond // 1000
+    return max(prev + 1, wall << 16)

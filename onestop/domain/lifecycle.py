@@ -1,0 +1,555 @@
+"""The dossier lifecycle (REFERENCE.md §2): statuses, allowed actions, and the projection.
+
+Two pure functions carry all the rules:
+
+* ``decide(state, action, params, now, calendar)`` checks that ``action`` is legal now and
+  returns the event data to append (computing due dates with the calendar), or raises
+  ``LifecycleError`` naming the current status and the actions that *are* allowed.
+* ``apply(state, event)`` folds one event into the dossier's state. It only reads event data
+  (never the calendar), so replaying the log on any machine, years later, rebuilds exactly the
+  state the clerk saw — even after the calendar was edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from onestop.domain.calendar import WorkCalendar
+from onestop.domain.deadlines import (
+    TimeUnit,
+    can_extend,
+    extension_deadline,
+    resume_due,
+)
+from onestop.domain.events import Event, EventKind, from_epoch, to_epoch
+from onestop.i18n import t
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    FORWARDED = "forwarded"
+    PROCESSING = "processing"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    PAYMENT_REQUESTED = "payment_requested"
+    RESOLVED = "resolved"
+    RESULT_READY = "result_ready"
+    RETURNED = "returned"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.RECEIVED: "Đã tiếp nhận",
+    Status.FORWARDED: "Đã chuyển xử lý",
+    Status.PROCESSING: "Đang xử lý",
+    Status.SUPPLEMENT_REQUESTED: "Chờ bổ sung hồ sơ",
+    Status.PAYMENT_REQUESTED: "Chờ thực hiện nghĩa vụ tài chính",
+    Status.RESOLVED: "Đã giải quyết",
+    Status.RESULT_READY: "Đã có kết quả, chờ trả",
+    Status.RETURNED: "Đã trả kết quả",
+    Status.REFUSED: "Từ chối tiếp nhận",
+    Status.WITHDRAWN: "Đã dừng giải quyết (rút hồ sơ)",
+}
+
+ACTION_LABELS: dict[EventKind, str] = {
+    EventKind.RECEIVE: "Tiếp nhận hồ sơ",
+    EventKind.REFUSE: "Từ chối tiếp nhận",
+    EventKind.FORWARD: "Chuyển xử lý",
+    EventKind.START: "Nhận xử lý",
+    EventKind.REQUEST_SUPPLEMENT: "Yêu cầu bổ sung hồ sơ",
+    EventKind.RECORD_SUPPLEMENT: "Nhận hồ sơ bổ sung",
+    EventKind.REQUEST_PAYMENT: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    EventKind.RECORD_PAYMENT: "Ghi nhận đã nộp phí, lệ phí",
+    EventKind.RESOLVE: "Giải quyết (phê duyệt hoặc từ chối)",
+    EventKind.MARK_READY: "Chuyển kết quả về Bộ phận Một cửa",
+    EventKind.RETURN_RESULT: "Trả kết quả",
+    EventKind.WITHDRAW: "Dừng giải quyết (công dân rút hồ sơ)",
+    EventKind.EXTEND: "Xin lỗi và gia hạn",
+    EventKind.EVALUATE: "Ghi nhận đánh giá của công dân",
+}
+
+
+def status_label(s: Status | str) -> str:
+    return t(STATUS_LABELS[Status(s)])
+
+
+def action_label(a: EventKind | str) -> str:
+    return t(ACTION_LABELS[EventKind(a)])
+
+
+class Channel(StrEnum):
+    """Intake channel (KenhThucHien): trực tiếp / trực tuyến / bưu chính công ích."""
+
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    POST = "post"
+
+
+class ReturnChannel(StrEnum):
+    DESK = "desk"
+    POST = "post"
+    ELECTRONIC = "electronic"
+
+
+CHANNEL_LABELS = {
+    Channel.IN_PERSON: "Trực tiếp",
+    Channel.ONLINE: "Trực tuyến",
+    Channel.POST: "Bưu chính công ích",
+}
+RETURN_CHANNEL_LABELS = {
+    ReturnChannel.DESK: "Tại Bộ phận Một cửa",
+    ReturnChannel.POST: "Qua bưu chính công ích",
+    ReturnChannel.ELECTRONIC: "Trực tuyến (bản điện tử)",
+}
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+# The law's transition table. Actions not listed for a status are refused with the list below.
+_ACTIVE = (Status.RECEIVED, Status.FORWARDED, Status.PROCESSING)
+ALLOWED: dict[Status | None, tuple[EventKind, ...]] = {
+    None: (EventKind.RECEIVE, EventKind.REFUSE),
+    Status.RECEIVED: (
+        EventKind.FORWARD,
+        EventKind.START,
+        EventKind.REQUEST_SUPPLEMENT,
+        EventKind.REQUEST_PAYMENT,
+        EventKind.RECORD_PAYMENT,
+        EventKind.RESOLVE,
+        EventKind.EXTEND,
+        EventKind.WITHDRAW,
+        EventKind.REFUSE,
+    ),
+    Status.FORWARDED: (
+        EventKind.START,
+        EventKind.FORWARD,
+        EventKind.REQUEST_SUPPLEMENT,
+        EventKind.REQUEST_PAYMENT,
+        EventKind.RECORD_PAYMENT,
+        EventKind.RESOLVE,
+        EventKind.EXTEND,
+        EventKind.WITHDRAW,
+    ),
+    Status.PROCESSING: (
+        EventKind.FORWARD,
+        EventKind.REQUEST_SUPPLEMENT,
+        EventKind.REQUEST_PAYMENT,
+        EventKind.RECORD_PAYMENT,
+        EventKind.RESOLVE,
+        EventKind.EXTEND,
+        EventKind.WITHDRAW,
+    ),
+    Status.SUPPLEMENT_REQUESTED: (EventKind.RECORD_SUPPLEMENT, EventKind.WITHDRAW),
+    Status.PAYMENT_REQUESTED: (EventKind.RECORD_PAYMENT, EventKind.EXTEND, EventKind.WITHDRAW),
+    Status.RESOLVED: (EventKind.MARK_READY, EventKind.REQUEST_PAYMENT, EventKind.RECORD_PAYMENT),
+    Status.RESULT_READY: (
+        EventKind.RETURN_RESULT,
+        EventKind.REQUEST_PAYMENT,
+        EventKind.RECORD_PAYMENT,
+    ),
+    Status.RETURNED: (EventKind.EVALUATE,),
+    Status.REFUSED: (),
+    Status.WITHDRAWN: (),
+}
+
+# Statuses in which the legal clock runs (used for "due today" / "overdue" and reports).
+CLOCK_RUNNING = frozenset(
+    {Status.RECEIVED, Status.FORWARDED, Status.PROCESSING, Status.PAYMENT_REQUESTED}
+)
+OPEN_STATUSES = frozenset(set(_ACTIVE) | {Status.SUPPLEMENT_REQUESTED, Status.PAYMENT_REQUESTED})
+FINISHED_STATUSES = frozenset(
+    {Status.RESOLVED, Status.RESULT_READY, Status.RETURNED, Status.REFUSED, Status.WITHDRAWN}
+)
+
+
+class LifecycleError(ValueError):
+    """An action the law does not allow now. ``str(e)`` is a sentence a clerk can act on."""
+
+    def __init__(
+        self, message: str, *, status: Status | None = None, allowed: tuple[EventKind, ...] = ()
+    ):
+        super().__init__(message)
+        self.status = status
+        self.allowed = allowed
+
+
+@dataclass(frozen=True)
+class DossierState:
+    code: str
+    owner_desk: str
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str
+    field: str
+    time_unit: str
+    time_value: int | None
+    applicant_name: str
+    applicant_id: str
+    applicant_phone: str
+    applicant_address: str
+    applicant_email: str
+    proxy: dict[str, str]
+    channel: str
+    documents: tuple[str, ...]
+    fee_vnd: int
+    received_at: datetime
+    due_at: datetime | None
+    status: Status
+    original_due_at: datetime | None = None
+    fee_paid: int = 0
+    handler: str = ""
+    decision: str | None = None
+    decision_reason: str = ""
+    paused_at: datetime | None = None
+    resume_status: Status | None = None
+    supplement_count: int = 0
+    extension_count: int = 0
+    resolved_at: datetime | None = None
+    finished_at: datetime | None = None
+    returned_at: datetime | None = None
+    return_channel: str | None = None
+    refusal_reason: str = ""
+    evaluation: dict[str, Any] = dc_field(default_factory=dict)
+    last_event_at: datetime | None = None
+    event_count: int = 0
+
+    def allowed_actions(self) -> tuple[EventKind, ...]:
+        return allowed_actions(self)
+
+    @property
+    def clock_running(self) -> bool:
+        return self.status in CLOCK_RUNNING and self.due_at is not None
+
+
+def allowed_actions(state: DossierState | None) -> tuple[EventKind, ...]:
+    """What the lifecycle allows now, with the once-only rules applied."""
+    if state is None:
+        return ALLOWED[None]
+    acts = list(ALLOWED[state.status])
+    if state.supplement_count >= 1 and EventKind.REQUEST_SUPPLEMENT in acts:
+        acts.remove(EventKind.REQUEST_SUPPLEMENT)
+    if (state.extension_count >= 1 or state.due_at is None) and EventKind.EXTEND in acts:
+        acts.remove(EventKind.EXTEND)
+    if state.decision is not None and EventKind.WITHDRAW in acts:
+        acts.remove(EventKind.WITHDRAW)
+    if state.evaluation and EventKind.EVALUATE in acts:
+        acts.remove(EventKind.EVALUATE)
+    if state.fee_paid >= state.fee_vnd and state.status != Status.PAYMENT_REQUESTED:
+        # Nothing is owed: recording a payment out of the blue is a mistake. Asking for one
+        # stays possible (financial obligations are often known only during processing).
+        if EventKind.RECORD_PAYMENT in acts:
+            acts.remove(EventKind.RECORD_PAYMENT)
+    return tuple(acts)
+
+
+def _refuse(
+    state: DossierState | None, action: EventKind, reason: str | None = None
+) -> LifecycleError:
+    allowed = allowed_actions(state)
+    if state is None:
+        current = t("chưa có hồ sơ")
+    else:
+        current = status_label(state.status)
+    names = ", ".join(action_label(a) for a in allowed) or t("không còn thao tác nào")
+    head = reason or t("Không thể thực hiện «{action}».", action=action_label(action))
+    msg = t(
+        "{head} Trạng thái hiện tại: {current}. Thao tác được phép: {names}.",
+        head=head,
+        current=current,
+        names=names,
+    )
+    return LifecycleError(msg, status=state.status if state else None, allowed=allowed)
+
+
+def _need(params: dict[str, Any], key: str, message: str) -> str:
+    value = params.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise LifecycleError(t(message))
+    return value.strip()
+
+
+def decide(
+    state: DossierState | None,
+    action: EventKind,
+    params: dict[str, Any],
+    now: datetime,
+    calendar: WorkCalendar,
+) -> dict[str, Any]:
+    """Validate ``action`` against the law and return the event data to append.
+
+    Intake (RECEIVE/REFUSE with no state) is prepared by the intake service, which already
+    computed the due date and fixed the procedure version; here we only check the rules that
+    depend on the dossier's history.
+    """
+    if action not in ALLOWED[state.status if state else None]:
+        raise _refuse(state, action)
+    data: dict[str, Any] = {}
+
+    if action in (EventKind.RECEIVE, EventKind.REFUSE) and state is None:
+        if action == EventKind.REFUSE:
+            _need(params, "reason", "Phải ghi rõ lý do từ chối tiếp nhận hồ sơ.")
+        return dict(params)
+    assert state is not None
+
+    if action == EventKind.REFUSE:
+        data["reason"] = _need(params, "reason", "Phải ghi rõ lý do từ chối tiếp nhận hồ sơ.")
+    elif action == EventKind.FORWARD:
+        data["to"] = _need(
+            params, "to", "Phải ghi rõ chuyển hồ sơ cho ai (đơn vị hoặc cán bộ nhận)."
+        )
+    elif action == EventKind.START:
+        if params.get("to"):
+            data["to"] = str(params["to"]).strip()
+    elif action == EventKind.REQUEST_SUPPLEMENT:
+        if state.supplement_count >= 1:
+            raise _refuse(
+                state,
+                action,
+                t("Chỉ được yêu cầu bổ sung, hoàn thiện hồ sơ một lần (NĐ 118/2025, Điều 11)."),
+            )
+        data["reason"] = _need(params, "reason", "Phải ghi rõ nội dung cần bổ sung, hoàn thiện.")
+    elif action == EventKind.RECORD_SUPPLEMENT:
+        assert state.paused_at is not None
+        if state.due_at is not None:
+            new_due = resume_due(
+                state.due_at, state.paused_at, now, TimeUnit(state.time_unit), calendar
+            )
+            data["due"] = to_epoch(new_due)
+    elif action == EventKind.REQUEST_PAYMENT:
+        amount = _amount(params.get("amount", state.fee_vnd - state.fee_paid))
+        if amount <= 0:
+            raise LifecycleError(t("Phải ghi số tiền phí, lệ phí cần nộp (lớn hơn 0 đồng)."))
+        data["amount"] = amount
+    elif action == EventKind.RECORD_PAYMENT:
+        amount = _amount(params.get("amount", state.fee_vnd - state.fee_paid))
+        if amount <= 0:
+            raise LifecycleError(t("Số tiền đã nộp phải lớn hơn 0."))
+        data["amount"] = amount
+        data["method"] = str(params.get("method") or "cash")
+    elif action == EventKind.RESOLVE:
+        decision = params.get("decision", Decision.APPROVED)
+        try:
+            data["decision"] = Decision(decision).value
+        except ValueError:
+            raise LifecycleError(
+                t("Kết quả giải quyết phải là «approved» (phê duyệt) hoặc «denied» (từ chối).")
+            ) from None
+        if data["decision"] == Decision.DENIED:
+            data["reason"] = _need(params, "reason", "Từ chối giải quyết phải ghi rõ lý do.")
+        elif params.get("reason"):
+            data["reason"] = str(params["reason"]).strip()
+    elif action == EventKind.RETURN_RESULT:
+        channel = params.get("channel", ReturnChannel.DESK)
+        try:
+            data["channel"] = ReturnChannel(channel).value
+        except ValueError:
+            raise LifecycleError(
+                t(
+                    "Hình thức trả kết quả phải là desk (tại quầy), post (bưu chính) hoặc electronic (trực tuyến)."
+                )
+            ) from None
+    elif action == EventKind.WITHDRAW:
+        data["reason"] = _need(
+            params, "reason", "Phải ghi rõ lý do dừng giải quyết (đề nghị rút hồ sơ của công dân)."
+        )
+    elif action == EventKind.EXTEND:
+        _decide_extension(state, params, now, calendar, data)
+    elif action == EventKind.EVALUATE:
+        data.update(_evaluation(params))
+    return data
+
+
+def _amount(value: Any) -> int:
+    try:
+        amount = int(value)
+    except (TypeError, ValueError):
+        raise LifecycleError(t("Số tiền phải là số nguyên (đồng).")) from None
+    return amount
+
+
+def _decide_extension(
+    state: DossierState,
+    params: dict[str, Any],
+    now: datetime,
+    calendar: WorkCalendar,
+    data: dict[str, Any],
+) -> None:
+    assert state.due_at is not None
+    if state.extension_count >= 1:
+        raise _refuse(
+            state, EventKind.EXTEND, t("Việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần.")
+        )
+    if not can_extend(state.due_at, now, calendar):
+        latest = extension_deadline(state.due_at, calendar)
+        raise LifecycleError(
+            t(
+                "Phiếu xin lỗi và gia hạn phải được lập chậm nhất 01 ngày làm việc trước hạn trả kết quả "
+                "(hạn lập phiếu: {latest:%H:%M %d/%m/%Y}; hạn trả: {due:%H:%M %d/%m/%Y}).",
+                latest=latest,
+                due=state.due_at,
+            )
+        )
+    data["reason"] = _need(
+        params, "reason", "Phải ghi rõ lý do chậm trả kết quả trong phiếu xin lỗi."
+    )
+    new_due = params.get("new_due")
+    if not isinstance(new_due, datetime):
+        raise LifecycleError(t("Phải ghi ngày giờ hẹn trả kết quả mới."))
+    new_due = new_due.replace(second=0, microsecond=0)
+    if new_due <= state.due_at:
+        raise LifecycleError(
+            t("Ngày hẹn trả mới phải sau hạn hiện tại ({due:%H:%M %d/%m/%Y}).", due=state.due_at)
+        )
+    if not calendar.is_working_day(new_due.date()):
+        raise LifecycleError(
+            t("Ngày hẹn trả mới ({day:%d/%m/%Y}) không phải ngày làm việc.", day=new_due.date())
+        )
+    data["due"] = to_epoch(new_due)
+
+
+# The TT 01/2018 scoring tool: 9 indicators × 0–2 points, plus a 5-level satisfaction answer.
+EVALUATION_INDICATORS = 9
+SATISFACTION_LEVELS = {
+    5: "Rất hài lòng",
+    4: "Hài lòng",
+    3: "Bình thường",
+    2: "Không hài lòng",
+    1: "Rất không hài lòng",
+}
+
+
+def _evaluation(params: dict[str, Any]) -> dict[str, Any]:
+    scores = params.get("scores")
+    if not isinstance(scores, list | tuple) or len(scores) != EVALUATION_INDICATORS:
+        raise LifecycleError(t("Phiếu đánh giá phải có đủ 9 tiêu chí, mỗi tiêu chí 0–2 điểm."))
+    clean = []
+    for i, s in enumerate(scores, start=1):
+        if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s <= 2:
+            raise LifecycleError(t("Tiêu chí {i}: điểm phải là 0, 1 hoặc 2.", i=i))
+        clean.append(s)
+    level = params.get("satisfaction")
+    if level not in SATISFACTION_LEVELS:
+        raise LifecycleError(
+            t("Mức độ hài lòng phải từ 1 (rất không hài lòng) đến 5 (rất hài lòng).")
+        )
+    return {"scores": clean, "satisfaction": level}
+
+
+def _due(data: dict[str, Any]) -> datetime | None:
+    value = data.get("due")
+    return from_epoch(value) if isinstance(value, int) else None
+
+
+def apply(state: DossierState | None, event: Event) -> DossierState:
+    """Fold one event into the dossier state. Pure data, no rules that could change over time."""
+    d = event.data
+    kind = event.kind
+    if state is None:
+        if kind not in (EventKind.RECEIVE, EventKind.REFUSE):
+            raise ValueError(f"first event of {event.dossier} is {kind}, not receive/refuse")
+        due = _due(d)
+        applicant = d.get("applicant", {})
+        return DossierState(
+            code=event.dossier,
+            owner_desk=event.desk_id,
+            procedure_code=d.get("procedure", ""),
+            procedure_version=int(d.get("procedure_version", 1)),
+            procedure_name=d.get("procedure_name", ""),
+            field=d.get("field", ""),
+            time_unit=d.get("time_unit", TimeUnit.UNKNOWN.value),
+            time_value=d.get("time_value"),
+            applicant_name=applicant.get("name", ""),
+            applicant_id=applicant.get("id", ""),
+            applicant_phone=applicant.get("phone", ""),
+            applicant_address=applicant.get("address", ""),
+            applicant_email=applicant.get("email", ""),
+            proxy=dict(d.get("proxy") or {}),
+            channel=d.get("channel", Channel.IN_PERSON.value),
+            documents=tuple(d.get("documents", ())),
+            fee_vnd=int(d.get("fee", 0)),
+            received_at=event.at,
+            due_at=due,
+            original_due_at=due,
+            status=Status.RECEIVED if kind == EventKind.RECEIVE else Status.REFUSED,
+            refusal_reason=d.get("reason", "") if kind == EventKind.REFUSE else "",
+            finished_at=event.at if kind == EventKind.REFUSE else None,
+            handler=event.actor,
+            last_event_at=event.at,
+            event_count=1,
+        )
+
+    s = replace(state, last_event_at=event.at, event_count=state.event_count + 1)
+    if kind == EventKind.REFUSE:
+        return replace(
+            s, status=Status.REFUSED, refusal_reason=d.get("reason", ""), finished_at=event.at
+        )
+    if kind == EventKind.FORWARD:
+        status = Status.FORWARDED if s.status in (Status.RECEIVED, Status.FORWARDED) else s.status
+        return replace(s, status=status, handler=d.get("to", ""))
+    if kind == EventKind.START:
+        return replace(s, status=Status.PROCESSING, handler=d.get("to") or event.actor)
+    if kind == EventKind.REQUEST_SUPPLEMENT:
+        return replace(
+            s,
+            status=Status.SUPPLEMENT_REQUESTED,
+            paused_at=event.at,
+            supplement_count=s.supplement_count + 1,
+        )
+    if kind == EventKind.RECORD_SUPPLEMENT:
+        due = _due(d) or s.due_at
+        return replace(s, status=Status.PROCESSING, paused_at=None, due_at=due)
+    if kind == EventKind.REQUEST_PAYMENT:
+        owed_total = max(s.fee_vnd, s.fee_paid + int(d.get("amount", 0)))
+        return replace(
+            s, status=Status.PAYMENT_REQUESTED, resume_status=s.status, fee_vnd=owed_total
+        )
+    if kind == EventKind.RECORD_PAYMENT:
+        paid = s.fee_paid + int(d.get("amount", 0))
+        if s.status == Status.PAYMENT_REQUESTED:
+            return replace(
+                s, fee_paid=paid, status=s.resume_status or Status.PROCESSING, resume_status=None
+            )
+        return replace(s, fee_paid=paid)
+    if kind == EventKind.RESOLVE:
+        return replace(
+            s,
+            status=Status.RESOLVED,
+            decision=d.get("decision"),
+            decision_reason=d.get("reason", ""),
+            resolved_at=event.at,
+            finished_at=event.at,
+        )
+    if kind == EventKind.MARK_READY:
+        return replace(s, status=Status.RESULT_READY, handler=event.actor)
+    if kind == EventKind.RETURN_RESULT:
+        return replace(
+            s, status=Status.RETURNED, returned_at=event.at, return_channel=d.get("channel")
+        )
+    if kind == EventKind.WITHDRAW:
+        return replace(
+            s, status=Status.WITHDRAWN, refusal_reason=d.get("reason", ""), finished_at=event.at
+        )
+    if kind == EventKind.EXTEND:
+        return replace(s, due_at=_due(d), extension_count=s.extension_count + 1)
+    if kind == EventKind.EVALUATE:
+        return replace(
+            s,
+            evaluation={"scores": list(d.get("scores", [])), "satisfaction": d.get("satisfaction")},
+        )
+    raise ValueError(f"unknown event kind {kind}")
+
+
+def replay(events: list[Event]) -> DossierState:
+    state: DossierState | None = None
+    for e in events:
+        state = apply(state, e)
+    if state is None:
+        raise ValueError("no events")
+    return state

@@ -1,0 +1,392 @@
+"""Receipt claims: the payload of the signed QR on the "giấy tiếp nhận hồ sơ".
+
+Pure code, no I/O. Three things live here:
+
+1. ``ReceiptClaims``: what a receipt QR asserts, and its CBOR form (RFC 8949) with the integer
+   keys of ``shared/design-notes/QR-AND-SYNC.md`` ("Recommended design 1")::
+
+       1 version   2 province   3 commune   4 dossier code   5 procedure code
+       6 applicant name   7 received (epoch s)   8 appointment (epoch MINUTES, or null)
+       9 fee (VND)   10 desk receipt number   11 official
+
+   Integer keys and epoch integers instead of JSON took the measured payload from 227 B to
+   113 B; that is what keeps the QR at version 11 (about 25 mm on a thermal slip). The note
+   sketched the appointment as days since 1970; we keep the appointment *time* ("hẹn trả lúc
+   14:00 ngày …") because the slip prints it, at a cost of 2 bytes (minutes need a 4-byte CBOR
+   integer, days a 2-byte one). The ID number and the phone number are never claims: the QR only
+   repeats what is printed on the slip, and anyone holding the slip can read the QR.
+
+   Times are naive datetimes in Vietnam local time (UTC+7, no DST), the convention of the whole
+   app. On the wire they are the epoch of that instant, so a verifier anywhere gets the same
+   instant back.
+
+2. Strict CBOR decoding (``decode_cbor_strict``). cbor2 raises half a dozen exception types on
+   junk and silently ignores trailing bytes; the verifier must turn *every* bad input into one
+   ``MalformedError``. Decoding is also strict about encoding: a receipt must be the canonical
+   (deterministic, RFC 8949 §4.2) encoding of its claims, so that one set of claims has exactly
+   one byte form. That rejects bignum-tagged integers, duplicate keys, indefinite lengths and
+   non-NFC strings that would otherwise display identically to different bytes.
+
+3. The QR text: ``https://<host>/r1#<digits>``. The URL prefix goes in a byte-mode QR segment
+   and the COSE bytes, written as decimal digits, in a numeric-mode segment (3.33 bits per
+   digit). The payload sits in the ``#fragment``, which browsers never send to a server, so a
+   phone camera opens the verify page and no server log ever sees the claims. ``/r1`` is the
+   schema version of this text.
+
+Numeric encoding ("r1 digits"), length-safe and bijective:
+    The bytes are cut into groups of 7 (56 bits). Each full group is written as its big-endian
+    unsigned value, zero-padded to 17 digits (2**56 - 1 has 17 digits). A final partial group
+    of k = 1..6 bytes is written zero-padded to the width of 2**(8k) - 1, that is
+    3, 5, 8, 10, 13 or 15 digits. Those widths are all distinct and shorter than 17, so the
+    digit count alone says how many bytes there are (count = 17*q + w(k)); any other count is
+    malformed, and so is any group whose value does not fit its byte count (e.g. "999" for one
+    byte). Each byte string therefore has exactly one digit string and vice versa; truncating
+    the digits always changes the byte count, which breaks the CBOR structure. 7 bytes -> 17
+    digits costs 8.1 bits per byte in numeric mode, against 8 in byte mode, while staying
+    inside characters every phone scanner and URL handler passes through untouched (Base45 is
+    denser but contains space and "%", which cannot go in a URL).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Final
+
+import cbor2
+
+__all__ = [
+    "MAX_RECEIPT_BYTES",
+    "RECEIPT_PATH",
+    "VN_TZ",
+    "MalformedError",
+    "ReceiptClaims",
+    "bytes_from_digits",
+    "decode_cbor_strict",
+    "digits_from_bytes",
+    "parse_receipt_url",
+    "receipt_url",
+]
+
+#: Vietnam has used UTC+7 without daylight saving since 1975.
+VN_TZ: Final = timezone(timedelta(hours=7), "ICT")
+
+#: Path of the citizen verify page; "r1" is the version of the QR text scheme.
+RECEIPT_PATH: Final = "/r1"
+
+#: A receipt COSE message is about 200-250 bytes. Anything far larger is not ours and is refused
+#: before any decoding work (version-40 QR codes hold at most 2,953 bytes).
+MAX_RECEIPT_BYTES: Final = 1024
+
+CLAIMS_VERSION: Final = 1
+
+_GROUP: Final = 7
+_FULL_WIDTH: Final = 17
+# digit width of a final group of k bytes = number of digits of 2**(8k) - 1
+_PARTIAL_WIDTH: Final = {k: len(str(2 ** (8 * k) - 1)) for k in range(1, _GROUP)}
+_BYTES_FOR_WIDTH: Final = {w: k for k, w in _PARTIAL_WIDTH.items()} | {0: 0}
+_MAX_DIGITS: Final = (MAX_RECEIPT_BYTES // _GROUP + 1) * _FULL_WIDTH
+
+# Plausibility window for times on a receipt: 2000-01-01 .. 2100-01-01 (UTC). It keeps the
+# integers within 4 bytes of CBOR and rejects absurd values early.
+_EPOCH_MIN: Final = 946_684_800
+_EPOCH_MAX: Final = 4_102_444_800
+
+_HOST_RE: Final = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?$")
+_URL_PREFIX_RE: Final = re.compile(
+    r"^(?:(?:https?://)?[^/#]+)?" + re.escape(RECEIPT_PATH) + r"$", re.IGNORECASE
+)
+
+
+class MalformedError(ValueError):
+    """Input that is not a well-formed receipt, COSE message or CBOR item.
+
+    The one error type of the decoding path: callers (the verifier, the CLI) catch it and show
+    its message, which is Vietnamese and safe to display.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# strict CBOR
+# --------------------------------------------------------------------------------------------
+
+
+def decode_cbor_strict(data: bytes, *, max_depth: int = 16) -> Any:
+    """Decode exactly one CBOR item, refusing anything a careful verifier should refuse.
+
+    Refused: trailing bytes (cbor2.loads ignores them), indefinite-length items, duplicate map
+    keys, nesting deeper than ``max_depth``. Every failure is a ``MalformedError``: cbor2 is a C
+    extension that raises CBORDecodeError, ValueError, TypeError, OverflowError... on junk, and
+    no caller should have to know that list, so this is the one place that catches broadly.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedError("Dữ liệu CBOR phải là chuỗi byte.")
+    raw = bytes(data)
+    if not raw:
+        raise MalformedError("Dữ liệu rỗng.")
+    stream = io.BytesIO(raw)
+    try:
+        decoder = cbor2.CBORDecoder(
+            stream,
+            max_depth=max_depth,
+            allow_indefinite=False,
+            allow_duplicate_keys=False,
+        )
+        value = decoder.decode()
+    except Exception as exc:  # noqa: BLE001 - see docstring: every decoder failure is malformed input
+        raise MalformedError(f"Dữ liệu CBOR không hợp lệ ({type(exc).__name__}).") from exc
+    if stream.tell() != len(raw):
+        raise MalformedError("Có dữ liệu thừa sau cấu trúc CBOR.")
+    return value
+
+
+def _encode_canonical(value: object) -> bytes:
+    return cbor2.dumps(value, canonical=True)
+
+
+# --------------------------------------------------------------------------------------------
+# claims
+# --------------------------------------------------------------------------------------------
+
+
+def _clean_text(name: str, value: object, *, max_len: int, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: phải là chuỗi ký tự.")
+    text = unicodedata.normalize("NFC", value).strip()
+    if not text and not allow_empty:
+        raise ValueError(f"{name}: không được để trống.")
+    if len(text) > max_len:
+        raise ValueError(f"{name}: dài quá {max_len} ký tự.")
+    # Control characters (including ESC) would let a forged QR paint over a verifier's terminal
+    # or break the slip layout; no legitimate name or code contains them.
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+        raise ValueError(f"{name}: chứa ký tự điều khiển.")
+    return text
+
+
+def _require_int(name: str, value: object, *, minimum: int = 0, maximum: int | None = None) -> int:
+    # bool is an int subclass; True is not a fee.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{name}: phải là số nguyên.")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name}: giá trị {value} nằm ngoài phạm vi cho phép.")
+    return value
+
+
+def _to_local_naive(name: str, value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name}: phải là thời điểm (datetime).")
+    if value.tzinfo is not None:
+        value = value.astimezone(VN_TZ).replace(tzinfo=None)
+    return value
+
+
+def _epoch_seconds(local: datetime) -> int:
+    return int(local.replace(tzinfo=VN_TZ).timestamp())
+
+
+def _from_epoch_seconds(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, VN_TZ).replace(tzinfo=None)
+
+
+def _check_epoch(name: str, seconds: int) -> None:
+    if not _EPOCH_MIN <= seconds < _EPOCH_MAX:
+        raise ValueError(f"{name}: thời điểm ngoài khoảng 2000-2099.")
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptClaims:
+    """What a receipt QR asserts. Validated and normalised on construction.
+
+    Strings are NFC and stripped; ``received_at`` is truncated to the second and ``due_at`` to
+    the minute (their wire precision), so ``from_cbor(c.to_cbor()) == c`` always holds. Aware
+    datetimes are converted to Vietnam local time. Invalid values raise ``ValueError``.
+    """
+
+    province: str
+    commune: str
+    dossier_code: str
+    procedure_code: str
+    applicant_name: str
+    received_at: datetime
+    due_at: datetime | None
+    fee_vnd: int
+    desk: int
+    official: str = ""
+    version: int = CLAIMS_VERSION
+
+    def __post_init__(self) -> None:
+        def put(field: str, value: object) -> None:
+            object.__setattr__(self, field, value)
+
+        if self.version != CLAIMS_VERSION or isinstance(self.version, bool):
+            raise ValueError(f"Phiên bản biên nhận {self.version!r} không được hỗ trợ.")
+        put("province", _clean_text("Mã tỉnh", self.province, max_len=2))
+        if not re.fullmatch(r"[0-9]{2}", self.province):
+            raise ValueError("Mã tỉnh phải gồm 2 chữ số.")
+        put("commune", _clean_text("Mã xã", self.commune, max_len=5))
+        if not re.fullmatch(r"[0-9]{5}", self.commune):
+            raise ValueError("Mã xã phải gồm 5 chữ số.")
+        put("dossier_code", _clean_text("Mã hồ sơ", self.dossier_code, max_len=64))
+        put("procedure_code", _clean_text("Mã thủ tục", self.procedure_code, max_len=64))
+        put("applicant_name", _clean_text("Họ tên người nộp", self.applicant_name, max_len=120))
+        put("official", _clean_text("Cán bộ tiếp nhận", self.official, max_len=80, allow_empty=True))
+
+        received = _to_local_naive("Thời điểm tiếp nhận", self.received_at).replace(microsecond=0)
+        _check_epoch("Thời điểm tiếp nhận", _epoch_seconds(received))
+        put("received_at", received)
+        if self.due_at is not None:
+            due = _to_local_naive("Ngày hẹn trả", self.due_at).replace(second=0, microsecond=0)
+            _check_epoch("Ngày hẹn trả", _epoch_seconds(due))
+            put("due_at", due)
+        _require_int("Lệ phí", self.fee_vnd, maximum=10**12)
+        _require_int("Số biên nhận của quầy", self.desk, maximum=2**32 - 1)
+
+    # -- wire form ---------------------------------------------------------------------------
+
+    def to_map(self) -> dict[int, object]:
+        """The CBOR map with integer keys 1..11 (see the module docstring)."""
+        return {
+            1: self.version,
+            2: self.province,
+            3: self.commune,
+            4: self.dossier_code,
+            5: self.procedure_code,
+            6: self.applicant_name,
+            7: _epoch_seconds(self.received_at),
+            8: None if self.due_at is None else _epoch_seconds(self.due_at) // 60,
+            9: self.fee_vnd,
+            10: self.desk,
+            11: self.official,
+        }
+
+    def to_cbor(self) -> bytes:
+        """Canonical (deterministic) CBOR: one set of claims, one byte string."""
+        return _encode_canonical(self.to_map())
+
+    @classmethod
+    def from_cbor(cls, data: bytes) -> ReceiptClaims:
+        """Decode claims, strictly. Any deviation is a ``MalformedError``.
+
+        Unknown or missing keys, wrong types (a float, a bool or a bignum where an integer
+        belongs), out-of-range values and non-canonical encodings are all refused: a verifier
+        shows these fields to a citizen as proven, so there is no lenient mode.
+        """
+        value = decode_cbor_strict(data, max_depth=2)
+        if not isinstance(value, dict):
+            raise MalformedError("Nội dung biên nhận không phải là bảng CBOR.")
+        if set(value) != set(range(1, 12)):
+            raise MalformedError("Nội dung biên nhận thiếu hoặc thừa trường.")
+        if value[1] != CLAIMS_VERSION or isinstance(value[1], bool):
+            raise MalformedError(f"Phiên bản biên nhận {value[1]!r} không được hỗ trợ.")
+        try:
+            received = _require_int("Thời điểm tiếp nhận", value[7])
+            _check_epoch("Thời điểm tiếp nhận", received)
+            due_raw = value[8]
+            due: datetime | None = None
+            if due_raw is not None:
+                due_minutes = _require_int("Ngày hẹn trả", due_raw)
+                _check_epoch("Ngày hẹn trả", due_minutes * 60)
+                due = _from_epoch_seconds(due_minutes * 60)
+            for key in (2, 3, 4, 5, 6, 11):
+                if not isinstance(value[key], str):
+                    raise ValueError(f"Trường {key} phải là chuỗi ký tự.")
+            claims = cls(
+                province=value[2],
+                commune=value[3],
+                dossier_code=value[4],
+                procedure_code=value[5],
+                applicant_name=value[6],
+                received_at=_from_epoch_seconds(received),
+                due_at=due,
+                fee_vnd=value[9],
+                desk=value[10],
+                official=value[11],
+            )
+        except MalformedError:
+            raise
+        except ValueError as exc:
+            raise MalformedError(f"Nội dung biên nhận không hợp lệ: {exc}") from exc
+        if claims.to_cbor() != bytes(data):
+            raise MalformedError("Nội dung biên nhận không ở dạng mã hóa chuẩn (canonical CBOR).")
+        return claims
+
+
+# --------------------------------------------------------------------------------------------
+# QR text
+# --------------------------------------------------------------------------------------------
+
+
+def digits_from_bytes(data: bytes) -> str:
+    """Write bytes as "r1 digits" (7 bytes -> 17 digits; see the module docstring)."""
+    out: list[str] = []
+    for start in range(0, len(data), _GROUP):
+        chunk = data[start : start + _GROUP]
+        width = _FULL_WIDTH if len(chunk) == _GROUP else _PARTIAL_WIDTH[len(chunk)]
+        out.append(str(int.from_bytes(chunk, "big")).zfill(width))
+    return "".join(out)
+
+
+def bytes_from_digits(digits: str) -> bytes:
+    """Inverse of ``digits_from_bytes``; refuses every digit string it could not have made."""
+    if not digits or not digits.isascii() or not digits.isdigit():
+        raise MalformedError("Phần mã số của QR phải là các chữ số 0-9.")
+    if len(digits) > _MAX_DIGITS:
+        raise MalformedError("Mã QR dài bất thường.")
+    full, rest = divmod(len(digits), _FULL_WIDTH)
+    if rest not in _BYTES_FOR_WIDTH:
+        raise MalformedError("Độ dài phần mã số không hợp lệ (mã bị cắt hoặc thừa chữ số).")
+    out = bytearray()
+    widths = [(_FULL_WIDTH, _GROUP)] * full
+    if rest:
+        widths.append((rest, _BYTES_FOR_WIDTH[rest]))
+    pos = 0
+    for width, nbytes in widths:
+        value = int(digits[pos : pos + width])
+        pos += width
+        if value >= 1 << (8 * nbytes):
+            raise MalformedError("Phần mã số chứa nhóm chữ số vượt giới hạn.")
+        out += value.to_bytes(nbytes, "big")
+    return bytes(out)
+
+
+def receipt_url(host: str, cose_bytes: bytes) -> str:
+    """``https://<host>/r1#<digits>``: the text of the receipt QR.
+
+    ``host`` is a bare lowercase host name (optionally with a port), e.g. ``"qr.thanhhoa.gov.vn"``;
+    every character of it costs a byte of QR capacity, so keep it short.
+    """
+    host = host.strip().lower()
+    if not _HOST_RE.fullmatch(host):
+        raise ValueError(f"Tên máy chủ {host!r} không hợp lệ cho mã QR.")
+    if not cose_bytes or len(cose_bytes) > MAX_RECEIPT_BYTES:
+        raise ValueError("Dữ liệu ký của biên nhận rỗng hoặc quá lớn.")
+    return f"https://{host}{RECEIPT_PATH}#{digits_from_bytes(cose_bytes)}"
+
+
+def parse_receipt_url(text: str) -> bytes:
+    """Get the COSE bytes back from a scanned or typed receipt text.
+
+    Accepted: the full URL (any host, http or https, any letter case, since some scanners
+    upper-case), ``<host>/r1#<digits>``, ``/r1#<digits>``, ``#<digits>`` or the bare digits.
+    All whitespace is ignored, so digits typed in groups or split over lines work. The host is
+    not checked: it is not signed, and trust comes from the signature, not from where the link
+    points. Anything else raises ``MalformedError``.
+    """
+    if not isinstance(text, str):
+        raise MalformedError("Mã QR phải là văn bản.")
+    if len(text) > 4 * _MAX_DIGITS:
+        raise MalformedError("Mã QR dài bất thường.")
+    compact = "".join(text.split())
+    if not compact:
+        raise MalformedError("Mã QR rỗng.")
+    if "#" in compact:
+        prefix, _, digits = compact.partition("#")
+        if prefix and not _URL_PREFIX_RE.fullmatch(prefix):
+            raise MalformedError("Đây không phải đường dẫn biên nhận (cần dạng https://…/r1#…).")
+    else:
+        digits = compact
+    return bytes_from_digits(digits)

@@ -1,0 +1,811 @@
+"""The desk's use cases: intake, lifecycle actions, lookups, counts, rebuild.
+
+``Desk`` is the one door the TUI and the CLI go through. Every change is one write
+transaction that appends the event(s) and saves the updated projection together, so there is
+no second write path and nothing half-written can survive a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from onestop.domain.calendar import CalendarOverride, DayKind, OfficeHours, WorkCalendar
+from onestop.domain.cccd import CccdError, parse_cccd
+from onestop.domain.codes import make_dossier_code, validate_unit_eid
+from onestop.domain.deadlines import compute_due
+from onestop.domain.desk import DeskIdentity
+from onestop.domain.events import GENESIS_HEAD, Event, EventKind, chain, to_epoch
+from onestop.domain.lifecycle import (
+    Channel,
+    DossierState,
+    LifecycleError,
+    Status,
+    apply,
+    decide,
+)
+from onestop.domain.text import clean_text
+from onestop.i18n import t
+from onestop.services import catalogue
+from onestop.services.catalogue import ProcedureInfo
+from onestop.store import migrate
+from onestop.store.engine import Store
+from onestop.store.models import (
+    CalendarDay,
+    CodeCounter,
+    DeskState,
+    DossierRow,
+    EventRow,
+    Setting,
+    Unit,
+)
+from onestop.store.repo_dossiers import (
+    Counts,
+    DossierFilter,
+    Page,
+    dashboard_counts,
+    get_dossier,
+    list_dossiers,
+    row_to_state,
+    save_dossier,
+    state_to_values,
+)
+from onestop.store.repo_events import append_event, events_for, iter_event_rows, row_to_event
+
+VN_TZ = timezone(timedelta(hours=7))
+
+
+def vn_now() -> datetime:
+    """Wall-clock time in Vietnam, whatever the machine's timezone (laptops are often set to UTC)."""
+    return datetime.now(VN_TZ).replace(tzinfo=None)
+
+
+class DeskError(Exception):
+    """Refused input or state a clerk can act on; ``str(e)`` says why, in Vietnamese."""
+
+
+class NotInitialisedError(DeskError):
+    pass
+
+
+class IntakeError(DeskError):
+    """Field-by-field validation errors of an intake form; nothing was saved."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("\n".join(f"- {msg}" for msg in errors.values()))
+
+
+@dataclass
+class Applicant:
+    name: str = ""
+    id_number: str = ""
+    phone: str = ""
+    address: str = ""
+    email: str = ""
+
+
+@dataclass
+class IntakeForm:
+    """What the clerk typed. Validated as a whole so every field's error is shown at once."""
+
+    procedure_code: str = ""
+    applicant: Applicant = field(default_factory=Applicant)
+    proxy: Applicant | None = None
+    proxy_paper: str = ""  # the authorisation paper of a proxy applicant
+    channel: Channel = Channel.IN_PERSON
+    documents: list[str] | None = None  # None: the procedure's whole checklist
+    fee_vnd: int | None = None  # None: the catalogue's flat fee, or 0 if none is fixed
+    fee_paid_now: bool = False
+    due_override: datetime | None = None  # only for procedures without a fixed legal time
+    note: str = ""
+    received_at: datetime | None = None  # None: now (tests and back-entry of paper dossiers)
+
+
+@dataclass(frozen=True)
+class IntakePreview:
+    procedure: ProcedureInfo
+    received_at: datetime
+    due_at: datetime | None
+    fee_vnd: int
+    documents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    dossiers: int
+    events: int
+    fixed: list[str]
+    chain_errors: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.fixed and not self.chain_errors
+
+
+_PHONE_RE = re.compile(r"^0\d{9,10}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_COMMUNE_RE = re.compile(r"^\d{5}$")
+
+
+def normalise_phone(raw: str) -> str:
+    digits = re.sub(r"[\s.\-()]", "", raw)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    return digits
+
+
+class Desk:
+    """A desk database opened for work."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = vn_now,
+        actor: str = "",
+        role: str = "clerk",
+    ):
+        self.store = store
+        self.clock = clock
+        self.actor = actor or t("Cán bộ một cửa")
+        self.role = role
+        settings = self._settings()
+        if "unit_eid" not in settings:
+            raise NotInitialisedError(
+                t(
+                    "Cơ sở dữ liệu {path} chưa được khởi tạo. Chạy «onestop init» hoặc «onestop demo».",
+                    path=store.path,
+                )
+            )
+        self.identity = DeskIdentity(
+            unit_eid=settings["unit_eid"],
+            commune_code=settings["commune_code"],
+            commune_name=settings.get("commune_name", ""),
+            province_code=settings.get("province_code", ""),
+            province_name=settings.get("province_name", ""),
+            desk_no=int(settings["desk_no"]),
+            desk_name=settings.get("desk_name", ""),
+        )
+        hours = OfficeHours.parse(
+            settings.get("office_hours", OfficeHours().format()),
+            settings.get("same_day_cutoff", "15:00"),
+        )
+        self.calendar = self._load_calendar(hours)
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        clock: Callable[[], datetime] = vn_now,
+        actor: str = "",
+        role: str = "clerk",
+    ) -> Desk:
+        if not path.exists():
+            raise NotInitialisedError(
+                t(
+                    "Chưa có cơ sở dữ liệu {path}. Chạy «onestop init» hoặc «onestop demo».",
+                    path=path,
+                )
+            )
+        store = Store(path)
+        migrate.upgrade(store.write_engine)
+        return cls(store, clock=clock, actor=actor, role=role)
+
+    @classmethod
+    def initialise(
+        cls,
+        path: Path,
+        *,
+        unit_eid: str,
+        commune_code: str,
+        commune_name: str = "",
+        province_code: str | None = None,
+        desk_no: int = 1,
+        desk_name: str = "",
+        clock: Callable[[], datetime] = vn_now,
+        actor: str = "",
+        role: str = "clerk",
+    ) -> Desk:
+        """Create the database, record the desk identity, load the catalogue and units."""
+        try:
+            unit_eid = validate_unit_eid(unit_eid)
+        except ValueError as e:
+            raise DeskError(str(e)) from e
+        commune_code = commune_code.strip()
+        if not _COMMUNE_RE.match(commune_code):
+            raise DeskError(t("Mã xã phải gồm đúng 5 chữ số (QĐ 19/2025/QĐ-TTg), ví dụ 16279."))
+        if not 1 <= desk_no <= 99:
+            raise DeskError(t("Số hiệu quầy phải từ 1 đến 99."))
+        store = Store(path)
+        migrate.upgrade(store.write_engine)
+        with store.write() as db:
+            if db.get(Setting, "unit_eid") is not None:
+                store.close()
+                raise DeskError(t("Cơ sở dữ liệu {path} đã được khởi tạo trước đó.", path=path))
+            provinces = {u.code: u.name for u in catalogue_units()}
+            if province_code is None:
+                province_code = _province_of(unit_eid, provinces)
+            if province_code not in provinces:
+                raise DeskError(
+                    t("Mã tỉnh {code} không thuộc 34 tỉnh, thành phố.", code=province_code)
+                )
+            values = {
+                "unit_eid": unit_eid,
+                "commune_code": commune_code,
+                "commune_name": clean_text(commune_name) or t("Xã {code}", code=commune_code),
+                "province_code": province_code,
+                "province_name": provinces[province_code],
+                "desk_no": str(desk_no),
+                "desk_name": clean_text(desk_name) or t("Quầy {n}", n=desk_no),
+                "office_hours": OfficeHours().format(),
+                "same_day_cutoff": "15:00",
+                "created_at": clock().isoformat(timespec="seconds"),
+            }
+            for k, v in values.items():
+                db.add(Setting(key=k, value=v))
+            catalogue.import_catalogue(
+                db=db, procedures=catalogue.parse_catalogue(catalogue.default_catalogue_text())
+            )
+            for u in catalogue_units():
+                db.add(u)
+        return cls(store, clock=clock, actor=actor, role=role)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------------ settings, calendar
+
+    def _settings(self) -> dict[str, str]:
+        with self.store.read() as db:
+            return {s.key: s.value for s in db.exec(select(Setting)).all()}
+
+    def setting(self, key: str, default: str = "") -> str:
+        return self._settings().get(key, default)
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.store.write() as db:
+            db.merge(Setting(key=key, value=value))
+
+    def _load_calendar(self, hours: OfficeHours) -> WorkCalendar:
+        with self.store.read() as db:
+            rows = db.exec(select(CalendarDay)).all()
+        overrides = [
+            CalendarOverride(date.fromisoformat(r.day), DayKind(r.kind), r.note) for r in rows
+        ]
+        return WorkCalendar(overrides, hours)
+
+    def calendar_overrides(self) -> list[CalendarOverride]:
+        with self.store.read() as db:
+            rows = db.exec(select(CalendarDay).order_by(col(CalendarDay.day))).all()
+        return [CalendarOverride(date.fromisoformat(r.day), DayKind(r.kind), r.note) for r in rows]
+
+    def set_calendar_day(self, day: date, kind: DayKind | None, note: str = "") -> None:
+        """Add (or with ``kind=None`` remove) a local day off / make-up working day."""
+        with self.store.write() as db:
+            existing = db.get(CalendarDay, day.isoformat())
+            if kind is None:
+                if existing is not None:
+                    db.delete(existing)
+            else:
+                db.merge(CalendarDay(day=day.isoformat(), kind=kind.value, note=clean_text(note)))
+        self.calendar = self._load_calendar(self.calendar.hours)
+
+    def set_office_hours(self, hours: OfficeHours) -> None:
+        with self.store.write() as db:
+            db.merge(Setting(key="office_hours", value=hours.format()))
+            db.merge(Setting(key="same_day_cutoff", value=hours.same_day_cutoff.strftime("%H:%M")))
+        self.calendar = self._load_calendar(hours)
+
+    # ------------------------------------------------------------------ catalogue
+
+    def find_procedures(
+        self, query: str, *, day: date | None = None, limit: int = 20
+    ) -> list[ProcedureInfo]:
+        with self.store.read() as db:
+            return catalogue.find_procedures(
+                db=db, query=query, day=day or self.clock().date(), limit=limit
+            )
+
+    def procedure(self, code: str, *, day: date | None = None) -> ProcedureInfo:
+        with self.store.read() as db:
+            try:
+                return catalogue.in_force(db=db, code=code.strip(), day=day or self.clock().date())
+            except catalogue.CatalogueError as e:
+                raise DeskError(str(e)) from e
+
+    def fields(self) -> list[str]:
+        with self.store.read() as db:
+            return catalogue.all_fields(db=db)
+
+    def import_catalogue(self, path: Path) -> tuple[int, int]:
+        try:
+            procedures = catalogue.load_catalogue_file(path)
+        except catalogue.CatalogueError as e:
+            raise DeskError(str(e)) from e
+        with self.store.write() as db:
+            return catalogue.import_catalogue(db=db, procedures=procedures)
+
+    # ------------------------------------------------------------------ deadlines
+
+    def due_for(
+        self, procedure_code: str, received_at: datetime
+    ) -> tuple[ProcedureInfo, datetime | None]:
+        proc = self.procedure(procedure_code, day=received_at.date())
+        return proc, compute_due(proc.limit, received_at, self.calendar)
+
+    def soon_until(self, now: datetime) -> datetime:
+        """End of the second working day after today: the dashboard's "due soon" horizon."""
+        d = self.calendar.next_working_day(now.date())
+        d = self.calendar.next_working_day(d)
+        return self.calendar.end_of_working_day(d)
+
+    # ------------------------------------------------------------------ intake
+
+    def preview_intake(self, form: IntakeForm) -> IntakePreview:
+        """Validate the form and compute what the receipt will say. Saves nothing."""
+        return self._validate(form, refusing=False)[0]
+
+    def _validate(
+        self, form: IntakeForm, *, refusing: bool
+    ) -> tuple[IntakePreview, dict[str, Any]]:
+        errors: dict[str, str] = {}
+        now = self.clock()
+        received_at = (form.received_at or now).replace(microsecond=0)
+        if received_at > now + timedelta(minutes=5):
+            errors["received_at"] = t("Thời điểm tiếp nhận không được ở tương lai.")
+        proc: ProcedureInfo | None = None
+        if not form.procedure_code.strip():
+            errors["procedure"] = t("Chưa chọn thủ tục hành chính.")
+        else:
+            try:
+                proc = self.procedure(form.procedure_code, day=received_at.date())
+            except DeskError as e:
+                errors["procedure"] = str(e)
+        applicant = self._clean_person(
+            form.applicant, "applicant", errors, id_required=not refusing, today=now.date()
+        )
+        proxy = None
+        if form.proxy is not None and any(vars(form.proxy).values()):
+            proxy = self._clean_person(
+                form.proxy, "proxy", errors, id_required=True, today=now.date()
+            )
+            if form.proxy_paper.strip():
+                proxy["paper"] = self._text(form.proxy_paper, "proxy_paper", errors)
+        note = self._text(form.note, "note", errors, max_len=2000)
+        fee = form.fee_vnd
+        if fee is None:
+            fee = (proc.fee_vnd or 0) if proc else 0
+        if not isinstance(fee, int) or fee < 0:
+            errors["fee"] = t("Phí, lệ phí phải là số nguyên không âm (đồng).")
+            fee = 0
+        documents: tuple[str, ...] = ()
+        if proc is not None:
+            if form.documents is None:
+                documents = proc.documents
+            else:
+                try:
+                    documents = tuple(d for d in (clean_text(x) for x in form.documents) if d)
+                except ValueError as e:
+                    errors["documents"] = str(e)
+        due: datetime | None = None
+        if proc is not None:
+            due = compute_due(proc.limit, received_at, self.calendar)
+            if form.due_override is not None:
+                if due is not None:
+                    errors["due"] = t(
+                        "Thủ tục này có thời hạn theo quy định; không được tự đặt ngày hẹn trả."
+                    )
+                elif form.due_override <= received_at:
+                    errors["due"] = t("Ngày hẹn trả phải sau thời điểm tiếp nhận.")
+                elif not self.calendar.is_working_day(form.due_override.date()):
+                    errors["due"] = t("Ngày hẹn trả phải là ngày làm việc.")
+                else:
+                    due = form.due_override.replace(second=0, microsecond=0)
+        if errors or proc is None:
+            raise IntakeError(errors or {"procedure": t("Chưa chọn thủ tục hành chính.")})
+        preview = IntakePreview(proc, received_at, due, fee, documents)
+        data: dict[str, Any] = {
+            "procedure": proc.code,
+            "procedure_version": proc.version,
+            "procedure_name": proc.name,
+            "field": proc.field,
+            "time_unit": proc.limit.unit.value,
+            "time_value": proc.limit.value,
+            "applicant": applicant,
+            "channel": Channel(form.channel).value,
+            "documents": list(documents),
+            "fee": fee,
+        }
+        if proxy:
+            data["proxy"] = proxy
+        if due is not None:
+            data["due"] = to_epoch(due)
+        data["_note"] = note
+        return preview, data
+
+    def _text(self, value: str, key: str, errors: dict[str, str], *, max_len: int = 500) -> str:
+        try:
+            return clean_text(value or "", max_len=max_len)
+        except ValueError as e:
+            errors[key] = str(e)
+            return ""
+
+    def _clean_person(
+        self, p: Applicant, prefix: str, errors: dict[str, str], *, id_required: bool, today: date
+    ) -> dict[str, str]:
+        who = t("người nộp") if prefix == "applicant" else t("người được ủy quyền")
+        name = self._text(p.name, f"{prefix}_name", errors, max_len=200)
+        if not name and f"{prefix}_name" not in errors:
+            errors[f"{prefix}_name"] = t("Chưa nhập họ tên {who}.", who=who)
+        id_number = re.sub(r"\s", "", p.id_number or "")
+        if id_number:
+            try:
+                parse_cccd(id_number, today=today)
+            except CccdError as e:
+                errors[f"{prefix}_id"] = str(e)
+        elif id_required:
+            errors[f"{prefix}_id"] = t("Chưa nhập số định danh cá nhân (CCCD) của {who}.", who=who)
+        phone = normalise_phone(p.phone or "")
+        if phone and not _PHONE_RE.match(phone):
+            errors[f"{prefix}_phone"] = t(
+                "Số điện thoại không hợp lệ: cần 10–11 chữ số, bắt đầu bằng 0 (hoặc +84)."
+            )
+        email = (p.email or "").strip()
+        if email and not _EMAIL_RE.match(email):
+            errors[f"{prefix}_email"] = t("Địa chỉ email không hợp lệ.")
+        address = self._text(p.address, f"{prefix}_address", errors)
+        person = {"name": name, "id": id_number, "phone": phone, "address": address, "email": email}
+        return {k: v for k, v in person.items() if v}
+
+    def receive(self, form: IntakeForm) -> DossierState:
+        """Accept a dossier: validate, allocate its code, append the receive event. One transaction."""
+        with self.store.write() as db:
+            return self.receive_in(db, form)
+
+    def receive_in(self, db: Session, form: IntakeForm) -> DossierState:
+        """``receive`` inside the caller's write transaction (bulk loads: demo, benchmarks)."""
+        preview, data = self._validate(form, refusing=False)
+        note = data.pop("_note")
+        code = self._next_code(db, preview.received_at.date())
+        event = self._append(db, EventKind.RECEIVE, code, note, data, at=preview.received_at)
+        state = apply(None, event)
+        if form.fee_paid_now and preview.fee_vnd > 0:
+            pay = self._append(
+                db,
+                EventKind.RECORD_PAYMENT,
+                code,
+                "",
+                {"amount": preview.fee_vnd, "method": "cash"},
+                at=preview.received_at,
+            )
+            state = apply(state, pay)
+        save_dossier(db=db, state=state)
+        return state
+
+    def refuse_intake(self, form: IntakeForm, reason: str) -> DossierState:
+        """Refuse at intake (Phiếu từ chối): recorded with a code so the slip can cite it."""
+        with self.store.write() as db:
+            return self.refuse_intake_in(db, form, reason)
+
+    def refuse_intake_in(self, db: Session, form: IntakeForm, reason: str) -> DossierState:
+        try:
+            reason = clean_text(reason, max_len=2000)
+        except ValueError as e:
+            raise IntakeError({"reason": str(e)}) from e
+        if not reason:
+            raise IntakeError({"reason": t("Phải ghi rõ lý do từ chối tiếp nhận hồ sơ.")})
+        preview, data = self._validate(form, refusing=True)
+        note = data.pop("_note")
+        data.pop("due", None)
+        data["reason"] = reason
+        code = self._next_code(db, preview.received_at.date())
+        event = self._append(db, EventKind.REFUSE, code, note, data, at=preview.received_at)
+        state = apply(None, event)
+        save_dossier(db=db, state=state)
+        return state
+
+    def _next_code(self, db: Session, day: date) -> str:
+        key = day.isoformat()
+        counter = db.get(CodeCounter, key) or CodeCounter(day=key, last=0)
+        counter.last += 1
+        db.add(counter)
+        return make_dossier_code(self.identity.unit_eid, day, self.identity.desk_no, counter.last)
+
+    def _append(
+        self,
+        db: Session,
+        kind: EventKind,
+        code: str,
+        note: str,
+        data: dict[str, Any],
+        *,
+        at: datetime | None = None,
+    ) -> Event:
+        return append_event(
+            db=db,
+            desk_id=self.identity.desk_id,
+            kind=kind,
+            dossier=code,
+            at=at or self.clock(),
+            actor=self.actor,
+            role=self.role,
+            note=note,
+            data=data,
+        )
+
+    # ------------------------------------------------------------------ lifecycle actions
+
+    def act(
+        self,
+        code: str,
+        action: EventKind | str,
+        params: dict[str, Any] | None = None,
+        *,
+        note: str = "",
+    ) -> DossierState:
+        """Apply one lifecycle action. Refused actions raise ``DeskError`` and change nothing."""
+        try:
+            kind = EventKind(action)
+        except ValueError:
+            raise DeskError(
+                t(
+                    "Thao tác không tồn tại: {action}. Các thao tác: {all}.",
+                    action=action,
+                    all=", ".join(EventKind),
+                )
+            ) from None
+        if kind == EventKind.RECEIVE:
+            raise DeskError(t("Tiếp nhận hồ sơ mới dùng «onestop receive», không dùng «act»."))
+        try:
+            note = clean_text(note, max_len=2000)
+        except ValueError as e:
+            raise DeskError(str(e)) from e
+        with self.store.write() as db:
+            return self.act_in(db, code, kind, dict(params or {}), note=note)
+
+    def act_in(
+        self, db: Session, code: str, kind: EventKind, params: dict[str, Any], *, note: str = ""
+    ) -> DossierState:
+        """``act`` inside the caller's write transaction."""
+        now = self.clock()
+        state = get_dossier(db=db, code=code.strip().upper())
+        if state is None:
+            raise DeskError(t("Không tìm thấy hồ sơ {code}.", code=code))
+        try:
+            data = decide(state, kind, params, now, self.calendar)
+        except LifecycleError as e:
+            raise DeskError(str(e)) from e
+        event = self._append(db, kind, state.code, note, data, at=now)
+        new_state = apply(state, event)
+        save_dossier(db=db, state=new_state)
+        return new_state
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, code: str) -> DossierState:
+        with self.store.read() as db:
+            state = get_dossier(db=db, code=code.strip().upper())
+        if state is None:
+            raise DeskError(t("Không tìm thấy hồ sơ {code}.", code=code))
+        return state
+
+    def history(self, code: str) -> list[Event]:
+        with self.store.read() as db:
+            return events_for(db=db, dossier=code.strip().upper())
+
+    def page(
+        self, flt: DossierFilter | None = None, *, after_id: int | None = None, limit: int = 200
+    ) -> Page:
+        now = self.clock()
+        with self.store.read() as db:
+            return list_dossiers(
+                db=db,
+                flt=flt or DossierFilter(),
+                now=now,
+                soon_until=self.soon_until(now),
+                after_id=after_id,
+                limit=limit,
+            )
+
+    def counts(self) -> Counts:
+        now = self.clock()
+        with self.store.read() as db:
+            return dashboard_counts(db=db, now=now, soon_until=self.soon_until(now))
+
+    def outbox_size(self) -> int:
+        """Events of this desk not yet acknowledged by the province (all, until sync lands)."""
+        acked = int(self.setting("sync_acked_seq", "0") or 0)
+        with self.store.read() as db:
+            st = db.get(DeskState, self.identity.desk_id)
+        return (st.last_seq if st else 0) - acked
+
+    # ------------------------------------------------------------------ rebuild
+
+    def rebuild(self, *, fix: bool = True) -> RebuildReport:
+        """Recompute every projection from the event log and verify every desk's hash chain."""
+        chain_errors = self._verify_chains()
+        fixed: list[str] = []
+        n_dossiers = n_events = 0
+        with self.store.read() as db:
+            for code, events in _group_by_dossier(db):
+                n_dossiers += 1
+                n_events += len(events)
+                state: DossierState | None = None
+                for e in events:
+                    state = apply(state, e)
+                assert state is not None
+                row = db.exec(select(DossierRow).where(DossierRow.code == code)).first()
+                if row is None or state_to_values(row_to_state(row)) != state_to_values(state):
+                    fixed.append(code)
+            orphans = [
+                c
+                for (c,) in db.execute(
+                    text(
+                        "SELECT code FROM dossier WHERE code NOT IN (SELECT DISTINCT dossier FROM event)"
+                    )
+                ).all()
+            ]
+        fixed.extend(orphans)
+        if fix and fixed:
+            with self.store.write() as db:
+                for code in fixed:
+                    evs = events_for(db=db, dossier=code)
+                    if not evs:
+                        db.execute(
+                            text(
+                                "DELETE FROM dossier_fts WHERE rowid IN (SELECT id FROM dossier WHERE code=:c)"
+                            ),
+                            {"c": code},
+                        )
+                        db.execute(text("DELETE FROM dossier WHERE code=:c"), {"c": code})
+                        continue
+                    st: DossierState | None = None
+                    for e in evs:
+                        st = apply(st, e)
+                    assert st is not None
+                    save_dossier(db=db, state=st)
+        return RebuildReport(n_dossiers, n_events, fixed, chain_errors)
+
+    def _verify_chains(self) -> list[str]:
+        errors: list[str] = []
+        with self.store.read() as db:
+            heads: dict[str, tuple[int, bytes]] = {}
+            for row in iter_event_rows(db=db):
+                prev_seq, prev_head = heads.get(row.desk_id, (0, GENESIS_HEAD))
+                if row.seq != prev_seq + 1:
+                    errors.append(
+                        t("Quầy {d}: thiếu sự kiện số {n}.", d=row.desk_id, n=prev_seq + 1)
+                    )
+                expected = chain(prev_head, row.body)
+                if expected != row.head:
+                    errors.append(
+                        t("Quầy {d}: chuỗi băm sai tại sự kiện {n}.", d=row.desk_id, n=row.seq)
+                    )
+                try:
+                    ev = row_to_event(row)
+                    if ev.seq != row.seq or ev.dossier != row.dossier or ev.kind.value != row.kind:
+                        errors.append(
+                            t(
+                                "Quầy {d}: sự kiện {n} không khớp nội dung.",
+                                d=row.desk_id,
+                                n=row.seq,
+                            )
+                        )
+                except ValueError as e:
+                    errors.append(f"{row.desk_id}#{row.seq}: {e}")
+                heads[row.desk_id] = (row.seq, row.head)
+            for desk_id, (seq, head) in heads.items():
+                st = db.get(DeskState, desk_id)
+                if st is None or st.last_seq != seq or st.head != head:
+                    errors.append(
+                        t("Quầy {d}: trạng thái chuỗi không khớp sự kiện cuối.", d=desk_id)
+                    )
+        return errors
+
+    def integrity_check(self) -> str:
+        with self.store.read() as db:
+            return str(db.execute(text("PRAGMA integrity_check")).scalar_one())
+
+
+def _group_by_dossier(db: Session) -> Iterator[tuple[str, list[Event]]]:
+    """Stream events grouped by dossier in causal order, using the (dossier, hlc) index."""
+    result = db.execute(
+        select(EventRow).order_by(
+            col(EventRow.dossier), col(EventRow.hlc), col(EventRow.desk_id), col(EventRow.seq)
+        )
+    )
+    current: str | None = None
+    bucket: list[Event] = []
+    for (row,) in result:
+        if row.dossier != current:
+            if current is not None:
+                yield current, bucket
+            current, bucket = row.dossier, []
+        bucket.append(row_to_event(row))
+    if current is not None:
+        yield current, bucket
+
+
+def catalogue_units() -> list[Unit]:
+    import csv
+
+    from onestop.paths import asset_path
+
+    with asset_path("units", "units.csv").open(encoding="utf-8") as f:
+        return [
+            Unit(
+                code=r["code"],
+                name=r["name"],
+                level=r["level"],
+                parent_code=r["parent_code"] or None,
+                effective_from=r["effective_from"],
+                effective_to=r["effective_to"] or None,
+            )
+            for r in csv.DictReader(f)
+        ]
+
+
+# Old province letters in unit e-IDs (QĐ 20/2020, e.g. H56 = Thanh Hóa) are not a clean map to
+# the 2025 codes, so we only guess when the e-ID carries no hint; `init --province` overrides.
+_EID_PROVINCE_HINTS = {"H56": "38"}
+
+
+def _province_of(unit_eid: str, provinces: dict[str, str]) -> str:
+    for group in unit_eid.split("."):
+        if group in _EID_PROVINCE_HINTS:
+            return _EID_PROVINCE_HINTS[group]
+    raise DeskError(
+        t(
+            "Không suy ra được tỉnh từ mã đơn vị {eid}; hãy ghi rõ --province (ví dụ 38).",
+            eid=unit_eid,
+        )
+    )
+
+
+def state_json(state: DossierState) -> dict[str, Any]:
+    """A JSON-ready view of a dossier for ``--json`` output and the API."""
+    values = state_to_values(state)
+    for k in ("proxy", "documents", "evaluation"):
+        values[k] = json.loads(values[k])
+    return values
+
+
+def event_json(e: Event) -> dict[str, Any]:
+    return {
+        "desk": e.desk_id,
+        "seq": e.seq,
+        "kind": e.kind.value,
+        "at": e.at.isoformat(sep=" "),
+        "actor": e.actor,
+        "role": e.role,
+        "note": e.note,
+        "data": e.data,
+    }
+
+
+__all__ = [
+    "Applicant",
+    "Desk",
+    "DeskError",
+    "IntakeError",
+    "IntakeForm",
+    "IntakePreview",
+    "NotInitialisedError",
+    "RebuildReport",
+    "Status",
+    "vn_now",
+]

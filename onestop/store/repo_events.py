@@ -1,0 +1,103 @@
+"""The event log: append (gap-free sequence, HLC, hash chain) and read back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from onestop.domain.events import GENESIS_HEAD, Event, EventKind, chain, next_hlc
+from onestop.store.models import DeskState, EventRow
+from onestop.store.timefmt import dt_to_text
+
+
+def append_event(
+    *,
+    db: Session,
+    desk_id: str,
+    kind: EventKind,
+    dossier: str,
+    at: datetime,
+    actor: str,
+    role: str,
+    note: str,
+    data: dict[str, Any],
+) -> Event:
+    """Append one event for this desk inside the caller's transaction."""
+    state = db.get(DeskState, desk_id)
+    if state is None:
+        state = DeskState(desk_id=desk_id, last_seq=0, head=GENESIS_HEAD, hlc=0)
+    event = Event(
+        desk_id=desk_id,
+        seq=state.last_seq + 1,
+        hlc=next_hlc(state.hlc, at),
+        kind=kind,
+        dossier=dossier,
+        at=at.replace(microsecond=0),
+        actor=actor,
+        role=role,
+        note=note,
+        data=data,
+    )
+    body = event.body()
+    head = chain(state.head, body)
+    db.add(
+        EventRow(
+            desk_id=desk_id,
+            seq=event.seq,
+            hlc=event.hlc,
+            kind=kind.value,
+            dossier=dossier,
+            at=dt_to_text(event.at),
+            actor=actor,
+            role=role,
+            body=body,
+            head=head,
+        )
+    )
+    state.last_seq = event.seq
+    state.head = head
+    state.hlc = event.hlc
+    db.add(state)
+    return event
+
+
+def row_to_event(row: EventRow) -> Event:
+    return Event.from_body(row.desk_id, row.body)
+
+
+def events_for(*, db: Session, dossier: str) -> list[Event]:
+    """All events of one dossier in causal order (HLC, then desk and sequence as tie-breakers)."""
+    rows = db.exec(
+        select(EventRow)
+        .where(EventRow.dossier == dossier)
+        .order_by(col(EventRow.hlc), col(EventRow.desk_id), col(EventRow.seq))
+    ).all()
+    return [row_to_event(r) for r in rows]
+
+
+def iter_event_rows(
+    *, db: Session, desk_id: str | None = None, batch: int = 5000
+) -> Iterator[EventRow]:
+    """Stream event rows in (desk, seq) order without loading the whole log."""
+    last: tuple[str, int] = ("", 0)
+    while True:
+        stmt = select(EventRow)
+        if desk_id is not None:
+            stmt = stmt.where(EventRow.desk_id == desk_id, EventRow.seq > last[1])
+        else:
+            stmt = stmt.where(
+                (col(EventRow.desk_id) > last[0])
+                | ((col(EventRow.desk_id) == last[0]) & (col(EventRow.seq) > last[1]))
+            )
+        rows = db.exec(stmt.order_by(col(EventRow.desk_id), col(EventRow.seq)).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = (rows[-1].desk_id, rows[-1].seq)
+
+
+def desk_state(*, db: Session, desk_id: str) -> DeskState | None:
+    return db.get(DeskState, desk_id)
