@@ -82,8 +82,6 @@ def open_desk(db: Path | None) -> Iterator[Desk]:
         raise Refused(str(e)) from e
     try:
         yield desk
-    except (DeskError, CccdError) as e:
-        raise Refused(str(e)) from e
     finally:
         desk.close()
 

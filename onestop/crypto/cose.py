@@ -30,6 +30,7 @@ the other, so a signed trust list can never be presented as a receipt or the rev
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -103,12 +104,13 @@ def parse_sign1(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Sign1:
     if not isinstance(top, cbor2.CBORTag) or top.tag != COSE_SIGN1_TAG:
         raise MalformedError("Không phải thông điệp COSE_Sign1 (thiếu thẻ 18).")
     body = top.value
-    if not isinstance(body, list) or len(body) != 4:
+    # cbor2 hands back the contents of a tag immutable (tuple, frozendict), elsewhere list/dict.
+    if not isinstance(body, list | tuple) or len(body) != 4:
         raise MalformedError("COSE_Sign1 phải là mảng 4 phần tử.")
     protected, unprotected, payload, signature = body
     if not isinstance(protected, bytes) or not protected:
         raise MalformedError("Phần tiêu đề được bảo vệ không hợp lệ.")
-    if not isinstance(unprotected, dict) or unprotected:
+    if not isinstance(unprotected, Mapping) or unprotected:
         raise MalformedError("Phần tiêu đề không bảo vệ phải rỗng.")
     if not isinstance(payload, bytes):
         raise MalformedError("Nội dung COSE_Sign1 phải là chuỗi byte.")

@@ -217,7 +217,13 @@ def create_key_file(
         "alg": signer.alg,
         "kid": signer.kid.hex(),
         "public_key": _b64(signer.public_key_bytes()),
-        "kdf": {"name": "scrypt", "n": scrypt_n, "r": _SCRYPT_R, "p": _SCRYPT_P, "salt": _b64(salt)},
+        "kdf": {
+            "name": "scrypt",
+            "n": scrypt_n,
+            "r": _SCRYPT_R,
+            "p": _SCRYPT_P,
+            "salt": _b64(salt),
+        },
     }
     key = _derive(secret, salt, scrypt_n, _SCRYPT_R, _SCRYPT_P)
     ciphertext = AESGCM(key).encrypt(nonce, signer.private_key_pkcs8(), _header_aad(header))
@@ -226,7 +232,9 @@ def create_key_file(
     try:
         _write_atomic(target, data)
     except FileExistsError as exc:
-        raise KeyFileError(f"Tệp khóa {target} đã tồn tại; không ghi đè để tránh mất khóa.") from exc
+        raise KeyFileError(
+            f"Tệp khóa {target} đã tồn tại; không ghi đè để tránh mất khóa."
+        ) from exc
     except OSError as exc:
         raise KeyFileError(f"Không ghi được tệp khóa {target}: {exc.strerror or exc}.") from exc
     return signer
@@ -268,7 +276,9 @@ def _parse_header(document: dict[str, Any]) -> tuple[dict[str, Any], KeyFileInfo
     except InvalidPublicKeyError as exc:
         raise KeyFileError(f"Tệp khóa không đúng định dạng: {exc}") from exc
     if kid.hex() != kid_hex:
-        raise KeyFileError("Tệp khóa không đúng định dạng: mã khóa (kid) không khớp khóa công khai.")
+        raise KeyFileError(
+            "Tệp khóa không đúng định dạng: mã khóa (kid) không khớp khóa công khai."
+        )
     if not isinstance(kdf, dict) or kdf.get("name") != "scrypt":
         raise KeyFileError("Tệp khóa không đúng định dạng: chỉ hỗ trợ scrypt.")
     header = {

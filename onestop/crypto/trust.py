@@ -155,8 +155,10 @@ class TrustEntry:
         desk_label: str,
         valid_from: int,
         valid_to: int | None = None,
+        status: str = STATUS_ACTIVE,
+        revoked_at: int | None = None,
     ) -> TrustEntry:
-        """An active entry for a public key (the kid is computed)."""
+        """An entry for a public key, active by default (the kid is computed)."""
         return cls(
             kid=kid_for(alg, public_key),
             alg=alg,
@@ -165,6 +167,8 @@ class TrustEntry:
             desk_label=desk_label,
             valid_from=valid_from,
             valid_to=valid_to,
+            status=status,
+            revoked_at=revoked_at,
         )
 
     def to_map(self) -> dict[int, object]:
@@ -422,7 +426,9 @@ def read_trust_bundle(
                 f"(kid {msg.kid.hex()})."
             )
         root = RootKey(alg=pinned[0], public_key=pinned[1])
-    if root.alg != msg.alg or not verify_sign1(msg, public_key_from_bytes(root.alg, root.public_key)):
+    if root.alg != msg.alg or not verify_sign1(
+        msg, public_key_from_bytes(root.alg, root.public_key)
+    ):
         raise TrustError("Chữ ký của danh sách tin cậy không hợp lệ: tệp đã bị sửa hoặc giả mạo.")
 
     tl = TrustList.from_cbor(msg.payload)
@@ -462,7 +468,9 @@ def export_trust_file(path: str | os.PathLike[str], root_signer: Signer, tl: Tru
     try:
         _write_replace(target, data)
     except OSError as exc:
-        raise TrustError(f"Không ghi được tệp danh sách tin cậy {target}: {exc.strerror or exc}.") from exc
+        raise TrustError(
+            f"Không ghi được tệp danh sách tin cậy {target}: {exc.strerror or exc}."
+        ) from exc
     return data
 
 

@@ -212,7 +212,9 @@ def _verify(data: str | bytes, trust: TrustList, strict_revocation: bool) -> Ver
         if revoked is not None and (strict_revocation or signed_at >= revoked):
             reasons.append((entry, f"Khóa của {entry.desk_label} bị thu hồi từ {_fmt(revoked)}."))
             continue
-        if signed_at < entry.valid_from or (entry.valid_to is not None and signed_at >= entry.valid_to):
+        if signed_at < entry.valid_from or (
+            entry.valid_to is not None and signed_at >= entry.valid_to
+        ):
             reasons.append(
                 (
                     entry,

@@ -138,8 +138,8 @@ class OfficeHours:
             if spans and _us_of_day(start) < spans[-1][1]:
                 raise ValueError(
                     "Các buổi làm việc phải theo thứ tự thời gian và không chồng lấn nhau "
-                    f"(buổi bắt đầu lúc {_hhmm(start)} đứng sau buổi kết thúc lúc "
-                    f"{_hhmm(_time_of_us(spans[-1][1]))})."
+                    f"(buổi {_hhmm(start)}-{_hhmm(end)} bắt đầu trước khi buổi trước "
+                    f"kết thúc lúc {_hhmm(_time_of_us(spans[-1][1]))})."
                 )
             spans.append((_us_of_day(start), _us_of_day(end)))
         if not _is_plain_minute(self.same_day_cutoff):
@@ -267,9 +267,9 @@ class WorkCalendar:
     def __init__(
         self,
         overrides: Iterable[CalendarOverride] = (),
-        hours: OfficeHours = OfficeHours(),  # noqa: B008 - OfficeHours is frozen
+        hours: OfficeHours = OfficeHours(),
     ) -> None:
-        self.hours: OfficeHours = hours
+        self._hours = hours
         by_day: dict[date, CalendarOverride] = {}
         for override in overrides:
             # Later entries replace earlier ones, like successive edits by the administrator.
@@ -282,6 +282,11 @@ class WorkCalendar:
         self._spans = hours._spans
         self._spans_reversed = tuple(reversed(hours._spans))
         self._day_us = hours.minutes_per_day * _US_PER_MINUTE
+
+    @property
+    def hours(self) -> OfficeHours:
+        """The desk's office hours (read-only: the office-time tables derive from them)."""
+        return self._hours
 
     @property
     def overrides(self) -> Mapping[date, CalendarOverride]:

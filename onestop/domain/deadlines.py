@@ -173,17 +173,18 @@ def compute_due(limit: TimeLimit, received_at: datetime, cal: WorkCalendar) -> d
 
     See the module docstring for the rules.
     """
-    if not limit.has_fixed_due:
+    unit = limit.unit
+    if unit is TimeUnit.UNKNOWN:
         return None
     start = cal.effective_start(received_at)
-    unit = limit.unit
-    if unit is TimeUnit.WORKING_DAYS:
-        assert limit.value is not None  # has_fixed_due
-        due = cal.add_working_minutes(start, limit.value * cal.hours.minutes_per_day)
-    elif unit is TimeUnit.CALENDAR_DAYS:
-        assert limit.value is not None
-        day = _on_working_day(start.date() + timedelta(days=limit.value), cal)
-        due = datetime.combine(day, start.time())
+    if unit is TimeUnit.WORKING_DAYS or unit is TimeUnit.CALENDAR_DAYS:
+        if limit.value is None:
+            return None
+        if unit is TimeUnit.WORKING_DAYS:
+            due = cal.add_working_minutes(start, limit.value * cal.hours.minutes_per_day)
+        else:
+            day = _on_working_day(start.date() + timedelta(days=limit.value), cal)
+            due = datetime.combine(day, start.time())
     elif unit is TimeUnit.SAME_DAY:
         cutoff = limit.cutoff if limit.cutoff is not None else cal.hours.same_day_cutoff
         day = start.date()

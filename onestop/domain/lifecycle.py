@@ -297,6 +297,17 @@ def decide(
             _need(params, "reason", "Phải ghi rõ lý do từ chối tiếp nhận hồ sơ.")
         return dict(params)
     assert state is not None
+    if action == EventKind.WITHDRAW and state.decision is not None:
+        raise _refuse(
+            state, action, t("Hồ sơ đã có quyết định giải quyết nên không thể dừng giải quyết.")
+        )
+    if action == EventKind.EVALUATE and state.evaluation:
+        raise _refuse(state, action, t("Hồ sơ này đã được ghi nhận đánh giá."))
+    if action not in allowed_actions(state) and action not in (
+        EventKind.REQUEST_SUPPLEMENT,
+        EventKind.EXTEND,
+    ):
+        raise _refuse(state, action)
 
     if action == EventKind.REFUSE:
         data["reason"] = _need(params, "reason", "Phải ghi rõ lý do từ chối tiếp nhận hồ sơ.")
@@ -381,7 +392,10 @@ def _decide_extension(
     calendar: WorkCalendar,
     data: dict[str, Any],
 ) -> None:
-    assert state.due_at is not None
+    if state.due_at is None:
+        raise _refuse(
+            state, EventKind.EXTEND, t("Hồ sơ không có ngày hẹn trả cụ thể nên không cần gia hạn.")
+        )
     if state.extension_count >= 1:
         raise _refuse(
             state, EventKind.EXTEND, t("Việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần.")

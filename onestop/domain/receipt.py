@@ -233,7 +233,9 @@ class ReceiptClaims:
         put("dossier_code", _clean_text("Mã hồ sơ", self.dossier_code, max_len=64))
         put("procedure_code", _clean_text("Mã thủ tục", self.procedure_code, max_len=64))
         put("applicant_name", _clean_text("Họ tên người nộp", self.applicant_name, max_len=120))
-        put("official", _clean_text("Cán bộ tiếp nhận", self.official, max_len=80, allow_empty=True))
+        put(
+            "official", _clean_text("Cán bộ tiếp nhận", self.official, max_len=80, allow_empty=True)
+        )
 
         received = _to_local_naive("Thời điểm tiếp nhận", self.received_at).replace(microsecond=0)
         _check_epoch("Thời điểm tiếp nhận", _epoch_seconds(received))

@@ -23,7 +23,7 @@ from onestop.domain.cccd import CccdError, parse_cccd
 from onestop.domain.codes import make_dossier_code, validate_unit_eid
 from onestop.domain.deadlines import compute_due
 from onestop.domain.desk import DeskIdentity
-from onestop.domain.events import GENESIS_HEAD, Event, EventKind, chain, to_epoch
+from onestop.domain.events import GENESIS_HEAD, Event, EventFormatError, EventKind, chain, to_epoch
 from onestop.domain.lifecycle import (
     Channel,
     DossierState,
@@ -640,8 +640,9 @@ class Desk:
         chain_errors = self._verify_chains()
         fixed: list[str] = []
         n_dossiers = n_events = 0
+        undecodable: list[str] = []
         with self.store.read() as db:
-            for code, events in _group_by_dossier(db):
+            for code, events in _group_by_dossier(db, undecodable):
                 n_dossiers += 1
                 n_events += len(events)
                 state: DossierState | None = None
@@ -659,7 +660,8 @@ class Desk:
                     )
                 ).all()
             ]
-        fixed.extend(orphans)
+        fixed.extend(c for c in orphans if not any(b.startswith(c + " ") for b in undecodable))
+        chain_errors.extend(undecodable)
         if fix and fixed:
             with self.store.write() as db:
                 for code in fixed:
@@ -721,8 +723,12 @@ class Desk:
             return str(db.execute(text("PRAGMA integrity_check")).scalar_one())
 
 
-def _group_by_dossier(db: Session) -> Iterator[tuple[str, list[Event]]]:
-    """Stream events grouped by dossier in causal order, using the (dossier, hlc) index."""
+def _group_by_dossier(db: Session, bad: list[str]) -> Iterator[tuple[str, list[Event]]]:
+    """Stream events grouped by dossier in causal order, using the (dossier, hlc) index.
+
+    An event whose bytes no longer decode is reported in ``bad`` and its dossier skipped:
+    a damaged log must be shown to a person, never "repaired" by guessing.
+    """
     result = db.execute(
         select(EventRow).order_by(
             col(EventRow.dossier), col(EventRow.hlc), col(EventRow.desk_id), col(EventRow.seq)
@@ -730,13 +736,18 @@ def _group_by_dossier(db: Session) -> Iterator[tuple[str, list[Event]]]:
     )
     current: str | None = None
     bucket: list[Event] = []
+    broken = False
     for (row,) in result:
         if row.dossier != current:
-            if current is not None:
+            if current is not None and not broken:
                 yield current, bucket
-            current, bucket = row.dossier, []
-        bucket.append(row_to_event(row))
-    if current is not None:
+            current, bucket, broken = row.dossier, [], False
+        try:
+            bucket.append(row_to_event(row))
+        except EventFormatError as e:
+            bad.append(f"{row.dossier} ({row.desk_id}#{row.seq}): {e}")
+            broken = True
+    if current is not None and not broken:
         yield current, bucket
 
 

@@ -126,7 +126,9 @@ def qr_terminal(text: str, *, invert: bool = False) -> list[str]:
     lines = []
     for top, bottom in zip(matrix[0::2], matrix[1::2], strict=True):
         lines.append(
-            "".join(_HALF_BLOCKS[(t != invert, b != invert)] for t, b in zip(top, bottom, strict=True))
+            "".join(
+                _HALF_BLOCKS[(t != invert, b != invert)] for t, b in zip(top, bottom, strict=True)
+            )
         )
     return lines
 
@@ -147,7 +149,9 @@ def decode_image(image: str | PathLike[str] | bytes) -> list[str]:
         raise QrDecodeError(f"Không tìm thấy tệp ảnh {image!s}.") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise QrDecodeError("Không mở được ảnh (cần tệp PNG hoặc JPEG).") from exc
-    results = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
+    results = zxingcpp.read_barcodes(
+        gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    )
     texts = [result.text for result in results if result.text]
     if not texts:
         raise QrDecodeError(

@@ -1,0 +1,395 @@
+"""Low-level drawing for the printed slips: fonts, the ND 30/2020 header, fields, barcodes.
+
+Private to :mod:`onestop.services.slips`. Everything here draws on an fpdf2 document in
+millimetres; nothing reads a database or the clock.
+
+Measurements behind the fixed numbers (Liberation Serif, metric twin of Times New Roman):
+
+* "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG" bold is 81.9 mm at 11 pt and 89.4 mm at 12 pt;
+  "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" bold is 88.3 mm at 12 pt. With 20/15 mm side margins
+  (175 mm of text) the header columns are 85 + 90 mm, so both lines fit on one line each,
+  as on the printed forms, and anything longer is shrunk rather than wrapped.
+* A Code 128 of a dossier code ("000.00.14.H56-260224-030017") is 299 modules; at 0.25 mm
+  per module (about 6 dots at 600 dpi) it is 75 mm wide.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+from PIL import Image
+
+from onestop.paths import asset_path
+from onestop.services.qr import qr_png
+
+FAMILY = "LiberationSerif"
+_FONT_FILES = {
+    "": "LiberationSerif-Regular.ttf",
+    "B": "LiberationSerif-Bold.ttf",
+    "I": "LiberationSerif-Italic.ttf",
+    "BI": "LiberationSerif-BoldItalic.ttf",
+}
+
+# Side margins (mm). ND 30/2020 asks 30-35 mm on the left for bound documents; slips are not
+# bound, and 20 mm leaves room for the two header columns on one line each (see above).
+MARGIN_LEFT = 20.0
+MARGIN_RIGHT = 15.0
+MARGIN_TOP = 12.0
+MARGIN_BOTTOM = 16.0
+LANDSCAPE_MARGIN = 10.0
+
+DOTS = "…………………"
+TN_TKQ = "Bộ phận TN&TKQ"
+
+
+def nfc(text: str) -> str:
+    """Every string drawn goes through NFC: fpdf2 places glyphs per code point, and a decomposed
+    "ễ" (e + two combining marks) would print its marks beside the letter."""
+    return unicodedata.normalize("NFC", text)
+
+
+def line_height(size: float) -> float:
+    """Line pitch in mm for a font size in pt: 1.3 x the size, as on the printed forms."""
+    return size * 0.3528 * 1.3
+
+
+class SlipPDF(FPDF):
+    """An A4 document with the embedded Liberation Serif family and a small footer line."""
+
+    def __init__(
+        self,
+        *,
+        landscape: bool = False,
+        footer_left: str = "",
+        footer_right: str = "",
+        page_numbers: bool = False,
+    ) -> None:
+        super().__init__(orientation="L" if landscape else "P", unit="mm", format="A4")
+        for style, name in _FONT_FILES.items():
+            self.add_font(FAMILY, style, str(asset_path("fonts", name)))
+        if landscape:
+            self.set_margins(LANDSCAPE_MARGIN, LANDSCAPE_MARGIN, LANDSCAPE_MARGIN)
+            self.set_auto_page_break(True, margin=MARGIN_BOTTOM - 2)
+        else:
+            self.set_margins(MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT)
+            self.set_auto_page_break(True, margin=MARGIN_BOTTOM)
+        self.set_lang("vi")
+        self.footer_left = nfc(footer_left)
+        self.footer_right = nfc(footer_right)
+        self.page_numbers = page_numbers
+        self.set_font(FAMILY, "", 13)
+
+    @property
+    def text_width(self) -> float:
+        return float(self.w - self.l_margin - self.r_margin)
+
+    @property
+    def bottom(self) -> float:
+        """Lowest y usable by content (the auto page break line)."""
+        return float(self.h - self.b_margin)
+
+    def footer(self) -> None:
+        family, style, size = self.font_family, self.font_style, self.font_size_pt
+        self.set_y(-11)
+        self.set_font(FAMILY, "I", 8.5)
+        self.set_text_color(60)
+        right = self.footer_right
+        if self.page_numbers:
+            right = (
+                f"{right} · Trang {self.page_no()}/{{nb}}"
+                if right
+                else f"Trang {self.page_no()}/{{nb}}"
+            )
+        right_w = self.get_string_width(right) + 2 if right else 0
+        self.cell(self.text_width - right_w, 4, self.footer_left, align="L")
+        if right:
+            self.cell(right_w, 4, right, align="R")
+        self.set_text_color(0)
+        self.set_font(family, style, size)
+
+
+@dataclass(frozen=True)
+class Signer:
+    """One signature block: title, hint line, and the printed name under the blank space."""
+
+    title: str
+    hint: str = "(Ký và ghi rõ họ tên)"
+    name: str = ""
+    note: str = ""
+
+
+class Writer:
+    """Flowing form text at one base font size (13 pt on the forms; smaller when fitting)."""
+
+    def __init__(self, pdf: SlipPDF, size: float = 13.0) -> None:
+        self.pdf = pdf
+        self.size = size
+        self.h = line_height(size)
+
+    # -- fonts -------------------------------------------------------------------------------
+
+    def font(self, style: str = "", size: float | None = None) -> None:
+        self.pdf.set_font(FAMILY, style, self.size if size is None else size)
+
+    def fit_size(
+        self, text: str, width: float, style: str, size: float, minimum: float = 8
+    ) -> float:
+        """The largest size <= ``size`` at which ``text`` fits ``width`` on one line."""
+        while size > minimum:
+            self.pdf.set_font(FAMILY, style, size)
+            if self.pdf.get_string_width(text) <= width:
+                break
+            size -= 0.5
+        return size
+
+    # -- header -----------------------------------------------------------------------------
+
+    def header(
+        self, *, unit: str, office: str, number: str, place_date: str, copy_label: str = ""
+    ) -> None:
+        """Quốc hiệu/tiêu ngữ on the right, the issuing unit on the left (ND 30/2020, Phụ lục I)."""
+        pdf = self.pdf
+        x0 = pdf.l_margin
+        total = pdf.text_width
+        left_w = min(85.0, total * 0.48)
+        right_w = total - left_w
+        xr = x0 + left_w
+        if copy_label:
+            self.font("I", 11)
+            pdf.set_xy(x0, pdf.t_margin - 6)
+            pdf.cell(total, 5, nfc(copy_label), align="R")
+        y = pdf.t_margin
+        hl = line_height(12.5)
+
+        # Left: governing body (regular caps), issuing unit (bold caps), short rule.
+        unit_text = nfc(unit.upper())
+        pdf.set_xy(x0, y)
+        self.font("", self.fit_size(unit_text, left_w, "", 12.5))
+        pdf.cell(left_w, hl, unit_text, align="C")
+        office_text = nfc(office.upper())
+        office_size = self.fit_size(office_text, left_w, "B", 12)
+        self.font("B", office_size)
+        pdf.set_xy(x0, y + hl)
+        pdf.cell(left_w, hl, office_text, align="C")
+        rule = pdf.get_string_width(office_text) / 3
+        ry = y + 2 * hl + 0.2
+        pdf.set_line_width(0.3)
+        pdf.line(x0 + (left_w - rule) / 2, ry, x0 + (left_w + rule) / 2, ry)
+
+        # Right: national title (bold caps) and motto (bold), rule as long as the motto.
+        nation = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+        self.font("B", self.fit_size(nation, right_w, "B", 12.5))
+        pdf.set_xy(xr, y)
+        pdf.cell(right_w, hl, nation, align="C")
+        motto = "Độc lập - Tự do - Hạnh phúc"
+        self.font("B", 13)
+        pdf.set_xy(xr, y + hl)
+        pdf.cell(right_w, hl, motto, align="C")
+        mw = pdf.get_string_width(motto)
+        pdf.line(xr + (right_w - mw) / 2, ry, xr + (right_w + mw) / 2, ry)
+
+        # Number (left) and place-date (right, italic) on one row.
+        y2 = ry + 2.5
+        number_text = nfc(number)
+        self.font("", self.fit_size(number_text, left_w, "", 13))
+        pdf.set_xy(x0, y2)
+        pdf.cell(left_w, self.h, number_text, align="C")
+        place = nfc(place_date)
+        self.font("I", self.fit_size(place, right_w, "I", 13))
+        pdf.set_xy(xr, y2)
+        pdf.cell(right_w, self.h, place, align="C")
+        pdf.set_xy(x0, y2 + self.h + 4)
+        self.font()
+
+    def title(self, text: str, *, size: float = 14.0, after: float = 1.0) -> None:
+        pdf = self.pdf
+        self.font("B", size)
+        pdf.set_x(pdf.l_margin)
+        pdf.multi_cell(
+            0, line_height(size), nfc(text), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        pdf.ln(after)
+        self.font()
+
+    def centered(self, text: str, style: str = "", size: float | None = None) -> None:
+        pdf = self.pdf
+        self.font(style, size)
+        pdf.set_x(pdf.l_margin)
+        pdf.multi_cell(
+            0,
+            line_height(size or self.size),
+            nfc(text),
+            align="C",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        self.font()
+
+    # -- body --------------------------------------------------------------------------------
+
+    def rich(self, parts: Sequence[tuple[str, str]], *, indent: float = 0.0) -> None:
+        """One paragraph made of (style, text) runs, wrapped at the margins."""
+        pdf = self.pdf
+        pdf.set_x(pdf.l_margin + indent)
+        for style, text in parts:
+            if not text:
+                continue
+            self.font(style)
+            pdf.write(self.h, nfc(text))
+        pdf.ln(self.h)
+        self.font()
+
+    def field(self, label: str, value: str, *, strong: bool = False, indent: float = 0.0) -> None:
+        """``Label: value``; an empty value prints dotted leaders for the clerk to fill in."""
+        self.rich(
+            [("", f"{label}: "), ("B" if strong and value else "", value or DOTS)], indent=indent
+        )
+
+    def fields_row(self, items: Sequence[tuple[str, str]]) -> None:
+        """Several short fields on one line at equal tab stops (phone and email)."""
+        pdf = self.pdf
+        col = pdf.text_width / len(items)
+        widths = []
+        for label, value in items:
+            self.font()
+            w = pdf.get_string_width(nfc(f"{label}: {value or DOTS}"))
+            widths.append(w)
+        if max(widths) > col - 2:
+            for label, value in items:
+                self.field(label, value)
+            return
+        y = pdf.get_y()
+        for i, (label, value) in enumerate(items):
+            pdf.set_xy(pdf.l_margin + i * col, y)
+            self.font()
+            pdf.write(self.h, nfc(f"{label}: "))
+            pdf.write(self.h, nfc(value or DOTS))
+        pdf.ln(self.h)
+
+    def para(
+        self,
+        text: str,
+        *,
+        style: str = "",
+        size: float | None = None,
+        align: str = "J",
+        indent: float = 0.0,
+    ) -> None:
+        pdf = self.pdf
+        self.font(style, size)
+        pdf.set_x(pdf.l_margin + indent)
+        pdf.multi_cell(
+            0,
+            line_height(size or self.size),
+            nfc(text),
+            align=align,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        self.font()
+
+    def numbered(self, items: Sequence[str], *, indent: float = 6.0) -> None:
+        """``1. …`` items with a hanging indent, so wrapped lines align with the text."""
+        pdf = self.pdf
+        self.font()
+        num_w = pdf.get_string_width(f"{len(items)}. ") + 1
+        for i, item in enumerate(items, start=1):
+            pdf.set_x(pdf.l_margin + indent)
+            pdf.cell(num_w, self.h, f"{i}.")
+            pdf.multi_cell(0, self.h, nfc(item), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def gap(self, mm: float) -> None:
+        self.pdf.ln(mm)
+
+    # -- signatures --------------------------------------------------------------------------
+
+    def signatures(self, left: Signer | None, right: Signer | None, *, blank: float = 20.0) -> None:
+        """Two signature columns (either may be absent); never split across a page."""
+        pdf = self.pdf
+        height = 3 * self.h + blank + 2
+        if pdf.will_page_break(height):
+            pdf.add_page()
+        y = pdf.get_y() + 2
+        half = pdf.text_width / 2
+        for i, signer in enumerate((left, right)):
+            if signer is None:
+                continue
+            x = pdf.l_margin + i * half
+            pdf.set_xy(x, y)
+            self.font("B")
+            pdf.multi_cell(
+                half, self.h, nfc(signer.title), align="C", new_x=XPos.LEFT, new_y=YPos.NEXT
+            )
+            self.font("I", self.size - 1)
+            pdf.multi_cell(
+                half, self.h, nfc(signer.hint), align="C", new_x=XPos.LEFT, new_y=YPos.NEXT
+            )
+            if signer.note:
+                self.font("I", self.size - 3)
+                pdf.multi_cell(half, line_height(self.size - 3), nfc(signer.note), align="C")
+            pdf.set_xy(x, y + 2 * self.h + blank)
+            self.font("B")
+            pdf.multi_cell(half, self.h, nfc(signer.name), align="C")
+        pdf.set_xy(pdf.l_margin, y + 3 * self.h + blank)
+        self.font()
+
+
+# -- barcodes --------------------------------------------------------------------------------
+
+
+def code128_modules(text: str) -> list[bool] | None:
+    """Code 128 modules (True = bar) from zxing-cpp's encoder, or None if it is unavailable.
+
+    fpdf2 only draws Code 39 and Interleaved 2 of 5 (https://py-pdf.github.io/fpdf2/Barcodes.html).
+    zxing-cpp is already a dependency (the card scanner reads with it) and writes Code 128; we
+    take one pixel row of its 1-px-per-module image and draw the bars as vector rectangles, so
+    the print is sharp at any resolution. Code 128 of a dossier code is about 35 % narrower
+    than Code 39 (299 modules against 464 narrow units).
+    """
+    try:
+        import zxingcpp
+    except ImportError:  # pragma: no cover - zxing-cpp is a declared dependency
+        return None
+    create: Callable[..., Any] | None = getattr(zxingcpp, "create_barcode", None)
+    if create is None:  # pragma: no cover - zxing-cpp < 2.3 has no writer object
+        return None
+    barcode = create(text, zxingcpp.BarcodeFormat.Code128)
+    image = barcode.to_image(scale=1, add_quiet_zones=False, add_hrt=False)
+    width = int(image.shape[1])
+    row = bytes(memoryview(image))[:width]
+    return [px < 128 for px in row]
+
+
+def draw_barcode(pdf: SlipPDF, text: str, x: float, y: float, *, max_w: float, h: float) -> float:
+    """Draw a Code 128 (Code 39 as a fallback) of ``text`` at (x, y); return its width."""
+    modules = code128_modules(text)
+    if modules is None:  # pragma: no cover - exercised only without zxing-cpp
+        narrow = max(0.19, min(0.25, max_w / (16 * (len(text) + 2))))
+        pdf.code39(f"*{text.upper()}*", x, y, w=narrow * 3, h=h)
+        return narrow * 16 * (len(text) + 2)
+    mw = max(0.19, min(0.25, max_w / len(modules)))
+    pdf.set_fill_color(0)
+    i = 0
+    n = len(modules)
+    while i < n:
+        if modules[i]:
+            j = i
+            while j < n and modules[j]:
+                j += 1
+            pdf.rect(x + i * mw, y, (j - i) * mw, h, style="F")
+            i = j
+        else:
+            i += 1
+    return mw * n
+
+
+def qr_image(text: str) -> Image.Image:
+    """A PIL image of the receipt QR: ``qr.qr_png`` (level M, byte + numeric segments, 4-module
+    quiet zone), so the printed code is the very code whose version the desk checked."""
+    return Image.open(BytesIO(qr_png(text)))

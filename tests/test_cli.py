@@ -1,0 +1,175 @@
+"""The command line as a newcomer uses it: exit codes, --json, messages, nothing changed on refusal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from onestop.cli import main
+
+NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        main, list(args), env={**NOW, **(env or {})}, catch_exceptions=False
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    path = str(tmp_path / "desk.sqlite")
+    code, out, err = run(
+        "init",
+        "--db",
+        path,
+        "--unit-id",
+        "000.00.14.H56",
+        "--commune-code",
+        "16279",
+        "--commune-name",
+        "Xã Mường Lát",
+        "--province",
+        "38",
+    )
+    assert code == 0, err
+    return path
+
+
+def test_receive_act_show_list_round_trip(db: str):
+    code, out, _ = run(
+        "receive",
+        "--db",
+        db,
+        "--procedure",
+        "2.001035",
+        "--name",
+        "Nguyễn Văn An",
+        "--id",
+        "001099012345",
+        "--json",
+    )
+    assert code == 0
+    dossier = json.loads(out)
+    assert dossier["code"] == "000.00.14.H56-261120-010001"
+    assert dossier["due_at"] == "2026-11-25 10:00:00"
+    c = dossier["code"]
+    assert run("act", "--db", db, c, "forward", "--to", "Công chức Tư pháp - Hộ tịch")[0] == 0
+    assert run("act", "--db", db, c, "request_supplement", "--reason", "Thiếu tờ khai")[0] == 0
+    code, _, err = run("act", "--db", db, c, "request_supplement", "--reason", "lần 2")
+    assert code == 1 and "Chờ bổ sung hồ sơ" in err
+    code, out, _ = run("dossier", "show", "--db", db, c, "--json")
+    shown = json.loads(out)
+    assert [e["kind"] for e in shown["events"]] == ["receive", "forward", "request_supplement"]
+    assert shown["allowed_actions"] == ["record_supplement", "withdraw"]
+    code, out, _ = run("dossier", "list", "--db", db, "--search", "nguyen van an", "--json")
+    assert [d["code"] for d in json.loads(out)["dossiers"]] == [c]
+    code, out, _ = run("dossier", "list", "--db", db, "--status", "received")
+    assert code == 0 and "Không có hồ sơ nào khớp" in out
+
+
+def test_refused_input_exit_1_and_nothing_saved(db: str):
+    code, _, err = run(
+        "receive", "--db", db, "--procedure", "2.001035", "--name", "A", "--id", "12345"
+    )
+    assert code == 1 and "12 chữ số" in err and "chưa lưu gì" in err
+    code, out, _ = run("desk", "--db", db, "--json")
+    assert json.loads(out)["total"] == 0
+
+
+def test_usage_error_exit_2(db: str):
+    assert run("receive", "--db", db, "--name", "A")[0] == 2  # missing --procedure
+    assert run("due", "--db", db, "--procedure", "2.001035", "--received", "hôm qua")[0] == 2
+    assert run("act", "--db", db, "X", "teleport")[0] == 2
+
+
+def test_due_command(db: str):
+    code, out, _ = run(
+        "due", "--db", db, "--procedure", "2.000884", "--received", "2026-02-13 15:30", "--json"
+    )
+    assert code == 0
+    # After the 15:00 cut-off on the last day before Tết 2026 → next working day is Mon 23 Feb.
+    assert json.loads(out)["due"] == "2026-02-23 17:00"
+
+
+def test_check_id(db: str):
+    code, out, _ = run("check-id", "079301000123", "--json")
+    assert code == 0 and json.loads(out)["sex"] == "nữ" and json.loads(out)["birth_year"] == 2001
+    code, out, _ = run("check-id", "07930100012A", "--json")
+    assert code == 1 and json.loads(out)["error"] == "non_digit"
+
+
+def test_missing_database_is_explained(tmp_path: Path):
+    code, _, err = run("dossier", "list", "--db", str(tmp_path / "none.sqlite"))
+    assert code == 1 and "onestop init" in err
+
+
+def test_rebuild_ok(db: str):
+    run(
+        "receive",
+        "--db",
+        db,
+        "--procedure",
+        "2.001035",
+        "--name",
+        "Lò Văn Pâng",
+        "--id",
+        "001099012345",
+    )
+    code, out, _ = run("rebuild", "--db", db, "--json")
+    report = json.loads(out)
+    assert (
+        code == 0
+        and report["integrity"] == "ok"
+        and report["events"] == 1
+        and report["mismatched"] == []
+    )
+
+
+def test_english_switch(db: str, tmp_path: Path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('language = "en"\n', encoding="utf-8")
+    code, _, err = run(
+        "receive",
+        "--db",
+        db,
+        "--procedure",
+        "2.001035",
+        "--name",
+        "A",
+        "--id",
+        "1",
+        env={"ONESTOP_CONFIG_FILE": str(cfg)},
+    )
+    assert code == 1 and "nothing was saved" in err
+
+
+def test_bad_config_exit_2(db: str, tmp_path: Path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('language = "fr"\n', encoding="utf-8")
+    code, _, err = run("dossier", "list", "--db", db, env={"ONESTOP_CONFIG_FILE": str(cfg)})
+    assert code == 2 and "language" in err
+
+
+def test_real_command_help_and_demo(tmp_path: Path):
+    exe = Path(sys.executable).parent / "onestop"
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True).stdout
+    assert "onestop demo" in out
+    db = tmp_path / "demo.sqlite"
+    r = subprocess.run(
+        [str(exe), "demo", "--db", str(db), "--dossiers", "40", "--json"],
+        capture_output=True,
+        text=True,
+        env={**NOW, "PATH": ""},
+    )
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["dossiers"] == 40
+    r = subprocess.run([str(exe), "demo", "--db", str(db)], capture_output=True, text=True)
+    assert r.returncode == 1 and "--force" in r.stderr
