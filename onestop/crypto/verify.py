@@ -15,7 +15,11 @@ any QR): every failure becomes a ``Verdict`` with a Vietnamese ``detail``. Order
   proven.
 * a key is trusted for its own commune only: a receipt signed by commune A's desk key that
   claims commune B is ``UNKNOWN_KEY`` ("this key is not on the list for that commune"), as is a
-  receipt for another province.
+  receipt for another province;
+* a key that was revoked at or before the signed "received" time, or whose validity window
+  [valid_from, valid_to) does not contain that time, gives ``REVOKED_KEY`` (the detail says
+  which); there is no separate "expired" verdict because, for the citizen, both mean "this key
+  could not sign a receipt at that moment".
 
 Verdicts, exit codes (for ``onestop verify``; 0 only for VALID, distinct non-zero codes so a
 script can tell a forgery from an outdated trust list) and labels are fixed here.

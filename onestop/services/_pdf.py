@@ -54,9 +54,9 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def line_height(size: float) -> float:
+def line_height(size: float, spacing: float = 1.3) -> float:
     """Line pitch in mm for a font size in pt: 1.3 x the size, as on the printed forms."""
-    return size * 0.3528 * 1.3
+    return size * 0.3528 * spacing
 
 
 class SlipPDF(FPDF):
@@ -85,6 +85,21 @@ class SlipPDF(FPDF):
         self.page_numbers = page_numbers
         self.set_font(FAMILY, "", 13)
 
+    def close_fonts(self) -> None:
+        """Close the font files: fontTools opens them lazily and fpdf2 never closes them (an
+        unclosed file is a ResourceWarning, an error under our test settings)."""
+        for font in self.fonts.values():
+            ttfont = getattr(font, "ttfont", None)
+            if ttfont is not None:
+                ttfont.close()
+
+    def to_bytes(self) -> bytes:
+        """The finished PDF; the document cannot be drawn on afterwards."""
+        try:
+            return bytes(self.output())
+        finally:
+            self.close_fonts()
+
     @property
     def text_width(self) -> float:
         return float(self.w - self.l_margin - self.r_margin)
@@ -107,9 +122,22 @@ class SlipPDF(FPDF):
                 else f"Trang {self.page_no()}/{{nb}}"
             )
         right_w = self.get_string_width(right) + 2 if right else 0
-        self.cell(self.text_width - right_w, 4, self.footer_left, align="L")
-        if right:
-            self.cell(right_w, 4, right, align="R")
+        if self.get_string_width(self.footer_left) + right_w + 4 <= self.text_width:
+            self.cell(self.text_width - right_w, 4, self.footer_left, align="L")
+            if right:
+                self.cell(right_w, 4, right, align="R")
+        else:  # a long signer name or key id: signature line(s) first, print time below
+            self.set_y(-15)
+            self.multi_cell(
+                self.text_width,
+                3.6,
+                self.footer_left,
+                align="L",
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
+            if right:
+                self.cell(self.text_width, 3.6, right, align="R")
         self.set_text_color(0)
         self.set_font(family, style, size)
 
@@ -157,9 +185,10 @@ class Writer:
         pdf = self.pdf
         x0 = pdf.l_margin
         total = pdf.text_width
-        left_w = min(85.0, total * 0.48)
-        right_w = total - left_w
-        xr = x0 + left_w
+        # Portrait: 85 + 90 mm filling the text width. Landscape: both blocks hug their margins.
+        left_w = min(100.0, total * 0.486)
+        right_w = min(total - left_w, 110.0)
+        xr = pdf.w - pdf.r_margin - right_w
         if copy_label:
             self.font("I", 11)
             pdf.set_xy(x0, pdf.t_margin - 6)
@@ -310,16 +339,24 @@ class Writer:
     # -- signatures --------------------------------------------------------------------------
 
     def signatures(self, left: Signer | None, right: Signer | None, *, blank: float = 20.0) -> None:
-        """Two signature columns (either may be absent); never split across a page."""
+        """Two signature columns (either may be absent); never split across a page.
+
+        Titles, hints and notes are drawn first; the printed names then share one baseline
+        ``blank`` mm below the lower of the two columns, leaving room for a hand signature.
+        """
         pdf = self.pdf
-        height = 3 * self.h + blank + 2
-        if pdf.will_page_break(height):
+        signers = [(i, s) for i, s in enumerate((left, right)) if s is not None]
+        lines = (
+            max((s.title.count("\n") + 2 + (1 if s.note else 0)) for _, s in signers)
+            if signers
+            else 0
+        )
+        if pdf.will_page_break((lines + 1) * self.h + blank + 2):
             pdf.add_page()
         y = pdf.get_y() + 2
         half = pdf.text_width / 2
-        for i, signer in enumerate((left, right)):
-            if signer is None:
-                continue
+        low = y
+        for i, signer in signers:
             x = pdf.l_margin + i * half
             pdf.set_xy(x, y)
             self.font("B")
@@ -332,11 +369,21 @@ class Writer:
             )
             if signer.note:
                 self.font("I", self.size - 3)
-                pdf.multi_cell(half, line_height(self.size - 3), nfc(signer.note), align="C")
-            pdf.set_xy(x, y + 2 * self.h + blank)
+                pdf.multi_cell(
+                    half,
+                    line_height(self.size - 3),
+                    nfc(signer.note),
+                    align="C",
+                    new_x=XPos.LEFT,
+                    new_y=YPos.NEXT,
+                )
+            low = max(low, pdf.get_y())
+        name_y = low + blank
+        for i, signer in signers:
+            pdf.set_xy(pdf.l_margin + i * half, name_y)
             self.font("B")
             pdf.multi_cell(half, self.h, nfc(signer.name), align="C")
-        pdf.set_xy(pdf.l_margin, y + 3 * self.h + blank)
+        pdf.set_xy(pdf.l_margin, name_y + self.h)
         self.font()
 
 

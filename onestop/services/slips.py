@@ -44,8 +44,8 @@ from onestop.i18n import t
 from onestop.services._pdf import (
     DOTS,
     TN_TKQ,
-    SlipPDF,
     Signer,
+    SlipPDF,
     Writer,
     draw_barcode,
     line_height,
@@ -230,7 +230,7 @@ def render_tracking_book(
     pdf.set_keywords(f"onestop book {desk.unit_eid} unsigned")
     pdf.set_creator(f"onestop {__version__}")
     pdf.set_author(nfc(desk.agency_name))
-    return bytes(pdf.output())
+    return pdf.to_bytes()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -295,8 +295,9 @@ def _short_dt(dt: datetime) -> str:
 
 
 def _table_dt(dt: datetime) -> str:
-    """Inside table cells: "10 giờ 05 phút, ngày 05/02/2026" (the BM.05 cell format)."""
-    return f"{dt.hour:02d} giờ {dt.minute:02d} phút, ngày {dt:%d/%m/%Y}"
+    """Inside table cells: "10 giờ 05 phút, / ngày 05/02/2026" (the BM.05 cell format, on two
+    lines so that the time column stays narrow)."""
+    return f"{dt.hour:02d} giờ {dt.minute:02d} phút,\nngày {dt:%d/%m/%Y}"
 
 
 def _place(desk: DeskIdentity) -> str:
@@ -316,6 +317,11 @@ def _commune_in_text(desk: DeskIdentity) -> str:
 
 def _office(desk: DeskIdentity) -> str:
     return f"Trung tâm Phục vụ hành chính công {_commune_in_text(desk)}"
+
+
+def _agency(desk: DeskIdentity) -> str:
+    """The resolving agency inside a sentence or a cell: "UBND xã Mường Lát"."""
+    return f"UBND {_commune_in_text(desk)}"
 
 
 def _number(ctx: _Ctx) -> str:
@@ -365,7 +371,7 @@ def _proxy_lines(d: DossierState) -> list[tuple[str, str]]:
     p = {k: str(v).strip() for k, v in (d.proxy or {}).items() if v and str(v).strip()}
     if not p:
         return []
-    out = [("Người nộp hồ sơ thay (được ủy quyền): Ông (Bà)", p.get("name", ""))]
+    out = [("Người nộp hồ sơ thay (được ủy quyền)", f"Ông (Bà) {p.get('name') or DOTS}")]
     if "id" in p:
         out.append(("Số định danh cá nhân", p["id"]))
     if "address" in p:
@@ -436,7 +442,7 @@ def _finish(pdf: SlipPDF, ctx: _Ctx, title: str) -> bytes:
         pdf.set_keywords(
             f"onestop {ctx.kind.value} {d.code} signed alg={sig.algorithm} kid={sig.signer_kid_hex} signed_at={at}"
         )
-    return bytes(pdf.output())
+    return pdf.to_bytes()
 
 
 def _fit_size(ctx: _Ctx, draw: _Drawer, label: str) -> float:
@@ -444,7 +450,10 @@ def _fit_size(ctx: _Ctx, draw: _Drawer, label: str) -> float:
     for size in _FIT_SIZES:
         trial = _new_pdf(ctx)
         trial.add_page()
-        draw(Writer(trial, size), ctx, label)
+        try:
+            draw(Writer(trial, size), ctx, label)
+        finally:
+            trial.close_fonts()
         if trial.page_no() == 1:
             return size
     return _FIT_SIZES[-1]
@@ -484,7 +493,7 @@ def _draw_receipt(w: Writer, ctx: _Ctx, copy_label: str) -> None:
     w.field("Địa chỉ", d.applicant_address)
     w.fields_row([("Số điện thoại", d.applicant_phone), ("Email", d.applicant_email)])
     for label, value in _proxy_lines(d):
-        w.field(label, value, strong=label.startswith("Người nộp"))
+        w.field(label, value)
     w.rich(
         [
             ("", "Nội dung yêu cầu giải quyết: "),
@@ -492,9 +501,8 @@ def _draw_receipt(w: Writer, ctx: _Ctx, copy_label: str) -> None:
             ("", _proc_code(d)),
         ]
     )
-    w.field("Thành phần hồ sơ nộp gồm", "" if d.documents else DOTS)
-    if d.documents:
-        w.numbered(list(d.documents))
+    w.para("Thành phần hồ sơ nộp gồm:", align="L")
+    w.numbered(list(d.documents) or [DOTS])
     w.field("Số lượng hồ sơ", "01 (bộ)")
     w.field("Thời gian giải quyết hồ sơ theo quy định là", _duration_text(d))
     w.field("Thời gian nhận hồ sơ", datetime_vi(d.received_at))
@@ -662,7 +670,7 @@ def _draw_apology(w: Writer, ctx: _Ctx, copy_label: str) -> None:
     old_due = _due_before(ctx, ev)
     raw_due = ev.data.get("due")
     new_due = from_epoch(raw_due) if isinstance(raw_due, int) else d.due_at
-    agency = ctx.desk.agency_name
+    agency = _agency(ctx.desk)
     _header(w, ctx, ev.at, copy_label)
     w.title(SLIP_TITLES[SlipKind.APOLOGY])
     w.gap(1)
@@ -673,7 +681,8 @@ def _draw_apology(w: Writer, ctx: _Ctx, copy_label: str) -> None:
     )
     w.gap(1)
     w.para(
-        f"Ngày {d.received_at:%d/%m/%Y}, {_office(ctx.desk)} tiếp nhận hồ sơ đề nghị giải quyết "
+        f"Ngày {date_vi(d.received_at.date()).removeprefix('ngày ')}, {_office(ctx.desk)} tiếp nhận "
+        "hồ sơ đề nghị giải quyết "
         f"thủ tục hành chính: {d.procedure_name or DOTS}{_proc_code(d)} của Ông (Bà)."
     )
     w.field("Số định danh cá nhân/tổ chức", d.applicant_id)
@@ -807,8 +816,11 @@ def _control_rows(ctx: _Ctx) -> list[tuple[str, str, str, str]]:
             unit, note, holder = f"Giao: {holder}\nNhận: {to}", "Chuyển xử lý", to
         elif e.kind == EventKind.START:
             to = str(data.get("to", "")).strip() or e.actor
-            unit = f"Giao: {holder}\nNhận: {to}" if to != holder else f"Nhận xử lý: {to}"
-            note, holder = "Nhận xử lý", to
+            if to and not holder.startswith(to):
+                unit, holder = f"Giao: {holder}\nNhận: {to}", to
+            else:  # the official the dossier was forwarded to takes it up
+                unit = f"Nhận xử lý: {holder}"
+            note = "Nhận xử lý"
         elif e.kind == EventKind.REQUEST_SUPPLEMENT:
             unit, note = f"Giao: {holder}\nNhận: {applicant}", f"Yêu cầu bổ sung: {reason}"
         elif e.kind == EventKind.RECORD_SUPPLEMENT:
@@ -854,7 +866,7 @@ def _control_rows(ctx: _Ctx) -> list[tuple[str, str, str, str]]:
             )
         else:  # EVALUATE is not a handover
             continue
-        who = f"Người thực hiện: {e.actor}" if e.actor else ""
+        who = f"Người thực hiện:\n{e.actor}" if e.actor else ""
         time_who = _table_dt(e.at) + (f"\n{who}" if who else "")
         rows.append(
             (
@@ -879,18 +891,18 @@ def _draw_control(w: Writer, ctx: _Ctx) -> None:
     w.field("Mã số hồ sơ", d.code, strong=True)
     w.field("Tên thủ tục hành chính", f"{d.procedure_name}{_proc_code(d)}")
     w.field("Người nộp hồ sơ", d.applicant_name, strong=True)
-    w.field("Cơ quan (bộ phận) giải quyết hồ sơ", ctx.desk.agency_name)
+    w.field("Cơ quan (bộ phận) giải quyết hồ sơ", _agency(ctx.desk))
     w.field("Cơ quan phối hợp giải quyết hồ sơ", "")
     w.field("Ngày nhận", datetime_vi(d.received_at))
     w.field("Hẹn trả kết quả vào", _due_text(d.due_at), strong=True)
     if d.original_due_at and d.due_at and d.original_due_at != d.due_at:
         w.field("Hẹn trả ban đầu", datetime_vi(d.original_due_at))
     w.gap(2)
-    size = 11.5
+    size = 11.0
     w.font("", size)
     heading = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
     with pdf.table(
-        col_widths=(52, 46, 30, 47),
+        col_widths=(50, 40, 30, 55),
         width=pdf.text_width,
         line_height=line_height(size),
         text_align=("LEFT", "LEFT", "CENTER", "LEFT"),
@@ -903,7 +915,7 @@ def _draw_control(w: Writer, ctx: _Ctx) -> None:
         for text in (
             "Tên đơn vị",
             "Thời gian giao nhận hồ sơ",
-            "Kết quả giải quyết hồ sơ (trước hạn/đúng hạn/quá hạn)",
+            "Kết quả giải quyết hồ sơ\n(trước hạn/đúng hạn/quá hạn)",
             "Ghi chú",
         ):
             head.cell(text, align="C", v_align="MIDDLE")
@@ -948,21 +960,37 @@ def _book_table(w: Writer, rows: list[DossierState], desk: DeskIdentity) -> None
 
     pdf = w.pdf
     size = 10.0
+    pad = 1.0
     w.font("", size)
-    # The code column is as wide as the longest code, so a code never wraps (a split code
-    # cannot be read back or searched in the PDF text).
-    code_w = max([28.0] + [pdf.get_string_width(nfc(d.code)) + 3 for d in rows])
-    code_w = min(code_w, 52.0)
-    rest = pdf.text_width - code_w
-    # STT | TTHC | tên | địa chỉ/SĐT | cơ quan | nhận | hẹn | trả | phương thức | ký nhận
-    shares = (9, 50, 34, 42, 28, 20, 20, 20, 26, 18)
-    scale = rest / sum(shares)
-    widths = [shares[0] * scale, code_w, *(s * scale for s in shares[1:])]
+    # Fixed columns are as wide as their content, so a code or a date never wraps (a split
+    # code cannot be read back or searched in the PDF text); the text columns share the rest.
+    code_w = min(
+        52.0, max([28.0] + [pdf.get_string_width(nfc(d.code)) + 2 * pad + 1 for d in rows])
+    )
+    date_w = pdf.get_string_width("00/00/0000") + 2 * pad + 1.5
+    stt_w = max(10.0, pdf.get_string_width(str(len(rows))) + 2 * pad + 1)
+    sign_w = 16.0
+    flexible = (48, 34, 40, 24, 24)  # TTHC | tên | địa chỉ/SĐT | cơ quan | phương thức
+    scale = (pdf.text_width - stt_w - code_w - 3 * date_w - sign_w) / sum(flexible)
+    tthc_w, name_w, addr_w, agency_w, channel_w = (f * scale for f in flexible)
+    widths = (
+        stt_w,
+        code_w,
+        tthc_w,
+        name_w,
+        addr_w,
+        agency_w,
+        date_w,
+        date_w,
+        date_w,
+        channel_w,
+        sign_w,
+    )
     heading = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
     with pdf.table(
         col_widths=widths,
         width=pdf.text_width,
-        line_height=line_height(size),
+        line_height=line_height(size, 1.2),
         text_align=(
             "CENTER",
             "LEFT",
@@ -979,7 +1007,7 @@ def _book_table(w: Writer, rows: list[DossierState], desk: DeskIdentity) -> None
         headings_style=heading,
         num_heading_rows=3,
         repeat_headings=1,
-        padding=(0.8, 1),
+        padding=(0.8, pad),
         v_align="TOP",
     ) as table:
         r1 = table.row()
@@ -1010,7 +1038,7 @@ def _book_table(w: Writer, rows: list[DossierState], desk: DeskIdentity) -> None
                 d.procedure_name,
                 d.applicant_name,
                 contact,
-                desk.agency_name,
+                _agency(desk),
                 _short_dt(d.received_at).replace(" ", "\n"),
                 due,
                 _returned_cell(d),

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from onestop.crypto.signer import SoftwareSigner
-from onestop.crypto.trust import TrustEntry, TrustList
+from onestop.crypto.trust import Revocation, TrustEntry, TrustList
 from onestop.domain.receipt import VN_TZ, ReceiptClaims
 
 HOST = "qr.ht.gov.vn"  # the stand-in host of QR-AND-SYNC.md: a 24-character URL prefix
@@ -51,7 +51,9 @@ def claims() -> ReceiptClaims:
     return realistic_claims()
 
 
-def make_trust(*entries: TrustEntry, version: int = 1, revocations: tuple = ()) -> TrustList:
+def make_trust(
+    *entries: TrustEntry, version: int = 1, revocations: tuple[Revocation, ...] = ()
+) -> TrustList:
     return TrustList(
         version=version,
         province="38",

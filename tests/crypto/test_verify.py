@@ -39,10 +39,12 @@ def test_verdicts_exit_codes_and_labels() -> None:
     assert LABELS[Verdict.UNKNOWN_KEY] == "Khóa không có trong danh sách tin cậy"
     assert LABELS[Verdict.REVOKED_KEY] == "Khóa đã bị thu hồi"
     assert LABELS[Verdict.MALFORMED] == "Mã QR không đúng định dạng"
-    assert Verdict("revoked_key") is Verdict.REVOKED_KEY and Verdict.VALID == "valid"
+    assert Verdict("revoked_key") is Verdict.REVOKED_KEY and Verdict.VALID.value == "valid"
 
 
-def test_sign_verify_round_trip(desk_signer: SoftwareSigner, claims: ReceiptClaims, trust: TrustList) -> None:
+def test_sign_verify_round_trip(
+    desk_signer: SoftwareSigner, claims: ReceiptClaims, trust: TrustList
+) -> None:
     text = make_receipt_qr_text(HOST, desk_signer, claims)
     result = verify_receipt(text, trust)
     assert result.verdict is Verdict.VALID, result.detail
@@ -57,7 +59,9 @@ def test_sign_verify_round_trip(desk_signer: SoftwareSigner, claims: ReceiptClai
 def test_ed25519_desk_key_is_accepted(claims: ReceiptClaims) -> None:
     signer = SoftwareSigner.generate(EDDSA)
     trust = make_trust(desk_entry(signer))
-    assert verify_receipt(make_receipt_qr_text(HOST, signer, claims), trust).verdict is Verdict.VALID
+    assert (
+        verify_receipt(make_receipt_qr_text(HOST, signer, claims), trust).verdict is Verdict.VALID
+    )
 
 
 def _flip(data: bytes, bit: int) -> bytes:
@@ -66,7 +70,9 @@ def _flip(data: bytes, bit: int) -> bytes:
     return bytes(out)
 
 
-def test_every_single_bit_flip_fails(desk_signer: SoftwareSigner, claims: ReceiptClaims, trust: TrustList) -> None:
+def test_every_single_bit_flip_fails(
+    desk_signer: SoftwareSigner, claims: ReceiptClaims, trust: TrustList
+) -> None:
     cose = sign_receipt(desk_signer, claims)
     outcomes: dict[Verdict, int] = {}
     for bit in range(len(cose) * 8):
@@ -79,7 +85,7 @@ def test_every_single_bit_flip_fails(desk_signer: SoftwareSigner, claims: Receip
 
 
 @given(claims_strategy, st.data())
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_bit_flips_of_random_receipts_never_verify(
     desk_signer: SoftwareSigner, trust: TrustList, claims: ReceiptClaims, data: st.DataObject
 ) -> None:
@@ -98,7 +104,9 @@ def test_changed_digit_in_the_qr_text_fails(
     start = text.index("#") + 1
     for pos in range(start, len(text), 7):
         digit = "1" if text[pos] != "1" else "2"
-        assert verify_receipt(text[:pos] + digit + text[pos + 1 :], trust).verdict is not Verdict.VALID
+        assert (
+            verify_receipt(text[:pos] + digit + text[pos + 1 :], trust).verdict is not Verdict.VALID
+        )
 
 
 def test_unknown_key(claims: ReceiptClaims, trust: TrustList) -> None:
@@ -139,7 +147,9 @@ def test_revoked_key(desk_signer: SoftwareSigner, claims: ReceiptClaims) -> None
     received = epoch(claims.received_at)
     cose = sign_receipt(desk_signer, claims)
 
-    revoked_before = make_trust(desk_entry(desk_signer, status="revoked", revoked_at=received - 3600))
+    revoked_before = make_trust(
+        desk_entry(desk_signer, status="revoked", revoked_at=received - 3600)
+    )
     result = verify_receipt(cose, revoked_before)
     assert result.verdict is Verdict.REVOKED_KEY and result.exit_code == 5
     assert result.claims == claims
@@ -150,7 +160,9 @@ def test_revoked_key(desk_signer: SoftwareSigner, claims: ReceiptClaims) -> None
     # Signed before the revocation: still valid, unless the verifier asks for strict mode.
     revoked_after = make_trust(desk_entry(desk_signer, status="revoked", revoked_at=received + 1))
     assert verify_receipt(cose, revoked_after).verdict is Verdict.VALID
-    assert verify_receipt(cose, revoked_after, strict_revocation=True).verdict is Verdict.REVOKED_KEY
+    assert (
+        verify_receipt(cose, revoked_after, strict_revocation=True).verdict is Verdict.REVOKED_KEY
+    )
 
     no_time = make_trust(desk_entry(desk_signer, status="revoked"))
     assert verify_receipt(cose, no_time).verdict is Verdict.REVOKED_KEY
@@ -172,17 +184,23 @@ def test_outside_validity_window(desk_signer: SoftwareSigner, claims: ReceiptCla
     assert verify_receipt(cose, not_yet).verdict is Verdict.REVOKED_KEY
 
 
-def test_key_only_vouches_for_its_own_commune(desk_signer: SoftwareSigner, claims: ReceiptClaims) -> None:
+def test_key_only_vouches_for_its_own_commune(
+    desk_signer: SoftwareSigner, claims: ReceiptClaims
+) -> None:
     other_commune = make_trust(desk_entry(desk_signer, commune="16069"))
     result = verify_receipt(sign_receipt(desk_signer, claims), other_commune)
     assert result.verdict is Verdict.UNKNOWN_KEY
     assert "16069" in result.detail
     other_province = replace(claims, province="40")
-    result = verify_receipt(sign_receipt(desk_signer, other_province), make_trust(desk_entry(desk_signer)))
+    result = verify_receipt(
+        sign_receipt(desk_signer, other_province), make_trust(desk_entry(desk_signer))
+    )
     assert result.verdict is Verdict.UNKNOWN_KEY
 
 
-def test_kid_collision_tries_every_entry(desk_signer: SoftwareSigner, claims: ReceiptClaims) -> None:
+def test_kid_collision_tries_every_entry(
+    desk_signer: SoftwareSigner, claims: ReceiptClaims
+) -> None:
     # Two entries share a kid (forced here); the one whose key verifies wins.
     other = SoftwareSigner.generate()
     colliding = desk_entry(other)
@@ -206,21 +224,25 @@ def test_signed_junk_payload_is_malformed(desk_signer: SoftwareSigner, trust: Tr
     assert result.verdict is Verdict.MALFORMED and result.exit_code == 6
 
 
-def test_truncated_urls_are_malformed(desk_signer: SoftwareSigner, claims: ReceiptClaims, trust: TrustList) -> None:
+def test_truncated_urls_are_malformed(
+    desk_signer: SoftwareSigner, claims: ReceiptClaims, trust: TrustList
+) -> None:
     text = make_receipt_qr_text(HOST, desk_signer, claims)
     for cut in range(len(text)):
         result = verify_receipt(text[:cut], trust)
         assert result.verdict is Verdict.MALFORMED, (cut, result)
 
 
-def test_truncated_cose_is_malformed(desk_signer: SoftwareSigner, claims: ReceiptClaims, trust: TrustList) -> None:
+def test_truncated_cose_is_malformed(
+    desk_signer: SoftwareSigner, claims: ReceiptClaims, trust: TrustList
+) -> None:
     cose = sign_receipt(desk_signer, claims)
     for cut in range(len(cose)):
         assert verify_receipt(cose[:cut], trust).verdict is Verdict.MALFORMED
 
 
 @given(st.binary(max_size=600))
-@settings(max_examples=400)
+@settings(max_examples=300)
 def test_random_bytes_are_malformed(trust: TrustList, data: bytes) -> None:
     result = verify_receipt(data, trust)
     assert isinstance(result, VerifyResult)
@@ -228,7 +250,7 @@ def test_random_bytes_are_malformed(trust: TrustList, data: bytes) -> None:
 
 
 @given(st.text(max_size=800) | st.from_regex(r"\Ahttps://[a-z.]{1,20}/r1#[0-9]{0,600}\Z"))
-@settings(max_examples=400)
+@settings(max_examples=150)
 def test_random_text_is_malformed(trust: TrustList, text: str) -> None:
     result = verify_receipt(text, trust)
     assert result.verdict is Verdict.MALFORMED and result.detail

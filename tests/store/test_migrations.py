@@ -33,3 +33,9 @@ def test_pragmas_are_durable(tmp_path: Path):
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
     store.close()
+
+
+def test_head_from_files_matches_alembic():
+    from alembic.script import ScriptDirectory
+
+    assert migrate.head_revision() == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()

@@ -1,0 +1,216 @@
+"""What the clerk types for each lifecycle action, and why an action is not possible now.
+
+The lifecycle itself (``onestop.domain.lifecycle``) decides; this module only describes the
+forms that collect an action's parameters and words a refusal before the clerk types anything,
+so nobody fills in a reason only to be told the action was never allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from onestop.domain.calendar import WorkCalendar
+from onestop.domain.events import EventKind
+from onestop.domain.lifecycle import (
+    RETURN_CHANNEL_LABELS,
+    SATISFACTION_LEVELS,
+    DossierState,
+    action_label,
+    status_label,
+)
+from onestop.domain.text import format_vnd
+from onestop.i18n import t
+from onestop.tui._format import full_dt, parse_amount, parse_datetime
+
+
+@dataclass(frozen=True)
+class FormField:
+    key: str
+    label: str  # Vietnamese source text, translated when shown
+    kind: str  # text | amount | choice | datetime | scores
+    required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()  # (Vietnamese label, value)
+    placeholder: str = ""
+
+
+_METHODS = (("Tiền mặt", "cash"), ("Chuyển khoản", "transfer"), ("Thanh toán trực tuyến", "online"))
+_DECISIONS = (("Phê duyệt", "approved"), ("Từ chối giải quyết", "denied"))
+
+ACTION_FIELDS: dict[EventKind, tuple[FormField, ...]] = {
+    EventKind.FORWARD: (
+        FormField(
+            "to", "Chuyển cho", "text", required=True, placeholder="Đơn vị hoặc cán bộ nhận hồ sơ"
+        ),
+    ),
+    EventKind.START: (
+        FormField("to", "Người xử lý", "text", placeholder="Để trống nếu là chính mình"),
+    ),
+    EventKind.REQUEST_SUPPLEMENT: (
+        FormField("reason", "Nội dung cần bổ sung", "text", required=True),
+    ),
+    EventKind.RECORD_SUPPLEMENT: (),
+    EventKind.REQUEST_PAYMENT: (FormField("amount", "Số tiền (đồng)", "amount", required=True),),
+    EventKind.RECORD_PAYMENT: (
+        FormField("amount", "Số tiền (đồng)", "amount", required=True),
+        FormField("method", "Hình thức nộp", "choice", choices=_METHODS),
+    ),
+    EventKind.RESOLVE: (
+        FormField("decision", "Kết quả giải quyết", "choice", choices=_DECISIONS),
+        FormField("reason", "Lý do", "text", placeholder="Bắt buộc khi từ chối giải quyết"),
+    ),
+    EventKind.MARK_READY: (),
+    EventKind.RETURN_RESULT: (
+        FormField(
+            "channel",
+            "Hình thức trả",
+            "choice",
+            choices=tuple((label, str(ch)) for ch, label in RETURN_CHANNEL_LABELS.items()),
+        ),
+    ),
+    EventKind.WITHDRAW: (FormField("reason", "Lý do dừng giải quyết", "text", required=True),),
+    EventKind.EXTEND: (
+        FormField("reason", "Lý do chậm trả kết quả", "text", required=True),
+        FormField(
+            "new_due", "Hẹn trả mới", "datetime", required=True, placeholder="25/11/2026 17:00"
+        ),
+    ),
+    EventKind.EVALUATE: (
+        FormField(
+            "scores", "Điểm 9 tiêu chí (0–2)", "scores", required=True, placeholder="222222222"
+        ),
+        FormField(
+            "satisfaction",
+            "Mức độ hài lòng",
+            "choice",
+            choices=tuple((label, str(level)) for level, label in SATISFACTION_LEVELS.items()),
+        ),
+    ),
+    EventKind.REFUSE: (FormField("reason", "Lý do từ chối", "text", required=True),),
+}
+
+# Actions offered in the detail screen's menu, in the order a dossier usually meets them.
+MENU_ORDER: tuple[EventKind, ...] = (
+    EventKind.FORWARD,
+    EventKind.START,
+    EventKind.REQUEST_SUPPLEMENT,
+    EventKind.RECORD_SUPPLEMENT,
+    EventKind.REQUEST_PAYMENT,
+    EventKind.RECORD_PAYMENT,
+    EventKind.RESOLVE,
+    EventKind.MARK_READY,
+    EventKind.RETURN_RESULT,
+    EventKind.EXTEND,
+    EventKind.WITHDRAW,
+    EventKind.EVALUATE,
+    EventKind.REFUSE,
+)
+
+# Actions that close a door for good (once-only rules, decisions, handing over): these ask
+# for a y/n confirmation after the form. Every action is an append-only event, but these are
+# the ones a slip of the finger cannot be corrected by the next ordinary step.
+IRREVERSIBLE = frozenset(
+    {
+        EventKind.REQUEST_SUPPLEMENT,
+        EventKind.RESOLVE,
+        EventKind.RETURN_RESULT,
+        EventKind.WITHDRAW,
+        EventKind.EXTEND,
+        EventKind.EVALUATE,
+        EventKind.REFUSE,
+    }
+)
+
+
+def initial_values(kind: EventKind, state: DossierState | None, cal: WorkCalendar) -> dict[str, str]:
+    """Sensible starting values so the common case is one Enter away."""
+    values: dict[str, str] = {}
+    if state is None:
+        return values
+    owed = max(state.fee_vnd - state.fee_paid, 0)
+    if kind in (EventKind.REQUEST_PAYMENT, EventKind.RECORD_PAYMENT) and owed:
+        values["amount"] = str(owed)
+    if kind == EventKind.EXTEND and state.due_at is not None:
+        day = cal.add_working_days(state.due_at.date(), 3)
+        values["new_due"] = datetime.combine(day, state.due_at.time()).strftime("%d/%m/%Y %H:%M")
+    return values
+
+
+def form_hint(kind: EventKind, state: DossierState | None) -> str:
+    if state is None:
+        return ""
+    if kind == EventKind.EXTEND:
+        return t("Hạn hiện tại: {due}. Chỉ gia hạn được một lần.", due=full_dt(state.due_at))
+    if kind == EventKind.REQUEST_SUPPLEMENT:
+        return t("Chỉ được yêu cầu bổ sung một lần; thời hạn tạm dừng cho đến khi nhận đủ.")
+    if kind in (EventKind.REQUEST_PAYMENT, EventKind.RECORD_PAYMENT):
+        return t(
+            "Phí, lệ phí: {fee}; đã nộp: {paid}.",
+            fee=format_vnd(state.fee_vnd),
+            paid=format_vnd(state.fee_paid),
+        )
+    if kind == EventKind.EVALUATE:
+        return t("9 tiêu chí theo TT 01/2018, mỗi tiêu chí 0, 1 hoặc 2 điểm.")
+    return ""
+
+
+def parse_scores(text: str) -> list[int]:
+    digits = [ch for ch in text if not ch.isspace() and ch not in ",;"]
+    if len(digits) != 9 or any(ch not in "012" for ch in digits):
+        raise ValueError(t("Cần đúng 9 điểm, mỗi điểm 0, 1 hoặc 2, ví dụ 222212222."))
+    return [int(ch) for ch in digits]
+
+
+def parse_form(
+    kind: EventKind, values: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Turn typed values into action params; errors are per field, in Vietnamese."""
+    params: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for f in ACTION_FIELDS[kind]:
+        raw = values.get(f.key, "").strip()
+        if not raw:
+            if f.required:
+                errors[f.key] = t("Chưa nhập «{label}».", label=t(f.label))
+            continue
+        try:
+            if f.kind == "amount":
+                params[f.key] = parse_amount(raw)
+            elif f.kind == "datetime":
+                params[f.key] = parse_datetime(raw)
+            elif f.kind == "scores":
+                params[f.key] = parse_scores(raw)
+            elif f.key == "satisfaction":
+                params[f.key] = int(raw)
+            else:
+                params[f.key] = raw
+        except ValueError as e:
+            errors[f.key] = str(e)
+    return params, errors
+
+
+def refusal_message(state: DossierState, kind: EventKind) -> str | None:
+    """Why ``kind`` is not possible now, in the lifecycle's own words; ``None`` if it is."""
+    allowed = state.allowed_actions()
+    if kind in allowed:
+        return None
+    if kind == EventKind.REQUEST_SUPPLEMENT and state.supplement_count >= 1:
+        head = t("Chỉ được yêu cầu bổ sung, hoàn thiện hồ sơ một lần (NĐ 118/2025, Điều 11).")
+    elif kind == EventKind.EXTEND and state.extension_count >= 1:
+        head = t("Việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần.")
+    elif kind == EventKind.EXTEND and state.due_at is None:
+        head = t("Hồ sơ không có ngày hẹn trả cụ thể nên không gia hạn được.")
+    elif kind == EventKind.EVALUATE and state.evaluation:
+        head = t("Hồ sơ đã có đánh giá của công dân.")
+    elif kind == EventKind.RECORD_PAYMENT and state.fee_paid >= state.fee_vnd:
+        head = t("Hồ sơ không còn khoản phí, lệ phí nào phải nộp.")
+    else:
+        head = t("Không thể thực hiện «{action}».", action=action_label(kind))
+    names = ", ".join(action_label(a) for a in allowed) or t("không còn thao tác nào")
+    return t(
+        "{head} Trạng thái hiện tại: {current}. Thao tác được phép: {names}.",
+        head=head,
+        current=status_label(state.status),
+        names=names,
+    )

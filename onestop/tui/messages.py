@@ -1,0 +1,145 @@
+"""App-level messages, named in the past tense (STYLE rule 10).
+
+Thread workers report back only through these (``post_message`` is thread-safe; setting
+reactives or pushing screens from a thread is not: Textualize/textual#5137, #3064). Loads that
+a newer request supersedes carry the request they answer, so the receiver can drop a stale
+result (the search-as-you-type guard of Textualize/textual:examples/dictionary.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from onestop.domain.calendar import CalendarOverride
+from onestop.domain.events import Event, EventKind
+from onestop.domain.lifecycle import DossierState
+from onestop.services.catalogue import ProcedureInfo
+from onestop.services.desk import IntakePreview
+from onestop.store.repo_dossiers import Counts, DossierFilter, Page
+
+
+@dataclass(frozen=True)
+class SyncState:
+    last_sync_at: str  # ISO text from the desk settings, "" before the first sync
+    waiting: int  # events not yet acknowledged by the province
+
+
+class SyncStateLoaded(Message):
+    """Fresh sync numbers for the desk bar; bursts collapse into the newest."""
+
+    def __init__(self, state: SyncState) -> None:
+        super().__init__()
+        self.state = state
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SyncStateLoaded)
+
+
+class CountsLoaded(Message):
+    def __init__(self, counts: Counts) -> None:
+        super().__init__()
+        self.counts = counts
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CountsLoaded)
+
+
+class PageLoaded(Message):
+    """One keyset page for the dossier list (or a dashboard preview), for ``flt`` / ``after``."""
+
+    def __init__(
+        self, target: str, flt: DossierFilter, after: int | None, page: Page, seconds: float
+    ) -> None:
+        super().__init__()
+        self.target = target
+        self.flt = flt
+        self.after = after
+        self.page = page
+        self.seconds = seconds
+
+
+class ProceduresFound(Message):
+    def __init__(self, query: str, procedures: list[ProcedureInfo]) -> None:
+        super().__init__()
+        self.query = query
+        self.procedures = procedures
+
+
+class IntakeChecked(Message):
+    """The intake form was validated: ``preview`` when valid, else ``errors`` field → message."""
+
+    def __init__(
+        self, step: int, preview: IntakePreview | None, errors: dict[str, str], confirm: bool
+    ) -> None:
+        super().__init__()
+        self.step = step
+        self.preview = preview
+        self.errors = errors
+        self.confirm = confirm
+
+
+class DossierReceived(Message):
+    def __init__(self, state: DossierState) -> None:
+        super().__init__()
+        self.state = state
+
+
+class DossierRefused(Message):
+    def __init__(self, state: DossierState) -> None:
+        super().__init__()
+        self.state = state
+
+
+class DossierLoaded(Message):
+    def __init__(self, state: DossierState, events: list[Event]) -> None:
+        super().__init__()
+        self.state = state
+        self.events = events
+
+
+class DossierActed(Message):
+    def __init__(self, kind: EventKind, state: DossierState) -> None:
+        super().__init__()
+        self.kind = kind
+        self.state = state
+
+
+class ActionRefused(Message):
+    """The desk refused an action; the form reopens with what was typed and ``message``."""
+
+    def __init__(self, kind: EventKind, values: dict[str, Any], message: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.values = values
+        self.message = message
+
+
+class CalendarLoaded(Message):
+    def __init__(self, overrides: list[CalendarOverride]) -> None:
+        super().__init__()
+        self.overrides = overrides
+
+
+class SettingSaved(Message):
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+
+class DemoCreated(Message):
+    def __init__(self, dossiers: int) -> None:
+        super().__init__()
+        self.dossiers = dossiers
+
+
+class DemoProgressed(Message):
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DemoProgressed)

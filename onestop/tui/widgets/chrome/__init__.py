@@ -1,0 +1,1 @@
+"""Desk chrome shown on every screen: the desk bar."""

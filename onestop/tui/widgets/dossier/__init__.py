@@ -1,0 +1,1 @@
+"""Widgets that show dossiers: the list table, the summary, the timeline."""

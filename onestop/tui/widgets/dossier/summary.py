@@ -1,0 +1,77 @@
+"""The head of the dossier detail: who, what, when due (coloured by how near), money, handler."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import Static
+
+from onestop.domain.calendar import WorkCalendar
+from onestop.domain.lifecycle import CHANNEL_LABELS, Channel, DossierState, status_label
+from onestop.domain.text import format_vnd
+from onestop.i18n import t
+from onestop.tui._format import due_badge, full_dt
+
+_STATUS_STYLE = {"overdue": "bold red", "near": "bold yellow"}
+
+
+def summary_text(state: DossierState, now: datetime, cal: WorkCalendar) -> Text:
+    badge = due_badge(state, now, cal)
+    out = Text()
+    out.append(state.code, style="bold")
+    out.append("  ")
+    out.append(f" {status_label(state.status)} ", style="reverse")
+    out.append("\n")
+    who = [state.applicant_name]
+    if state.applicant_id:
+        who.append(t("CCCD {n}", n=state.applicant_id))
+    if state.applicant_phone:
+        who.append(t("ĐT {n}", n=state.applicant_phone))
+    out.append(t("Người nộp: "), style="bold")
+    out.append(" · ".join(who))
+    if state.proxy.get("name"):
+        out.append(t(" (nộp thay: {name})", name=state.proxy["name"]))
+    out.append("\n")
+    out.append(t("Thủ tục: "), style="bold")
+    out.append(
+        t(
+            "{code} (phiên bản {v}) {name}",
+            code=state.procedure_code,
+            v=state.procedure_version,
+            name=state.procedure_name,
+        )
+    )
+    out.append("\n")
+    channel = (
+        t(CHANNEL_LABELS[Channel(state.channel)]) if state.channel in set(Channel) else state.channel
+    )
+    out.append(t("Tiếp nhận: "), style="bold")
+    out.append(f"{full_dt(state.received_at)} ({channel})   ")
+    out.append(t("Hẹn trả: "), style="bold")
+    out.append(full_dt(state.due_at) + " ")
+    out.append(f"[{badge.text}]", style=badge.style or "italic")
+    out.append("\n")
+    out.append(t("Phí, lệ phí: "), style="bold")
+    out.append(
+        t("{fee} (đã nộp {paid})", fee=format_vnd(state.fee_vnd), paid=format_vnd(state.fee_paid))
+    )
+    if state.handler:
+        out.append("   ")
+        out.append(t("Đang giữ: "), style="bold")
+        out.append(state.handler)
+    reason = state.refusal_reason or state.decision_reason
+    if reason:
+        out.append("\n")
+        out.append(t("Lý do: "), style="bold")
+        out.append(reason)
+    return out
+
+
+class DossierSummary(Static):
+    DEFAULT_CSS = """
+    DossierSummary { height: auto; padding: 0 1; }
+    """
+
+    def show(self, state: DossierState, now: datetime, cal: WorkCalendar) -> None:
+        self.update(summary_text(state, now, cal))

@@ -1,0 +1,88 @@
+"""The dossier list: a stock ``DataTable`` fed one keyset page (≤200 rows) at a time.
+
+A stock DataTable measures every new cell on the event loop: 200 rows paint in about 0.3 s,
+10 000 rows freeze the desk for 6.6 s (STYLE pitfalls). So it never holds more than a page,
+and a refresh of the same page updates cells by row key (cursor kept, no flicker) instead of
+clearing and reloading (STYLE rule 23).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from onestop.domain.calendar import WorkCalendar
+from onestop.domain.lifecycle import DossierState
+from onestop.i18n import t
+from onestop.tui._format import due_badge, short_code, short_dt, status_short
+
+Cell = str | Text
+
+# (key, Vietnamese header, width). 13+18+12+13+11 = 67 cells + 10 of padding: fits 80 columns
+# with the one-cell scrollbar.
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("code", "Mã hồ sơ", 13),
+    ("applicant", "Người nộp", 18),
+    ("procedure", "Thủ tục", 12),
+    ("status", "Trạng thái", 13),
+    ("due", "Hẹn trả", 11),
+)
+
+
+# The dashboard's preview beside the counts has half the width: code, applicant, due.
+COMPACT = ("code", "applicant", "due")
+
+
+def row_cells(
+    state: DossierState, now: datetime, cal: WorkCalendar, unit_eid: str
+) -> dict[str, Cell]:
+    badge = due_badge(state, now, cal)
+    return {
+        "code": short_code(state.code, unit_eid),
+        "applicant": state.applicant_name,
+        "procedure": state.procedure_name,
+        "status": status_short(state.status),
+        "due": Text(short_dt(state.due_at), style=badge.style),
+    }
+
+
+class DossierTable(DataTable[Cell]):
+    DEFAULT_CSS = """
+    DossierTable { scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, *, compact: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.columns_shown = [c for c in COLUMNS if not compact or c[0] in COMPACT]
+
+    def on_mount(self) -> None:
+        for key, label, width in self.columns_shown:
+            self.add_column(t(label), width=width, key=key)
+
+    @property
+    def codes(self) -> list[str]:
+        return [str(row.key.value) for row in self.ordered_rows]
+
+    def show_states(
+        self, states: Sequence[DossierState], *, now: datetime, cal: WorkCalendar, unit_eid: str
+    ) -> None:
+        keys = [key for key, _, _ in self.columns_shown]
+        rows = {s.code: row_cells(s, now, cal, unit_eid) for s in states}
+        if self.codes == list(rows):
+            for code, cells in rows.items():
+                for key in keys:
+                    if self.get_cell(code, key) != cells[key]:
+                        self.update_cell(code, key, cells[key])
+            return
+        self.clear()
+        for code, cells in rows.items():
+            self.add_row(*(cells[key] for key in keys), key=code)
+
+    @property
+    def current_code(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        return self.codes[self.cursor_row]

@@ -1,0 +1,240 @@
+"""Desk benchmark on a large desk (default 1,000,000 dossiers).
+
+Run:  .venv/bin/python -m tests.bench.bench_desk [--dossiers 1000000] [--samples 300]
+
+Prints one table: intake p50/p95, search p95, dashboard counts, cold start and database size,
+each next to the bare-SQLite cost of the same work measured in the same run.
+
+The big desk is built once by a bulk loader that uses the *real* domain code (events, hash
+chain, ``apply``, search keys) but inserts with ``executemany`` in large transactions; it is
+cached under the system temp dir, keyed by size, because building 1M dossiers takes minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from onestop.domain.codes import make_dossier_code
+from onestop.domain.events import GENESIS_HEAD, Event, EventKind, chain, next_hlc, to_epoch
+from onestop.domain.lifecycle import apply
+from onestop.services.demo import DEMO_COMMUNE, DEMO_UNIT, FAMILY, GIVEN_F, GIVEN_M, MIDDLE_F, MIDDLE_M
+from onestop.services.desk import Applicant, Desk, IntakeForm
+from onestop.store.repo_dossiers import DossierFilter, dossier_search_key, state_to_values
+from onestop.store.timefmt import dt_to_text
+
+NOW = datetime(2026, 11, 20, 10, 0)
+DESK_ID = f"{DEMO_COMMUNE[0]}-01"
+
+
+def build_big_desk(path: Path, n: int, *, seed: int = 7) -> None:
+    """Bulk-load ``n`` dossiers over ~3 years; ~2% still open so the dashboard has work."""
+    tmp = path.with_suffix(".building")
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(tmp) + suffix).unlink(missing_ok=True)
+    desk = Desk.initialise(
+        tmp, unit_eid=DEMO_UNIT, commune_code=DEMO_COMMUNE[0], commune_name=DEMO_COMMUNE[1],
+        province_code=DEMO_COMMUNE[2], clock=lambda: NOW,
+    )
+    proc = desk.procedure("2.001035", day=NOW.date())
+    desk.close()
+    rng = random.Random(seed)
+    con = sqlite3.connect(tmp)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")  # bulk load only; the benchmark itself runs with FULL
+    head, hlc, seq = GENESIS_HEAD, 0, 0
+    start = NOW - timedelta(days=3 * 365)
+    step = (NOW - start) / n
+    counters: dict[str, int] = {}
+    ev_rows: list[tuple[object, ...]] = []
+    dz_rows: list[dict[str, object]] = []
+    fts_rows: list[tuple[int, str]] = []
+    cols: list[str] | None = None
+    t0 = time.perf_counter()
+    for i in range(n):
+        at = (start + step * i).replace(microsecond=0)
+        at = at.replace(hour=7 + (i % 9), minute=i % 60)
+        day = at.strftime("%y%m%d")
+        counters[day] = counters.get(day, 0) + 1
+        code = make_dossier_code(DEMO_UNIT, at.date(), 1, counters[day])
+        female = rng.random() < 0.5
+        name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_F if female else MIDDLE_M)} {rng.choice(GIVEN_F if female else GIVEN_M)}"
+        cccd = f"038{1 if female else 0}{rng.randint(50, 99)}{rng.randint(0, 999999):06d}"
+        due = at + timedelta(days=2)
+        data = {
+            "procedure": proc.code, "procedure_version": 1, "procedure_name": proc.name, "field": proc.field,
+            "time_unit": proc.limit.unit.value, "time_value": proc.limit.value,
+            "applicant": {"name": name, "id": cccd, "phone": f"09{rng.randint(0, 99999999):08d}"},
+            "channel": "in_person", "documents": list(proc.documents), "fee": 50000, "due": to_epoch(due),
+        }
+        open_ = i >= n * 0.98
+        steps = [(EventKind.RECEIVE, data, at)]
+        if not open_:
+            steps += [
+                (EventKind.RESOLVE, {"decision": "approved"}, at + timedelta(days=1)),
+                (EventKind.MARK_READY, {}, at + timedelta(days=1, hours=1)),
+                (EventKind.RETURN_RESULT, {"channel": "desk"}, at + timedelta(days=1, hours=2)),
+            ]
+        state = None
+        for kind, d, when in steps:
+            seq += 1
+            hlc = next_hlc(hlc, when)
+            e = Event(DESK_ID, seq, hlc, kind, code, when, "Lò Thị Mai", "clerk", "", d)
+            body = e.body()
+            head = chain(head, body)
+            ev_rows.append((DESK_ID, seq, hlc, kind.value, code, dt_to_text(when), "Lò Thị Mai", "clerk", body, head))
+            state = apply(state, e)
+        assert state is not None
+        values = state_to_values(state)
+        values["id"] = i + 1
+        cols = cols or list(values)
+        dz_rows.append(values)
+        fts_rows.append((i + 1, dossier_search_key(state)))
+        if len(dz_rows) >= 20000 or i == n - 1:
+            con.executemany("INSERT INTO event(desk_id,seq,hlc,kind,dossier,at,actor,role,body,head) VALUES (?,?,?,?,?,?,?,?,?,?)", ev_rows)
+            con.executemany(f"INSERT INTO dossier({','.join(cols)}) VALUES ({','.join(':' + c for c in cols)})", dz_rows)
+            con.executemany("INSERT INTO dossier_fts(rowid, search_key) VALUES (?,?)", fts_rows)
+            con.commit()
+            ev_rows, dz_rows, fts_rows = [], [], []
+            print(f"\r  building {i + 1:,}/{n:,} ({time.perf_counter() - t0:.0f} s)", end="", file=sys.stderr, flush=True)
+    for day, last in counters.items():
+        con.execute("INSERT OR REPLACE INTO code_counter(day,last) VALUES (?,?)", ("20" + day[:2] + "-" + day[2:4] + "-" + day[4:], last))
+    con.execute("INSERT OR REPLACE INTO desk_state(desk_id,last_seq,head,hlc) VALUES (?,?,?,?)", (DESK_ID, seq, head, hlc))
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.execute("ANALYZE")
+    con.close()
+    print(file=sys.stderr)
+    os.replace(tmp, path)
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def timed(fn: object, samples: int) -> list[float]:
+    out = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        fn()  # type: ignore[operator]
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def bare_connection(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000"):
+        con.execute(f"PRAGMA {pragma}")
+    return con
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dossiers", type=int, default=1_000_000)
+    ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()))
+    args = ap.parse_args()
+    path = args.cache_dir / f"onestop-bench-{args.dossiers}.sqlite"
+    if not path.exists():
+        build_big_desk(path, args.dossiers)
+    work = path.with_name(path.stem + "-run.sqlite")
+    subprocess.run(["cp", "--reflink=auto", str(path), str(work)], check=True)
+    for s in ("-wal", "-shm"):
+        Path(str(work) + s).unlink(missing_ok=True)
+
+    clock = [NOW]
+    desk = Desk.open(work, clock=lambda: clock[0], actor="Bench")
+    rng = random.Random(1)
+
+    def intake() -> None:
+        clock[0] += timedelta(seconds=7)
+        desk.receive(IntakeForm(procedure_code="2.001035", applicant=Applicant(name="Nguyễn Thị Phương Thảo", id_number="038199012345")))
+
+    intake_ms = timed(intake, args.samples)
+
+    con = bare_connection(work)
+    body = b"x" * 220
+    n = [10**9]
+
+    def bare_intake() -> None:
+        n[0] += 1
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("INSERT INTO event(desk_id,seq,hlc,kind,dossier,at,actor,role,body,head) VALUES ('bare',?,?,'receive','b',?, 'a','c',?,?)", (n[0], n[0], "2026-11-20 10:00:00", body, body[:32]))
+        con.execute(
+            "INSERT INTO dossier(code,owner_desk,procedure_code,procedure_version,procedure_name,field,time_unit,applicant_name,channel,received_at,status,clock_running,applicant_id,applicant_phone,applicant_address,applicant_email,proxy,documents,fee_vnd,fee_paid,decision_reason,supplement_count,extension_count,refusal_reason,evaluation,event_count,handler) "
+            "VALUES (?, 'bare','2.001035',1,'p','f','working_days','Nguyễn Thị Phương Thảo','in_person','2026-11-20 10:00:00','received',1,'','','','','{}','[]',0,0,'',0,0,'','{}',1,'')",
+            (f"bare-{n[0]}",),
+        )
+        con.execute("INSERT INTO dossier_fts(rowid, search_key) VALUES (last_insert_rowid(), 'nguyen thi phuong thao')")
+        con.execute("COMMIT")
+
+    bare_intake_ms = timed(bare_intake, args.samples)
+
+    queries = ["nguyen van an", "tran thi", "hoang", "lo thi mai", "038199", "thao", "261120", "pham duc khanh", "vi ngoc", "ha"]
+
+    def search() -> None:
+        desk.page(DossierFilter(search=rng.choice(queries)), limit=50)
+
+    search_ms = timed(search, args.samples)
+
+    def bare_search() -> None:
+        q = " ".join(f'"{w}"*' for w in rng.choice(queries).split())
+        con.execute("SELECT d.* FROM dossier d WHERE d.id IN (SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH ?) ORDER BY d.id DESC LIMIT 51", (q,)).fetchall()
+
+    bare_search_ms = timed(bare_search, args.samples)
+    counts_ms = timed(desk.counts, max(30, args.samples // 5))
+
+    def bare_counts() -> None:
+        con.execute(
+            "SELECT (SELECT count(*) FROM dossier WHERE clock_running=1 AND due_at < ?), "
+            "(SELECT count(*) FROM dossier WHERE clock_running=1 AND due_at >= ? AND due_at < ?), "
+            "(SELECT count(*) FROM dossier WHERE status='supplement_requested')",
+            ("2026-11-20 10:00:00", "2026-11-20 10:00:00", "2026-11-21 00:00:00"),
+        ).fetchone()
+
+    bare_counts_ms = timed(bare_counts, max(30, args.samples // 5))
+    desk.close()
+    con.close()
+
+    env = {**os.environ, "ONESTOP_NOW": "2026-11-20 10:00"}
+    exe = str(Path(sys.executable).parent / "onestop")
+    cold = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([exe, "desk", "--db", str(work), "--json"], check=True, capture_output=True, env=env)
+        cold.append((time.perf_counter() - t) * 1000)
+    bare_cold = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import sqlite3;c=sqlite3.connect({str(work)!r});c.execute('select count(*) from dossier where clock_running=1').fetchone()"], check=True)
+        bare_cold.append((time.perf_counter() - t) * 1000)
+
+    size_mb = (work.stat().st_size + sum(Path(str(work) + s).stat().st_size for s in ("-wal",) if Path(str(work) + s).exists())) / 2**20
+    rows = [
+        ("intake p50 (ms)", statistics.median(intake_ms), statistics.median(bare_intake_ms), "—"),
+        ("intake p95 (ms)", pct(intake_ms, 95), pct(bare_intake_ms, 95), "< 20"),
+        ("search p95 (ms)", pct(search_ms, 95), pct(bare_search_ms, 95), "< 30"),
+        ("dashboard counts p95 (ms)", pct(counts_ms, 95), pct(bare_counts_ms, 95), "< 50"),
+        ("cold start to counts, CLI (ms, median)", statistics.median(cold), statistics.median(bare_cold), "< 1000"),
+        ("database size (MiB)", size_mb, float("nan"), "—"),
+    ]
+    print(f"\nonestop desk benchmark — {args.dossiers:,} dossiers, {args.samples} samples, {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
+    print(f"| {'measure':<40} | {'onestop':>9} | {'bare SQLite':>11} | {'target':>7} |")
+    print(f"|{'-' * 42}|{'-' * 11}|{'-' * 13}|{'-' * 9}|")
+    for name, ours, bare, target in rows:
+        bare_s = "—" if bare != bare else f"{bare:.2f}"
+        print(f"| {name:<40} | {ours:>9.2f} | {bare_s:>11} | {target:>7} |")
+
+
+if __name__ == "__main__":
+    main()
