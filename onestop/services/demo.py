@@ -240,6 +240,9 @@ def _progress(
         return st
     if not step(EventKind.START, 30):
         return st
+    # Some recent dossiers stall with a specialist: they become the dashboard's overdue work.
+    if (now - st.received_at).days < 30 and rng.random() < 0.2:
+        return st
     r = rng.random()
     if r < 0.03:
         step(

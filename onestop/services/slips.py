@@ -164,20 +164,26 @@ def render_slip(
     evs = _own_events(dossier, events)
     if kind not in applicable_slips(dossier, evs):
         raise SlipError(_not_applicable(kind, dossier))
-    ctx = _Ctx(kind, dossier, evs, desk, now, qr_text, signature, official.strip())
+    ctx = _Ctx(kind, dossier, evs, desk, _local(now), qr_text, signature, official.strip())
     if kind == SlipKind.CONTROL:
         pdf = _new_pdf(ctx, page_numbers=True)
-        _draw_control(Writer(pdf, 13.0), ctx)
-        return _finish(pdf, ctx, SLIP_TITLES[kind])
+        try:
+            _draw_control(Writer(pdf, 13.0), ctx)
+            return _finish(pdf, ctx, SLIP_TITLES[kind])
+        finally:
+            pdf.close_fonts()
 
     draw = _DRAWERS[kind]
     copies = ("Liên 1: Lưu", "Liên 2: Giao người nộp hồ sơ") if kind == SlipKind.RECEIPT else ("",)
     size = _fit_size(ctx, draw, copies[0])
     pdf = _new_pdf(ctx)
-    for label in copies:
-        pdf.add_page()
-        draw(Writer(pdf, size), ctx, label)
-    return _finish(pdf, ctx, SLIP_TITLES[kind])
+    try:
+        for label in copies:
+            pdf.add_page()
+            draw(Writer(pdf, size), ctx, label)
+        return _finish(pdf, ctx, SLIP_TITLES[kind])
+    finally:
+        pdf.close_fonts()
 
 
 def render_tracking_book(
@@ -188,11 +194,13 @@ def render_tracking_book(
     start: date,
     end: date,
     now: datetime,
+    signature: SlipSignature | None = None,
 ) -> bytes:
     """BM.06 "Sổ theo dõi hồ sơ" of one field (lĩnh vực) for dossiers received in [start, end].
 
     Dossiers of other fields or received outside the period are left out, so the printed book
-    always matches its heading. Rows are in order of receipt.
+    always matches its heading. Rows are in order of receipt. ``signature`` (optional, an
+    addition to the agreed signature) is printed and stored as on the slips.
     """
     rows = sorted(
         (
@@ -202,35 +210,36 @@ def render_tracking_book(
         ),
         key=lambda d: (d.received_at, d.code),
     )
-    pdf = SlipPDF(
-        landscape=True,
-        footer_left="(Chưa ký số)",
-        footer_right=f"In lúc {_short_dt(now)}",
-        page_numbers=True,
-    )
-    pdf.set_creation_date(_aware(now))
-    pdf.add_page()
-    w = Writer(pdf, 13.0)
-    w.header(
-        unit=desk.agency_name,
-        office="Trung tâm Phục vụ hành chính công",
-        number=f"Số: {DOTS}/{_BOOK_SYMBOL}",
-        place_date=f"{_place(desk)}, {date_vi(now.date())}",
-    )
-    w.title(BOOK_TITLE, size=15)
-    w.centered(f"Lĩnh vực: {field or 'Tất cả các lĩnh vực'}", style="B")
-    w.centered(f"Từ {date_vi(start)} đến {date_vi(end)}", style="I")
-    w.gap(2)
-    _book_table(w, rows, desk)
-    if not rows:
-        w.gap(3)
-        w.para("Không có hồ sơ nào trong kỳ.", style="I", align="C")
-    pdf.set_title(nfc(f"{BOOK_TITLE} - {field} - {start:%d/%m/%Y}-{end:%d/%m/%Y}"))
-    pdf.set_subject(nfc(f"Sổ theo dõi hồ sơ, {desk.office_name}; chưa ký số"))
-    pdf.set_keywords(f"onestop book {desk.unit_eid} unsigned")
-    pdf.set_creator(f"onestop {__version__}")
-    pdf.set_author(nfc(desk.agency_name))
-    return pdf.to_bytes()
+    now = _local(now)
+    pdf = _make_pdf(signature, now, landscape=True, page_numbers=True)
+    try:
+        pdf.add_page()
+        w = Writer(pdf, 13.0)
+        w.header(
+            unit=desk.agency_name,
+            office="Trung tâm Phục vụ hành chính công",
+            number=f"Số: {DOTS}/{_BOOK_SYMBOL}",
+            place_date=f"{_place(desk)}, {date_vi(now.date())}",
+        )
+        w.title(BOOK_TITLE, size=15)
+        w.centered(f"Lĩnh vực: {field or 'Tất cả các lĩnh vực'}", style="B")
+        w.centered(f"Từ {date_vi(start)} đến {date_vi(end)}", style="I")
+        w.gap(2)
+        _book_table(w, rows, desk)
+        if not rows:
+            w.gap(3)
+            w.para("Không có hồ sơ nào trong kỳ.", style="I", align="C")
+        _metadata(
+            pdf,
+            title=BOOK_TITLE,
+            kind="book",
+            code=f"{field or 'all'} {start:%d/%m/%Y}-{end:%d/%m/%Y}",
+            author=desk.agency_name,
+            sig=signature,
+        )
+        return pdf.to_bytes()
+    finally:
+        pdf.close_fonts()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -410,38 +419,66 @@ def _due_before(ctx: _Ctx, event: Event) -> datetime | None:
     return due or ctx.dossier.original_due_at or ctx.dossier.due_at
 
 
-def _new_pdf(ctx: _Ctx, *, page_numbers: bool = False) -> SlipPDF:
-    sig = ctx.signature
+def _signed_line(sig: SlipSignature | None) -> str:
+    """The footer line: "Ký số: {tên} · Mã khóa {kid} · {giờ, ngày}" or "(Chưa ký số)"."""
     if sig is None:
-        left = "(Chưa ký số)"
-    else:
-        left = f"Ký số: {sig.signer_name} · Mã khóa {sig.signer_kid_hex} · {datetime_vi(_local(sig.signed_at))}"
+        return "(Chưa ký số)"
+    when = datetime_vi(_local(sig.signed_at))
+    return f"Ký số: {sig.signer_name} · Mã khóa {sig.signer_kid_hex} · {when}"
+
+
+def _make_pdf(
+    sig: SlipSignature | None, now: datetime, *, landscape: bool = False, page_numbers: bool = False
+) -> SlipPDF:
     pdf = SlipPDF(
-        footer_left=left, footer_right=f"In lúc {_short_dt(ctx.now)}", page_numbers=page_numbers
+        landscape=landscape,
+        footer_left=_signed_line(sig),
+        footer_right=f"In lúc {_short_dt(now)}",
+        page_numbers=page_numbers,
     )
-    pdf.set_creation_date(_aware(ctx.now))
+    pdf.set_creation_date(_aware(now))
     return pdf
 
 
-def _finish(pdf: SlipPDF, ctx: _Ctx, title: str) -> bytes:
-    d = ctx.dossier
-    pdf.set_title(nfc(f"{title} - {d.code}"))
-    pdf.set_author(nfc(ctx.official or ctx.desk.agency_name))
+def _new_pdf(ctx: _Ctx, *, page_numbers: bool = False) -> SlipPDF:
+    return _make_pdf(ctx.signature, ctx.now, page_numbers=page_numbers)
+
+
+def _metadata(
+    pdf: SlipPDF, *, title: str, kind: str, code: str, author: str, sig: SlipSignature | None
+) -> None:
+    """Title/author/creator, and the signature (key id, time, algorithm) in subject/keywords."""
+    pdf.set_title(nfc(f"{title} - {code}"))
+    pdf.set_author(nfc(author))
     pdf.set_creator(f"onestop {__version__}")
-    sig = ctx.signature
     if sig is None:
-        pdf.set_subject(nfc(f"{title}; hồ sơ {d.code}; chưa ký số"))
-        pdf.set_keywords(f"onestop {ctx.kind.value} {d.code} unsigned")
-    else:
-        at = _aware(sig.signed_at).isoformat()
-        pdf.set_subject(
-            nfc(
-                f"{title}; hồ sơ {d.code}; ký số {sig.algorithm} bởi {sig.signer_name}, mã khóa {sig.signer_kid_hex}, lúc {at}"
-            )
+        pdf.set_subject(nfc(f"{title}; {code}; chưa ký số"))
+        pdf.set_keywords(nfc(f"onestop {kind} {code} unsigned"))
+        return
+    at = _aware(sig.signed_at).isoformat()
+    pdf.set_subject(
+        nfc(
+            f"{title}; {code}; ký số {sig.algorithm} bởi {sig.signer_name}, "
+            f"mã khóa {sig.signer_kid_hex}, lúc {at}"
         )
-        pdf.set_keywords(
-            f"onestop {ctx.kind.value} {d.code} signed alg={sig.algorithm} kid={sig.signer_kid_hex} signed_at={at}"
+    )
+    pdf.set_keywords(
+        nfc(
+            f"onestop {kind} {code} signed alg={sig.algorithm} "
+            f"kid={sig.signer_kid_hex} signed_at={at}"
         )
+    )
+
+
+def _finish(pdf: SlipPDF, ctx: _Ctx, title: str) -> bytes:
+    _metadata(
+        pdf,
+        title=title,
+        kind=ctx.kind.value,
+        code=ctx.dossier.code,
+        author=ctx.official or ctx.desk.agency_name,
+        sig=ctx.signature,
+    )
     return pdf.to_bytes()
 
 
