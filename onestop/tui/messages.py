@@ -17,7 +17,7 @@ from onestop.domain.calendar import CalendarOverride
 from onestop.domain.events import Event, EventKind
 from onestop.domain.lifecycle import DossierState
 from onestop.services.catalogue import ProcedureInfo
-from onestop.services.desk import IntakePreview
+from onestop.services.desk import Desk, IntakePreview
 from onestop.store.repo_dossiers import Counts, DossierFilter, Page
 
 
@@ -124,14 +124,18 @@ class CalendarLoaded(Message):
 
 
 class SettingSaved(Message):
-    def __init__(self, what: str) -> None:
+    """A setting was written; ``section`` says which part of the settings screen reports it."""
+
+    def __init__(self, section: str, text: str) -> None:
         super().__init__()
-        self.what = what
+        self.section = section
+        self.text = text
 
 
 class DemoCreated(Message):
-    def __init__(self, dossiers: int) -> None:
+    def __init__(self, desk: Desk, dossiers: int) -> None:
         super().__init__()
+        self.desk = desk
         self.dossiers = dossiers
 
 

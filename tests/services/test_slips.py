@@ -573,6 +573,7 @@ def test_tracking_book_spans_pages_and_lists_every_code(dossier: DossierState) -
         ),
         replace(rows[1], code="000.00.14.H56-260210-038888", field="Hộ tịch"),
     ]
+    sig = SlipSignature("51ab07e2c9d4f386", CLERK, datetime(2026, 2, 26, 9, 29))
     pdf = render_tracking_book(
         rows + outsiders,
         IDENTITY,
@@ -580,6 +581,7 @@ def test_tracking_book_spans_pages_and_lists_every_code(dossier: DossierState) -
         start=date(2026, 2, 1),
         end=date(2026, 2, 28),
         now=NOW,
+        signature=sig,
     )
     pages = [p for p in _pages(pdf) if p.strip()]
     assert len(pages) > 1
@@ -598,6 +600,9 @@ def test_tracking_book_spans_pages_and_lists_every_code(dossier: DossierState) -
     assert "039999" not in text and "038888" not in text
     assert all("STT" in p and "Ký nhận" in p for p in pages)  # headings repeat on every page
     assert re.search(r"\b60\b", pages[-1])  # STT runs to 60
+    assert all("Ký số: Lê Văn Bình · Mã khóa 51ab07e2c9d4f386" in p for p in pages)
+    info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True).stdout
+    assert "kid=51ab07e2c9d4f386" in info.decode()
     _png(pdf, "book")
     _png(pdf, "book-p2", first=2)
 

@@ -1,0 +1,175 @@
+"""The dashboard: today's counts on the left, the highlighted count's dossiers on the right."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Label, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from onestop.i18n import t
+from onestop.store.repo_dossiers import Counts, DossierFilter
+from onestop.tui._bindings import bind
+from onestop.tui._filters import CATEGORIES, category_filter, count_of
+from onestop.tui._format import weekday_vi
+from onestop.tui.messages import CountsLoaded, PageLoaded
+from onestop.tui.screens._base import DeskScreen, PaletteCommand
+from onestop.tui.widgets.dossier.table import DossierTable
+
+PREVIEW_ROWS = 50  # the newest dossiers of a category; Enter opens the full, paged list
+_LABEL_WIDTH = 21
+
+
+def count_prompt(label: str, count: int | None) -> Text:
+    shown = "…" if count is None else str(count)
+    return Text.assemble(label.ljust(_LABEL_WIDTH), (shown.rjust(5), "bold"))
+
+
+class DashboardScreen(DeskScreen):
+    BAR_TITLE = "Bảng điều khiển"
+    BINDINGS = [
+        bind("f1", "app.toggle_help", "Trợ giúp", "Hiện hoặc ẩn bảng phím", id="dashboard.help"),
+        bind("f2", "app.open_intake", "Tiếp nhận", "Tiếp nhận hồ sơ mới", id="dashboard.intake"),
+        bind("f3", "app.open_list", "Tìm hồ sơ", "Danh sách, lọc, tìm hồ sơ", id="dashboard.list"),
+        bind("f5", "refresh", "Làm mới", "Đếm lại các số liệu", id="dashboard.refresh"),
+        bind(
+            "f9",
+            "app.open_settings",
+            "Cài đặt",
+            "Lịch làm việc, giờ làm việc, giao diện",
+            id="dashboard.settings",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counts | None = None
+        self._category = CATEGORIES[0][0]
+        self._preview_filter: DossierFilter | None = None
+
+    def compose_body(self) -> ComposeResult:
+        now = self.ostop.now()
+        day_note = self.desk.calendar.day_note(now.date())
+        today = t(
+            "{weekday}, {day}", weekday=weekday_vi(now.date()), day=now.strftime("%d/%m/%Y %H:%M")
+        )
+        if not self.desk.calendar.is_working_day(now.date()):
+            today += " · " + (day_note or t("ngày nghỉ"))
+        with Horizontal(id="dash-main"):
+            with Vertical(id="dash-left"):
+                yield Label(today, id="dash-today")
+                yield OptionList(
+                    *[Option(count_prompt(t(label), None), id=key) for key, label in CATEGORIES],
+                    id="dash-counts",
+                )
+                yield Static(t("Enter: mở danh sách đầy đủ"), id="dash-hint")
+            with Vertical(id="dash-right"):
+                yield Label("", id="preview-title")
+                yield DossierTable(compact=True, id="preview")
+                yield Static("", id="preview-empty")
+
+    def on_mount(self) -> None:
+        self.query_one("#dash-counts", OptionList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self._load_counts()
+        self._load_preview(self._category)
+
+    # ------------------------------------------------------------------ counts
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="dashboard-counts",
+        exit_on_error=False,
+        description="Đếm hồ sơ",
+    )
+    def _load_counts(self) -> None:
+        counts = self.desk.counts()
+        if not get_current_worker().is_cancelled:
+            self.post_message(CountsLoaded(counts))
+
+    def on_counts_loaded(self, message: CountsLoaded) -> None:
+        self.counts = message.counts
+        options = self.query_one("#dash-counts", OptionList)
+        for key, label in CATEGORIES:
+            options.replace_option_prompt(key, count_prompt(t(label), count_of(message.counts, key)))
+        self._update_preview_title()
+
+    # ------------------------------------------------------------------ preview
+
+    @on(OptionList.OptionHighlighted, "#dash-counts")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_id and event.option_id != self._category:
+            self._load_preview(event.option_id)
+
+    @on(OptionList.OptionSelected, "#dash-counts")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.ostop.open_list(preset=event.option_id or "")
+
+    @on(DataTable.RowSelected, "#preview")
+    def _open_row(self, event: DataTable.RowSelected) -> None:
+        self.ostop.open_dossier(str(event.row_key.value))
+
+    def _load_preview(self, category: str) -> None:
+        self._category = category
+        self._preview_filter = category_filter(category, self.ostop.now())
+        self._update_preview_title()
+        self._fetch_preview(self._preview_filter)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="dashboard-preview",
+        exit_on_error=False,
+        description="Tải danh sách hồ sơ",
+    )
+    def _fetch_preview(self, flt: DossierFilter) -> None:
+        page = self.desk.page(flt, limit=PREVIEW_ROWS)
+        if not get_current_worker().is_cancelled:
+            self.post_message(PageLoaded("preview", flt, None, page, 0.0))
+
+    def on_page_loaded(self, message: PageLoaded) -> None:
+        if message.target != "preview" or message.flt != self._preview_filter:
+            return  # a newer category was highlighted meanwhile
+        table = self.query_one("#preview", DossierTable)
+        empty = self.query_one("#preview-empty", Static)
+        rows = message.page.rows
+        table.show_states(
+            rows, now=self.ostop.now(), cal=self.desk.calendar, unit_eid=self.desk.identity.unit_eid
+        )
+        table.display = bool(rows)
+        empty.display = not rows
+        if not rows:
+            empty.update(t("Không có hồ sơ nào trong mục này."))
+
+    def _update_preview_title(self) -> None:
+        label = t(dict(CATEGORIES)[self._category])
+        title = label
+        if self.counts is not None:
+            n = count_of(self.counts, self._category)
+            title = t("{label}: {n} hồ sơ", label=label, n=n)
+            if n > PREVIEW_ROWS:
+                title += " " + t("({k} mới nhất)", k=PREVIEW_ROWS)
+        self.query_one("#preview-title", Label).update(title)
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            PaletteCommand(
+                t("Mở danh sách: {label}", label=t(label)),
+                partial(self.ostop.open_list, preset=key),
+                t("Danh sách hồ sơ đã lọc sẵn"),
+            )
+            for key, label in CATEGORIES
+        ]

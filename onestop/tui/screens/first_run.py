@@ -1,0 +1,111 @@
+"""First run: there is no desk database yet. Offer a demo desk, or explain ``onestop init``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Label, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from onestop.i18n import t
+from onestop.services.desk import Desk
+from onestop.tui._bindings import bind, translate_bindings
+from onestop.tui.messages import DemoCreated, DemoProgressed
+
+if TYPE_CHECKING:
+    from onestop.tui.app import OnestopApp
+
+DEMO_DOSSIERS = 300
+
+
+class FirstRunScreen(Screen[None]):
+    BINDINGS = [
+        bind("f2", "create_demo", "Tạo quầy mẫu", "Tạo cơ sở dữ liệu mẫu để dùng thử", id="first.demo"),
+        bind("ctrl+q", "app.quit", "Thoát", "Thoát chương trình", id="first.quit"),
+    ]
+
+    def __init__(self, problem: str = "") -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.problem = problem
+
+    @property
+    def ostop(self) -> OnestopApp:
+        return cast("OnestopApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        path = self.ostop.db_path
+        can_create = not path.exists()
+        with VerticalScroll(id="first-run"):
+            yield Label(t("Chào mừng đến với quầy Một cửa"), id="first-title")
+            yield Static(
+                self.problem or t("Chưa có cơ sở dữ liệu của quầy tại:\n  {path}", path=path),
+                id="first-problem",
+            )
+            yield Static(
+                t(
+                    "Quầy thật: cán bộ quản trị khởi tạo bằng lệnh\n"
+                    "  onestop init --db {path} --unit-id <mã định danh đơn vị> "
+                    "--commune-code <mã xã 5 số> --desk-no <số quầy>\n"
+                    "rồi mở lại «onestop».",
+                    path=path,
+                ),
+                id="first-init",
+            )
+            if can_create:
+                yield Static(
+                    t(
+                        "Dùng thử: tạo một quầy mẫu với {n} hồ sơ (như lệnh «onestop demo»).",
+                        n=DEMO_DOSSIERS,
+                    )
+                )
+                with Horizontal(id="first-buttons"):
+                    yield Button(t("Tạo quầy mẫu (F2)"), id="first-demo", variant="primary", compact=True)
+                    yield Button(t("Thoát (Ctrl+Q)"), id="first-quit", compact=True)
+                yield ProgressBar(total=DEMO_DOSSIERS, id="first-progress", show_eta=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#first-progress").display = False
+
+    @on(Button.Pressed, "#first-demo")
+    def action_create_demo(self) -> None:
+        if self.ostop.db_path.exists() or self.query_one("#first-progress").display:
+            return
+        self.query_one("#first-progress").display = True
+        self.query_one("#first-demo", Button).disabled = True
+        self._build()
+
+    @on(Button.Pressed, "#first-quit")
+    def _quit(self) -> None:
+        self.app.exit()
+
+    @work(thread=True, exclusive=True, group="first-run", exit_on_error=False, description="Tạo quầy mẫu")
+    def _build(self) -> None:
+        from onestop.services.demo import build_demo
+
+        app = self.ostop
+        build_demo(
+            app.db_path,
+            dossiers=DEMO_DOSSIERS,
+            now=app.now(),
+            progress=lambda done, total: self.post_message(DemoProgressed(done, total)),
+            chunk=25,
+        )
+        desk = Desk.open(app.db_path, clock=app.clock, actor=app.official, role=app.role)
+        self.post_message(DemoCreated(desk, DEMO_DOSSIERS))
+
+    def on_demo_progressed(self, message: DemoProgressed) -> None:
+        self.query_one("#first-progress", ProgressBar).update(progress=message.done)
+
+    def on_demo_created(self, message: DemoCreated) -> None:
+        self.ostop.desk_opened(message.desk)
+
+    @on(Worker.StateChanged)
+    def _failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.ostop.report_worker_error(event.worker)

@@ -1,0 +1,173 @@
+"""The receipt after intake, and the full-screen QR view.
+
+The QR view has no chrome and is black on white whatever the theme (STYLE rule 29). The
+signed receipt QR (version ~11, about 65×33 cells) cannot fit 80×24 at all; until the signed
+receipt text is served by its own service, this view shows the dossier code as a *lookup* code
+and says plainly that it is not the signed proof printed on the slip.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Center, VerticalScroll
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Static
+
+from onestop.domain.lifecycle import CHANNEL_LABELS, Channel, DossierState, status_label
+from onestop.domain.text import datetime_vi, format_vnd
+from onestop.i18n import t
+from onestop.tui._bindings import bind, translate_bindings
+from onestop.tui.screens._base import DeskScreen, PaletteCommand
+
+
+def receipt_text(state: DossierState) -> Text:
+    out = Text()
+    out.append(t("Mã hồ sơ") + "\n", style="bold")
+    out.append(f"  {state.code}\n\n", style="bold reverse")
+    rows = [
+        (t("Người nộp"), state.applicant_name),
+        (t("Thủ tục"), f"{state.procedure_code} {state.procedure_name}"),
+        (t("Tiếp nhận lúc"), datetime_vi(state.received_at)),
+        (
+            t("Kênh nộp"),
+            t(CHANNEL_LABELS[Channel(state.channel)])
+            if state.channel in set(Channel)
+            else state.channel,
+        ),
+        (t("Phí, lệ phí"), f"{format_vnd(state.fee_vnd)} ({t('đã nộp')} {format_vnd(state.fee_paid)})"),
+        (t("Giấy tờ đã nhận"), t("{n} loại", n=len(state.documents))),
+        (t("Trạng thái"), status_label(state.status)),
+    ]
+    for label, value in rows:
+        out.append(f"{label}: ", style="bold")
+        out.append(f"{value}\n")
+    out.append("\n")
+    out.append(t("HẸN TRẢ KẾT QUẢ: "), style="bold")
+    due = (
+        datetime_vi(state.due_at)
+        if state.due_at
+        else t("Không có ngày hẹn trả cụ thể theo quy định")
+    )
+    out.append(due + "\n", style="bold reverse")
+    return out
+
+
+class ReceiptScreen(DeskScreen):
+    BAR_TITLE = "Biên nhận hồ sơ"
+    BINDINGS = [
+        bind("escape", "done", "Xong", "Đóng biên nhận", id="receipt.done"),
+        bind("f6", "qr", "Mã QR", "Hiện mã QR toàn màn hình", id="receipt.qr"),
+        bind("f4", "open_dossier", "Xem hồ sơ", "Mở chi tiết hồ sơ", id="receipt.dossier"),
+        bind("f2", "app.open_intake", "Tiếp nhận mới", "Tiếp nhận hồ sơ khác", id="receipt.intake"),
+    ]
+
+    def __init__(self, state: DossierState) -> None:
+        super().__init__()
+        self.state = state
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="receipt-body"):
+            yield Static(receipt_text(self.state), id="receipt")
+            yield Static(
+                t(
+                    "F6: mã QR tra cứu toàn màn hình. Phiếu in mang mã QR có chữ ký số để kiểm tra không cần mạng."
+                ),
+                id="receipt-hint",
+            )
+
+    def action_done(self) -> None:
+        self.dismiss()
+
+    def action_qr(self) -> None:
+        self.app.push_screen(QrScreen(self.state.code))
+
+    def action_open_dossier(self) -> None:
+        from onestop.tui.screens.dossier_detail import DossierDetailScreen
+
+        self.app.switch_screen(DossierDetailScreen(self.state.code))
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        return [
+            PaletteCommand(t("Hiện mã QR toàn màn hình"), self.action_qr),
+            PaletteCommand(t("Xem chi tiết hồ sơ"), self.action_open_dossier),
+        ]
+
+
+def lookup_qr_lines(code: str) -> list[str] | str:
+    """Half-block lines of the dossier code's lookup QR, or why it cannot be drawn."""
+    try:
+        from onestop.services.qr import qr_terminal
+    except ImportError:
+        return t("Chưa có mô-đun vẽ mã QR (onestop.services.qr).")
+    try:
+        return qr_terminal(code)
+    except ValueError as e:
+        return str(e)
+
+
+class QrScreen(Screen[None]):
+    """Full screen, no chrome, black on white; any of Esc, Enter, q closes it."""
+
+    DEFAULT_CSS = """
+    QrScreen { background: white; color: black; align: center middle; }
+    QrScreen #qr-label { width: auto; color: black; background: white; text-style: bold; }
+    QrScreen #qr-code { width: auto; color: black; background: white; }
+    QrScreen #qr-too-small { width: 70; color: black; background: white; }
+    """
+
+    BINDINGS = [
+        bind("escape,enter,q", "close", "Đóng", "Đóng mã QR", id="qr.close"),
+    ]
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.code = code
+        self.lines = lookup_qr_lines(code)
+
+    def compose(self) -> ComposeResult:
+        with Center():
+            yield Static(
+                t("Mã tra cứu hồ sơ {code} (không phải mã có chữ ký số)", code=self.code),
+                id="qr-label",
+            )
+        with Center():
+            yield Static("", id="qr-code")
+        with Center():
+            yield Static("", id="qr-too-small")
+
+    def on_mount(self) -> None:
+        self._fit(self.app.size.width, self.app.size.height)
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        code = self.query_one("#qr-code", Static)
+        small = self.query_one("#qr-too-small", Static)
+        if isinstance(self.lines, str):
+            code.display = False
+            small.update(self.lines)
+            return
+        need_w, need_h = len(self.lines[0]), len(self.lines) + 1
+        fits = need_w <= width and need_h <= height
+        code.display = fits
+        small.display = not fits
+        if fits:
+            code.update("\n".join(self.lines))
+        else:
+            small.update(
+                t(
+                    "Cửa sổ quá nhỏ để hiện mã QR: cần {w}×{h} ô, đang có {W}×{H}. "
+                    "Hãy phóng to cửa sổ hoặc dùng phiếu in.",
+                    w=need_w,
+                    h=need_h,
+                    W=width,
+                    H=height,
+                )
+            )
+
+    def action_close(self) -> None:
+        self.dismiss()
