@@ -782,5 +782,8 @@ def _action_help() -> str:
     return "\n".join(f"{k.value}: {v}" for k, v in ACTION_LABELS.items())
 
 
+# Command modules attach themselves to ``main`` (kept apart so each stays readable).
+import onestop.cli_receipts  # noqa: E402,F401
+
 if __name__ == "__main__":  # pragma: no cover
     main()

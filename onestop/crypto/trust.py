@@ -8,11 +8,21 @@ Signed payload (canonical CBOR, integer keys), inside a COSE_Sign1 with content 
 ``"onestop-trust/1"`` made by the root key::
 
     {1: version (int, monotonic), 2: province code ("38"), 3: issued_at (epoch s),
-     4: [entry...], 5: [revocation...]}
+     4: [entry...], 5: [revocation...] [, 6: receipt host ("tracuu.thanhhoa.gov.vn")]}
     entry      = {1: kid (8 B), 2: alg, 3: public key bytes, 4: commune code, 5: desk label,
                   6: valid_from (epoch s), 7: valid_to (epoch s) / null,
-                  8: "active" / "revoked", 9: revoked_at (epoch s) / null}
+                  8: "active" / "revoked", 9: revoked_at (epoch s) / null,
+                  10: unit electronic ID ("000.00.14.H56")}
     revocation = {1: kid, 2: revoked_at (epoch s)}
+
+The province issues one key per desk of a unit, so the unit electronic ID is a property of the
+key: it lives in the entry (key 10), not in every receipt. A verifier rebuilds a receipt's full
+dossier code from the entry that verified its signature (``RawClaims.with_unit``), which saves
+the QR some 14-35 bytes and means a desk key can only ever vouch for its own unit's codes.
+
+The optional host (key 6) is the verify host the province wants printed in receipt QR codes
+(``https://<host>/r1#...``); desks take it from the list they imported unless configured
+otherwise. It is signed like the rest, so nobody can point a province's receipts elsewhere.
 
 File container (what ``export_trust_file`` writes and ``onestop keys import-trust`` reads),
 canonical CBOR with text keys so a human with a CBOR dump tool can tell what it is::
@@ -62,7 +72,8 @@ from onestop.crypto.signer import (
     kid_for,
     public_key_from_bytes,
 )
-from onestop.domain.receipt import decode_cbor_strict
+from onestop.domain.codes import validate_unit_eid
+from onestop.domain.receipt import decode_cbor_strict, validate_host
 
 __all__ = [
     "TRUST_CONTENT_TYPE",
@@ -118,6 +129,7 @@ class TrustEntry:
     alg: int
     public_key: bytes
     commune: str
+    unit_eid: str
     desk_label: str
     valid_from: int
     valid_to: int | None = None
@@ -134,6 +146,11 @@ class TrustEntry:
         if self.kid != expected:
             raise ValueError("Mã khóa (kid) không khớp với khóa công khai.")
         _str(self.commune, "Mã xã", 5)
+        if not (self.commune.isascii() and self.commune.isdigit() and len(self.commune) == 5):
+            raise ValueError("Mã xã phải gồm 5 chữ số.")
+        # Canonical form only: one unit, one spelling (dossier codes are rebuilt from it).
+        if validate_unit_eid(_str(self.unit_eid, "Mã định danh đơn vị", 35)) != self.unit_eid:
+            raise ValueError(f"Mã định danh đơn vị {self.unit_eid!r} không ở dạng chuẩn.")
         _str(self.desk_label, "Nhãn quầy")
         _int(self.valid_from, "valid_from")
         valid_to = _int(self.valid_to, "valid_to", nullable=True)
@@ -152,6 +169,7 @@ class TrustEntry:
         public_key: bytes,
         *,
         commune: str,
+        unit_eid: str,
         desk_label: str,
         valid_from: int,
         valid_to: int | None = None,
@@ -164,6 +182,7 @@ class TrustEntry:
             alg=alg,
             public_key=public_key,
             commune=commune,
+            unit_eid=unit_eid,
             desk_label=desk_label,
             valid_from=valid_from,
             valid_to=valid_to,
@@ -182,12 +201,13 @@ class TrustEntry:
             7: self.valid_to,
             8: self.status,
             9: self.revoked_at,
+            10: self.unit_eid,
         }
 
     @classmethod
     def from_map(cls, value: object) -> TrustEntry:
-        if not isinstance(value, dict) or set(value) != set(range(1, 10)):
-            raise ValueError("Mục khóa phải có đúng các trường 1..9.")
+        if not isinstance(value, dict) or set(value) != set(range(1, 11)):
+            raise ValueError("Mục khóa phải có đúng các trường 1..10.")
         if not isinstance(value[1], bytes) or not isinstance(value[3], bytes):
             raise ValueError("kid và khóa công khai phải là chuỗi byte.")
         return cls(
@@ -195,6 +215,7 @@ class TrustEntry:
             alg=value[2],
             public_key=value[3],
             commune=value[4],
+            unit_eid=value[10],
             desk_label=value[5],
             valid_from=value[6],
             valid_to=value[7],
@@ -225,6 +246,8 @@ class TrustList:
     issued_at: int
     entries: tuple[TrustEntry, ...] = ()
     revocations: tuple[Revocation, ...] = ()
+    #: Verify host for receipt QR codes chosen by the province (None: the desk's own setting).
+    host: str | None = None
     _by_kid: dict[bytes, tuple[TrustEntry, ...]] = field(
         init=False, repr=False, compare=False, hash=False
     )
@@ -239,6 +262,8 @@ class TrustList:
         ):
             raise ValueError("Mã tỉnh phải gồm 2 chữ số.")
         _int(self.issued_at, "issued_at")
+        if self.host is not None and validate_host(self.host) != self.host:
+            raise ValueError(f"Tên máy chủ {self.host!r} phải viết thường, không khoảng trắng.")
         by_kid: dict[bytes, list[TrustEntry]] = {}
         for entry in self.entries:
             if not isinstance(entry, TrustEntry):
@@ -261,13 +286,16 @@ class TrustList:
         return min(times) if times else None
 
     def to_map(self) -> dict[int, object]:
-        return {
+        out: dict[int, object] = {
             1: self.version,
             2: self.province,
             3: self.issued_at,
             4: [e.to_map() for e in self.entries],
             5: [{1: r.kid, 2: r.revoked_at} for r in self.revocations],
         }
+        if self.host is not None:
+            out[6] = self.host
+        return out
 
     def to_cbor(self) -> bytes:
         return cbor2.dumps(self.to_map(), canonical=True)
@@ -277,8 +305,11 @@ class TrustList:
         """Strict decode; ``TrustError`` on anything unexpected."""
         try:
             value = decode_cbor_strict(data, max_depth=4)
-            if not isinstance(value, dict) or set(value) != {1, 2, 3, 4, 5}:
-                raise ValueError("cần đúng các trường 1..5")
+            if not isinstance(value, dict) or set(value) not in ({1, 2, 3, 4, 5}, set(range(1, 7))):
+                raise ValueError("cần đúng các trường 1..5 (và 6 nếu có)")
+            host = value.get(6)
+            if 6 in value and not isinstance(host, str):
+                raise ValueError("tên máy chủ phải là chuỗi ký tự")
             if not isinstance(value[4], list) or not isinstance(value[5], list):
                 raise ValueError("trường 4 và 5 phải là mảng")
             revocations = []
@@ -292,6 +323,7 @@ class TrustList:
                 issued_at=value[3],
                 entries=tuple(TrustEntry.from_map(item) for item in value[4]),
                 revocations=tuple(revocations),
+                host=host,
             )
         except (MalformedError, ValueError, TypeError) as exc:
             raise TrustError(f"Nội dung danh sách tin cậy không hợp lệ: {exc}") from exc

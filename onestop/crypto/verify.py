@@ -9,10 +9,14 @@ any QR): every failure becomes a ``Verdict`` with a Vietnamese ``detail``. Order
 
 * the signature is checked before the claims are trusted, so a tampered receipt is
   ``BAD_SIGNATURE`` (or ``MALFORMED`` if the change broke the structure; either is a failure);
-* ``claims`` is filled in for ``VALID``, and also for ``UNKNOWN_KEY`` and ``REVOKED_KEY`` so a
-  clerk can see what the paper claims next to the warning; it is None for ``BAD_SIGNATURE``
-  (we do not display content we know was altered) and ``MALFORMED``. Only ``VALID`` claims are
-  proven.
+* ``raw`` (the claims as signed, ``RawClaims``) is filled in for ``VALID``, ``UNKNOWN_KEY`` and
+  ``REVOKED_KEY`` so a clerk can see what the paper claims next to the warning. ``claims``
+  (``ReceiptClaims``, with the full dossier code) needs the unit e-ID of the signing key's
+  trust-list entry, so it is there only when an entry verified the signature: ``VALID``,
+  ``REVOKED_KEY``, and ``UNKNOWN_KEY`` for a key listed for another commune. An unknown kid
+  gives ``raw`` only (the code shows as ``…-261124-010001``). Both are None for
+  ``BAD_SIGNATURE`` (we do not display content we know was altered) and ``MALFORMED``. Only
+  ``VALID`` claims are proven.
 * a key is trusted for its own commune only: a receipt signed by commune A's desk key that
   claims commune B is ``UNKNOWN_KEY`` ("this key is not on the list for that commune"), as is a
   receipt for another province;
@@ -36,11 +40,13 @@ from typing import Final
 
 from onestop.crypto.cose import Sign1, parse_sign1, sign1, verify_sign1
 from onestop.crypto.signer import InvalidPublicKeyError, Signer, public_key_from_bytes
-from onestop.crypto.trust import TrustEntry, TrustList
+from onestop.crypto.trust import STATUS_ACTIVE, TrustEntry, TrustList
+from onestop.domain.codes import parse_dossier_code
 from onestop.domain.receipt import (
     MAX_RECEIPT_BYTES,
     VN_TZ,
     MalformedError,
+    RawClaims,
     ReceiptClaims,
     parse_receipt_url,
     receipt_url,
@@ -49,8 +55,10 @@ from onestop.domain.receipt import (
 __all__ = [
     "EXIT_CODES",
     "LABELS",
+    "ReceiptIssueError",
     "Verdict",
     "VerifyResult",
+    "check_issuable",
     "make_receipt_qr_text",
     "sign_receipt",
     "verify_receipt",
@@ -94,6 +102,10 @@ LABELS: Final[Mapping[Verdict, str]] = MappingProxyType(
 )
 
 
+class ReceiptIssueError(ValueError):
+    """A receipt this key must not sign (Vietnamese message); nothing was signed."""
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
     verdict: Verdict
@@ -102,6 +114,8 @@ class VerifyResult:
     detail: str
     #: The trust-list entry that verified the signature (desk label, commune), if any.
     entry: TrustEntry | None = None
+    #: The claims as signed (no unit e-ID), also for a key that is not on the list.
+    raw: RawClaims | None = None
 
     @property
     def ok(self) -> bool:
@@ -116,18 +130,63 @@ class VerifyResult:
         return LABELS[self.verdict]
 
 
-def sign_receipt(signer: Signer, claims: ReceiptClaims) -> bytes:
-    """COSE_Sign1 bytes of the receipt (no content type: every byte counts in the QR)."""
+def check_issuable(signer: Signer, claims: ReceiptClaims, entry: TrustEntry) -> None:
+    """Refuse (``ReceiptIssueError``) a receipt that ``entry`` could never vouch for.
+
+    ``entry`` is the signer's own trust-list entry. The QR does not carry the unit e-ID: a
+    verifier rebuilds the dossier code from the entry's unit, so a code of another unit would
+    verify as a *different* code. Refused too: a key that is not the entry's, a revoked entry,
+    a commune the entry is not for (the verifier would answer "unknown key") and a received
+    time outside the entry's validity window (the verifier would answer "revoked key").
+    """
+    if (
+        entry.kid != signer.kid
+        or entry.alg != signer.alg
+        or entry.public_key != signer.public_key_bytes()
+    ):
+        raise ReceiptIssueError(
+            f"Khóa ký {signer.kid.hex()} không phải khóa của mục {entry.kid.hex()} "
+            "trong danh sách tin cậy."
+        )
+    if entry.status != STATUS_ACTIVE:
+        raise ReceiptIssueError(f"Khóa {entry.kid.hex()} đã bị thu hồi, không được ký biên nhận.")
+    unit = parse_dossier_code(claims.dossier_code).unit_eid
+    if unit != entry.unit_eid:
+        raise ReceiptIssueError(
+            f"Mã hồ sơ {claims.dossier_code} không thuộc đơn vị {entry.unit_eid} của khóa "
+            f"{entry.kid.hex()}; không ký được biên nhận này."
+        )
+    if claims.commune != entry.commune:
+        raise ReceiptIssueError(
+            f"Khóa {entry.kid.hex()} được cấp cho xã {entry.commune}, không ký được biên nhận "
+            f"của xã {claims.commune}."
+        )
+    received = int(claims.received_at.replace(tzinfo=VN_TZ).timestamp())
+    if received < entry.valid_from or (entry.valid_to is not None and received >= entry.valid_to):
+        raise ReceiptIssueError(
+            f"Thời điểm tiếp nhận {_fmt(received)} nằm ngoài thời hạn hiệu lực của khóa "
+            f"{entry.kid.hex()}: mã QR sẽ không kiểm tra được."
+        )
+
+
+def sign_receipt(signer: Signer, claims: ReceiptClaims, entry: TrustEntry) -> bytes:
+    """COSE_Sign1 bytes of the receipt (no content type: every byte counts in the QR).
+
+    ``entry`` is the signer's trust-list entry; see ``check_issuable`` for what is refused.
+    """
+    check_issuable(signer, claims, entry)
     return sign1(signer, claims.to_cbor())
 
 
-def make_receipt_qr_text(host: str, signer: Signer, claims: ReceiptClaims) -> str:
+def make_receipt_qr_text(
+    host: str, signer: Signer, claims: ReceiptClaims, entry: TrustEntry
+) -> str:
     """The full QR text ``https://<host>/r1#<digits>`` for a receipt.
 
     Render it with ``onestop.services.qr`` (byte + numeric segments); check ``qr_version``
     stays <= 11 if the slip prints the code at 25 mm.
     """
-    return receipt_url(host, sign_receipt(signer, claims))
+    return receipt_url(host, sign_receipt(signer, claims, entry))
 
 
 def _fmt(epoch: int) -> str:
@@ -136,6 +195,13 @@ def _fmt(epoch: int) -> str:
 
 def _malformed(detail: str, kid: bytes | None = None) -> VerifyResult:
     return VerifyResult(Verdict.MALFORMED, None, kid, detail)
+
+
+def _raw_or_none(payload: bytes) -> RawClaims | None:
+    try:
+        return RawClaims.from_cbor(payload)
+    except MalformedError:
+        return None
 
 
 def _signature_entries(msg: Sign1, trust: TrustList) -> list[TrustEntry]:
@@ -168,17 +234,13 @@ def _verify(data: str | bytes, trust: TrustList, strict_revocation: bool) -> Ver
 
     known = trust.entries_for(msg.kid)
     if not known:
-        claims: ReceiptClaims | None
-        try:
-            claims = ReceiptClaims.from_cbor(msg.payload)
-        except MalformedError:
-            claims = None
         return VerifyResult(
             Verdict.UNKNOWN_KEY,
-            claims,
+            None,
             msg.kid,
             f"Mã khóa {msg.kid.hex()} không có trong danh sách tin cậy phiên bản "
             f"{trust.version}; hãy cập nhật danh sách tin cậy của tỉnh.",
+            raw=_raw_or_none(msg.payload),
         )
 
     verified = _signature_entries(msg, trust)
@@ -191,23 +253,24 @@ def _verify(data: str | bytes, trust: TrustList, strict_revocation: bool) -> Ver
         )
 
     try:
-        claims = ReceiptClaims.from_cbor(msg.payload)
+        raw = RawClaims.from_cbor(msg.payload)
     except MalformedError as exc:
         return _malformed(f"Chữ ký đúng nhưng nội dung không đọc được: {exc}", msg.kid)
 
-    signed_at = int(claims.received_at.replace(tzinfo=VN_TZ).timestamp())
-    in_scope = [
-        e for e in verified if e.commune == claims.commune and trust.province == claims.province
-    ]
+    signed_at = int(raw.received_at.replace(tzinfo=VN_TZ).timestamp())
+    # ``raw.with_unit(entry.unit_eid)`` below completes the dossier code with the unit of the
+    # entry that verified the signature; both sides are validated, so it cannot fail.
+    in_scope = [e for e in verified if e.commune == raw.commune and trust.province == raw.province]
     if not in_scope:
         entry = verified[0]
         return VerifyResult(
             Verdict.UNKNOWN_KEY,
-            claims,
+            raw.with_unit(entry.unit_eid),
             msg.kid,
             f"Khóa của {entry.desk_label} (xã {entry.commune}) không được cấp để ký biên nhận "
-            f"của xã {claims.commune}, tỉnh {claims.province}.",
+            f"của xã {raw.commune}, tỉnh {raw.province}.",
             entry,
+            raw,
         )
 
     reasons: list[tuple[TrustEntry, str]] = []
@@ -229,14 +292,17 @@ def _verify(data: str | bytes, trust: TrustList, strict_revocation: bool) -> Ver
             continue
         return VerifyResult(
             Verdict.VALID,
-            claims,
+            raw.with_unit(entry.unit_eid),
             msg.kid,
             f"Ký bởi {entry.desk_label} (xã {entry.commune}); theo danh sách tin cậy phiên bản "
             f"{trust.version} ngày {_fmt(trust.issued_at)}.",
             entry,
+            raw,
         )
     entry, reason = reasons[0]
-    return VerifyResult(Verdict.REVOKED_KEY, claims, msg.kid, reason, entry)
+    return VerifyResult(
+        Verdict.REVOKED_KEY, raw.with_unit(entry.unit_eid), msg.kid, reason, entry, raw
+    )
 
 
 def verify_receipt(

@@ -2,19 +2,41 @@
 
 Pure code, no I/O. Three things live here:
 
-1. ``ReceiptClaims``: what a receipt QR asserts, and its CBOR form (RFC 8949) with the integer
-   keys of ``shared/design-notes/QR-AND-SYNC.md`` ("Recommended design 1")::
+1. The claims and their CBOR form (RFC 8949), integer keys as in
+   ``shared/design-notes/QR-AND-SYNC.md`` ("Recommended design 1"), claims version 1::
 
-       1 version   2 province   3 commune   4 dossier code   5 procedure code
-       6 applicant name   7 received (epoch s)   8 appointment (epoch MINUTES, or null)
-       9 fee (VND)   10 desk receipt number   11 official
+       1 version          uint, 1
+       2 province         uint 0..99       (restored as 2 digits: 38 -> "38", 1 -> "01")
+       3 commune          uint 0..99999    (restored as 5 digits: 1606 -> "01606")
+       4 dossier code     [YYMMDD uint, desk no 1..99, daily counter 1..10**10-1]
+       5 procedure code   text: the national part only ("1.001193.000.00.00.H56" ->
+                          "1.001193"); a local code ("LT.000001") as it is
+       6 applicant name   text, NFC, in full
+       7 received         uint, epoch seconds
+       8 appointment      uint MINUTES after the received minute (floor(received / 60)), or null
+       9 fee              uint, VND
+       10 desk            uint: the desk's event sequence number of the "received" event, which
+                          anchors the receipt in the desk's event log (the server can check it
+                          was logged)
+       11 official        text, NFC, may be empty
 
-   Integer keys and epoch integers instead of JSON took the measured payload from 227 B to
-   113 B; that is what keeps the QR at version 11 (about 25 mm on a thermal slip). The note
-   sketched the appointment as days since 1970; we keep the appointment *time* ("hẹn trả lúc
-   14:00 ngày …") because the slip prints it, at a cost of 2 bytes (minutes need a 4-byte CBOR
-   integer, days a 2-byte one). The ID number and the phone number are never claims: the QR only
-   repeats what is printed on the slip, and anyone holding the slip can read the QR.
+   The unit electronic ID (``000.00.14.H56``), which prefixes every dossier code, is NOT in
+   the QR: the province issues one key per desk of a unit, so the unit is a property of the
+   signing key and sits in its trust-list entry. Decoding therefore has two steps:
+   ``RawClaims.from_cbor`` needs nothing but the bytes (what a verifier can show next to an
+   "unknown key" warning, the code as ``…-261124-010001``), and ``RawClaims.with_unit`` (after
+   the kid lookup, with ``entry.unit_eid``) gives the ``ReceiptClaims`` a caller works with,
+   whose ``dossier_code`` is the full code again. ``ReceiptClaims.from_cbor(data, unit_eid)``
+   does both.
+
+   Why this shape (measured in tests/crypto/test_qr.py): the previous form with every code as
+   text was 251 B of COSE for a realistic receipt, version 12 at level M. Codes as integers
+   (−21 B for the dossier code, −14 B for the procedure code, −4 B for province and commune)
+   and the appointment as an offset (−2 B: a 3-byte instead of a 5-byte CBOR integer while the
+   appointment is within 45 days of receipt) bring it to 210 B: version 11 at level M even
+   after a 24-character host. The appointment keeps its minute ("hẹn trả lúc 14:00 ngày …")
+   because the slip prints it. The ID number and the phone number are never claims: the QR
+   only repeats what is printed on the slip, and anyone holding the slip can read the QR.
 
    Times are naive datetimes in Vietnam local time (UTC+7, no DST), the convention of the whole
    app. On the wire they are the epoch of that instant, so a verifier anywhere gets the same
@@ -24,8 +46,9 @@ Pure code, no I/O. Three things live here:
    junk and silently ignores trailing bytes; the verifier must turn *every* bad input into one
    ``MalformedError``. Decoding is also strict about encoding: a receipt must be the canonical
    (deterministic, RFC 8949 §4.2) encoding of its claims, so that one set of claims has exactly
-   one byte form. That rejects bignum-tagged integers, duplicate keys, indefinite lengths and
-   non-NFC strings that would otherwise display identically to different bytes.
+   one byte form. That rejects bignum-tagged integers, duplicate keys, indefinite lengths,
+   non-NFC strings and non-canonical codes that would otherwise display identically to
+   different bytes.
 
 3. The QR text: ``https://<host>/r1#<digits>``. The URL prefix goes in a byte-mode QR segment
    and the COSE bytes, written as decimal digits, in a numeric-mode segment (3.33 bits per
@@ -53,22 +76,31 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final
 
 import cbor2
+
+from onestop.domain.codes import (
+    make_dossier_code,
+    national_procedure_code,
+    parse_dossier_code,
+    validate_procedure_code,
+)
 
 __all__ = [
     "MAX_RECEIPT_BYTES",
     "RECEIPT_PATH",
     "VN_TZ",
     "MalformedError",
+    "RawClaims",
     "ReceiptClaims",
     "bytes_from_digits",
     "decode_cbor_strict",
     "digits_from_bytes",
     "parse_receipt_url",
     "receipt_url",
+    "validate_host",
 ]
 
 #: Vietnam has used UTC+7 without daylight saving since 1975.
@@ -151,6 +183,10 @@ def _encode_canonical(value: object) -> bytes:
 # claims
 # --------------------------------------------------------------------------------------------
 
+# Parts of a dossier code's sequence (domain/codes.py): desk 01..99, daily counter >= 1.
+_DESK_NO_RANGE: Final = (1, 99)
+_COUNTER_MAX: Final = 10**10 - 1
+
 
 def _clean_text(name: str, value: object, *, max_len: int, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
@@ -197,12 +233,193 @@ def _check_epoch(name: str, seconds: int) -> None:
         raise ValueError(f"{name}: thời điểm ngoài khoảng 2000-2099.")
 
 
+def _procedure_claim(value: object) -> str:
+    """The procedure code as claimed: the national ``d.dddddd`` part, or a local code as is."""
+    text = _clean_text("Mã thủ tục", value, max_len=64)
+    code = validate_procedure_code(text)
+    return national_procedure_code(code) or code
+
+
+def _normalise_common(claims: RawClaims | ReceiptClaims) -> None:
+    """Validate and normalise the fields both claim classes share (in place, frozen or not)."""
+
+    def put(field: str, value: object) -> None:
+        object.__setattr__(claims, field, value)
+
+    if claims.version != CLAIMS_VERSION or isinstance(claims.version, bool):
+        raise ValueError(f"Phiên bản biên nhận {claims.version!r} không được hỗ trợ.")
+    put("province", _clean_text("Mã tỉnh", claims.province, max_len=2))
+    if not re.fullmatch(r"[0-9]{2}", claims.province):
+        raise ValueError("Mã tỉnh phải gồm 2 chữ số.")
+    put("commune", _clean_text("Mã xã", claims.commune, max_len=5))
+    if not re.fullmatch(r"[0-9]{5}", claims.commune):
+        raise ValueError("Mã xã phải gồm 5 chữ số.")
+    put("procedure_code", _procedure_claim(claims.procedure_code))
+    put("applicant_name", _clean_text("Họ tên người nộp", claims.applicant_name, max_len=120))
+    put(
+        "official",
+        _clean_text("Cán bộ tiếp nhận", claims.official, max_len=80, allow_empty=True),
+    )
+    received = _to_local_naive("Thời điểm tiếp nhận", claims.received_at).replace(microsecond=0)
+    _check_epoch("Thời điểm tiếp nhận", _epoch_seconds(received))
+    put("received_at", received)
+    if claims.due_at is not None:
+        due = _to_local_naive("Ngày hẹn trả", claims.due_at).replace(second=0, microsecond=0)
+        _check_epoch("Ngày hẹn trả", _epoch_seconds(due))
+        # On the wire the appointment is minutes after the received minute (a CBOR uint).
+        if due < received.replace(second=0):
+            raise ValueError("Ngày hẹn trả: không được trước thời điểm tiếp nhận.")
+        put("due_at", due)
+    _require_int("Lệ phí", claims.fee_vnd, maximum=10**12)
+    _require_int("Số thứ tự sự kiện của quầy", claims.desk, maximum=2**32 - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class RawClaims:
+    """The claims exactly as signed: the dossier code without its unit electronic ID.
+
+    What ``from_cbor`` gives without any trust list. ``with_unit(entry.unit_eid)`` turns it into
+    ``ReceiptClaims`` once the signing key's trust-list entry is known. Validated and normalised
+    on construction like ``ReceiptClaims``.
+    """
+
+    province: str
+    commune: str
+    code_day: date
+    desk_no: int
+    counter: int
+    procedure_code: str
+    applicant_name: str
+    received_at: datetime
+    due_at: datetime | None
+    fee_vnd: int
+    desk: int
+    official: str = ""
+    version: int = CLAIMS_VERSION
+
+    def __post_init__(self) -> None:
+        _normalise_common(self)
+        if not isinstance(self.code_day, date) or isinstance(self.code_day, datetime):
+            raise ValueError("Ngày trong mã hồ sơ: phải là một ngày (date).")
+        if not 2000 <= self.code_day.year <= 2099:
+            raise ValueError("Ngày trong mã hồ sơ: ngoài khoảng năm 2000-2099.")
+        _require_int("Số hiệu quầy", self.desk_no, minimum=1, maximum=_DESK_NO_RANGE[1])
+        _require_int("Số thứ tự hồ sơ trong ngày", self.counter, minimum=1, maximum=_COUNTER_MAX)
+
+    @property
+    def code_tail(self) -> str:
+        """The dossier code after the unit e-ID, ``YYMMDD-DDNNNN`` (e.g. ``261124-010001``)."""
+        return make_dossier_code("X", self.code_day, self.desk_no, self.counter)[2:]
+
+    def dossier_code(self, unit_eid: str) -> str:
+        """The full dossier code under ``unit_eid`` (the signing key's unit)."""
+        return make_dossier_code(unit_eid, self.code_day, self.desk_no, self.counter)
+
+    def with_unit(self, unit_eid: str) -> ReceiptClaims:
+        """``ReceiptClaims`` with the full dossier code; ``ValueError`` for a bad unit e-ID."""
+        return ReceiptClaims(
+            province=self.province,
+            commune=self.commune,
+            dossier_code=self.dossier_code(unit_eid),
+            procedure_code=self.procedure_code,
+            applicant_name=self.applicant_name,
+            received_at=self.received_at,
+            due_at=self.due_at,
+            fee_vnd=self.fee_vnd,
+            desk=self.desk,
+            official=self.official,
+            version=self.version,
+        )
+
+    # -- wire form ---------------------------------------------------------------------------
+
+    def to_map(self) -> dict[int, object]:
+        """The CBOR map with integer keys 1..11 (see the module docstring)."""
+        received = _epoch_seconds(self.received_at)
+        due = None if self.due_at is None else _epoch_seconds(self.due_at) // 60 - received // 60
+        return {
+            1: self.version,
+            2: int(self.province),
+            3: int(self.commune),
+            4: [int(f"{self.code_day:%y%m%d}"), self.desk_no, self.counter],
+            5: self.procedure_code,
+            6: self.applicant_name,
+            7: received,
+            8: due,
+            9: self.fee_vnd,
+            10: self.desk,
+            11: self.official,
+        }
+
+    def to_cbor(self) -> bytes:
+        """Canonical (deterministic) CBOR: one set of claims, one byte string."""
+        return _encode_canonical(self.to_map())
+
+    @classmethod
+    def from_cbor(cls, data: bytes) -> RawClaims:
+        """Decode claims, strictly. Any deviation is a ``MalformedError``.
+
+        Unknown or missing keys, wrong types (a float, a bool or a bignum where an integer
+        belongs), out-of-range values and non-canonical encodings are all refused: a verifier
+        shows these fields to a citizen as proven, so there is no lenient mode.
+        """
+        value = decode_cbor_strict(data, max_depth=3)
+        if not isinstance(value, dict):
+            raise MalformedError("Nội dung biên nhận không phải là bảng CBOR.")
+        if set(value) != set(range(1, 12)):
+            raise MalformedError("Nội dung biên nhận thiếu hoặc thừa trường.")
+        if value[1] != CLAIMS_VERSION or isinstance(value[1], bool):
+            raise MalformedError(f"Phiên bản biên nhận {value[1]!r} không được hỗ trợ.")
+        try:
+            province = _require_int("Mã tỉnh", value[2], maximum=99)
+            commune = _require_int("Mã xã", value[3], maximum=99_999)
+            code = value[4]
+            if not isinstance(code, list | tuple) or len(code) != 3:
+                raise ValueError("Mã hồ sơ phải là mảng [YYMMDD, quầy, số thứ tự].")
+            ymd = _require_int("Ngày trong mã hồ sơ", code[0], maximum=991_231)
+            code_day = date(2000 + ymd // 10_000, ymd // 100 % 100, ymd % 100)
+            received = _require_int("Thời điểm tiếp nhận", value[7])
+            _check_epoch("Thời điểm tiếp nhận", received)
+            due: datetime | None = None
+            if value[8] is not None:
+                offset = _require_int("Ngày hẹn trả", value[8], maximum=2**32 - 1)
+                due_seconds = (received // 60 + offset) * 60
+                _check_epoch("Ngày hẹn trả", due_seconds)
+                due = _from_epoch_seconds(due_seconds)
+            for key in (5, 6, 11):
+                if not isinstance(value[key], str):
+                    raise ValueError(f"Trường {key} phải là chuỗi ký tự.")
+            claims = cls(
+                province=f"{province:02d}",
+                commune=f"{commune:05d}",
+                code_day=code_day,
+                desk_no=code[1],
+                counter=code[2],
+                procedure_code=value[5],
+                applicant_name=value[6],
+                received_at=_from_epoch_seconds(received),
+                due_at=due,
+                fee_vnd=value[9],
+                desk=value[10],
+                official=value[11],
+            )
+        except MalformedError:
+            raise
+        except ValueError as exc:
+            raise MalformedError(f"Nội dung biên nhận không hợp lệ: {exc}") from exc
+        if claims.to_cbor() != bytes(data):
+            raise MalformedError("Nội dung biên nhận không ở dạng mã hóa chuẩn (canonical CBOR).")
+        return claims
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptClaims:
-    """What a receipt QR asserts. Validated and normalised on construction.
+    """What a receipt QR asserts, with the full dossier code. Validated on construction.
 
-    Strings are NFC and stripped; ``received_at`` is truncated to the second and ``due_at`` to
-    the minute (their wire precision), so ``from_cbor(c.to_cbor()) == c`` always holds. Aware
+    Strings are NFC and stripped; the dossier code is canonical (``parse_dossier_code``), the
+    procedure code is cut to its national part (``1.001193``; local codes stay as they are),
+    ``received_at`` is truncated to the second and ``due_at`` to the minute (their wire
+    precision), so ``from_cbor(c.to_cbor(), unit_eid=c.unit_eid) == c`` always holds. Aware
     datetimes are converted to Vietnam local time. Invalid values raise ``ValueError``.
     """
 
@@ -219,102 +436,51 @@ class ReceiptClaims:
     version: int = CLAIMS_VERSION
 
     def __post_init__(self) -> None:
-        def put(field: str, value: object) -> None:
-            object.__setattr__(self, field, value)
+        _normalise_common(self)
+        code = _clean_text("Mã hồ sơ", self.dossier_code, max_len=64)
+        # Only codes of the national scheme fit the receipt (the unit e-ID goes to the trust
+        # list, the rest is numeric); parse_dossier_code's message says what is wrong.
+        object.__setattr__(self, "dossier_code", str(parse_dossier_code(code)))
 
-        if self.version != CLAIMS_VERSION or isinstance(self.version, bool):
-            raise ValueError(f"Phiên bản biên nhận {self.version!r} không được hỗ trợ.")
-        put("province", _clean_text("Mã tỉnh", self.province, max_len=2))
-        if not re.fullmatch(r"[0-9]{2}", self.province):
-            raise ValueError("Mã tỉnh phải gồm 2 chữ số.")
-        put("commune", _clean_text("Mã xã", self.commune, max_len=5))
-        if not re.fullmatch(r"[0-9]{5}", self.commune):
-            raise ValueError("Mã xã phải gồm 5 chữ số.")
-        put("dossier_code", _clean_text("Mã hồ sơ", self.dossier_code, max_len=64))
-        put("procedure_code", _clean_text("Mã thủ tục", self.procedure_code, max_len=64))
-        put("applicant_name", _clean_text("Họ tên người nộp", self.applicant_name, max_len=120))
-        put(
-            "official", _clean_text("Cán bộ tiếp nhận", self.official, max_len=80, allow_empty=True)
+    @property
+    def unit_eid(self) -> str:
+        """The unit electronic ID that prefixes the dossier code."""
+        return parse_dossier_code(self.dossier_code).unit_eid
+
+    def to_raw(self) -> RawClaims:
+        """The signed form: the dossier code split into its parts, without the unit e-ID."""
+        parts = parse_dossier_code(self.dossier_code)
+        return RawClaims(
+            province=self.province,
+            commune=self.commune,
+            code_day=parts.day,
+            desk_no=parts.desk_no,
+            counter=parts.counter,
+            procedure_code=self.procedure_code,
+            applicant_name=self.applicant_name,
+            received_at=self.received_at,
+            due_at=self.due_at,
+            fee_vnd=self.fee_vnd,
+            desk=self.desk,
+            official=self.official,
+            version=self.version,
         )
-
-        received = _to_local_naive("Thời điểm tiếp nhận", self.received_at).replace(microsecond=0)
-        _check_epoch("Thời điểm tiếp nhận", _epoch_seconds(received))
-        put("received_at", received)
-        if self.due_at is not None:
-            due = _to_local_naive("Ngày hẹn trả", self.due_at).replace(second=0, microsecond=0)
-            _check_epoch("Ngày hẹn trả", _epoch_seconds(due))
-            put("due_at", due)
-        _require_int("Lệ phí", self.fee_vnd, maximum=10**12)
-        _require_int("Số biên nhận của quầy", self.desk, maximum=2**32 - 1)
 
     # -- wire form ---------------------------------------------------------------------------
 
     def to_map(self) -> dict[int, object]:
         """The CBOR map with integer keys 1..11 (see the module docstring)."""
-        return {
-            1: self.version,
-            2: self.province,
-            3: self.commune,
-            4: self.dossier_code,
-            5: self.procedure_code,
-            6: self.applicant_name,
-            7: _epoch_seconds(self.received_at),
-            8: None if self.due_at is None else _epoch_seconds(self.due_at) // 60,
-            9: self.fee_vnd,
-            10: self.desk,
-            11: self.official,
-        }
+        return self.to_raw().to_map()
 
     def to_cbor(self) -> bytes:
         """Canonical (deterministic) CBOR: one set of claims, one byte string."""
-        return _encode_canonical(self.to_map())
+        return self.to_raw().to_cbor()
 
     @classmethod
-    def from_cbor(cls, data: bytes) -> ReceiptClaims:
-        """Decode claims, strictly. Any deviation is a ``MalformedError``.
-
-        Unknown or missing keys, wrong types (a float, a bool or a bignum where an integer
-        belongs), out-of-range values and non-canonical encodings are all refused: a verifier
-        shows these fields to a citizen as proven, so there is no lenient mode.
-        """
-        value = decode_cbor_strict(data, max_depth=2)
-        if not isinstance(value, dict):
-            raise MalformedError("Nội dung biên nhận không phải là bảng CBOR.")
-        if set(value) != set(range(1, 12)):
-            raise MalformedError("Nội dung biên nhận thiếu hoặc thừa trường.")
-        if value[1] != CLAIMS_VERSION or isinstance(value[1], bool):
-            raise MalformedError(f"Phiên bản biên nhận {value[1]!r} không được hỗ trợ.")
-        try:
-            received = _require_int("Thời điểm tiếp nhận", value[7])
-            _check_epoch("Thời điểm tiếp nhận", received)
-            due_raw = value[8]
-            due: datetime | None = None
-            if due_raw is not None:
-                due_minutes = _require_int("Ngày hẹn trả", due_raw)
-                _check_epoch("Ngày hẹn trả", due_minutes * 60)
-                due = _from_epoch_seconds(due_minutes * 60)
-            for key in (2, 3, 4, 5, 6, 11):
-                if not isinstance(value[key], str):
-                    raise ValueError(f"Trường {key} phải là chuỗi ký tự.")
-            claims = cls(
-                province=value[2],
-                commune=value[3],
-                dossier_code=value[4],
-                procedure_code=value[5],
-                applicant_name=value[6],
-                received_at=_from_epoch_seconds(received),
-                due_at=due,
-                fee_vnd=value[9],
-                desk=value[10],
-                official=value[11],
-            )
-        except MalformedError:
-            raise
-        except ValueError as exc:
-            raise MalformedError(f"Nội dung biên nhận không hợp lệ: {exc}") from exc
-        if claims.to_cbor() != bytes(data):
-            raise MalformedError("Nội dung biên nhận không ở dạng mã hóa chuẩn (canonical CBOR).")
-        return claims
+    def from_cbor(cls, data: bytes, unit_eid: str) -> ReceiptClaims:
+        """Decode claims strictly (``MalformedError``) and rebuild the dossier code under
+        ``unit_eid``, the unit of the key that signed them (``TrustEntry.unit_eid``)."""
+        return RawClaims.from_cbor(data).with_unit(unit_eid)
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,15 +521,23 @@ def bytes_from_digits(digits: str) -> bytes:
     return bytes(out)
 
 
+def validate_host(host: str) -> str:
+    """A bare lowercase host name (optionally ``:port``) for the receipt URL, or ``ValueError``."""
+    if not isinstance(host, str):
+        raise ValueError("Tên máy chủ phải là chuỗi ký tự.")
+    value = host.strip().lower()
+    if not _HOST_RE.fullmatch(value):
+        raise ValueError(f"Tên máy chủ {host!r} không hợp lệ cho mã QR.")
+    return value
+
+
 def receipt_url(host: str, cose_bytes: bytes) -> str:
     """``https://<host>/r1#<digits>``: the text of the receipt QR.
 
     ``host`` is a bare lowercase host name (optionally with a port), e.g. ``"qr.thanhhoa.gov.vn"``;
     every character of it costs a byte of QR capacity, so keep it short.
     """
-    host = host.strip().lower()
-    if not _HOST_RE.fullmatch(host):
-        raise ValueError(f"Tên máy chủ {host!r} không hợp lệ cho mã QR.")
+    host = validate_host(host)
     if not cose_bytes or len(cose_bytes) > MAX_RECEIPT_BYTES:
         raise ValueError("Dữ liệu ký của biên nhận rỗng hoặc quá lớn.")
     return f"https://{host}{RECEIPT_PATH}#{digits_from_bytes(cose_bytes)}"

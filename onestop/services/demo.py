@@ -17,6 +17,7 @@ from typing import Any
 from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import Channel, DossierState, Status
 from onestop.services.desk import Applicant, Desk, DeskError, IntakeForm
+from onestop.services.receipts import ensure_demo_keys
 
 DEMO_UNIT = "000.00.14.H56"
 DEMO_COMMUNE = ("16279", "Xã Mường Lát", "38")
@@ -207,6 +208,8 @@ def build_demo(
                     stats[st.status.value] = stats.get(st.status.value, 0) + 1
                 if progress:
                     progress(min(start + chunk, dossiers), dossiers)
+        # Demo keys (passphrase "onestop-demo"): the demo desk signs real receipts out of the box.
+        ensure_demo_keys(desk)
     finally:
         clock_value[0] = now
         desk.close()

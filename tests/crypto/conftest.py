@@ -6,11 +6,15 @@ from datetime import datetime
 
 import pytest
 
-from onestop.crypto.signer import SoftwareSigner
+from onestop.crypto.cose import sign1
+from onestop.crypto.signer import Signer, SoftwareSigner
 from onestop.crypto.trust import Revocation, TrustEntry, TrustList
 from onestop.domain.receipt import VN_TZ, ReceiptClaims
 
 HOST = "qr.ht.gov.vn"  # the stand-in host of QR-AND-SYNC.md: a 24-character URL prefix
+#: A realistic 24-character verify host ("tra cứu hồ sơ", province portal): 36-char prefix.
+HOST_24 = "tracuuhs.thanhhoa.gov.vn"
+UNIT = "000.00.14.H56"  # the unit e-ID of the realistic dossier code; lives in the trust entry
 
 
 def epoch(local: datetime) -> int:
@@ -23,7 +27,7 @@ def realistic_claims(**overrides: object) -> ReceiptClaims:
     values: dict[str, object] = {
         "province": "38",
         "commune": "16066",
-        "dossier_code": "000.00.14.H56-261124-010001",
+        "dossier_code": "000.00.14.H56-241126-010001",
         "procedure_code": "1.001193.000.00.00.H56",
         "applicant_name": "Nguyễn Thị Phương Thảo Tôn Nữ Hoàng Anh",
         "received_at": datetime(2024, 11, 26, 14, 35, 12),
@@ -67,6 +71,7 @@ def desk_entry(signer: SoftwareSigner, **overrides: object) -> TrustEntry:
     values: dict[str, object] = {
         "commune": "16066",
         "desk_label": "Quầy 1 - UBND xã Quảng Phú",
+        "unit_eid": UNIT,
         "valid_from": epoch(datetime(2024, 1, 1)),
         "valid_to": None,
     }
@@ -75,5 +80,17 @@ def desk_entry(signer: SoftwareSigner, **overrides: object) -> TrustEntry:
 
 
 @pytest.fixture(scope="session")
-def trust(desk_signer: SoftwareSigner) -> TrustList:
-    return make_trust(desk_entry(desk_signer))
+def entry(desk_signer: SoftwareSigner) -> TrustEntry:
+    """The desk signer's own trust-list entry (what ``sign_receipt`` checks against)."""
+    return desk_entry(desk_signer)
+
+
+@pytest.fixture(scope="session")
+def trust(entry: TrustEntry) -> TrustList:
+    return make_trust(entry)
+
+
+def raw_sign(signer: Signer, claims: ReceiptClaims) -> bytes:
+    """Sign claims WITHOUT the issuing checks of ``sign_receipt``: how a forger or a buggy
+    desk would do it, to show what the verifier makes of such receipts."""
+    return sign1(signer, claims.to_cbor())

@@ -1,25 +1,27 @@
-"""Receipt claims <-> canonical CBOR, and the r1 digit/URL text."""
+"""Receipt claims <-> canonical CBOR (RawClaims / ReceiptClaims), and the r1 digit/URL text."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import cbor2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from onestop.domain.codes import make_dossier_code
 from onestop.domain.receipt import (
     MalformedError,
+    RawClaims,
     ReceiptClaims,
     bytes_from_digits,
     digits_from_bytes,
     parse_receipt_url,
     receipt_url,
 )
-from tests.crypto.conftest import realistic_claims
+from tests.crypto.conftest import UNIT, realistic_claims
 
 # Text a clerk could type: letters (incl. all Vietnamese), digits, punctuation, plain spaces.
 _text = st.text(
@@ -28,39 +30,102 @@ _text = st.text(
     max_size=40,
 ).filter(lambda s: unicodedata.normalize("NFC", s).strip() != "")
 _times = st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2098, 1, 1))
-
-claims_strategy = st.builds(
-    ReceiptClaims,
-    province=st.from_regex(r"\A[0-9]{2}\Z"),
-    commune=st.from_regex(r"\A[0-9]{5}\Z"),
-    dossier_code=_text,
-    procedure_code=_text,
-    applicant_name=_text,
-    received_at=_times,
-    due_at=st.none() | _times,
-    fee_vnd=st.integers(0, 10**9),
-    desk=st.integers(0, 2**32 - 1),
-    official=st.just("") | _text,
+_units = st.sampled_from([UNIT, "H56.14", "000.00.99.H56", "A1B2C3D4E5F6G7H8I9J0K1L2M3N4O5P6Q7R"])
+_dossier_codes = st.builds(
+    make_dossier_code,
+    _units,
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)),
+    st.integers(1, 99),
+    st.integers(1, 10**10 - 1),
+)
+# National codes, localised national codes (cut to the national part on the wire), local codes.
+_procedure_codes = st.one_of(
+    st.from_regex(r"\A[0-9]\.[0-9]{6}\Z"),
+    st.from_regex(r"\A[0-9]\.[0-9]{6}(\.000\.00\.00)?\.H[0-9]{2}\Z"),
+    st.from_regex(r"\A[A-Z]{2,10}\.[0-9]{6}\Z"),
 )
 
 
-@given(claims_strategy)
+@st.composite
+def claims_strategy(draw: st.DrawFn) -> ReceiptClaims:
+    received = draw(_times)
+    due = draw(
+        st.none()
+        | st.builds(
+            lambda m: received + timedelta(minutes=m),
+            st.integers(0, 400 * 24 * 60),  # 0 .. 400 days (3-byte and 5-byte offsets)
+        )
+    )
+    return ReceiptClaims(
+        province=draw(st.from_regex(r"\A[0-9]{2}\Z")),
+        commune=draw(st.from_regex(r"\A[0-9]{5}\Z")),
+        dossier_code=draw(_dossier_codes),
+        procedure_code=draw(_procedure_codes),
+        applicant_name=draw(_text),
+        received_at=received,
+        due_at=due,
+        fee_vnd=draw(st.integers(0, 10**9)),
+        desk=draw(st.integers(0, 2**32 - 1)),
+        official=draw(st.just("") | _text),
+    )
+
+
+@given(claims_strategy())
 @settings(max_examples=150)
 def test_claims_cbor_round_trip(claims: ReceiptClaims) -> None:
     data = claims.to_cbor()
-    assert ReceiptClaims.from_cbor(data) == claims
+    raw = RawClaims.from_cbor(data)
+    assert raw == claims.to_raw()
+    assert raw.with_unit(claims.unit_eid) == claims
+    assert ReceiptClaims.from_cbor(data, claims.unit_eid) == claims
     assert cbor2.dumps(cbor2.loads(data), canonical=True) == data
 
 
-def test_wire_form_uses_integer_keys_and_epoch_instants(claims: ReceiptClaims) -> None:
+def test_wire_form_uses_integers_and_epoch_instants(claims: ReceiptClaims) -> None:
     decoded = cbor2.loads(claims.to_cbor())
     assert sorted(decoded) == list(range(1, 12))
-    # 14:35:12 in Vietnam (UTC+7) is 07:35:12 UTC.
-    assert decoded[7] == int(datetime(2024, 11, 26, 7, 35, 12, tzinfo=UTC).timestamp())
-    assert decoded[8] * 60 == int(datetime(2024, 11, 29, 9, 0, tzinfo=UTC).timestamp())
-    assert decoded[2] == "38" and decoded[3] == "16066"
+    assert decoded[1] == 1
+    # Province and commune as integers; the dossier code without its unit e-ID.
+    assert decoded[2] == 38 and decoded[3] == 16066
+    assert decoded[4] == [241126, 1, 1]  # "000.00.14.H56-241126-010001"
+    assert decoded[5] == "1.001193"  # from "1.001193.000.00.00.H56": the national part only
     assert decoded[6] == "Nguyễn Thị Phương Thảo Tôn Nữ Hoàng Anh"
-    assert decoded[1] == 1 and decoded[9] == 50_000 and decoded[10] == 10_001
+    # 14:35:12 in Vietnam (UTC+7) is 07:35:12 UTC.
+    received = int(datetime(2024, 11, 26, 7, 35, 12, tzinfo=UTC).timestamp())
+    assert decoded[7] == received
+    # The appointment is minutes after the received minute: 16:00 on the 29th.
+    due = int(datetime(2024, 11, 29, 9, 0, tzinfo=UTC).timestamp())
+    assert decoded[8] == due // 60 - received // 60 == 3 * 24 * 60 + 85
+    assert decoded[9] == 50_000 and decoded[10] == 10_001
+    assert decoded[11] == "Lê Thị Hồng Nhung"
+    # Nothing of the unit e-ID, the ID number or the phone is in the bytes.
+    assert b"H56" not in claims.to_cbor()
+
+
+def test_raw_claims_need_the_unit_for_the_full_code(claims: ReceiptClaims) -> None:
+    raw = RawClaims.from_cbor(claims.to_cbor())
+    assert raw.code_tail == "241126-010001"
+    assert (raw.code_day, raw.desk_no, raw.counter) == (date(2024, 11, 26), 1, 1)
+    assert raw.dossier_code(UNIT) == claims.dossier_code == "000.00.14.H56-241126-010001"
+    assert raw.with_unit("H56.14").dossier_code == "H56.14-241126-010001"
+    assert ReceiptClaims.from_cbor(claims.to_cbor(), UNIT) == claims
+    assert claims.unit_eid == UNIT
+    with pytest.raises(ValueError):
+        raw.with_unit("not a unit")
+
+
+def test_leading_zeros_and_long_counters_round_trip() -> None:
+    c = realistic_claims(
+        province="01",
+        commune="00106",
+        dossier_code="H01.2-050107-0912345",
+        procedure_code="lt.000001",
+    )
+    assert c.procedure_code == "LT.000001" and c.dossier_code == "H01.2-050107-0912345"
+    decoded = cbor2.loads(c.to_cbor())
+    assert decoded[2] == 1 and decoded[3] == 106 and decoded[4] == [50107, 9, 12345]
+    back = ReceiptClaims.from_cbor(c.to_cbor(), "H01.2")
+    assert back == c and back.province == "01" and back.commune == "00106"
 
 
 def test_constructor_normalises() -> None:
@@ -73,6 +138,15 @@ def test_constructor_normalises() -> None:
     assert unicodedata.is_normalized("NFC", c.applicant_name)
     assert c.received_at == datetime(2024, 11, 26, 14, 35, 12)
     assert c.due_at == datetime(2024, 12, 2, 8, 0)
+    # Codes are canonical: upper case, national procedure part only.
+    c = realistic_claims(
+        dossier_code=" 000.00.14.h56-241126-010001 ", procedure_code="2.002621.H56"
+    )
+    assert c.dossier_code == "000.00.14.H56-241126-010001"
+    assert c.procedure_code == "2.002621"
+    # An appointment in the received minute is fine (offset 0).
+    c = realistic_claims(due_at=datetime(2024, 11, 26, 14, 35))
+    assert cbor2.loads(c.to_cbor())[8] == 0
 
 
 @pytest.mark.parametrize(
@@ -90,6 +164,11 @@ def test_constructor_normalises() -> None:
         {"received_at": datetime(1999, 12, 31)},
         {"received_at": "2024-11-26"},
         {"dossier_code": "x" * 65},
+        {"dossier_code": "000.00.14.H56-261124-000001"},  # desk 00
+        {"dossier_code": "HS-2024-001"},  # an imported code of another shape
+        {"procedure_code": "thủ tục"},
+        {"procedure_code": "1.00119"},
+        {"due_at": datetime(2024, 11, 26, 14, 34)},  # before the received minute
     ],
 )
 def test_invalid_claims_are_refused(overrides: dict[str, object]) -> None:
@@ -97,11 +176,15 @@ def test_invalid_claims_are_refused(overrides: dict[str, object]) -> None:
         realistic_claims(**overrides)
 
 
-def _map(claims: ReceiptClaims, **changes: object) -> dict[int, object]:
-    m = claims.to_map()
+def _dump(m: dict[int, object], **changes: object) -> bytes:
+    return cbor2.dumps(_map_with(m, **changes), canonical=True)
+
+
+def _map_with(m: dict[int, object], **changes: object) -> dict[int, object]:
+    out = dict(m)
     for key, value in changes.items():
-        m[int(key.lstrip("k"))] = value
-    return m
+        out[int(key.lstrip("k"))] = value
+    return out
 
 
 @pytest.mark.parametrize(
@@ -115,7 +198,25 @@ def _map(claims: ReceiptClaims, **changes: object) -> dict[int, object]:
         pytest.param(lambda m: cbor2.dumps(m | {9: True}, canonical=True), id="bool-fee"),
         pytest.param(lambda m: cbor2.dumps(m | {9: 5.0}, canonical=True), id="float-fee"),
         pytest.param(lambda m: cbor2.dumps(m | {1: 2}, canonical=True), id="version-2"),
-        pytest.param(lambda m: cbor2.dumps(m | {3: 16066}, canonical=True), id="int-commune"),
+        pytest.param(lambda m: _dump(m, k3="16066"), id="text-commune"),
+        pytest.param(lambda m: _dump(m, k2="38"), id="text-province"),
+        pytest.param(lambda m: _dump(m, k2=100), id="province-3-digits"),
+        pytest.param(lambda m: _dump(m, k3=100_000), id="commune-6-digits"),
+        pytest.param(lambda m: _dump(m, k4="000.00.14.H56-241126-010001"), id="text-code"),
+        pytest.param(lambda m: _dump(m, k4=[241126, 1]), id="code-2-parts"),
+        pytest.param(lambda m: _dump(m, k4=[241126, 1, 1, 1]), id="code-4-parts"),
+        pytest.param(lambda m: _dump(m, k4=[261131, 1, 1]), id="code-bad-date"),
+        pytest.param(lambda m: _dump(m, k4=[1261124, 1, 1]), id="code-7-digit-date"),
+        pytest.param(lambda m: _dump(m, k4=[241126, 0, 1]), id="code-desk-0"),
+        pytest.param(lambda m: _dump(m, k4=[241126, 100, 1]), id="code-desk-100"),
+        pytest.param(lambda m: _dump(m, k4=[241126, 1, 0]), id="code-counter-0"),
+        pytest.param(lambda m: _dump(m, k4=[241126, True, 1]), id="code-bool-desk"),
+        pytest.param(lambda m: _dump(m, k4={1: 261124}), id="code-map"),
+        pytest.param(lambda m: _dump(m, k5="1.001193.000.00.00.H56"), id="localised-procedure"),
+        pytest.param(lambda m: _dump(m, k5="lt.000001"), id="lower-case-procedure"),
+        pytest.param(lambda m: _dump(m, k5="x"), id="junk-procedure"),
+        pytest.param(lambda m: _dump(m, k8=-1), id="negative-due-offset"),
+        pytest.param(lambda m: _dump(m, k8=10**11), id="huge-due-offset"),
         pytest.param(lambda m: cbor2.dumps(m | {6: b"bytes"}, canonical=True), id="bytes-name"),
         pytest.param(lambda m: cbor2.dumps(m | {7: -1}, canonical=True), id="negative-time"),
         pytest.param(lambda m: cbor2.dumps(m | {7: 10**12}, canonical=True), id="far-future"),
@@ -142,14 +243,16 @@ def test_from_cbor_is_strict(
 ) -> None:
     data = build(claims.to_map())
     with pytest.raises(MalformedError):
-        ReceiptClaims.from_cbor(data)
+        RawClaims.from_cbor(data)
+    with pytest.raises(MalformedError):
+        ReceiptClaims.from_cbor(data, UNIT)
 
 
 @given(st.binary(max_size=300))
 @settings(max_examples=300)
 def test_from_cbor_raises_only_malformed(data: bytes) -> None:
     try:
-        ReceiptClaims.from_cbor(data)
+        ReceiptClaims.from_cbor(data, UNIT)
     except MalformedError:
         pass
 
@@ -263,4 +366,4 @@ def test_received_at_round_trips_across_timezones() -> None:
         received_at=datetime(2024, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=-5)))
     )
     assert c.received_at == datetime(2024, 1, 1, 12, 30)
-    assert ReceiptClaims.from_cbor(c.to_cbor()).received_at == datetime(2024, 1, 1, 12, 30)
+    assert ReceiptClaims.from_cbor(c.to_cbor(), UNIT).received_at == datetime(2024, 1, 1, 12, 30)

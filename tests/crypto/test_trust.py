@@ -14,6 +14,7 @@ from onestop.crypto.signer import EDDSA, SoftwareSigner
 from onestop.crypto.trust import (
     Revocation,
     RootKey,
+    TrustEntry,
     TrustError,
     TrustList,
     export_trust_file,
@@ -23,7 +24,7 @@ from onestop.crypto.trust import (
     read_trust_bundle,
     sign_trust_list,
 )
-from tests.crypto.conftest import desk_entry, epoch, make_trust
+from tests.crypto.conftest import UNIT, desk_entry, epoch, make_trust
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +45,30 @@ def test_cbor_shape_and_round_trip(full_list: TrustList) -> None:
     raw = cbor2.loads(data)
     assert sorted(raw) == [1, 2, 3, 4, 5]
     assert raw[1] == 7 and raw[2] == "38"
-    assert sorted(raw[4][0]) == list(range(1, 10))
+    assert sorted(raw[4][0]) == list(range(1, 11))
+    assert raw[4][0][10] == UNIT  # the unit e-ID lives here, not in every receipt
     assert raw[4][2][8] == "revoked"
     assert raw[5] == [{1: b"\x01" * 8, 2: epoch(datetime(2024, 5, 1))}]
     assert TrustList.from_cbor(data) == full_list
+
+
+def test_host_is_optional_and_signed(root_signer: SoftwareSigner, full_list: TrustList) -> None:
+    with_host = replace(full_list, host="tracuu.thanhhoa.gov.vn")
+    raw = cbor2.loads(with_host.to_cbor())
+    assert raw[6] == "tracuu.thanhhoa.gov.vn" and 6 not in cbor2.loads(full_list.to_cbor())
+    assert TrustList.from_cbor(with_host.to_cbor()) == with_host
+    signed = make_trust_container(root_signer, with_host)
+    assert load_trust_list(signed, RootKey.of(root_signer)).host == "tracuu.thanhhoa.gov.vn"
+    for bad in ["Tracuu.gov.vn", "a b", "x/y", ""]:
+        with pytest.raises(ValueError):
+            replace(full_list, host=bad)
+    # an explicit null or a non-text host is not a list we wrote
+    for value in [None, 5]:
+        data = cbor2.dumps(full_list.to_map() | {6: value}, canonical=True)
+        with pytest.raises(TrustError):
+            TrustList.from_cbor(data)
+    with pytest.raises(TrustError):
+        TrustList.from_cbor(cbor2.dumps(full_list.to_map() | {7: "x"}, canonical=True))
 
 
 def test_signed_with_pins(root_signer: SoftwareSigner, full_list: TrustList) -> None:
@@ -190,6 +211,16 @@ def test_entry_validation(desk_signer: SoftwareSigner) -> None:
         replace(entry, revoked_at=5)  # active but revoked_at set
     with pytest.raises(ValueError):
         replace(entry, valid_to=entry.valid_from)
+    for unit in ["000.00.14.h56", " 000.00.14.H56", "", "A-B", "X" * 36]:
+        with pytest.raises(ValueError):
+            replace(entry, unit_eid=unit)
+    for commune in ["1606", "1606a", "١٦٠٦٦"]:
+        with pytest.raises(ValueError):
+            replace(entry, commune=commune)
+    # An entry map without the unit (the earlier 9-field form) is refused.
+    old = {k: v for k, v in entry.to_map().items() if k != 10}
+    with pytest.raises(ValueError, match="1..10"):
+        TrustEntry.from_map(old)
 
 
 def test_revocation_time(full_list: TrustList) -> None:
