@@ -784,6 +784,9 @@ def _action_help() -> str:
 
 # Command modules attach themselves to ``main`` (kept apart so each stays readable).
 import onestop.cli_receipts  # noqa: E402,F401
+from onestop.cli_reports import report  # noqa: E402
+
+main.add_command(report)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

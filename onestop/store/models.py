@@ -62,6 +62,7 @@ class DossierRow(SQLModel, table=True):
         # overdue, due soon) are range scans over this small set even with 1M dossiers.
         Index("ix_dossier_running_due", "due_at", sqlite_where=text("clock_running = 1")),
         Index("ix_dossier_field_received", "field", "received_at"),
+        Index("ix_dossier_finished", "finished_at", "received_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True)

@@ -1,0 +1,211 @@
+"""``onestop report``: Biểu 06, the tracking book, fees, evaluations and service indicators.
+
+Attached to the main group in :mod:`onestop.cli` with ``main.add_command(report)``. The helpers
+of ``cli.py`` (``open_desk``, ``Refused``) are imported inside the command, when ``cli`` is
+fully loaded, so importing this module from ``cli.py`` is never circular.
+
+Exit codes as in ``cli.py``: 0 done; 1 refused input (bad period, broken report); 2 usage.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from onestop.domain.reports import Period, PeriodKind, ReportError, period
+from onestop.i18n import t
+
+__all__ = ["report"]
+
+_FORMATS = ("table", "json", "csv", "xlsx", "pdf")
+_KINDS = ("bieu06", "book", "fees", "evaluation", "indicators")
+_ROMAN = ("I", "II", "III", "IV")
+
+
+def _parse_day(value: str, what: str) -> date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise click.BadParameter(
+        t(
+            "{what} phải có dạng «YYYY-MM-DD» hoặc «DD/MM/YYYY», ví dụ «2026-03-31»; nhận được «{v}».",
+            what=what,
+            v=value,
+        )
+    )
+
+
+def _period_label(kind: str, year: int, n: int) -> str:
+    if kind == PeriodKind.MONTH:
+        return t("Tháng {n} năm {year}", n=f"{n:02d}" if n <= 2 else n, year=year)
+    if kind == PeriodKind.QUARTER:
+        return t("Quý {q} năm {year}", q=_ROMAN[n - 1], year=year)
+    if kind == PeriodKind.HALF:
+        return (
+            t("6 tháng đầu năm {year}", year=year)
+            if n == 1
+            else t("6 tháng cuối năm {year}", year=year)
+        )
+    return t("Năm {year}", year=year)
+
+
+def _resolve_period(
+    start: str | None,
+    end: str | None,
+    kind: str | None,
+    year: int | None,
+    n: int | None,
+    cutoff: bool,
+) -> tuple[Period, str]:
+    if kind is not None or year is not None:
+        if start or end:
+            raise click.UsageError(
+                t("Chọn hoặc --from/--to, hoặc --period/--year/--n, không dùng cả hai.")
+            )
+        if kind is None or year is None:
+            raise click.UsageError(
+                t("--period cần đi kèm --year (và --n với tháng, quý, 6 tháng).")
+            )
+        if n is None and kind != PeriodKind.YEAR:
+            raise click.UsageError(
+                t("--period {kind} cần --n (số thứ tự tháng, quý hoặc 6 tháng).", kind=kind)
+            )
+        number = n or 1
+        first, last = period(kind, year, number, cutoff=cutoff)
+        return Period(first, last), _period_label(kind, year, number)
+    if not start or not end:
+        raise click.UsageError(
+            t("Cần kỳ báo cáo: --from NGÀY --to NGÀY, hoặc --period quarter --year 2026 --n 1.")
+        )
+    if cutoff or n is not None:
+        raise click.UsageError(t("--cutoff và --n chỉ dùng cùng --period."))
+    return Period(_parse_day(start, "--from"), _parse_day(end, "--to")), ""
+
+
+def _db_option(f: Any) -> Any:
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="ONESTOP_DB",
+        help="Tệp cơ sở dữ liệu của quầy (mặc định trong thư mục dữ liệu người dùng; biến ONESTOP_DB).",
+    )(f)
+
+
+@click.command("report")
+@click.argument("kind", type=click.Choice(_KINDS), metavar="KIND")
+@click.option("--from", "start", default=None, help="Ngày đầu kỳ «YYYY-MM-DD» (tính cả ngày này).")
+@click.option("--to", "end", default=None, help="Ngày cuối kỳ «YYYY-MM-DD» (tính cả ngày này).")
+@click.option("--field", default=None, help="Chỉ một lĩnh vực, ví dụ «Chứng thực».")
+@click.option(
+    "--period",
+    "period_kind",
+    type=click.Choice([k.value for k in PeriodKind]),
+    default=None,
+    help="Kỳ báo cáo chuẩn: month, quarter, half (6 tháng), year; đi cùng --year và --n.",
+)
+@click.option("--year", type=int, default=None, help="Năm của kỳ báo cáo.")
+@click.option("--n", type=int, default=None, help="Tháng (1–12), quý (1–4) hoặc 6 tháng (1–2).")
+@click.option(
+    "--cutoff",
+    is_flag=True,
+    help="Thời gian chốt số liệu theo NĐ 09/2019: từ ngày 15 tháng trước đến ngày 14 tháng cuối kỳ.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(_FORMATS),
+    default="table",
+    show_default=True,
+    help="Định dạng: table (màn hình), json, csv, xlsx, pdf.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Ghi ra tệp."
+)
+@click.option("--json", "as_json", is_flag=True, help="Như --format json.")
+@_db_option
+def report(
+    kind: str,
+    start: str | None,
+    end: str | None,
+    field: str | None,
+    period_kind: str | None,
+    year: int | None,
+    n: int | None,
+    cutoff: bool,
+    fmt: str,
+    out: Path | None,
+    as_json: bool,
+    db: Path | None,
+) -> None:
+    """Lập báo cáo: bieu06, book (sổ theo dõi), fees (phí, lệ phí), evaluation, indicators.
+
+    \b
+    KIND: bieu06      Biểu số 06/VPCP/KSTT, tình hình, kết quả giải quyết TTHC
+          book        Sổ theo dõi hồ sơ (Mẫu 06), theo lĩnh vực
+          fees        Phí, lệ phí đã thu theo thủ tục, lĩnh vực, ngày
+          evaluation  Tổng hợp đánh giá của người dân (9 tiêu chí, mức hài lòng)
+          indicators  Chỉ số phục vụ (tinh thần QĐ 766) kèm công thức
+    Ví dụ: onestop report bieu06 --period quarter --year 2026 --n 1 --format xlsx --out q1.xlsx
+    """
+    from onestop.cli import Refused, open_desk
+    from onestop.services import reports as svc
+    from onestop.services.desk import DeskError
+
+    if as_json:
+        fmt = "json"
+    try:
+        p, _ = _resolve_period(start, end, period_kind, year, n, cutoff)
+    except ReportError as e:
+        raise Refused(str(e)) from e
+    with open_desk(db) as desk:
+        # Again once the desk's language is set: the period label ("Quý I năm 2026") is text.
+        label = _resolve_period(start, end, period_kind, year, n, cutoff)[1]
+        try:
+            now = desk.clock()
+            with desk.store.read() as session:
+                rep = svc.build_report(
+                    session,
+                    kind,
+                    p,
+                    field=field.strip() if field and field.strip() else None,
+                    unit=desk.identity.office_name,
+                    commune=desk.identity.commune_name,
+                    generated_at=now,
+                    period_label=label,
+                    cutoff=cutoff,
+                )
+            payload: bytes | str
+            if fmt == "json":
+                payload = json.dumps(svc.to_json(rep), ensure_ascii=False, indent=2, default=str)
+                payload += "\n"
+            elif fmt == "csv":
+                payload = svc.to_csv(rep)
+            elif fmt == "xlsx":
+                payload = svc.to_xlsx(rep)
+            elif fmt == "pdf":
+                payload = svc.to_pdf(rep, identity=desk.identity, now=now)
+            else:
+                payload = svc.to_text(rep)
+        except (ReportError, DeskError) as e:
+            raise Refused(str(e)) from e
+    if isinstance(payload, bytes) and out is None:
+        out = Path(f"{kind}-{p.start:%Y%m%d}-{p.end:%Y%m%d}.{fmt}")
+    if out is None:
+        assert isinstance(payload, str)
+        click.echo(payload, nl=False)
+        return
+    try:
+        if isinstance(payload, bytes):
+            out.write_bytes(payload)
+        else:
+            # A BOM lets Excel open a Vietnamese CSV as UTF-8.
+            out.write_text(payload, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    except OSError as e:
+        raise Refused(t("Không ghi được tệp {path}: {err}", path=out, err=e.strerror)) from e
+    click.echo(t("Đã ghi {path}", path=out))

@@ -1,0 +1,1109 @@
+"""Reports of a desk: read the log, compute (``domain.reports``), export (table, JSON, CSV, XLSX, PDF).
+
+How Biểu 06 stays fast on a desk with a million dossiers (target: one year in < 1 s):
+
+* **Pre-filter on the projection.** Only dossiers received before the end of the period and
+  not finished before its start can appear: ``received_at < end AND (finished_at IS NULL OR
+  finished_at >= start)``, refused-at-intake rows left out.
+* **Count in SQL what the projection already knows.** A dossier whose last event is before
+  the end of the period *is* its projection row at that moment, so it is classified in SQL
+  (one bucket per dossier, ``GROUP BY field, bucket``). The same query hands back the codes of
+  the other candidates.
+* **Replay only the rest.** Dossiers with events after the end of the period (a past period,
+  dossiers still moving at its end), and finished dossiers with an extension (the due date in
+  force at the decision may differ from the row's), are folded from their events up to the end
+  of the period (``domain.reports.snapshot``), fetched per dossier through ``ix_event_dossier``.
+
+The slow reference (replaying every candidate) is :func:`bieu06_replay`; the tests check that
+both agree on random histories.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from onestop import __version__
+from onestop.domain.events import Event
+from onestop.domain.lifecycle import (
+    EVALUATION_INDICATORS,
+    SATISFACTION_LEVELS,
+    DossierState,
+)
+from onestop.domain.reports import (
+    BIEU06_COLUMNS,
+    Bieu06,
+    Bieu06Counts,
+    BookRow,
+    EvaluationRecord,
+    EvaluationRow,
+    EvaluationSummary,
+    FeeSummary,
+    Indicator,
+    Payment,
+    Period,
+    ReportError,
+    bieu06,
+    book_rows,
+    evaluation_summary,
+    fee_summary,
+    service_indicators,
+    snapshot,
+)
+from onestop.domain.text import date_vi
+from onestop.i18n import get_language, t
+from onestop.store.models import DossierRow
+from onestop.store.repo_dossiers import row_to_state
+from onestop.store.timefmt import dt_to_text
+
+__all__ = [
+    "KINDS",
+    "Column",
+    "Report",
+    "Section",
+    "bieu06_fast",
+    "bieu06_replay",
+    "build_report",
+    "report_book",
+    "report_evaluations",
+    "report_fees",
+    "to_csv",
+    "to_json",
+    "to_pdf",
+    "to_text",
+    "to_xlsx",
+]
+
+KINDS = ("bieu06", "book", "fees", "evaluation", "indicators")
+_CHUNK = 500  # codes per IN (...) query: well under SQLite's 32766 host parameters
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading the log
+# ------------------------------------------------------------------------------------------------
+
+
+def _bounds(p: Period, today: date | None = None) -> dict[str, str]:
+    ref_day = min(p.end, today) if today is not None else p.end
+    return {
+        "s": dt_to_text(p.start_at),
+        "e": dt_to_text(p.end_at),
+        "end_day": ref_day.isoformat(),
+    }
+
+
+def _logs(db: Session, codes: Sequence[str], before: datetime) -> Iterator[list[Event]]:
+    """Events of ``codes`` that happened before ``before``, one causal-ordered list per dossier."""
+    for i in range(0, len(codes), _CHUNK):
+        chunk = codes[i : i + _CHUNK]
+        marks = ",".join(f":c{j}" for j in range(len(chunk)))
+        params: dict[str, Any] = {f"c{j}": c for j, c in enumerate(chunk)}
+        params["e"] = dt_to_text(before)
+        rows = db.execute(
+            text(
+                f"SELECT desk_id, dossier, body FROM event WHERE dossier IN ({marks}) AND at < :e "
+                "ORDER BY dossier, hlc, desk_id, seq"
+            ),
+            params,
+        )
+        current: str | None = None
+        bucket: list[Event] = []
+        for desk_id, dossier, body in rows:
+            if dossier != current:
+                if bucket:
+                    yield bucket
+                current, bucket = dossier, []
+            bucket.append(Event.from_body(desk_id, body))
+        if bucket:
+            yield bucket
+
+
+# The projection row is the state at the end of the period unless something happened after it,
+# or the due date may have moved after the decision (an extension while awaiting payment).
+_NEEDS_REPLAY = "(last_event_at >= :e OR (finished_at IS NOT NULL AND extension_count > 0))"
+# Dates compared as text: "YYYY-MM-DD HH:MM:SS" >= "YYYY-MM-DD" exactly when its date is on or
+# after that day, so a calendar-date rule needs at most one substr() per comparison.
+_WITHIN = "(status = 'supplement_requested' OR due_at IS NULL OR due_at >= :end_day)"
+_INTAKES = ("online", "direct", "carried")
+_OUTCOMES = ("early", "on_time", "late", "within", "overdue", "stopped")
+# One small integer per dossier, bucket = intake * 6 + outcome (-1: replay it). Classifying in
+# one CASE and grouping by (field, bucket) measured 0.7 s for a year of a 1M-dossier desk,
+# against 1.7 s for twelve conditional sums: SQLite flattens the subquery and evaluates each
+# sum's expression again (so nothing outside may refer to ``b`` but the GROUP BY).
+_ROW_SQL = f"""
+  SELECT field, CASE WHEN {_NEEDS_REPLAY} THEN code END AS replay,
+    CASE WHEN {_NEEDS_REPLAY} THEN -1 ELSE
+      (CASE WHEN received_at < :s THEN 2 WHEN channel = 'online' THEN 0 ELSE 1 END) * 6 +
+      CASE
+        WHEN finished_at IS NULL THEN CASE WHEN {_WITHIN} THEN 3 ELSE 4 END
+        WHEN resolved_at IS NULL THEN 5
+        WHEN due_at IS NULL THEN 1
+        WHEN resolved_at < substr(due_at, 1, 10) THEN 0
+        WHEN substr(resolved_at, 1, 10) > due_at THEN 2
+        ELSE 1
+      END
+    END AS b
+  FROM dossier {{hint}}
+  WHERE {{where}} AND NOT (status = 'refused' AND event_count = 1) {{field_filter}}
+"""
+_GROUP_SQL = """
+SELECT field, b, count(*), group_concat(replay, ',')
+FROM ({rows})
+GROUP BY field, b
+"""
+# Candidates: received before the end, not finished before the start.
+_ALL = "received_at < :e AND (finished_at IS NULL OR finished_at >= :s)"
+_NEW = "received_at >= :s AND received_at < :e"
+_CARRIED = "received_at < :s AND (finished_at IS NULL OR finished_at >= :s)"
+
+
+def finished_index(db: Session) -> str | None:
+    """The name of an index on ``dossier(finished_at, received_at, ...)``, if the schema has one."""
+    for (name,) in db.execute(text("SELECT name FROM pragma_index_list('dossier')")):
+        cols = [
+            c
+            for (c,) in db.execute(
+                text("SELECT name FROM pragma_index_info(:n) ORDER BY seqno"), {"n": name}
+            )
+        ]
+        if cols[:2] == ["finished_at", "received_at"]:
+            return str(name)
+    return None
+
+
+def bieu06_sql(db: Session, p: Period, *, field: bool) -> str:
+    """The aggregate query: one pass over the candidates, grouped by (field, bucket).
+
+    Without an index on ``finished_at`` the carried-over dossiers can only be found by reading
+    every dossier received before the period, so the query is one full scan (``NOT INDEXED``:
+    SQLite would otherwise walk ``ix_dossier_field_received`` for the GROUP BY and look up every
+    row, 2.5x slower). With ``dossier(finished_at, received_at)`` it is the new dossiers by
+    ``received_at`` plus the carried-over ones by ``finished_at`` -- unless the period holds more
+    than a quarter of the desk, where looking rows up one by one costs as much as reading them
+    all (measured on 1M dossiers: a month 0.05 s against 0.35 s; a year about 0.75 s either way).
+    """
+    flt = "AND field = :f" if field else ""
+    index = finished_index(db)
+    if index is not None:
+        bounds = {"s": dt_to_text(p.start_at), "e": dt_to_text(p.end_at)}
+        new = db.execute(
+            text("SELECT count(*) FROM dossier WHERE received_at >= :s AND received_at < :e"),
+            bounds,
+        ).scalar_one()
+        rows = db.execute(text("SELECT max(id) FROM dossier")).scalar_one() or 0
+        if new * 4 > rows:
+            index = None
+    if index is None:
+        sql = _ROW_SQL.format(hint="NOT INDEXED", where=_ALL, field_filter=flt)
+    else:
+        quoted = '"' + index.replace('"', '""') + '"'
+        sql = (
+            _ROW_SQL.format(hint="", where=_NEW, field_filter=flt)
+            + " UNION ALL "
+            + _ROW_SQL.format(hint=f"INDEXED BY {quoted}", where=_CARRIED, field_filter=flt)
+        )
+    return _GROUP_SQL.format(rows=sql)
+
+
+def bieu06_fast(
+    db: Session, p: Period, *, field: str | None = None, today: date | None = None
+) -> Bieu06:
+    """Biểu 06 from the projection where it is exact, replaying only the other candidates."""
+    params: dict[str, Any] = _bounds(p, today)
+    if field:
+        params["f"] = field
+    extra: dict[str, Bieu06Counts] = {}
+    replay: list[str] = []
+    for name, bucket, n, codes in db.execute(text(bieu06_sql(db, p, field=bool(field))), params):
+        counts = extra.setdefault(name, Bieu06Counts())
+        if bucket < 0:
+            replay.extend(codes.split(","))
+            continue
+        intake, outcome = _INTAKES[bucket // 6], _OUTCOMES[bucket % 6]
+        counts.add_lines(
+            intake, "on_time" if outcome == "stopped" else outcome, n, stopped=outcome == "stopped"
+        )
+    snaps = (snapshot(events, p.end_at) for events in _logs(db, sorted(replay), p.end_at))
+    return bieu06((s for s in snaps if s is not None), p, field=field, extra=extra, today=today)
+
+
+def bieu06_replay(
+    db: Session, p: Period, *, field: str | None = None, today: date | None = None
+) -> Bieu06:
+    """The reference: replay the log of every candidate dossier up to the end of the period."""
+    params: dict[str, Any] = _bounds(p, today)
+    flt = ""
+    if field:
+        flt, params["f"] = "AND field = :f", field
+    codes = [
+        c
+        for (c,) in db.execute(
+            text(f"SELECT code FROM dossier WHERE received_at < :e {flt} ORDER BY code"), params
+        )
+    ]
+    snaps = (snapshot(events, p.end_at) for events in _logs(db, codes, p.end_at))
+    return bieu06((s for s in snaps if s is not None), p, field=field, today=today)
+
+
+def _states_as_of(db: Session, p: Period, field: str | None) -> list[DossierState]:
+    """Dossiers received in ``p`` as they stood at its end (projection, or replay if newer)."""
+    stmt = select(DossierRow).where(
+        col(DossierRow.received_at) >= dt_to_text(p.start_at),
+        col(DossierRow.received_at) < dt_to_text(p.end_at),
+    )
+    if field:
+        stmt = stmt.where(DossierRow.field == field)
+    states: list[DossierState] = []
+    replay: list[str] = []
+    end_text = dt_to_text(p.end_at)
+    for row in db.exec(stmt.order_by(col(DossierRow.received_at), col(DossierRow.code))):
+        if row.last_event_at is not None and row.last_event_at >= end_text:
+            replay.append(row.code)
+        else:
+            states.append(row_to_state(row))
+    for events in _logs(db, replay, p.end_at):
+        snap = snapshot(events, p.end_at)
+        if snap is not None:
+            states.append(snap.state)
+    states.sort(key=lambda s: (s.received_at, s.code))
+    return states
+
+
+def _agencies(db: Session, commune: str) -> dict[str, str]:
+    """Procedure code -> "Cơ quan chủ trì giải quyết" (UBND xã, or Công an xã for cư trú)."""
+    name = commune[:1].lower() + commune[1:] if commune else commune
+    out: dict[str, str] = {}
+    for code, handled_by in db.execute(text("SELECT code, handled_by FROM procedure")):
+        police = (handled_by or "").casefold().startswith("công an")
+        out[code] = f"{t('Công an')} {name}" if police else f"{t('UBND')} {name}"
+    return out
+
+
+def report_book(
+    db: Session, p: Period, *, field: str | None, commune: str
+) -> tuple[list[BookRow], list[DossierState]]:
+    """BM.06 rows of dossiers received in ``p`` as they stood at its end, and those states."""
+    states = _states_as_of(db, p, field)
+    agencies = _agencies(db, commune)
+    default = f"{t('UBND')} {commune[:1].lower() + commune[1:]}"
+    rows = book_rows(states, p, field=field)
+    rows = [replace(r, agency=agencies.get(r.procedure_code, default)) for r in rows]
+    return rows, states
+
+
+def report_fees(db: Session, p: Period, *, field: str | None = None) -> FeeSummary:
+    """Payments recorded in ``p``, reconciled twice: against the events read, and against each
+    dossier's ``fee_paid`` when its projection is its state at the end of the period."""
+    params: dict[str, Any] = _bounds(p)
+    flt = ""
+    if field:
+        flt, params["f"] = "AND d.field = :f", field
+    rows = db.execute(
+        text(
+            f"""
+            SELECT e.desk_id, e.body, d.code, d.procedure_code, d.procedure_name, d.field,
+                   d.fee_paid, d.last_event_at
+            FROM dossier d NOT INDEXED JOIN event e ON e.dossier = d.code
+            WHERE d.received_at < :e AND d.last_event_at >= :s AND d.fee_paid > 0 {flt}
+              AND e.kind = 'record_payment' AND e.at < :e
+            ORDER BY d.code, e.hlc, e.desk_id, e.seq
+            """
+        ),
+        params,
+    )
+    payments: list[Payment] = []
+    expected_amount = expected_count = 0
+    per_dossier: dict[str, list[Any]] = {}
+    for desk_id, body, code, proc_code, proc_name, fld, fee_paid, last_at in rows:
+        ev = Event.from_body(desk_id, body)
+        amount = int(ev.data.get("amount", 0))
+        acc = per_dossier.setdefault(code, [0, fee_paid, last_at])
+        acc[0] += amount
+        if p.contains(ev.at):
+            expected_amount += amount
+            expected_count += 1
+            payments.append(
+                Payment(
+                    code,
+                    ev.at,
+                    amount,
+                    str(ev.data.get("method", "cash")),
+                    proc_code,
+                    proc_name,
+                    fld,
+                )
+            )
+    end_text = dt_to_text(p.end_at)
+    for code, (paid, fee_paid, last_at) in per_dossier.items():
+        if last_at < end_text and paid != fee_paid:
+            raise ReportError(
+                t(
+                    "Hồ sơ {code}: tổng các lần nộp phí ({paid} đồng) khác số đã nộp trên hồ sơ "
+                    "({fee_paid} đồng). Chạy «onestop rebuild» rồi lập lại báo cáo.",
+                    code=code,
+                    paid=paid,
+                    fee_paid=fee_paid,
+                )
+            )
+    return fee_summary(payments, p, expected_amount=expected_amount, expected_count=expected_count)
+
+
+def report_evaluations(db: Session, p: Period, *, field: str | None = None) -> EvaluationSummary:
+    params: dict[str, Any] = _bounds(p)
+    flt = ""
+    if field:
+        flt, params["f"] = "AND d.field = :f", field
+    rows = db.execute(
+        text(
+            f"""
+            SELECT e.desk_id, e.body, d.field
+            FROM dossier d NOT INDEXED JOIN event e ON e.dossier = d.code
+            WHERE d.evaluation <> '{{}}' AND d.received_at < :e AND d.last_event_at >= :s {flt}
+              AND e.kind = 'evaluate' AND e.at >= :s AND e.at < :e
+            """
+        ),
+        params,
+    )
+    records = []
+    for desk_id, body, fld in rows:
+        ev = Event.from_body(desk_id, body)
+        scores = tuple(int(x) for x in ev.data.get("scores", ()))
+        records.append(
+            EvaluationRecord(ev.dossier, fld, ev.at, scores, int(ev.data.get("satisfaction", 0)))
+        )
+    return evaluation_summary(records, p, field=field)
+
+
+# ------------------------------------------------------------------------------------------------
+# The exportable report: sections of columns and rows
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    group: str = ""  # merged heading above (Biểu 06's three blocks)
+    number: str = ""  # the form's column number, "(3)"
+    kind: str = "int"  # int | text | money | float (2 decimals) | pct (1 decimal) | datetime
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    total: dict[str, Any] | None = None
+
+
+@dataclass
+class Report:
+    kind: str
+    form: str  # "Biểu số 06/VPCP/KSTT", or ""
+    title: str
+    period: Period
+    period_label: str
+    field: str | None
+    unit: str
+    sections: list[Section]
+    notes: list[str]
+    generated_at: datetime
+    extra: dict[str, Any] = dc_field(default_factory=dict)
+    book_states: list[DossierState] = dc_field(default_factory=list)
+
+
+def _day(d: date) -> str:
+    """ND 30/2020 dates in Vietnamese ("ngày 05 tháng 02 năm 2026"), dd/mm/yyyy otherwise."""
+    return date_vi(d) if get_language() == "vi" else f"{d:%d/%m/%Y}"
+
+
+def _period_line(p: Period) -> str:
+    return t("Từ {start} đến {end}", start=_day(p.start), end=_day(p.end))
+
+
+def _bieu06_section(b: Bieu06) -> Section:
+    cols = [
+        Column("stt", t("STT"), number="(1)", kind="text"),
+        Column("field", t("Lĩnh vực"), number="(2)", kind="text"),
+    ]
+    cols += [Column(k, t(label), t(group), f"({n})") for n, k, group, label in BIEU06_COLUMNS]
+    rows = []
+    for i, r in enumerate(b.rows, start=1):
+        rows.append({"stt": str(i), "field": r.field, **r.counts.as_dict()})
+    total = {"stt": "", "field": t("Tổng cộng"), **b.total.as_dict()}
+    return Section("bieu06", t("Tình hình, kết quả giải quyết TTHC"), cols, rows, total)
+
+
+def _bieu06_notes(b: Bieu06, cutoff: bool) -> list[str]:
+    notes = [
+        t(
+            "Số liệu tính từ nhật ký sự kiện của quầy, như đã ghi nhận đến hết {end}: báo cáo "
+            "của một kỳ đã qua không thay đổi khi hồ sơ được xử lý sau đó.",
+            end=_day(b.period.end),
+        ),
+        t(
+            "Hồ sơ bị từ chối tiếp nhận (Phiếu từ chối) không phải hồ sơ nhận giải quyết nên "
+            "không được tính."
+        ),
+        t(
+            "Hồ sơ công dân rút (dừng giải quyết) hoặc bị từ chối sau khi đã tiếp nhận được "
+            "tính là đã giải quyết «Đúng hạn» (cột 7 và 9) tại ngày dừng, như Biểu II.06a của "
+            "Thanh Hóa; trong kỳ có {n} hồ sơ như vậy.",
+            n=b.total.stopped,
+        ),
+        t(
+            "Trước hạn, đúng hạn, quá hạn: so sánh theo ngày dương lịch giữa ngày có quyết "
+            "định giải quyết và ngày hẹn trả có hiệu lực lúc đó (đã tính gia hạn và thời gian "
+            "tạm dừng chờ bổ sung); giờ phút được lưu nhưng không dùng để xếp loại."
+        ),
+        t(
+            "Đang giải quyết «Quá hạn»: ngày hẹn trả trước ngày cuối kỳ. Hồ sơ đang chờ bổ "
+            "sung (tạm dừng tính thời hạn) và hồ sơ không có ngày hẹn trả cụ thể được tính "
+            "«Trong hạn»."
+        ),
+        t(
+            "Cột (5) gồm hồ sơ nộp trực tiếp và qua dịch vụ bưu chính công ích; cột (6) là hồ "
+            "sơ tiếp nhận trước kỳ mà đến đầu kỳ chưa giải quyết xong."
+        ),
+    ]
+    if cutoff:
+        notes.append(
+            t(
+                "Kỳ báo cáo theo thời gian chốt số liệu của Nghị định 09/2019/NĐ-CP (từ ngày 15 "
+                "tháng trước đến ngày 14 của tháng cuối kỳ)."
+            )
+        )
+    return notes
+
+
+def _book_section(rows: list[BookRow]) -> Section:
+    cols = [
+        Column("stt", t("STT"), number="(1)", kind="text"),
+        Column("code", t("Mã hồ sơ"), number="(2)", kind="text"),
+        Column("procedure_name", t("Tên TTHC"), number="(3)", kind="text"),
+        Column("applicant", t("Tên tổ chức, cá nhân"), number="(4)", kind="text"),
+        Column("contact", t("Địa chỉ/SĐT"), number="(5)", kind="text"),
+        Column("agency", t("Cơ quan chủ trì giải quyết"), number="(6)", kind="text"),
+        Column("received_at", t("Nhận hồ sơ"), t("Nhận và trả kết quả"), "(7)", kind="datetime"),
+        Column("due_at", t("Hẹn trả kết quả"), t("Nhận và trả kết quả"), "(8)", kind="datetime"),
+        Column("returned", t("Trả kết quả"), t("Nhận và trả kết quả"), "(9)", kind="text"),
+        Column("return_channel", t("Phương thức nhận kết quả"), number="(10)", kind="text"),
+        Column("signature", t("Ký nhận"), number="(11)", kind="text"),
+    ]
+    out = []
+    for r in rows:
+        d = r.as_json()
+        d["stt"] = str(r.stt)
+        d["returned"] = (
+            r.returned_at.isoformat(sep=" ", timespec="minutes") if r.returned_at else r.result
+        )
+        d["signature"] = ""
+        if d["due_at"] is None:
+            d["due_at"] = t("Không có ngày hẹn cụ thể")
+        out.append(d)
+    return Section("book", t("Sổ theo dõi hồ sơ"), cols, out)
+
+
+def _fee_sections(f: FeeSummary) -> list[Section]:
+    money = [
+        Column("payments", t("Số lần nộp")),
+        Column("amount", t("Số tiền (đồng)"), kind="money"),
+    ]
+    by_proc = Section(
+        "by_procedure",
+        t("Theo thủ tục"),
+        [
+            Column("field", t("Lĩnh vực"), kind="text"),
+            Column("procedure_code", t("Mã TTHC"), kind="text"),
+            Column("procedure_name", t("Tên TTHC"), kind="text"),
+            *money,
+        ],
+        [
+            {
+                "field": g.field,
+                "procedure_code": g.key,
+                "procedure_name": g.label,
+                "payments": g.payments,
+                "amount": g.amount,
+            }
+            for g in f.by_procedure
+        ],
+        {
+            "field": t("Tổng cộng"),
+            "procedure_code": "",
+            "procedure_name": "",
+            "payments": f.payments,
+            "amount": f.amount,
+        },
+    )
+    by_field = Section(
+        "by_field",
+        t("Theo lĩnh vực"),
+        [Column("field", t("Lĩnh vực"), kind="text"), *money],
+        [{"field": g.key, "payments": g.payments, "amount": g.amount} for g in f.by_field],
+        {"field": t("Tổng cộng"), "payments": f.payments, "amount": f.amount},
+    )
+    by_day = Section(
+        "by_day",
+        t("Theo ngày"),
+        [Column("day", t("Ngày"), kind="text"), *money],
+        [{"day": g.key, "payments": g.payments, "amount": g.amount} for g in f.by_day],
+        {"day": t("Tổng cộng"), "payments": f.payments, "amount": f.amount},
+    )
+    by_method = Section(
+        "by_method",
+        t("Theo hình thức nộp"),
+        [Column("method", t("Hình thức"), kind="text"), *money],
+        [{"method": k, "payments": v[0], "amount": v[1]} for k, v in f.by_method.items()],
+        {"method": t("Tổng cộng"), "payments": f.payments, "amount": f.amount},
+    )
+    return [by_proc, by_field, by_day, by_method]
+
+
+def _evaluation_section(e: EvaluationSummary) -> Section:
+    levels = sorted(SATISFACTION_LEVELS, reverse=True)
+    cols = [
+        Column("field", t("Lĩnh vực"), kind="text"),
+        Column("count", t("Số phiếu")),
+    ]
+    cols += [
+        Column(f"i{i}", t("TC {i}", i=i), t("Điểm trung bình từng tiêu chí (0–2)"), kind="float")
+        for i in range(1, EVALUATION_INDICATORS + 1)
+    ]
+    cols += [
+        Column(f"s{lv}", t(SATISFACTION_LEVELS[lv]), t("Mức độ hài lòng (số phiếu)"))
+        for lv in levels
+    ]
+
+    def row(r: EvaluationRow) -> dict[str, Any]:
+        d: dict[str, Any] = {"field": r.field, "count": r.count}
+        for i, avg in enumerate(r.averages, start=1):
+            d[f"i{i}"] = avg
+        for lv in levels:
+            d[f"s{lv}"] = r.levels.get(lv, 0)
+        return d
+
+    return Section(
+        "evaluation",
+        t("Đánh giá của người dân"),
+        cols,
+        [row(r) for r in e.rows],
+        row(e.total),
+    )
+
+
+def _indicator_section(items: list[Indicator]) -> Section:
+    cols = [
+        Column("label", t("Chỉ số"), kind="text"),
+        Column("numerator", t("Tử số")),
+        Column("denominator", t("Mẫu số")),
+        Column("percent", t("Tỷ lệ (%)"), kind="pct"),
+        Column("formula", t("Công thức"), kind="text"),
+        Column("note", t("Ghi chú"), kind="text"),
+    ]
+    return Section("indicators", t("Chỉ số phục vụ"), cols, [i.as_json() for i in items])
+
+
+_TITLES = {
+    "bieu06": "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH TẠI CƠ QUAN, ĐƠN VỊ TRỰC TIẾP GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
+    "book": "SỔ THEO DÕI HỒ SƠ",
+    "fees": "BÁO CÁO THU PHÍ, LỆ PHÍ",
+    "evaluation": "TỔNG HỢP ĐÁNH GIÁ CỦA NGƯỜI DÂN VỀ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
+    "indicators": "CHỈ SỐ CHẤT LƯỢNG PHỤC VỤ NGƯỜI DÂN (THEO TINH THẦN QĐ 766/QĐ-TTg)",
+}
+
+
+def build_report(
+    db: Session,
+    kind: str,
+    p: Period,
+    *,
+    field: str | None,
+    unit: str,
+    commune: str,
+    generated_at: datetime,
+    period_label: str = "",
+    cutoff: bool = False,
+) -> Report:
+    """Compute report ``kind`` for ``p`` and lay it out as sections (no formatting yet)."""
+    if kind not in KINDS:
+        raise ReportError(
+            t("Loại báo cáo không hợp lệ: {kind} (chọn: {all}).", kind=kind, all=", ".join(KINDS))
+        )
+    report = Report(
+        kind=kind,
+        form="",
+        title=t(_TITLES[kind]),
+        period=p,
+        period_label=period_label,
+        field=field,
+        unit=unit,
+        sections=[],
+        notes=[],
+        generated_at=generated_at,
+    )
+    today = generated_at.date()
+    as_of = t(
+        "Số liệu tính từ nhật ký sự kiện của quầy, như đã ghi nhận đến hết {end}.",
+        end=_day(p.end),
+    )
+    unfinished = (
+        t(
+            "Kỳ báo cáo chưa kết thúc: số liệu tính đến {now}; hồ sơ đang giải quyết được xếp "
+            "trong hạn hay quá hạn theo ngày lập báo cáo.",
+            now=f"{generated_at:%H:%M %d/%m/%Y}",
+        )
+        if p.end >= today
+        else ""
+    )
+    if kind == "bieu06":
+        b = bieu06_fast(db, p, field=field, today=today)
+        report.form = t("Biểu số 06/VPCP/KSTT")
+        report.sections = [_bieu06_section(b)]
+        report.notes = _bieu06_notes(b, cutoff)
+    elif kind == "book":
+        rows, states = report_book(db, p, field=field, commune=commune)
+        report.form = t("Mẫu số 06")
+        report.sections = [_book_section(rows)]
+        report.book_states = states
+        report.notes = [
+            as_of,
+            t(
+                "Sổ ghi mọi hồ sơ được cấp mã trong kỳ, kể cả hồ sơ bị từ chối tiếp nhận; cột "
+                "«Trả kết quả» ghi thời điểm trả, hoặc việc từ chối, dừng giải quyết."
+            ),
+        ]
+    elif kind == "fees":
+        f = report_fees(db, p, field=field)
+        report.sections = _fee_sections(f)
+        report.notes = [
+            as_of,
+            t(
+                "Mỗi lần ghi nhận nộp phí, lệ phí (record_payment) được tính vào ngày ghi nhận. "
+                "Tổng theo thủ tục, theo lĩnh vực, theo ngày và theo hình thức đã được đối chiếu "
+                "với tổng các sự kiện nộp phí và với số đã nộp trên từng hồ sơ."
+            ),
+        ]
+    elif kind == "evaluation":
+        e = report_evaluations(db, p, field=field)
+        report.sections = [_evaluation_section(e)]
+        report.notes = [
+            as_of,
+            t(
+                "TC 1–9: chín tiêu chí của công cụ đánh giá (TT 01/2018/TT-VPCP), mỗi tiêu chí "
+                "0–2 điểm; phiếu được tính vào kỳ ghi nhận đánh giá."
+            ),
+        ]
+    else:
+        b = bieu06_fast(db, p, field=field, today=today)
+        f = report_fees(db, p, field=field)
+        e = report_evaluations(db, p, field=field)
+        items = service_indicators(b.total, f, e)
+        report.sections = [_indicator_section(items)]
+        report.extra = {"formulas": {i.key: i.formula for i in items}}
+        report.notes = [
+            as_of,
+            t(
+                "Theo tinh thần Bộ chỉ số QĐ 766/QĐ-TTg; đây là số liệu của quầy, không phải "
+                "điểm chính thức của Bộ chỉ số."
+            ),
+        ]
+    if unfinished:
+        report.notes.append(unfinished)
+    return report
+
+
+# ------------------------------------------------------------------------------------------------
+# Exports
+# ------------------------------------------------------------------------------------------------
+
+
+def to_json(r: Report) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "report": r.kind,
+        "form": r.form,
+        "title": r.title,
+        "period": r.period.as_json(),
+        "period_label": r.period_label,
+        "as_of": r.period.end_at.isoformat(sep=" "),
+        "field": r.field,
+        "unit": r.unit,
+        "generated_at": r.generated_at.isoformat(sep=" ", timespec="seconds"),
+        "sections": [
+            {
+                "key": s.key,
+                "title": s.title,
+                "columns": [
+                    {"key": c.key, "label": c.label, "group": c.group, "number": c.number}
+                    for c in s.columns
+                ],
+                "rows": s.rows,
+                "total": s.total,
+            }
+            for s in r.sections
+        ],
+        "notes": r.notes,
+    }
+    out.update(r.extra)
+    return out
+
+
+def _cell_text(c: Column, v: Any) -> str:
+    if v is None:
+        return "—"
+    if c.kind == "money" and isinstance(v, int):
+        return f"{v:,}".replace(",", ".")
+    if c.kind == "float" and isinstance(v, float):
+        return f"{v:.2f}".replace(".", ",")
+    if c.kind == "pct" and isinstance(v, float):
+        return f"{v:.1f}".replace(".", ",")
+    return str(v)
+
+
+def _heading(c: Column) -> str:
+    return c.number or c.label
+
+
+def _headings(r: Report) -> list[str]:
+    """One line per heading title, for formats with no merged cells."""
+    if r.period_label:
+        return [r.form, r.title, r.period_label, _period_line(r.period)]
+    return [x for x in (r.form, r.title, _period_line(r.period)) if x]
+
+
+def to_text(r: Report) -> str:
+    """A plain-text table for the terminal (numbered columns come with a legend)."""
+    lines = list(_headings(r))
+    lines.append(f"{r.unit}" + (f" — {t('Lĩnh vực')}: {r.field}" if r.field else ""))
+    for s in r.sections:
+        lines.append("")
+        if len(r.sections) > 1:
+            lines.append(s.title)
+        numbered = any(c.number for c in s.columns) and r.kind == "bieu06"
+        heads = [_heading(c) if numbered else c.label for c in s.columns]
+        body = [[_cell_text(c, row.get(c.key)) for c in s.columns] for row in s.rows]
+        if s.total is not None:
+            body.append([_cell_text(c, s.total.get(c.key)) for c in s.columns])
+        widths = [min(48, max([len(h)] + [len(b[i]) for b in body])) for i, h in enumerate(heads)]
+
+        def fmt(cells: list[str], ws: list[int] = widths, cs: list[Column] = s.columns) -> str:
+            out = []
+            for cell, w, c in zip(cells, ws, cs, strict=True):
+                cell = cell if len(cell) <= w else cell[: w - 1] + "…"
+                out.append(cell.ljust(w) if c.kind in ("text", "datetime") else cell.rjust(w))
+            return "  ".join(out).rstrip()
+
+        lines.append(fmt(heads))
+        lines.append("  ".join("-" * w for w in widths))
+        lines.extend(fmt(b) for b in body[: len(s.rows)])
+        if s.total is not None:
+            lines.append("  ".join("-" * w for w in widths))
+            lines.append(fmt(body[-1]))
+        if not s.rows:
+            lines.append(t("(không có số liệu)"))
+        if numbered:
+            lines.append("")
+            lines.extend(
+                f"{c.number} {c.group} — {c.label}" if c.group else f"{c.number} {c.label}"
+                for c in s.columns
+            )
+    if r.notes:
+        lines.append("")
+        lines.append(t("Ghi chú:"))
+        lines.extend(f"{i}. {n}" for i, n in enumerate(r.notes, start=1))
+    return "\n".join(lines) + "\n"
+
+
+def _flat_label(c: Column) -> str:
+    label = f"{c.group} - {c.label}" if c.group else c.label
+    return f"{label} {c.number}".strip()
+
+
+def to_csv(r: Report) -> str:
+    """UTF-8 CSV (the caller writes a BOM for Excel): one header row per section, raw numbers."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for i, s in enumerate(r.sections):
+        if len(r.sections) > 1:
+            if i:
+                w.writerow([])
+            w.writerow([s.title])
+        w.writerow([_flat_label(c) for c in s.columns])
+        for row in [*s.rows, *([s.total] if s.total is not None else [])]:
+            w.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in s.columns])
+    return buf.getvalue()
+
+
+def _header_rows(s: Section) -> list[list[tuple[str, int, int]]]:
+    """Heading rows as (text, colspan, rowspan) runs: group row, label row, number row."""
+    grouped = any(c.group for c in s.columns)
+    numbered = any(c.number for c in s.columns)
+    rows: list[list[tuple[str, int, int]]] = []
+    if grouped:
+        top: list[tuple[str, int, int]] = []
+        second: list[tuple[str, int, int]] = []
+        i = 0
+        cols = s.columns
+        while i < len(cols):
+            c = cols[i]
+            if not c.group:
+                top.append((c.label, 1, 2))
+                i += 1
+                continue
+            j = i
+            while j < len(cols) and cols[j].group == c.group:
+                second.append((cols[j].label, 1, 1))
+                j += 1
+            top.append((c.group, j - i, 1))
+            i = j
+        rows += [top, second]
+    else:
+        rows.append([(c.label, 1, 1) for c in s.columns])
+    if numbered:
+        rows.append([(c.number, 1, 1) for c in s.columns])
+    return rows
+
+
+def to_xlsx(r: Report) -> bytes:
+    """One sheet per section; headings merged like the printed form; numbers stay numbers."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    thin = Side(style="thin")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    bold = Font(bold=True)
+    first = True
+    for s in r.sections:
+        ws = wb.active if first else wb.create_sheet()
+        first = False
+        ws.title = s.title[:31]
+        ncol = len(s.columns)
+        y = 1
+        for i, line in enumerate([*_headings(r), r.unit + (f" — {r.field}" if r.field else "")]):
+            ws.cell(row=y, column=1, value=line)
+            ws.merge_cells(start_row=y, start_column=1, end_row=y, end_column=ncol)
+            ws.cell(row=y, column=1).alignment = Alignment(horizontal="center", wrap_text=True)
+            ws.cell(row=y, column=1).font = Font(bold=i <= 1, italic=i > 1)
+            y += 1
+        if len(r.sections) > 1:
+            ws.cell(row=y, column=1, value=s.title).font = bold
+            y += 1
+        y += 1
+        occupied: set[tuple[int, int]] = set()
+        for runs in _header_rows(s):
+            x = 1
+            for label, span, down in runs:
+                while (y, x) in occupied:
+                    x += 1
+                cell = ws.cell(row=y, column=x, value=label)
+                cell.alignment = center
+                cell.font = bold
+                for yy in range(y, y + down):
+                    for xx in range(x, x + span):
+                        occupied.add((yy, xx))
+                        ws.cell(row=yy, column=xx).border = box
+                if span > 1 or down > 1:
+                    ws.merge_cells(
+                        start_row=y, start_column=x, end_row=y + down - 1, end_column=x + span - 1
+                    )
+                x += span
+            y += 1
+        for row in [*s.rows, *([s.total] if s.total is not None else [])]:
+            is_total = row is s.total
+            for x, c in enumerate(s.columns, start=1):
+                v = row.get(c.key)
+                if c.key == "stt" and isinstance(v, str) and v.isdigit():
+                    v = int(v)
+                cell = ws.cell(row=y, column=x, value=v)
+                cell.border = box
+                if is_total:
+                    cell.font = bold
+                if c.kind == "money":
+                    cell.number_format = "#,##0"
+                elif c.kind == "float":
+                    cell.number_format = "0.00"
+                elif c.kind == "pct":
+                    cell.number_format = "0.0"
+                if c.kind in ("text", "datetime"):
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+            y += 1
+        y += 1
+        widths = []
+        for x, c in enumerate(s.columns, start=1):
+            width = 6 if c.key == "stt" else 28 if c.kind in ("text", "datetime") else 12
+            if c.key in ("formula", "note", "procedure_name"):
+                width = 48
+            widths.append(width)
+            ws.column_dimensions[get_column_letter(x)].width = width
+        for i, note in enumerate(r.notes, start=1):
+            cell = ws.cell(row=y, column=1, value=f"{i}. {note}")
+            cell.font = Font(italic=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            ws.merge_cells(start_row=y, start_column=1, end_row=y, end_column=ncol)
+            lines = -(-len(cell.value) // max(20, int(sum(widths) * 1.1)))
+            ws.row_dimensions[y].height = 15 * lines
+            y += 1
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def to_pdf(r: Report, *, identity: Any, now: datetime) -> bytes:
+    """A4 landscape in the slips' style (Liberation Serif, ND 30/2020 dates), with footnotes.
+
+    The tracking book is drawn by the slips' own BM.06 renderer, so both prints are the same.
+    """
+    if r.kind == "book":
+        from onestop.services.slips import render_tracking_book
+
+        return render_tracking_book(
+            r.book_states,
+            identity,
+            field=r.field or "",
+            start=r.period.start,
+            end=r.period.end,
+            now=now,
+        )
+    from onestop.services._pdf import FAMILY, Signer, SlipPDF, Writer, line_height, nfc
+
+    pdf = SlipPDF(
+        landscape=True,
+        footer_left=f"{r.unit} · onestop {__version__}",
+        footer_right=t("In lúc {at}", at=f"{now:%H:%M %d/%m/%Y}"),
+        page_numbers=True,
+    )
+    pdf.set_creation_date(now.astimezone() if now.tzinfo else now)
+    pdf.set_title(nfc(f"{r.form or r.title} - {r.period.start:%d/%m/%Y}-{r.period.end:%d/%m/%Y}"))
+    pdf.set_creator(f"onestop {__version__}")
+    pdf.set_author(nfc(r.unit))
+    pdf.add_page()
+    w = Writer(pdf, 12.0)
+    x0, top, width = pdf.l_margin, pdf.t_margin, pdf.text_width
+    side = 70.0
+    # The statistical-form head (TT 01/2020 layout): form number left, units right, title centre.
+    if r.form:
+        w.font("B", 11)
+        pdf.set_xy(x0, top)
+        pdf.multi_cell(side, line_height(11), nfc(r.form.upper()), align="L")
+        if r.kind == "bieu06":
+            w.font("I", 9.5)
+            pdf.set_x(x0)
+            pdf.multi_cell(
+                side,
+                line_height(9.5),
+                nfc(t("Ban hành kèm theo Thông tư số 01/2020/TT-VPCP")),
+                align="L",
+            )
+    w.font("", 10.5)
+    pdf.set_xy(x0 + width - side, top)
+    right = [t("Đơn vị báo cáo: {unit}", unit=r.unit)]
+    if r.kind == "bieu06":
+        right.append(t("Đơn vị tính: Số hồ sơ TTHC"))
+    pdf.multi_cell(side, line_height(10.5), nfc("\n".join(right)), align="L")
+    head_bottom = pdf.get_y()
+    pdf.set_xy(x0 + side, top)
+    w.font("B", 13)
+    pdf.multi_cell(width - 2 * side, line_height(13), nfc(r.title), align="C")
+    w.font("", 12)
+    if r.period_label:
+        pdf.set_x(x0 + side)
+        pdf.multi_cell(
+            width - 2 * side,
+            line_height(12),
+            nfc(t("Kỳ báo cáo: {label}", label=r.period_label)),
+            align="C",
+        )
+    w.font("I", 12)
+    pdf.set_x(x0 + side)
+    pdf.multi_cell(width - 2 * side, line_height(12), nfc(_period_line(r.period)), align="C")
+    if r.field:
+        w.font("B", 12)
+        pdf.set_x(x0 + side)
+        pdf.multi_cell(
+            width - 2 * side, line_height(12), nfc(t("Lĩnh vực: {f}", f=r.field)), align="C"
+        )
+    pdf.set_xy(x0, max(head_bottom, pdf.get_y()) + 3)
+    for s in r.sections:
+        if len(r.sections) > 1:
+            w.font("B", 12)
+            pdf.cell(0, line_height(12), nfc(s.title), new_x="LMARGIN", new_y="NEXT")
+        _pdf_table(pdf, s, FAMILY)
+        if not s.rows:
+            w.para(t("(không có số liệu)"), style="I", size=10.5, align="C")
+        pdf.ln(3)
+    if r.notes:
+        w.font("B", 10)
+        pdf.cell(0, line_height(10), nfc(t("Ghi chú:")), new_x="LMARGIN", new_y="NEXT")
+        for i, note in enumerate(r.notes, start=1):
+            w.para(f"{i}. {note}", style="I", size=9.5, align="J")
+    w.gap(2)
+    place = identity.commune_name if identity is not None else ""
+    for prefix in ("Xã ", "Phường ", "Đặc khu ", "Thị trấn "):  # "Mường Lát, ngày …" as on slips
+        if place.casefold().startswith(prefix.casefold()):
+            place = place[len(prefix) :]
+    w.font("I", 12)
+    pdf.set_x(x0 + width / 2)
+    pdf.multi_cell(width / 2, line_height(12), nfc(f"{place}, {date_vi(now.date())}"), align="C")
+    w.signatures(Signer(t("NGƯỜI LẬP BIỂU")), Signer(t("THỦ TRƯỞNG ĐƠN VỊ"), t("(Ký, đóng dấu)")))
+    return pdf.to_bytes()
+
+
+def _pdf_table(pdf: Any, s: Section, family: str) -> None:
+    from fpdf.fonts import FontFace
+
+    from onestop.services._pdf import line_height, nfc
+
+    size = 9.5 if len(s.columns) > 8 else 10.5
+    pdf.set_font(family, "", size)
+    weights = []
+    for c in s.columns:
+        if c.key == "stt":
+            weights.append(5.0)
+        elif c.key in ("formula", "note", "procedure_name"):
+            weights.append(26.0)
+        elif c.kind in ("text", "datetime"):
+            weights.append(16.0 if c.key not in ("field", "label") else 22.0)
+        elif c.kind == "money":
+            weights.append(13.0)
+        else:
+            weights.append(8.0)
+    heading = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
+    header = _header_rows(s)
+    align = tuple("LEFT" if c.kind in ("text", "datetime") else "RIGHT" for c in s.columns)
+    with pdf.table(
+        col_widths=tuple(weights),
+        width=pdf.text_width,
+        line_height=line_height(size, 1.2),
+        text_align=align,
+        headings_style=heading,
+        num_heading_rows=len(header),
+        repeat_headings=1,
+        padding=(0.8, 1.0),
+        v_align="MIDDLE",
+    ) as table:
+        for runs in header:
+            row = table.row()
+            for label, span, down in runs:
+                row.cell(nfc(label), align="C", colspan=span, rowspan=down)
+        for data in [*s.rows, *([s.total] if s.total is not None else [])]:
+            row = table.row()
+            for c in s.columns:
+                style = FontFace(emphasis="BOLD") if data is s.total else None
+                row.cell(nfc(_cell_text(c, data.get(c.key))), style=style)
+
+
+def dumps(r: Report) -> str:
+    return json.dumps(to_json(r), ensure_ascii=False, indent=2, default=str)
