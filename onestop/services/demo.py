@@ -210,6 +210,7 @@ def build_demo(
                     progress(min(start + chunk, dossiers), dossiers)
         # Demo keys (passphrase "onestop-demo"): the demo desk signs real receipts out of the box.
         ensure_demo_keys(desk)
+        desk.set_setting("demo", "1")
     finally:
         clock_value[0] = now
         desk.close()

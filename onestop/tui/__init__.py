@@ -1,0 +1,1 @@
+"""The desk: the clerk's terminal application (Textual). Talks only to services."""

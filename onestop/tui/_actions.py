@@ -17,8 +17,8 @@ from onestop.domain.lifecycle import (
     RETURN_CHANNEL_LABELS,
     SATISFACTION_LEVELS,
     DossierState,
-    action_label,
-    status_label,
+    LifecycleError,
+    decide,
 )
 from onestop.domain.text import format_vnd
 from onestop.i18n import t
@@ -35,7 +35,11 @@ class FormField:
     placeholder: str = ""
 
 
-_METHODS = (("Tiền mặt", "cash"), ("Chuyển khoản", "transfer"), ("Thanh toán trực tuyến", "online"))
+PAYMENT_METHODS = (
+    ("Tiền mặt", "cash"),
+    ("Chuyển khoản", "transfer"),
+    ("Thanh toán trực tuyến", "online"),
+)
 _DECISIONS = (("Phê duyệt", "approved"), ("Từ chối giải quyết", "denied"))
 
 ACTION_FIELDS: dict[EventKind, tuple[FormField, ...]] = {
@@ -54,7 +58,7 @@ ACTION_FIELDS: dict[EventKind, tuple[FormField, ...]] = {
     EventKind.REQUEST_PAYMENT: (FormField("amount", "Số tiền (đồng)", "amount", required=True),),
     EventKind.RECORD_PAYMENT: (
         FormField("amount", "Số tiền (đồng)", "amount", required=True),
-        FormField("method", "Hình thức nộp", "choice", choices=_METHODS),
+        FormField("method", "Hình thức nộp", "choice", choices=PAYMENT_METHODS),
     ),
     EventKind.RESOLVE: (
         FormField("decision", "Kết quả giải quyết", "choice", choices=_DECISIONS),
@@ -123,7 +127,9 @@ IRREVERSIBLE = frozenset(
 )
 
 
-def initial_values(kind: EventKind, state: DossierState | None, cal: WorkCalendar) -> dict[str, str]:
+def initial_values(
+    kind: EventKind, state: DossierState | None, cal: WorkCalendar
+) -> dict[str, str]:
     """Sensible starting values so the common case is one Enter away."""
     values: dict[str, str] = {}
     if state is None:
@@ -162,9 +168,7 @@ def parse_scores(text: str) -> list[int]:
     return [int(ch) for ch in digits]
 
 
-def parse_form(
-    kind: EventKind, values: dict[str, str]
-) -> tuple[dict[str, Any], dict[str, str]]:
+def parse_form(kind: EventKind, values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """Turn typed values into action params; errors are per field, in Vietnamese."""
     params: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -190,27 +194,19 @@ def parse_form(
     return params, errors
 
 
-def refusal_message(state: DossierState, kind: EventKind) -> str | None:
-    """Why ``kind`` is not possible now, in the lifecycle's own words; ``None`` if it is."""
-    allowed = state.allowed_actions()
-    if kind in allowed:
+def refusal_message(
+    state: DossierState, kind: EventKind, now: datetime, cal: WorkCalendar
+) -> str | None:
+    """Why ``kind`` is not possible now, in the lifecycle's own words; ``None`` if it is.
+
+    Asks ``decide`` itself (pure: no I/O) with no parameters: for an action the lifecycle does
+    not allow, it refuses before looking at any parameter, naming the rule (a supplement only
+    once, one extension...), the current status and what is allowed instead.
+    """
+    if kind in state.allowed_actions():
         return None
-    if kind == EventKind.REQUEST_SUPPLEMENT and state.supplement_count >= 1:
-        head = t("Chỉ được yêu cầu bổ sung, hoàn thiện hồ sơ một lần (NĐ 118/2025, Điều 11).")
-    elif kind == EventKind.EXTEND and state.extension_count >= 1:
-        head = t("Việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần.")
-    elif kind == EventKind.EXTEND and state.due_at is None:
-        head = t("Hồ sơ không có ngày hẹn trả cụ thể nên không gia hạn được.")
-    elif kind == EventKind.EVALUATE and state.evaluation:
-        head = t("Hồ sơ đã có đánh giá của công dân.")
-    elif kind == EventKind.RECORD_PAYMENT and state.fee_paid >= state.fee_vnd:
-        head = t("Hồ sơ không còn khoản phí, lệ phí nào phải nộp.")
-    else:
-        head = t("Không thể thực hiện «{action}».", action=action_label(kind))
-    names = ", ".join(action_label(a) for a in allowed) or t("không còn thao tác nào")
-    return t(
-        "{head} Trạng thái hiện tại: {current}. Thao tác được phép: {names}.",
-        head=head,
-        current=status_label(state.status),
-        names=names,
-    )
+    try:
+        decide(state, kind, {}, now, cal)
+    except LifecycleError as e:
+        return str(e)
+    return None  # not expected; the desk still has the last word when the action runs

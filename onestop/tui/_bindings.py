@@ -35,7 +35,11 @@ def translated(source: BindingsMap) -> BindingsMap:
     out = source.copy()
     for key, bindings in source.key_to_bindings.items():
         out.key_to_bindings[key] = [
-            replace(b, description=t(b.description) if b.description else "", tooltip=t(b.tooltip) if b.tooltip else "")
+            replace(
+                b,
+                description=t(b.description) if b.description else "",
+                tooltip=t(b.tooltip) if b.tooltip else "",
+            )
             for b in bindings
         ]
     return out

@@ -14,20 +14,34 @@ from datetime import date, datetime
 
 from onestop.domain.calendar import WorkCalendar
 from onestop.domain.deadlines import Timeliness, classify, working_days_left
-from onestop.domain.lifecycle import DossierState, Status
+from onestop.domain.lifecycle import CHANNEL_LABELS, Channel, DossierState, Status
 from onestop.i18n import t
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
-# Badge kind -> Rich style for DataTable cells (ANSI names: readable in 16 colours).
-BADGE_STYLES = {
-    "overdue": "bold red",
-    "near": "bold yellow",
-    "ok": "green",
-    "paused": "cyan",
-    "done": "",
-    "none": "",
+# Badge kind -> (theme colour, bold). DataTable cells are Rich text, which knows nothing of
+# Textual's $variables, so the colours are read from the theme in force (``badge_styles``).
+_BADGE_COLOURS = {
+    "overdue": ("error", True),
+    "near": ("warning", True),
+    "ok": ("success", False),
+    "paused": ("secondary", False),
+    "done": ("", False),
+    "none": ("", False),
 }
+# ANSI themes name their colours "ansi_red"...; Rich calls the same colours "red"...
+_ANSI_FALLBACK = {"error": "red", "warning": "yellow", "success": "green", "secondary": "cyan"}
+
+
+def badge_styles(theme: object) -> dict[str, str]:
+    """Rich styles of the due badges in ``theme`` (a ``textual.theme.Theme``)."""
+    styles: dict[str, str] = {}
+    for kind, (slot, bold) in _BADGE_COLOURS.items():
+        colour = str(getattr(theme, slot, "") or "") if slot else ""
+        if colour and not colour.startswith("#"):
+            colour = _ANSI_FALLBACK.get(slot, "")
+        styles[kind] = " ".join(x for x in ("bold" if bold else "", colour) if x)
+    return styles
 
 
 def weekday_vi(d: date) -> str:
@@ -57,10 +71,6 @@ def short_code(code: str, unit_eid: str) -> str:
 class DueBadge:
     text: str
     kind: str  # overdue | near | ok | paused | done | none
-
-    @property
-    def style(self) -> str:
-        return BADGE_STYLES[self.kind]
 
 
 def due_badge(state: DossierState, now: datetime, cal: WorkCalendar) -> DueBadge:
@@ -157,3 +167,8 @@ ROLE_LABELS = {
 
 def role_label(role: str) -> str:
     return t(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+
+
+def channel_label(value: str) -> str:
+    """The intake channel in words; an unknown value (from a newer desk) is shown as is."""
+    return t(CHANNEL_LABELS[Channel(value)]) if value in set(Channel) else value

@@ -39,9 +39,13 @@ class SyncStateLoaded(Message):
 
 
 class CountsLoaded(Message):
-    def __init__(self, counts: Counts) -> None:
+    """Dashboard numbers, and whether today is a working day (``day_note`` says why not)."""
+
+    def __init__(self, counts: Counts, working_day: bool, day_note: str) -> None:
         super().__init__()
         self.counts = counts
+        self.working_day = working_day
+        self.day_note = day_note
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, CountsLoaded)
@@ -71,14 +75,11 @@ class ProceduresFound(Message):
 class IntakeChecked(Message):
     """The intake form was validated: ``preview`` when valid, else ``errors`` field → message."""
 
-    def __init__(
-        self, step: int, preview: IntakePreview | None, errors: dict[str, str], confirm: bool
-    ) -> None:
+    def __init__(self, step: int, preview: IntakePreview | None, errors: dict[str, str]) -> None:
         super().__init__()
-        self.step = step
+        self.step = step  # the step being left (4: the final check before saving)
         self.preview = preview
         self.errors = errors
-        self.confirm = confirm
 
 
 class DossierReceived(Message):

@@ -1,0 +1,1 @@
+"""Full screens (``*Screen``) and dialogs (``*Modal``) of the desk."""

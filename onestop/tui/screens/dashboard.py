@@ -34,7 +34,9 @@ class DashboardScreen(DeskScreen):
     BAR_TITLE = "Bảng điều khiển"
     BINDINGS = [
         bind("f1", "app.toggle_help", "Trợ giúp", "Hiện hoặc ẩn bảng phím", id="dashboard.help"),
-        bind("f2", "app.open_intake", "Tiếp nhận", "Tiếp nhận hồ sơ mới", id="dashboard.intake"),
+        bind(
+            "f2", "app.open_intake", "Tiếp nhận mới", "Tiếp nhận hồ sơ mới", id="dashboard.intake"
+        ),
         bind("f3", "app.open_list", "Tìm hồ sơ", "Danh sách, lọc, tìm hồ sơ", id="dashboard.list"),
         bind("f5", "refresh", "Làm mới", "Đếm lại các số liệu", id="dashboard.refresh"),
         bind(
@@ -53,25 +55,25 @@ class DashboardScreen(DeskScreen):
         self._preview_filter: DossierFilter | None = None
 
     def compose_body(self) -> ComposeResult:
-        now = self.ostop.now()
-        day_note = self.desk.calendar.day_note(now.date())
-        today = t(
-            "{weekday}, {day}", weekday=weekday_vi(now.date()), day=now.strftime("%d/%m/%Y %H:%M")
-        )
-        if not self.desk.calendar.is_working_day(now.date()):
-            today += " · " + (day_note or t("ngày nghỉ"))
         with Horizontal(id="dash-main"):
             with Vertical(id="dash-left"):
-                yield Label(today, id="dash-today")
+                yield Label(self._today(), id="dash-today", markup=False)
                 yield OptionList(
                     *[Option(count_prompt(t(label), None), id=key) for key, label in CATEGORIES],
                     id="dash-counts",
                 )
-                yield Static(t("Enter: mở danh sách đầy đủ"), id="dash-hint")
+                yield Static(t("Enter: mở danh sách đầy đủ"), id="dash-hint", markup=False)
             with Vertical(id="dash-right"):
-                yield Label("", id="preview-title")
+                yield Label("", id="preview-title", markup=False)
                 yield DossierTable(compact=True, id="preview")
-                yield Static("", id="preview-empty")
+                yield Static("", id="preview-empty", markup=False)
+
+    def _today(self, note: str = "") -> str:
+        now = self.ostop.now()
+        text = t(
+            "{weekday}, {day}", weekday=weekday_vi(now.date()), day=now.strftime("%d/%m/%Y %H:%M")
+        )
+        return f"{text} · {note}" if note else text
 
     def on_mount(self) -> None:
         self.query_one("#dash-counts", OptionList).focus()
@@ -96,15 +98,24 @@ class DashboardScreen(DeskScreen):
         description="Đếm hồ sơ",
     )
     def _load_counts(self) -> None:
-        counts = self.desk.counts()
+        # The calendar is read here, not in compose: the first look at a year builds its table
+        # from the holidays package (~0.1 s), which must not delay the first paint.
+        desk = self.desk
+        counts = desk.counts()
+        today = self.ostop.now().date()
+        working = desk.calendar.is_working_day(today)
+        note = "" if working else (desk.calendar.day_note(today) or t("ngày nghỉ"))
         if not get_current_worker().is_cancelled:
-            self.post_message(CountsLoaded(counts))
+            self.post_message(CountsLoaded(counts, working, note))
 
     def on_counts_loaded(self, message: CountsLoaded) -> None:
         self.counts = message.counts
+        self.query_one("#dash-today", Label).update(self._today(message.day_note))
         options = self.query_one("#dash-counts", OptionList)
         for key, label in CATEGORIES:
-            options.replace_option_prompt(key, count_prompt(t(label), count_of(message.counts, key)))
+            options.replace_option_prompt(
+                key, count_prompt(t(label), count_of(message.counts, key))
+            )
         self._update_preview_title()
 
     # ------------------------------------------------------------------ preview

@@ -56,7 +56,7 @@ class DossierDetailScreen(DeskScreen):
         yield DossierSummary(t("Đang tải hồ sơ {code}…", code=self.code), id="summary")
         yield Rule(id="detail-rule")
         yield Timeline(id="timeline")
-        yield Static("", id="event-line")
+        yield Static("", id="event-line", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#timeline", Timeline).focus()
@@ -74,7 +74,11 @@ class DossierDetailScreen(DeskScreen):
         self._load()
 
     @work(
-        thread=True, exclusive=True, group="detail-load", exit_on_error=False, description="Tải hồ sơ"
+        thread=True,
+        exclusive=True,
+        group="detail-load",
+        exit_on_error=False,
+        description="Tải hồ sơ",
     )
     def _load(self) -> None:
         state = self.desk.get(self.code)
@@ -115,9 +119,11 @@ class DossierDetailScreen(DeskScreen):
     def begin_action(self, kind: EventKind | None) -> None:
         if kind is None or self.state is None:
             return
-        refusal = refusal_message(self.state, kind)
+        refusal = refusal_message(self.state, kind, self.ostop.now(), self.desk.calendar)
         if refusal is not None:
-            self.notify(refusal, title=t("Không thực hiện được"), severity="error", timeout=10, markup=False)
+            self.notify(
+                refusal, title=t("Không thực hiện được"), severity="error", timeout=10, markup=False
+            )
             return
         self._open_form(kind, initial_values(kind, self.state, self.desk.calendar), "")
 
@@ -138,9 +144,7 @@ class DossierDetailScreen(DeskScreen):
                 action=action_label(kind),
                 code=self.code,
             )
-            self.app.push_screen(
-                ConfirmModal(question), partial(self._confirmed, kind, result)
-            )
+            self.app.push_screen(ConfirmModal(question), partial(self._confirmed, kind, result))
         else:
             self._run(kind, result)
 
@@ -149,7 +153,11 @@ class DossierDetailScreen(DeskScreen):
             self._run(kind, result)
 
     @work(
-        thread=True, exclusive=True, group="detail-act", exit_on_error=False, description="Ghi thao tác"
+        thread=True,
+        exclusive=True,
+        group="detail-act",
+        exit_on_error=False,
+        description="Ghi thao tác",
     )
     def _run(self, kind: EventKind, result: ActionFormResult) -> None:
         try:
@@ -160,9 +168,7 @@ class DossierDetailScreen(DeskScreen):
         self.post_message(DossierActed(kind, state))
 
     def on_dossier_acted(self, message: DossierActed) -> None:
-        self.notify(
-            t("Đã ghi: {action}.", action=action_label(message.kind)), markup=False
-        )
+        self.notify(t("Đã ghi: {action}.", action=action_label(message.kind)), markup=False)
         self.reload()
 
     def on_action_refused(self, message: ActionRefused) -> None:
@@ -171,12 +177,18 @@ class DossierDetailScreen(DeskScreen):
     def palette_commands(self) -> list[PaletteCommand]:
         commands = []
         for kind in MENU_ORDER:
-            why = refusal_message(self.state, kind) if self.state else None
+            why = (
+                refusal_message(self.state, kind, self.ostop.now(), self.desk.calendar)
+                if self.state
+                else None
+            )
             commands.append(
                 PaletteCommand(
                     action_label(kind),
                     partial(self.begin_action, kind),
-                    t("Chưa được phép lúc này") if why else t("Thao tác cho hồ sơ {code}", code=self.code),
+                    t("Chưa được phép lúc này")
+                    if why
+                    else t("Thao tác cho hồ sơ {code}", code=self.code),
                 )
             )
         commands.append(PaletteCommand(t("Xem biên nhận và mã QR"), self.action_receipt))

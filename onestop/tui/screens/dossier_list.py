@@ -11,6 +11,7 @@ typing burst therefore costs one query, not one per key.
 from __future__ import annotations
 
 import time
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -37,7 +38,7 @@ class DossierListScreen(DeskScreen):
         bind("f3", "focus_search", "Tìm", "Về ô tìm kiếm", id="list.search"),
         bind("f7", "prev_page", "Trang trước", "Trang trước", id="list.prev"),
         bind("f8", "next_page", "Trang sau", "Trang sau", id="list.next"),
-        bind("f2", "app.open_intake", "Tiếp nhận", "Tiếp nhận hồ sơ mới", id="list.intake"),
+        bind("f2", "app.open_intake", "Tiếp nhận mới", "Tiếp nhận hồ sơ mới", id="list.intake"),
         bind("f5", "refresh", "Làm mới", "Tải lại trang này", id="list.refresh", show=False),
         bind("f6", "clear_filters", "Bỏ lọc", "Bỏ mọi bộ lọc", id="list.clear", show=False),
     ]
@@ -75,8 +76,8 @@ class DossierListScreen(DeskScreen):
                 compact=True,
             )
         yield DossierTable(id="list-table")
-        yield Static("", id="list-empty")
-        yield Label("", id="list-footer")
+        yield Static("", id="list-empty", markup=False)
+        yield Label("", id="list-footer", markup=False)
 
     def on_mount(self) -> None:
         self._load_fields()
@@ -185,7 +186,11 @@ class DossierListScreen(DeskScreen):
     # ------------------------------------------------------------------ fields
 
     @work(
-        thread=True, exclusive=True, group="list-fields", exit_on_error=False, description="Tải lĩnh vực"
+        thread=True,
+        exclusive=True,
+        group="list-fields",
+        exit_on_error=False,
+        description="Tải lĩnh vực",
     )
     def _load_fields(self) -> None:
         fields = self.desk.fields()

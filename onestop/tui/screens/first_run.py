@@ -24,7 +24,13 @@ DEMO_DOSSIERS = 300
 
 class FirstRunScreen(Screen[None]):
     BINDINGS = [
-        bind("f2", "create_demo", "Tạo quầy mẫu", "Tạo cơ sở dữ liệu mẫu để dùng thử", id="first.demo"),
+        bind(
+            "f2",
+            "create_demo",
+            "Tạo quầy mẫu",
+            "Tạo cơ sở dữ liệu mẫu để dùng thử",
+            id="first.demo",
+        ),
         bind("ctrl+q", "app.quit", "Thoát", "Thoát chương trình", id="first.quit"),
     ]
 
@@ -41,10 +47,11 @@ class FirstRunScreen(Screen[None]):
         path = self.ostop.db_path
         can_create = not path.exists()
         with VerticalScroll(id="first-run"):
-            yield Label(t("Chào mừng đến với quầy Một cửa"), id="first-title")
+            yield Label(t("Chào mừng đến với quầy Một cửa"), id="first-title", markup=False)
             yield Static(
                 self.problem or t("Chưa có cơ sở dữ liệu của quầy tại:\n  {path}", path=path),
                 id="first-problem",
+                markup=False,
             )
             yield Static(
                 t(
@@ -55,16 +62,20 @@ class FirstRunScreen(Screen[None]):
                     path=path,
                 ),
                 id="first-init",
+                markup=False,
             )
             if can_create:
                 yield Static(
                     t(
                         "Dùng thử: tạo một quầy mẫu với {n} hồ sơ (như lệnh «onestop demo»).",
                         n=DEMO_DOSSIERS,
-                    )
+                    ),
+                    markup=False,
                 )
                 with Horizontal(id="first-buttons"):
-                    yield Button(t("Tạo quầy mẫu (F2)"), id="first-demo", variant="primary", compact=True)
+                    yield Button(
+                        t("Tạo quầy mẫu (F2)"), id="first-demo", variant="primary", compact=True
+                    )
                     yield Button(t("Thoát (Ctrl+Q)"), id="first-quit", compact=True)
                 yield ProgressBar(total=DEMO_DOSSIERS, id="first-progress", show_eta=False)
         yield Footer()
@@ -84,16 +95,26 @@ class FirstRunScreen(Screen[None]):
     def _quit(self) -> None:
         self.app.exit()
 
-    @work(thread=True, exclusive=True, group="first-run", exit_on_error=False, description="Tạo quầy mẫu")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="first-run",
+        exit_on_error=False,
+        description="Tạo quầy mẫu",
+    )
     def _build(self) -> None:
         from onestop.services.demo import build_demo
 
         app = self.ostop
+
+        def progress(done: int, total: int) -> None:
+            self.post_message(DemoProgressed(done, total))
+
         build_demo(
             app.db_path,
             dossiers=DEMO_DOSSIERS,
             now=app.now(),
-            progress=lambda done, total: self.post_message(DemoProgressed(done, total)),
+            progress=progress,
             chunk=25,
         )
         desk = Desk.open(app.db_path, clock=app.clock, actor=app.official, role=app.role)

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
@@ -41,7 +42,9 @@ class ConfirmModal(ModalScreen[bool]):
     BINDINGS = [
         bind("y", "answer(True)", "Có", "Đồng ý thực hiện", id="confirm.yes"),
         bind("n", "answer(False)", "Không", "Không thực hiện", id="confirm.no"),
-        bind("escape", "answer(False)", "Không", "Không thực hiện", id="confirm.escape", show=False),
+        bind(
+            "escape", "answer(False)", "Không", "Không thực hiện", id="confirm.escape", show=False
+        ),
     ]
 
     def __init__(self, question: str) -> None:
@@ -51,7 +54,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question, id="confirm-question")
+            yield Static(self.question, id="confirm-question", markup=False)
             with Horizontal():
                 yield Button(t("Có (Y)"), id="yes", variant="warning", compact=True)
                 yield Button(t("Không (N)"), id="no", compact=True)
@@ -105,7 +108,9 @@ class ActionMenuModal(ModalScreen[EventKind | None]):
             )
             options.append(Option(label, id=kind.value))
         with Vertical():
-            yield Label(t("Thao tác cho hồ sơ {code}", code=self.state.code), id="menu-title")
+            yield Label(
+                t("Thao tác cho hồ sơ {code}", code=self.state.code), id="menu-title", markup=False
+            )
             yield OptionList(*options, id="menu-options")
 
     def on_mount(self) -> None:
@@ -151,6 +156,15 @@ class ActionFormModal(ModalScreen[ActionFormResult | None]):
         bind("f10", "submit", "Lưu", "Lưu thao tác", id="form.submit"),
         bind("ctrl+s", "submit", "Lưu", "Lưu thao tác", id="form.save", show=False),
         bind("escape", "cancel", "Hủy", "Đóng, không lưu gì", id="form.cancel"),
+        bind(
+            "enter",
+            "enter",
+            "Ô tiếp theo",
+            "Sang ô tiếp theo; ở ô cuối thì lưu",
+            id="form.enter",
+            show=False,
+            priority=True,
+        ),
     ]
 
     def __init__(
@@ -172,18 +186,23 @@ class ActionFormModal(ModalScreen[ActionFormResult | None]):
         self.error = error
         self.hint = hint
         self.with_note = with_note
-        self.title_text = title or t("{action} — hồ sơ {code}", action=action_label(kind), code=code)
+        self.title_text = title or t(
+            "{action} — hồ sơ {code}", action=action_label(kind), code=code
+        )
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Label(self.title_text, id="form-title")
+            yield Label(self.title_text, id="form-title", markup=False)
             if self.hint:
-                yield Static(self.hint, id="form-hint")
+                yield Static(self.hint, id="form-hint", markup=False)
             yield Static(
-                self.error, id="form-error", classes="form-error" + ("" if self.error else " -empty")
+                self.error,
+                id="form-error",
+                classes="form-error" + ("" if self.error else " -empty"),
+                markup=False,
             )
             for f in ACTION_FIELDS[self.kind]:
-                yield Label(t(f.label), classes="field-label")
+                yield Label(t(f.label), classes="field-label", markup=False)
                 if f.kind == "choice":
                     value = self.values.get(f.key) or f.choices[0][1]
                     yield Select(
@@ -200,9 +219,9 @@ class ActionFormModal(ModalScreen[ActionFormResult | None]):
                         compact=True,
                         id=f"field-{f.key}",
                     )
-                yield Static("", id=f"error-{f.key}", classes="form-error -empty")
+                yield Static("", id=f"error-{f.key}", classes="form-error -empty", markup=False)
             if self.with_note:
-                yield Label(t("Ghi chú"), classes="field-label")
+                yield Label(t("Ghi chú"), classes="field-label", markup=False)
                 yield Input(self.values.get("_note", ""), compact=True, id="field-_note")
             with Horizontal():
                 yield Button(t("Lưu (F10)"), id="form-save", variant="primary", compact=True)
@@ -241,11 +260,14 @@ class ActionFormModal(ModalScreen[ActionFormResult | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    @on(Input.Submitted)
-    def _enter(self, event: Input.Submitted) -> None:
-        inputs = list(self.query(Input))
-        if event.input is inputs[-1]:
-            self.action_submit()
+    def action_enter(self) -> None:
+        # As in the intake wizard: move on while the key is dispatched, so type-ahead lands in
+        # the next field; submitting waits behind the keys the input has not processed yet.
+        focused = self.focused
+        if not isinstance(focused, Input):
+            raise SkipAction()
+        if focused is list(self.query(Input))[-1]:
+            focused.call_later(self.action_submit)
         else:
             self.focus_next()
 
@@ -255,4 +277,59 @@ class ActionFormModal(ModalScreen[ActionFormResult | None]):
 
     @on(Button.Pressed, "#form-cancel")
     def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpModal(ModalScreen[None]):
+    """F1: the keys of the screen underneath, in the desk's language.
+
+    Textual's own help panel lists every binding of the focused widget, in English; a clerk
+    needs the desk's keys and the few universal ones, so this lists the bindings that carry an
+    ``id`` (every binding of the desk does) and adds the navigation keys in words.
+    """
+
+    DEFAULT_CSS = """
+    HelpModal { align: center middle; }
+    HelpModal > VerticalScroll {
+        width: 72; height: auto; max-height: 22;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    HelpModal #help-title { text-style: bold; margin-bottom: 1; }
+    HelpModal .help-general { color: $text-muted; margin-top: 1; }
+    """
+
+    BINDINGS = [
+        bind("escape,f1", "close", "Đóng", "Đóng bảng phím", id="help.close"),
+    ]
+
+    def __init__(self, rows: list[tuple[str, str, str]], title: str) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.rows = rows
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        lines = Text()
+        for i, (key, label, tooltip) in enumerate(self.rows):
+            if i:
+                lines.append("\n")
+            lines.append(key.rjust(8), style="bold")
+            lines.append(f"  {label}")
+            if tooltip and tooltip != label:
+                lines.append(f" — {tooltip}", style="dim")
+        with VerticalScroll():
+            yield Label(
+                t("Phím tắt: {screen}", screen=self.title_text), id="help-title", markup=False
+            )
+            yield Static(lines, markup=False)
+            yield Static(
+                t(
+                    "↑ ↓: di chuyển · Tab: ô tiếp theo · Enter: chọn · Space: đánh dấu · "
+                    "Ctrl+P: bảng lệnh, mọi thao tác (gõ không dấu cũng được)"
+                ),
+                classes="help-general",
+                markup=False,
+            )
+
+    def action_close(self) -> None:
         self.dismiss(None)

@@ -8,6 +8,8 @@ and says plainly that it is not the signed proof printed on the slip.
 
 from __future__ import annotations
 
+import os
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Center, VerticalScroll
@@ -15,10 +17,12 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Static
 
-from onestop.domain.lifecycle import CHANNEL_LABELS, Channel, DossierState, status_label
+from onestop.domain.lifecycle import DossierState, status_label
 from onestop.domain.text import datetime_vi, format_vnd
 from onestop.i18n import t
+from onestop.services.desk import Desk, DeskError
 from onestop.tui._bindings import bind, translate_bindings
+from onestop.tui._format import channel_label
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
 
 
@@ -30,13 +34,11 @@ def receipt_text(state: DossierState) -> Text:
         (t("Người nộp"), state.applicant_name),
         (t("Thủ tục"), f"{state.procedure_code} {state.procedure_name}"),
         (t("Tiếp nhận lúc"), datetime_vi(state.received_at)),
+        (t("Kênh nộp"), channel_label(state.channel)),
         (
-            t("Kênh nộp"),
-            t(CHANNEL_LABELS[Channel(state.channel)])
-            if state.channel in set(Channel)
-            else state.channel,
+            t("Phí, lệ phí"),
+            f"{format_vnd(state.fee_vnd)} ({t('đã nộp')} {format_vnd(state.fee_paid)})",
         ),
-        (t("Phí, lệ phí"), f"{format_vnd(state.fee_vnd)} ({t('đã nộp')} {format_vnd(state.fee_paid)})"),
         (t("Giấy tờ đã nhận"), t("{n} loại", n=len(state.documents))),
         (t("Trạng thái"), status_label(state.status)),
     ]
@@ -69,19 +71,20 @@ class ReceiptScreen(DeskScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="receipt-body"):
-            yield Static(receipt_text(self.state), id="receipt")
+            yield Static(receipt_text(self.state), id="receipt", markup=False)
             yield Static(
                 t(
                     "F6: mã QR tra cứu toàn màn hình. Phiếu in mang mã QR có chữ ký số để kiểm tra không cần mạng."
                 ),
                 id="receipt-hint",
+                markup=False,
             )
 
     def action_done(self) -> None:
         self.dismiss()
 
     def action_qr(self) -> None:
-        self.app.push_screen(QrScreen(self.state.code))
+        self.app.push_screen(QrScreen(self.state.code, self.desk))
 
     def action_open_dossier(self) -> None:
         from onestop.tui.screens.dossier_detail import DossierDetailScreen
@@ -93,6 +96,26 @@ class ReceiptScreen(DeskScreen):
             PaletteCommand(t("Hiện mã QR toàn màn hình"), self.action_qr),
             PaletteCommand(t("Xem chi tiết hồ sơ"), self.action_open_dossier),
         ]
+
+
+def signed_qr_lines(desk: Desk, code: str) -> list[str] | None:
+    """The signed receipt QR (the same as on the printed slip), when the desk key can be unlocked.
+
+    The passphrase comes from ``ONESTOP_PASSPHRASE``; a demo desk (``onestop demo``) uses the
+    published demo passphrase. Otherwise None: the caller shows the labelled lookup code.
+    """
+    from onestop.services.qr import qr_terminal
+    from onestop.services.receipts import DEMO_PASSPHRASE, receipt_qr_text
+
+    passphrase = os.environ.get("ONESTOP_PASSPHRASE") or (
+        DEMO_PASSPHRASE if desk.setting("demo") == "1" else ""
+    )
+    if not passphrase:
+        return None
+    try:
+        return qr_terminal(receipt_qr_text(desk, code, passphrase))
+    except (DeskError, ValueError):
+        return None
 
 
 def lookup_qr_lines(code: str) -> list[str] | str:
@@ -121,22 +144,30 @@ class QrScreen(Screen[None]):
         bind("escape,enter,q", "close", "Đóng", "Đóng mã QR", id="qr.close"),
     ]
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, desk: Desk | None = None) -> None:
         super().__init__()
         translate_bindings(self)
         self.code = code
-        self.lines = lookup_qr_lines(code)
+        signed = signed_qr_lines(desk, code) if desk is not None else None
+        self.signed = signed is not None
+        self.lines = signed if signed is not None else lookup_qr_lines(code)
 
     def compose(self) -> ComposeResult:
         with Center():
+            label = (
+                t("Biên nhận có chữ ký số — hồ sơ {code}", code=self.code)
+                if self.signed
+                else t("Mã tra cứu hồ sơ {code} (không phải mã có chữ ký số)", code=self.code)
+            )
             yield Static(
-                t("Mã tra cứu hồ sơ {code} (không phải mã có chữ ký số)", code=self.code),
+                label,
                 id="qr-label",
+                markup=False,
             )
         with Center():
-            yield Static("", id="qr-code")
+            yield Static("", id="qr-code", markup=False)
         with Center():
-            yield Static("", id="qr-too-small")
+            yield Static("", id="qr-too-small", markup=False)
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width, self.app.size.height)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -43,7 +44,7 @@ class SettingsScreen(DeskScreen):
         with TabbedContent(initial=self.initial_tab, id="settings-tabs"):
             with TabPane(t("Lịch làm việc"), id="tab-calendar"):
                 yield DataTable(id="cal-table", cursor_type="row", zebra_stripes=True)
-                yield Static("", id="cal-empty")
+                yield Static("", id="cal-empty", markup=False)
                 with Horizontal(classes="row"):
                     yield Input(placeholder=t("ngày/tháng/năm"), id="cal-day", compact=True)
                     yield Select(
@@ -53,32 +54,44 @@ class SettingsScreen(DeskScreen):
                         id="cal-kind",
                         compact=True,
                     )
-                    yield Input(placeholder=t("Ghi chú, ví dụ: Nghỉ bù Quốc khánh"), id="cal-note", compact=True)
+                    yield Input(
+                        placeholder=t("Ghi chú, ví dụ: Nghỉ bù Quốc khánh"),
+                        id="cal-note",
+                        compact=True,
+                    )
                 with Horizontal(classes="buttons"):
-                    yield Button(t("Thêm / sửa ngày"), id="cal-add", compact=True, variant="primary")
+                    yield Button(
+                        t("Thêm / sửa ngày"), id="cal-add", compact=True, variant="primary"
+                    )
                     yield Button(t("Xóa ngày đang chọn"), id="cal-remove", compact=True)
-                yield Static("", id="cal-message", classes="field-error -empty")
+                yield Static("", id="cal-message", classes="field-error -empty", markup=False)
             with TabPane(t("Giờ làm việc"), id="tab-hours"):
                 with Vertical():
-                    yield Label(t("Các buổi làm việc (ví dụ 07:00-11:30,13:30-17:00)"))
+                    yield Label(
+                        t("Các buổi làm việc (ví dụ 07:00-11:30,13:30-17:00)"), markup=False
+                    )
                     yield Input(desk.calendar.hours.format(), id="hours-sessions", compact=True)
-                    yield Label(t("Giờ chốt tiếp nhận trong ngày"))
+                    yield Label(t("Giờ chốt tiếp nhận trong ngày"), markup=False)
                     yield Input(
                         desk.calendar.hours.same_day_cutoff.strftime("%H:%M"),
                         id="hours-cutoff",
                         compact=True,
                     )
-                    yield Button(t("Lưu giờ làm việc"), id="hours-save", compact=True, variant="primary")
-                    yield Static("", id="hours-message", classes="field-error -empty")
+                    yield Button(
+                        t("Lưu giờ làm việc"), id="hours-save", compact=True, variant="primary"
+                    )
+                    yield Static("", id="hours-message", classes="field-error -empty", markup=False)
             with TabPane(t("Thông tin quầy"), id="tab-identity"):
-                yield Static(self._identity_text(), id="identity")
+                yield Static(self._identity_text(), id="identity", markup=False)
             with TabPane(t("Giao diện"), id="tab-look"):
                 with Vertical():
-                    yield Label(t("Màu giao diện"))
+                    yield Label(t("Màu giao diện"), markup=False)
                     themes = [(t(label), name) for name, label in THEME_LABELS.items()]
                     current = self.app.theme if self.app.theme in THEME_LABELS else Select.NULL
-                    yield Select(themes, value=current, id="look-theme", compact=True, prompt=self.app.theme)
-                    yield Label(t("Ngôn ngữ"))
+                    yield Select(
+                        themes, value=current, id="look-theme", compact=True, prompt=self.app.theme
+                    )
+                    yield Label(t("Ngôn ngữ"), markup=False)
                     yield Select(
                         [(LANGUAGE_LABELS[lang], lang) for lang in LANGUAGES],
                         value=get_language(),
@@ -93,7 +106,7 @@ class SettingsScreen(DeskScreen):
             (t("Mã định danh đơn vị"), ident.unit_eid),
             (t("Xã"), f"{ident.commune_name} ({ident.commune_code})"),
             (t("Tỉnh"), f"{ident.province_name} ({ident.province_code})"),
-            (t("Quầy"), f"{ident.desk_name} (số {ident.desk_no})"),
+            (t("Quầy"), t("{name} (số {n})", name=ident.desk_name, n=ident.desk_no)),
             (t("Mã quầy trong nhật ký"), ident.desk_id),
             (t("Cán bộ"), f"{self.desk.actor} ({role_label(self.desk.role)})"),
             (t("Tệp dữ liệu"), str(self.desk.store.path)),
@@ -116,7 +129,9 @@ class SettingsScreen(DeskScreen):
 
     # ------------------------------------------------------------------ calendar
 
-    @work(thread=True, exclusive=True, group="settings", exit_on_error=False, description="Tải lịch")
+    @work(
+        thread=True, exclusive=True, group="settings", exit_on_error=False, description="Tải lịch"
+    )
     def _load_calendar(self) -> None:
         self.post_message(CalendarLoaded(self.desk.calendar_overrides()))
 
@@ -125,13 +140,8 @@ class SettingsScreen(DeskScreen):
         table = self.query_one("#cal-table", DataTable)
         table.clear()
         for o in message.overrides:
-            table.add_row(
-                o.day.strftime("%d/%m/%Y"),
-                weekday_vi(o.day),
-                t(KIND_LABELS[o.kind]),
-                o.note,
-                key=o.day.isoformat(),
-            )
+            cells = (o.day.strftime("%d/%m/%Y"), weekday_vi(o.day), t(KIND_LABELS[o.kind]), o.note)
+            table.add_row(*(Text(c) for c in cells), key=o.day.isoformat())
         empty = self.query_one("#cal-empty", Static)
         empty.display = not message.overrides
         table.display = bool(message.overrides)
@@ -170,15 +180,15 @@ class SettingsScreen(DeskScreen):
         day = self.overrides[table.cursor_row].day
         self._save_day(day, None, "")
 
-    @work(thread=True, exclusive=True, group="settings", exit_on_error=False, description="Lưu lịch")
+    @work(
+        thread=True, exclusive=True, group="settings", exit_on_error=False, description="Lưu lịch"
+    )
     def _save_day(self, day: date, kind: DayKind | None, note: str) -> None:
         self.desk.set_calendar_day(day, kind, note)
         what = (
             t("Đã xóa điều chỉnh ngày {d}.", d=day.strftime("%d/%m/%Y"))
             if kind is None
-            else t(
-                "Đã lưu {d}: {kind}.", d=day.strftime("%d/%m/%Y"), kind=t(KIND_LABELS[kind])
-            )
+            else t("Đã lưu {d}: {kind}.", d=day.strftime("%d/%m/%Y"), kind=t(KIND_LABELS[kind]))
         )
         self.post_message(SettingSaved("calendar", what))
         self.post_message(CalendarLoaded(self.desk.calendar_overrides()))
@@ -197,7 +207,13 @@ class SettingsScreen(DeskScreen):
             return
         self._store_hours(hours)
 
-    @work(thread=True, exclusive=True, group="settings", exit_on_error=False, description="Lưu giờ làm việc")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="settings",
+        exit_on_error=False,
+        description="Lưu giờ làm việc",
+    )
     def _store_hours(self, hours: OfficeHours) -> None:
         self.desk.set_office_hours(hours)
         self.post_message(SettingSaved("hours", t("Đã lưu giờ làm việc: {h}.", h=hours.format())))

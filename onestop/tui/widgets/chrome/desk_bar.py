@@ -53,9 +53,9 @@ class DeskBar(Horizontal):
         self._sync = sync
 
     def compose(self) -> ComposeResult:
-        yield Label(self._title, id="bar-title")
-        yield Label(self._desk_label, id="bar-desk")
-        yield Label(sync_text(self._sync), id="bar-sync")
+        yield Label(self._title, id="bar-title", markup=False)
+        yield Label(self._desk_label, id="bar-desk", markup=False)
+        yield Label(sync_text(self._sync), id="bar-sync", markup=False)
 
     def show_sync(self, state: SyncState) -> None:
         self._sync = state

@@ -8,15 +8,15 @@ from rich.text import Text
 from textual.widgets import Static
 
 from onestop.domain.calendar import WorkCalendar
-from onestop.domain.lifecycle import CHANNEL_LABELS, Channel, DossierState, status_label
+from onestop.domain.lifecycle import DossierState, status_label
 from onestop.domain.text import format_vnd
 from onestop.i18n import t
-from onestop.tui._format import due_badge, full_dt
-
-_STATUS_STYLE = {"overdue": "bold red", "near": "bold yellow"}
+from onestop.tui._format import badge_styles, channel_label, due_badge, full_dt
 
 
-def summary_text(state: DossierState, now: datetime, cal: WorkCalendar) -> Text:
+def summary_text(
+    state: DossierState, now: datetime, cal: WorkCalendar, styles: dict[str, str]
+) -> Text:
     badge = due_badge(state, now, cal)
     out = Text()
     out.append(state.code, style="bold")
@@ -43,21 +43,19 @@ def summary_text(state: DossierState, now: datetime, cal: WorkCalendar) -> Text:
         )
     )
     out.append("\n")
-    channel = (
-        t(CHANNEL_LABELS[Channel(state.channel)]) if state.channel in set(Channel) else state.channel
-    )
+    channel = channel_label(state.channel)
     out.append(t("Tiếp nhận: "), style="bold")
-    out.append(f"{full_dt(state.received_at)} ({channel})   ")
+    out.append(f"{full_dt(state.received_at)} · {channel}\n")
     out.append(t("Hẹn trả: "), style="bold")
     out.append(full_dt(state.due_at) + " ")
-    out.append(f"[{badge.text}]", style=badge.style or "italic")
+    out.append(f"[{badge.text}]", style=styles[badge.kind] or "italic")
     out.append("\n")
     out.append(t("Phí, lệ phí: "), style="bold")
     out.append(
         t("{fee} (đã nộp {paid})", fee=format_vnd(state.fee_vnd), paid=format_vnd(state.fee_paid))
     )
     if state.handler:
-        out.append("   ")
+        out.append(" · ")
         out.append(t("Đang giữ: "), style="bold")
         out.append(state.handler)
     reason = state.refusal_reason or state.decision_reason
@@ -74,4 +72,4 @@ class DossierSummary(Static):
     """
 
     def show(self, state: DossierState, now: datetime, cal: WorkCalendar) -> None:
-        self.update(summary_text(state, now, cal))
+        self.update(summary_text(state, now, cal, badge_styles(self.app.current_theme)))

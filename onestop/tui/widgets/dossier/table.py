@@ -17,9 +17,7 @@ from textual.widgets import DataTable
 from onestop.domain.calendar import WorkCalendar
 from onestop.domain.lifecycle import DossierState
 from onestop.i18n import t
-from onestop.tui._format import due_badge, short_code, short_dt, status_short
-
-Cell = str | Text
+from onestop.tui._format import badge_styles, due_badge, short_code, short_dt, status_short
 
 # (key, Vietnamese header, width). 13+18+12+13+11 = 67 cells + 10 of padding: fits 80 columns
 # with the one-cell scrollbar.
@@ -37,19 +35,20 @@ COMPACT = ("code", "applicant", "due")
 
 
 def row_cells(
-    state: DossierState, now: datetime, cal: WorkCalendar, unit_eid: str
-) -> dict[str, Cell]:
+    state: DossierState, now: datetime, cal: WorkCalendar, unit_eid: str, styles: dict[str, str]
+) -> dict[str, Text]:
+    # Text, never str: a str cell is parsed as Rich markup, and a name may contain "[".
     badge = due_badge(state, now, cal)
     return {
-        "code": short_code(state.code, unit_eid),
-        "applicant": state.applicant_name,
-        "procedure": state.procedure_name,
-        "status": status_short(state.status),
-        "due": Text(short_dt(state.due_at), style=badge.style),
+        "code": Text(short_code(state.code, unit_eid)),
+        "applicant": Text(state.applicant_name),
+        "procedure": Text(state.procedure_name),
+        "status": Text(status_short(state.status)),
+        "due": Text(short_dt(state.due_at), style=styles[badge.kind]),
     }
 
 
-class DossierTable(DataTable[Cell]):
+class DossierTable(DataTable[Text]):
     DEFAULT_CSS = """
     DossierTable { scrollbar-size-vertical: 1; }
     """
@@ -70,7 +69,8 @@ class DossierTable(DataTable[Cell]):
         self, states: Sequence[DossierState], *, now: datetime, cal: WorkCalendar, unit_eid: str
     ) -> None:
         keys = [key for key, _, _ in self.columns_shown]
-        rows = {s.code: row_cells(s, now, cal, unit_eid) for s in states}
+        styles = badge_styles(self.app.current_theme)
+        rows = {s.code: row_cells(s, now, cal, unit_eid, styles) for s in states}
         if self.codes == list(rows):
             for code, cells in rows.items():
                 for key in keys:

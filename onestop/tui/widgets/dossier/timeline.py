@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 from onestop.domain.events import Event, EventKind, from_epoch
 from onestop.domain.lifecycle import (
-    CHANNEL_LABELS,
     RETURN_CHANNEL_LABELS,
     SATISFACTION_LEVELS,
-    Channel,
     ReturnChannel,
     action_label,
 )
 from onestop.domain.text import format_vnd
 from onestop.i18n import t
-from onestop.tui._format import full_dt, role_label
+from onestop.tui._actions import PAYMENT_METHODS
+from onestop.tui._format import channel_label, full_dt, role_label
 
-_METHODS = {"cash": "Tiền mặt", "transfer": "Chuyển khoản", "online": "Thanh toán trực tuyến"}
+_METHODS = {value: label for label, value in PAYMENT_METHODS}
 
 
 def event_title(e: Event) -> str:
@@ -34,8 +34,8 @@ def event_detail(e: Event) -> str:
     parts: list[str] = []
     if d.get("to"):
         parts.append(t("→ {to}", to=d["to"]))
-    if e.kind == EventKind.RECEIVE and d.get("channel") in set(Channel):
-        parts.append(t(CHANNEL_LABELS[Channel(d["channel"])]))
+    if e.kind == EventKind.RECEIVE and d.get("channel"):
+        parts.append(channel_label(str(d["channel"])))
     if e.kind == EventKind.RETURN_RESULT and d.get("channel") in set(ReturnChannel):
         parts.append(t(RETURN_CHANNEL_LABELS[ReturnChannel(d["channel"])]))
     if isinstance(d.get("amount"), int):
@@ -49,15 +49,13 @@ def event_detail(e: Event) -> str:
         parts.append(f"{label}: {full_dt(from_epoch(d['due']))}")
     if e.kind == EventKind.EVALUATE and isinstance(d.get("scores"), list):
         level = SATISFACTION_LEVELS.get(d.get("satisfaction", 0), "")
-        parts.append(
-            t("{n}/18 điểm; {level}", n=sum(d["scores"]), level=t(level) if level else "")
-        )
+        parts.append(t("{n}/18 điểm; {level}", n=sum(d["scores"]), level=t(level) if level else ""))
     if e.note:
         parts.append(t("Ghi chú: {note}", note=e.note))
     return "; ".join(parts)
 
 
-class Timeline(DataTable[str]):
+class Timeline(DataTable[Text]):
     DEFAULT_CSS = """
     Timeline { scrollbar-size-vertical: 1; }
     """
@@ -67,7 +65,7 @@ class Timeline(DataTable[str]):
     COLUMNS = (
         ("at", "Thời điểm", 11),
         ("what", "Thao tác", 24),
-        ("who", "Người thực hiện", 14),
+        ("who", "Cán bộ", 14),
         ("detail", "Chi tiết", 22),
     )
 
@@ -86,9 +84,9 @@ class Timeline(DataTable[str]):
         self.events = list(events)
         self.clear()
         for key, e in zip(keys, events, strict=True):
-            self.add_row(
-                e.at.strftime("%d/%m %H:%M"), event_title(e), e.actor, event_detail(e), key=key
-            )
+            # Text, never str: a str cell is parsed as Rich markup, and a note may contain "[".
+            cells = (e.at.strftime("%d/%m %H:%M"), event_title(e), e.actor, event_detail(e))
+            self.add_row(*(Text(c) for c in cells), key=key)
         if events:
             self.move_cursor(row=len(events) - 1)
 

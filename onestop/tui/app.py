@@ -1,0 +1,497 @@
+"""The desk application: ``OnestopApp``, ``make_app`` (used by the CLI and the tests) and
+``run_desk`` (what ``onestop desk`` calls).
+
+The App receives its collaborators (the open ``Desk``, the clock, who is at the desk) in its
+constructor and builds nothing itself (STYLE rule 4). Every screen reaches the database only
+through the desk's services, in thread workers.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, cast
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import CommandPalette
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState
+
+from onestop.config import Settings
+from onestop.i18n import get_language, set_language, t
+from onestop.services.desk import Desk, DeskError, NotInitialisedError, vn_now
+from onestop.tui._bindings import bind, translated
+from onestop.tui.commands import DeskCommands
+from onestop.tui.messages import (
+    DossierActed,
+    DossierReceived,
+    DossierRefused,
+    SyncState,
+    SyncStateLoaded,
+)
+from onestop.tui.screens._base import DeskScreen, PaletteCommand
+from onestop.tui.screens.dashboard import DashboardScreen
+from onestop.tui.screens.first_run import FirstRunScreen
+from onestop.tui.screens.modals import ConfirmModal, HelpModal
+from onestop.tui.widgets.chrome.desk_bar import DeskBar
+
+DEFAULT_THEME = "onestop-light"
+SYNC_REFRESH_SECONDS = 30.0
+BASE_DEPTH = 2  # Textual's blank default screen, then the dashboard
+
+THEMES = (
+    Theme(
+        name="onestop-light",
+        primary="#0B5394",
+        secondary="#38761D",
+        accent="#B45F06",
+        warning="#9C6500",
+        error="#B3261E",
+        success="#2E7D32",
+        foreground="#1B1B1B",
+        background="#F4F4EF",
+        surface="#FFFFFF",
+        panel="#E3E8EF",
+        dark=False,
+    ),
+    Theme(
+        name="onestop-dark",
+        primary="#5B9BD5",
+        secondary="#93C47D",
+        accent="#F6B26B",
+        warning="#F1C232",
+        error="#E06666",
+        success="#93C47D",
+        foreground="#E8E8E8",
+        background="#12161C",
+        surface="#1B2129",
+        panel="#26303C",
+        dark=True,
+    ),
+)
+
+
+def theme_for_terminal(name: str, *, dark: bool, color_system: str | None) -> str:
+    """In a 16-colour terminal (Linux console, old PuTTY) use the terminal's own palette
+    (Textual's ansi themes): truecolor squeezed into 16 colours loses the due-date colours."""
+    if color_system in ("standard", "windows") and not name.startswith("ansi"):
+        return "ansi-dark" if dark else "ansi-light"
+    return name
+
+
+class OnestopApp(App[None]):
+    """The clerk's desk. ``desk`` is ``None`` only on the first-run screen."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "onestop"
+    COMMANDS = {DeskCommands}
+    BINDINGS = [
+        bind(
+            "ctrl+q",
+            "quit",
+            "Thoát",
+            "Thoát chương trình",
+            id="app.quit",
+            show=False,
+            priority=True,
+        ),
+        bind(
+            "ctrl+p",
+            "command_palette",
+            "Lệnh",
+            "Mở bảng lệnh (gõ để tìm)",
+            id="app.palette",
+            show=False,
+            priority=True,
+        ),
+        bind("f1", "toggle_help", "Trợ giúp", "Hiện hoặc ẩn bảng phím", id="app.help", show=False),
+        bind(
+            "f2", "open_intake", "Tiếp nhận mới", "Tiếp nhận hồ sơ mới", id="app.intake", show=False
+        ),
+        bind(
+            "f3", "open_list", "Tìm hồ sơ", "Danh sách, lọc, tìm hồ sơ", id="app.list", show=False
+        ),
+        bind(
+            "f9",
+            "open_settings",
+            "Cài đặt",
+            "Lịch, giờ làm việc, giao diện",
+            id="app.settings",
+            show=False,
+        ),
+    ]
+
+    def __init__(
+        self,
+        desk: Desk | None,
+        *,
+        db_path: Path,
+        clock: Callable[[], datetime],
+        official: str = "",
+        role: str = "clerk",
+        theme_name: str = DEFAULT_THEME,
+        problem: str = "",
+        remember_choices: bool = True,
+    ) -> None:
+        super().__init__()
+        self.desk = desk
+        self.db_path = db_path
+        self.clock = clock
+        self.official = official
+        self.role = role
+        self.theme_name = theme_name
+        self.problem = problem
+        self.remember_choices = remember_choices
+        self.sync_state: SyncState | None = None
+        self._source_bindings = self._bindings.copy()
+        self._bindings = translated(self._source_bindings)
+
+    # ------------------------------------------------------------------ start-up
+
+    def on_mount(self) -> None:
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.apply_theme(self.theme_name)
+        # The dashboard sits on Textual's blank default screen rather than replacing it, so it
+        # can itself be replaced (first run -> desk, language switch) like any pushed screen.
+        if self.desk is None:
+            self.push_screen(FirstRunScreen(self.problem))
+        else:
+            self.push_screen(DashboardScreen())
+            self._start_sync_watch()
+
+    def apply_theme(self, name: str) -> None:
+        if name not in self.available_themes:
+            self.notify(
+                t("Không có giao diện «{name}»; dùng giao diện mặc định.", name=name),
+                severity="warning",
+                markup=False,
+            )
+            name = DEFAULT_THEME
+        if not self.is_headless:  # a headless console always looks like 16 colours
+            chosen = self.get_theme(name)
+            dark = chosen is not None and chosen.dark
+            name = theme_for_terminal(name, dark=dark, color_system=self.console.color_system)
+        self.theme = name
+
+    def desk_opened(self, desk: Desk) -> None:
+        """The first-run screen made a desk: show the dashboard on it."""
+        self.desk = desk
+        self.switch_screen(DashboardScreen())
+        self._start_sync_watch()
+
+    def get_key_display(self, binding: Binding) -> str:
+        # "F2", "Esc": how the keys are printed on the keyboard a clerk looks at.
+        key = binding.key.split(",")[0]
+        if key.startswith("f") and key[1:].isdigit():
+            return key.upper()
+        if key == "escape":
+            return "Esc"
+        if key.startswith("ctrl+") and len(key) == 6:
+            return "^" + key[-1].upper()  # the footer is 80 columns; F1 spells it "Ctrl+"
+        if key == "enter":
+            return "Enter"
+        return super().get_key_display(binding)
+
+    # ------------------------------------------------------------------ clock and labels
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def desk_label(self) -> str:
+        if self.desk is None:
+            return ""
+        ident = self.desk.identity
+        return f"{ident.desk_name} · {ident.commune_name}"
+
+    # ------------------------------------------------------------------ sync state
+
+    def _start_sync_watch(self) -> None:
+        self.refresh_sync()
+        self.set_interval(SYNC_REFRESH_SECONDS, self.refresh_sync)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="sync-state",
+        exit_on_error=False,
+        description="Đọc trạng thái đồng bộ",
+    )
+    def refresh_sync(self) -> None:
+        desk = self.desk
+        if desk is None:
+            return
+        self.post_message(
+            SyncStateLoaded(SyncState(desk.setting("last_sync_at"), desk.outbox_size()))
+        )
+
+    def on_sync_state_loaded(self, message: SyncStateLoaded) -> None:
+        self.sync_state = message.state
+        for screen in self.screen_stack:
+            for bar in screen.query(DeskBar):
+                bar.show_sync(message.state)
+
+    def on_dossier_received(self, _: DossierReceived) -> None:
+        self.refresh_sync()
+
+    def on_dossier_refused(self, _: DossierRefused) -> None:
+        self.refresh_sync()
+
+    def on_dossier_acted(self, _: DossierActed) -> None:
+        self.refresh_sync()
+
+    # ------------------------------------------------------------------ errors
+
+    @on(Worker.StateChanged)
+    def _app_worker_failed(self, event: Worker.StateChanged) -> None:
+        # The app's own workers (sync state, navigation, preferences); screens report theirs.
+        if event.state == WorkerState.ERROR:
+            self.report_worker_error(event.worker)
+
+    def report_worker_error(self, worker: Worker[Any]) -> None:
+        """The one way a failed background job reaches the clerk: a notice, never a traceback."""
+        error = worker.error
+        self.log.error(f"worker {worker.name} failed: {error!r}")
+        if isinstance(error, DeskError):
+            message = str(error)
+        else:
+            message = t(
+                "Lỗi khi {what}: {error}",
+                what=t(worker.description or worker.name).lower(),
+                error=str(error) or type(error).__name__,
+            )
+        self.notify(message, title=t("Có lỗi"), severity="error", timeout=10, markup=False)
+
+    # ------------------------------------------------------------------ navigation
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.desk is None and action in ("open_intake", "open_list", "open_settings"):
+            return False
+        return True
+
+    def action_toggle_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpModal):
+            screen.dismiss(None)
+            return
+        rows: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for _node, binding, _enabled, _tooltip in screen.active_bindings.values():
+            if binding.id is None or not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            key = self.get_key_display(binding)
+            key = "Ctrl+" + key[1:] if key.startswith("^") else key
+            rows.append((key, binding.description, binding.tooltip))
+        title = t(screen.BAR_TITLE) if isinstance(screen, DeskScreen) else ""
+        self.push_screen(HelpModal(rows, title))
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(cast("App[object]", self)):
+            self.push_screen(
+                CommandPalette(placeholder=t("Gõ để tìm lệnh…"), id="--command-palette")
+            )
+
+    def action_open_intake(self) -> None:
+        from onestop.tui.screens.intake import IntakeScreen
+
+        self.goto(IntakeScreen())
+
+    def action_open_list(self) -> None:
+        self.open_list()
+
+    def action_open_settings(self) -> None:
+        from onestop.tui.screens.settings import SettingsScreen
+
+        self.goto(SettingsScreen())
+
+    def action_open_dashboard(self) -> None:
+        self.goto(None)
+
+    def open_list(self, preset: str = "") -> None:
+        from onestop.tui.screens.dossier_list import DossierListScreen
+
+        self.goto(DossierListScreen(preset))
+
+    def open_dossier(self, code: str) -> None:
+        from onestop.tui.screens.dossier_detail import DossierDetailScreen
+
+        self.push_screen(DossierDetailScreen(code))
+
+    def goto(self, screen: Screen[Any] | None) -> None:
+        """Go back to the dashboard and open ``screen`` on it: the stack never grows unbounded."""
+        top = self.screen
+        if isinstance(top, DeskScreen) and not top.can_leave():
+            question = t("Bỏ hồ sơ đang nhập? Những gì đã gõ sẽ mất.")
+            self.push_screen(ConfirmModal(question), partial(self._goto_confirmed, screen))
+            return
+        self._goto(screen)
+
+    def _goto_confirmed(self, screen: Screen[Any] | None, yes: bool | None) -> None:
+        if yes:
+            self._goto(screen)
+
+    @work(exclusive=True, group="navigation", exit_on_error=False, description="Chuyển màn hình")
+    async def _goto(self, screen: Screen[Any] | None) -> None:
+        while len(self.screen_stack) > BASE_DEPTH:
+            await self.pop_screen()
+        if screen is not None:
+            await self.push_screen(screen)
+
+    # ------------------------------------------------------------------ palette
+
+    def global_commands(self) -> Iterable[PaletteCommand]:
+        if self.desk is None:
+            yield PaletteCommand(t("Thoát"), self.exit)
+            return
+        yield PaletteCommand(t("Tiếp nhận hồ sơ mới"), self.action_open_intake, "F2")
+        yield PaletteCommand(t("Danh sách và tìm kiếm hồ sơ"), self.action_open_list, "F3")
+        yield PaletteCommand(t("Bảng điều khiển"), self.action_open_dashboard)
+        yield PaletteCommand(
+            t("Cài đặt: lịch, giờ làm việc, giao diện"), self.action_open_settings, "F9"
+        )
+        yield PaletteCommand(t("Hiện hoặc ẩn bảng phím"), self.action_toggle_help, "F1")
+        yield PaletteCommand(t("Đọc lại trạng thái đồng bộ"), self.refresh_sync)
+        for name, label in (
+            ("onestop-light", t("Giao diện sáng")),
+            ("onestop-dark", t("Giao diện tối")),
+        ):
+            yield PaletteCommand(label, partial(self.choose_theme, name))
+        other = "en" if get_language() == "vi" else "vi"
+        yield PaletteCommand(
+            t("Chuyển sang tiếng Anh") if other == "en" else t("Chuyển sang tiếng Việt"),
+            partial(self.choose_language, other),
+        )
+        yield PaletteCommand(t("Thoát"), self.exit, "Ctrl+Q")
+
+    # ------------------------------------------------------------------ preferences
+
+    def choose_theme(self, name: str) -> None:
+        self.apply_theme(name)
+        self._remember("ui_theme", self.theme)
+
+    def choose_language(self, lang: str) -> None:
+        set_language(lang)
+        self._bindings = translated(self._source_bindings)
+        self._remember("ui_language", lang)
+        self._rebuild_screens()
+
+    @work(exclusive=True, group="navigation", exit_on_error=False, description="Đổi ngôn ngữ")
+    async def _rebuild_screens(self) -> None:
+        # Labels are translated when a screen is built, so rebuild the stack from the dashboard.
+        from onestop.tui.screens.settings import SettingsScreen
+
+        while len(self.screen_stack) > BASE_DEPTH:
+            await self.pop_screen()
+        await self.switch_screen(DashboardScreen())
+        await self.push_screen(SettingsScreen(tab="tab-look"))
+
+    def _remember(self, key: str, value: str) -> None:
+        if self.remember_choices and self.desk is not None:
+            self._save_setting(key, value)
+
+    @work(thread=True, group="preferences", exit_on_error=False, description="Lưu lựa chọn")
+    def _save_setting(self, key: str, value: str) -> None:
+        assert self.desk is not None
+        self.desk.set_setting(key, value)
+
+
+def make_app(
+    desk: Desk | None,
+    *,
+    db_path: Path | None = None,
+    clock: Callable[[], datetime] | None = None,
+    official: str = "",
+    role: str = "clerk",
+    theme: str | None = None,
+    problem: str = "",
+    remember_choices: bool = True,
+) -> OnestopApp:
+    """Build the app around an open desk (or ``None`` for the first-run screen).
+
+    ``theme=None`` uses the theme last chosen at this desk, else the default.
+    """
+    if desk is not None:
+        path = db_path or desk.store.path
+        now = clock or desk.clock
+        theme = theme or desk.setting("ui_theme") or DEFAULT_THEME
+        official = official or desk.actor
+    elif db_path is not None:
+        path, now, theme = db_path, clock or vn_now, theme or DEFAULT_THEME
+    else:
+        raise ValueError("make_app needs a desk or the path where one should be created")
+    return OnestopApp(
+        desk,
+        db_path=path,
+        clock=now,
+        official=official,
+        role=role,
+        theme_name=theme,
+        problem=problem,
+        remember_choices=remember_choices,
+    )
+
+
+def run_desk(
+    settings: Settings,
+    *,
+    now: Callable[[], datetime],
+    web: bool = False,
+    port: int = 8765,
+) -> None:
+    """Open the desk on ``settings.db`` in this terminal, or serve it on localhost with ``web``."""
+    if web:
+        _serve_web(settings, port)
+        return
+    explicit = settings.model_fields_set
+    set_language(settings.language)
+    desk: Desk | None = None
+    problem = ""
+    if settings.db.exists():
+        try:
+            desk = Desk.open(settings.db, clock=now, actor=settings.official, role=settings.role)
+        except NotInitialisedError as e:
+            problem = str(e)
+    if desk is not None and "language" not in explicit:
+        saved = desk.setting("ui_language")
+        if saved in ("vi", "en"):
+            set_language(saved)
+    theme = settings.theme if "theme" in explicit else None
+    app = make_app(
+        desk,
+        db_path=settings.db,
+        clock=now,
+        official=settings.official,
+        role=settings.role,
+        theme=theme,
+        problem=problem,
+    )
+    try:
+        app.run()
+    finally:
+        if app.desk is not None:
+            app.desk.close()
+
+
+def _serve_web(settings: Settings, port: int) -> None:
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise DeskError(
+            t(
+                "Chưa cài textual-serve nên chưa mở được quầy trong trình duyệt. "
+                "Cài bằng «pip install textual-serve» rồi chạy lại «onestop desk --web»."
+            )
+        ) from None
+    # Each browser tab runs its own desk process; `python -m onestop.tui` (not `onestop desk`)
+    # because textual-serve gives the child a pipe, not a terminal, and the CLI then prints the
+    # counts instead of opening the desk.
+    command = shlex.join([sys.executable, "-m", "onestop.tui", "--db", str(settings.db)])
+    Server(command, host="localhost", port=port, title=t("Quầy Một cửa")).serve()

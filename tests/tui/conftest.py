@@ -1,0 +1,120 @@
+"""Fixtures of the desk UI tests: one demo desk per session, copied per test, frozen clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from onestop.services.desk import Desk
+from onestop.tui.app import OnestopApp
+from tests.tui.snapshot_app import build_app, build_template, copy_desk, open_desk
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    # The async tests run on anyio's pytest plugin (anyio ships with httpx), on asyncio only.
+    return "asyncio"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("anyio") is None and _is_async(item):
+            item.add_marker(pytest.mark.anyio)
+
+
+def _is_async(item: pytest.Item) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(getattr(item, "function", None))
+
+
+@pytest.fixture(autouse=True)
+def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A blinking cursor makes snapshots flaky (STYLE rule 34); tests/conftest.py already keeps
+    # the developer's config out and the language Vietnamese.
+    monkeypatch.setattr(Input, "cursor_blink", False)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_template(tmp_path_factory.mktemp("demo") / "demo.sqlite")
+
+
+@pytest.fixture
+def desk(demo_template: Path, tmp_path: Path) -> Iterator[Desk]:
+    d = open_desk(copy_desk(demo_template, tmp_path / "desk.sqlite"))
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def app(desk: Desk) -> OnestopApp:
+    return build_app(desk)
+
+
+class MessageLog:
+    """Every message the app posted, for asserting on what happened before how it looks."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def __call__(self, message: Message) -> None:
+        self.messages.append(message)
+
+    def of(self, kind: type[Message]) -> list[Message]:
+        # A bubbling message reaches the hook once per node it visits: count it once.
+        seen: set[int] = set()
+        out = []
+        for m in self.messages:
+            if isinstance(m, kind) and id(m) not in seen:
+                seen.add(id(m))
+                out.append(m)
+        return out
+
+    def notices(self) -> list[str]:
+        return [
+            str(m.notification.message)  # type: ignore[attr-defined]
+            for m in self.messages
+            if type(m).__name__ == "Notify"
+        ]
+
+
+@pytest.fixture
+def log() -> MessageLog:
+    return MessageLog()
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let screen switches land and every worker finish (STYLE rule 35: wait, never sleep).
+
+    Done when two pauses in a row find no worker running: a handler of a finished worker's
+    message may start the next one (the intake check that follows a step change, say).
+    """
+    app = pilot.app
+    quiet = 0
+    while quiet < 2:
+        await pilot.pause()
+        busy = [w for w in app.workers if not w.is_finished]
+        if busy:
+            quiet = 0
+            await app.workers.wait_for_complete(busy)
+        else:
+            quiet += 1
+
+
+async def type_text(pilot: Pilot[None], text: str) -> None:
+    """Key by key, as a clerk types (about 0.1 s a key under Pilot: keep it for short text)."""
+    await pilot.press(*text)
+
+
+async def fill(pilot: Pilot[None], selector: str, text: str) -> None:
+    """Put ``text`` into an input at once, as a paste does, and leave the focus there."""
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    widget.value = text
+    await settle(pilot)
