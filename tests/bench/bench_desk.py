@@ -27,7 +27,15 @@ from pathlib import Path
 from onestop.domain.codes import make_dossier_code
 from onestop.domain.events import GENESIS_HEAD, Event, EventKind, chain, next_hlc, to_epoch
 from onestop.domain.lifecycle import apply
-from onestop.services.demo import DEMO_COMMUNE, DEMO_UNIT, FAMILY, GIVEN_F, GIVEN_M, MIDDLE_F, MIDDLE_M
+from onestop.services.demo import (
+    DEMO_COMMUNE,
+    DEMO_UNIT,
+    FAMILY,
+    GIVEN_F,
+    GIVEN_M,
+    MIDDLE_F,
+    MIDDLE_M,
+)
 from onestop.services.desk import Applicant, Desk, IntakeForm
 from onestop.store.repo_dossiers import DossierFilter, dossier_search_key, state_to_values
 from onestop.store.timefmt import dt_to_text
@@ -42,8 +50,12 @@ def build_big_desk(path: Path, n: int, *, seed: int = 7) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
     desk = Desk.initialise(
-        tmp, unit_eid=DEMO_UNIT, commune_code=DEMO_COMMUNE[0], commune_name=DEMO_COMMUNE[1],
-        province_code=DEMO_COMMUNE[2], clock=lambda: NOW,
+        tmp,
+        unit_eid=DEMO_UNIT,
+        commune_code=DEMO_COMMUNE[0],
+        commune_name=DEMO_COMMUNE[1],
+        province_code=DEMO_COMMUNE[2],
+        clock=lambda: NOW,
     )
     proc = desk.procedure("2.001035", day=NOW.date())
     desk.close()
@@ -71,10 +83,17 @@ def build_big_desk(path: Path, n: int, *, seed: int = 7) -> None:
         cccd = f"038{1 if female else 0}{rng.randint(50, 99)}{rng.randint(0, 999999):06d}"
         due = at + timedelta(days=2)
         data = {
-            "procedure": proc.code, "procedure_version": 1, "procedure_name": proc.name, "field": proc.field,
-            "time_unit": proc.limit.unit.value, "time_value": proc.limit.value,
+            "procedure": proc.code,
+            "procedure_version": 1,
+            "procedure_name": proc.name,
+            "field": proc.field,
+            "time_unit": proc.limit.unit.value,
+            "time_value": proc.limit.value,
             "applicant": {"name": name, "id": cccd, "phone": f"09{rng.randint(0, 99999999):08d}"},
-            "channel": "in_person", "documents": list(proc.documents), "fee": 50000, "due": to_epoch(due),
+            "channel": "in_person",
+            "documents": list(proc.documents),
+            "fee": 50000,
+            "due": to_epoch(due),
         }
         open_ = i >= n * 0.98
         steps = [(EventKind.RECEIVE, data, at)]
@@ -91,7 +110,20 @@ def build_big_desk(path: Path, n: int, *, seed: int = 7) -> None:
             e = Event(DESK_ID, seq, hlc, kind, code, when, "Lò Thị Mai", "clerk", "", d)
             body = e.body()
             head = chain(head, body)
-            ev_rows.append((DESK_ID, seq, hlc, kind.value, code, dt_to_text(when), "Lò Thị Mai", "clerk", body, head))
+            ev_rows.append(
+                (
+                    DESK_ID,
+                    seq,
+                    hlc,
+                    kind.value,
+                    code,
+                    dt_to_text(when),
+                    "Lò Thị Mai",
+                    "clerk",
+                    body,
+                    head,
+                )
+            )
             state = apply(state, e)
         assert state is not None
         values = state_to_values(state)
@@ -100,15 +132,32 @@ def build_big_desk(path: Path, n: int, *, seed: int = 7) -> None:
         dz_rows.append(values)
         fts_rows.append((i + 1, dossier_search_key(state)))
         if len(dz_rows) >= 20000 or i == n - 1:
-            con.executemany("INSERT INTO event(desk_id,seq,hlc,kind,dossier,at,actor,role,body,head) VALUES (?,?,?,?,?,?,?,?,?,?)", ev_rows)
-            con.executemany(f"INSERT INTO dossier({','.join(cols)}) VALUES ({','.join(':' + c for c in cols)})", dz_rows)
+            con.executemany(
+                "INSERT INTO event(desk_id,seq,hlc,kind,dossier,at,actor,role,body,head) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                ev_rows,
+            )
+            con.executemany(
+                f"INSERT INTO dossier({','.join(cols)}) VALUES ({','.join(':' + c for c in cols)})",
+                dz_rows,
+            )
             con.executemany("INSERT INTO dossier_fts(rowid, search_key) VALUES (?,?)", fts_rows)
             con.commit()
             ev_rows, dz_rows, fts_rows = [], [], []
-            print(f"\r  building {i + 1:,}/{n:,} ({time.perf_counter() - t0:.0f} s)", end="", file=sys.stderr, flush=True)
+            print(
+                f"\r  building {i + 1:,}/{n:,} ({time.perf_counter() - t0:.0f} s)",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
     for day, last in counters.items():
-        con.execute("INSERT OR REPLACE INTO code_counter(day,last) VALUES (?,?)", ("20" + day[:2] + "-" + day[2:4] + "-" + day[4:], last))
-    con.execute("INSERT OR REPLACE INTO desk_state(desk_id,last_seq,head,hlc) VALUES (?,?,?,?)", (DESK_ID, seq, head, hlc))
+        con.execute(
+            "INSERT OR REPLACE INTO code_counter(day,last) VALUES (?,?)",
+            ("20" + day[:2] + "-" + day[2:4] + "-" + day[4:], last),
+        )
+    con.execute(
+        "INSERT OR REPLACE INTO desk_state(desk_id,last_seq,head,hlc) VALUES (?,?,?,?)",
+        (DESK_ID, seq, head, hlc),
+    )
     con.commit()
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.execute("ANALYZE")
@@ -139,7 +188,9 @@ def bare_connection(path: Path) -> sqlite3.Connection:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--dossiers", type=int, default=1_000_000)
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()))
@@ -158,7 +209,12 @@ def main() -> None:
 
     def intake() -> None:
         clock[0] += timedelta(seconds=7)
-        desk.receive(IntakeForm(procedure_code="2.001035", applicant=Applicant(name="Nguyễn Thị Phương Thảo", id_number="038199012345")))
+        desk.receive(
+            IntakeForm(
+                procedure_code="2.001035",
+                applicant=Applicant(name="Nguyễn Thị Phương Thảo", id_number="038199012345"),
+            )
+        )
 
     intake_ms = timed(intake, args.samples)
 
@@ -169,18 +225,34 @@ def main() -> None:
     def bare_intake() -> None:
         n[0] += 1
         con.execute("BEGIN IMMEDIATE")
-        con.execute("INSERT INTO event(desk_id,seq,hlc,kind,dossier,at,actor,role,body,head) VALUES ('bare',?,?,'receive','b',?, 'a','c',?,?)", (n[0], n[0], "2026-11-20 10:00:00", body, body[:32]))
+        con.execute(
+            "INSERT INTO event(desk_id,seq,hlc,kind,dossier,at,actor,role,body,head) VALUES ('bare',?,?,'receive','b',?, 'a','c',?,?)",
+            (n[0], n[0], "2026-11-20 10:00:00", body, body[:32]),
+        )
         con.execute(
             "INSERT INTO dossier(code,owner_desk,procedure_code,procedure_version,procedure_name,field,time_unit,applicant_name,channel,received_at,status,clock_running,applicant_id,applicant_phone,applicant_address,applicant_email,proxy,documents,fee_vnd,fee_paid,decision_reason,supplement_count,extension_count,refusal_reason,evaluation,event_count,handler) "
             "VALUES (?, 'bare','2.001035',1,'p','f','working_days','Nguyễn Thị Phương Thảo','in_person','2026-11-20 10:00:00','received',1,'','','','','{}','[]',0,0,'',0,0,'','{}',1,'')",
             (f"bare-{n[0]}",),
         )
-        con.execute("INSERT INTO dossier_fts(rowid, search_key) VALUES (last_insert_rowid(), 'nguyen thi phuong thao')")
+        con.execute(
+            "INSERT INTO dossier_fts(rowid, search_key) VALUES (last_insert_rowid(), 'nguyen thi phuong thao')"
+        )
         con.execute("COMMIT")
 
     bare_intake_ms = timed(bare_intake, args.samples)
 
-    queries = ["nguyen van an", "tran thi", "hoang", "lo thi mai", "038199", "thao", "261120", "pham duc khanh", "vi ngoc", "ha"]
+    queries = [
+        "nguyen van an",
+        "tran thi",
+        "hoang",
+        "lo thi mai",
+        "038199",
+        "thao",
+        "261120",
+        "pham duc khanh",
+        "vi ngoc",
+        "ha",
+    ]
 
     def search() -> None:
         desk.page(DossierFilter(search=rng.choice(queries)), limit=50)
@@ -189,7 +261,10 @@ def main() -> None:
 
     def bare_search() -> None:
         q = " ".join(f'"{w}"*' for w in rng.choice(queries).split())
-        con.execute("SELECT d.* FROM dossier d WHERE d.id IN (SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH ?) ORDER BY d.id DESC LIMIT 51", (q,)).fetchall()
+        con.execute(
+            "SELECT d.* FROM dossier d WHERE d.id IN (SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH ?) ORDER BY d.id DESC LIMIT 51",
+            (q,),
+        ).fetchall()
 
     bare_search_ms = timed(bare_search, args.samples)
     counts_ms = timed(desk.counts, max(30, args.samples // 5))
@@ -211,24 +286,43 @@ def main() -> None:
     cold = []
     for _ in range(5):
         t = time.perf_counter()
-        subprocess.run([exe, "desk", "--db", str(work), "--json"], check=True, capture_output=True, env=env)
+        subprocess.run(
+            [exe, "desk", "--db", str(work), "--json"], check=True, capture_output=True, env=env
+        )
         cold.append((time.perf_counter() - t) * 1000)
     bare_cold = []
     for _ in range(5):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", f"import sqlite3;c=sqlite3.connect({str(work)!r});c.execute('select count(*) from dossier where clock_running=1').fetchone()"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import sqlite3;c=sqlite3.connect({str(work)!r});c.execute('select count(*) from dossier where clock_running=1').fetchone()",
+            ],
+            check=True,
+        )
         bare_cold.append((time.perf_counter() - t) * 1000)
 
-    size_mb = (work.stat().st_size + sum(Path(str(work) + s).stat().st_size for s in ("-wal",) if Path(str(work) + s).exists())) / 2**20
+    size_mb = (
+        work.stat().st_size
+        + sum(Path(str(work) + s).stat().st_size for s in ("-wal",) if Path(str(work) + s).exists())
+    ) / 2**20
     rows = [
         ("intake p50 (ms)", statistics.median(intake_ms), statistics.median(bare_intake_ms), "—"),
         ("intake p95 (ms)", pct(intake_ms, 95), pct(bare_intake_ms, 95), "< 20"),
         ("search p95 (ms)", pct(search_ms, 95), pct(bare_search_ms, 95), "< 30"),
         ("dashboard counts p95 (ms)", pct(counts_ms, 95), pct(bare_counts_ms, 95), "< 50"),
-        ("cold start to counts, CLI (ms, median)", statistics.median(cold), statistics.median(bare_cold), "< 1000"),
+        (
+            "cold start to counts, CLI (ms, median)",
+            statistics.median(cold),
+            statistics.median(bare_cold),
+            "< 1000",
+        ),
         ("database size (MiB)", size_mb, float("nan"), "—"),
     ]
-    print(f"\nonestop desk benchmark — {args.dossiers:,} dossiers, {args.samples} samples, {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
+    print(
+        f"\nonestop desk benchmark — {args.dossiers:,} dossiers, {args.samples} samples, {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}"
+    )
     print(f"| {'measure':<40} | {'onestop':>9} | {'bare SQLite':>11} | {'target':>7} |")
     print(f"|{'-' * 42}|{'-' * 11}|{'-' * 13}|{'-' * 9}|")
     for name, ours, bare, target in rows:

@@ -16,7 +16,12 @@ START = datetime(2026, 10, 1, 7, 0)
 
 def _desk(path: Path, desk_no: int, clock: list[datetime]) -> Desk:
     return Desk.initialise(
-        path, unit_eid="000.00.14.H56", commune_code="16279", province_code="38", desk_no=desk_no, clock=lambda: clock[0]
+        path,
+        unit_eid="000.00.14.H56",
+        commune_code="16279",
+        province_code="38",
+        desk_no=desk_no,
+        clock=lambda: clock[0],
     )
 
 
@@ -34,7 +39,10 @@ def test_two_offline_desks_never_collide(desk_nos: list[int], work: list[tuple[b
             for which, minutes in sorted(work, key=lambda w: w[1]):
                 i = int(which)
                 clocks[i][0] = START + timedelta(minutes=minutes)
-                form = IntakeForm(procedure_code="2.000884", applicant=Applicant(name="Lò Văn Pâng", id_number="038099012345"))
+                form = IntakeForm(
+                    procedure_code="2.000884",
+                    applicant=Applicant(name="Lò Văn Pâng", id_number="038099012345"),
+                )
                 code = desks[i].receive(form).code
                 assert code not in issued[i]
                 issued[i].add(code)

@@ -38,4 +38,7 @@ def test_pragmas_are_durable(tmp_path: Path):
 def test_head_from_files_matches_alembic():
     from alembic.script import ScriptDirectory
 
-    assert migrate.head_revision() == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert (
+        migrate.head_revision()
+        == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    )
