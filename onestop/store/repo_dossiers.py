@@ -136,6 +136,8 @@ def list_dossiers(
         q = fts_query(flt.search)
         if q is None:
             return Page([], None)
+        if flt == DossierFilter(search=flt.search):
+            return _search_page(db=db, q=q, after_id=after_id, limit=limit)
         stmt = stmt.where(
             col(DossierRow.id).in_(
                 text("SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH :q").bindparams(q=q)
@@ -155,6 +157,30 @@ def list_dossiers(
     rows = rows[:limit]
     states = [row_to_state(r) for r in rows]
     return Page(states, rows[-1].id if more and rows else None)
+
+
+def _search_page(*, db: Session, q: str, after_id: int | None, limit: int) -> Page:
+    """Search alone: walk the FTS index newest-first and stop after one page.
+
+    A one-letter prefix matches most of a big desk; materialising every match (the IN form used
+    when other filters apply) costs ~150 ms at 1M dossiers, this costs a few ms.
+    """
+    ids = [
+        int(r[0])
+        for r in db.execute(
+            text(
+                "SELECT rowid FROM dossier_fts WHERE dossier_fts MATCH :q AND rowid < :after "
+                "ORDER BY rowid DESC LIMIT :n"
+            ),
+            {"q": q, "after": after_id if after_id is not None else 2**62, "n": limit + 1},
+        ).all()
+    ]
+    more = len(ids) > limit
+    ids = ids[:limit]
+    rows = db.exec(
+        select(DossierRow).where(col(DossierRow.id).in_(ids)).order_by(col(DossierRow.id).desc())
+    ).all()
+    return Page([row_to_state(r) for r in rows], ids[-1] if more and ids else None)
 
 
 def _due_window(stmt: Any, due: str | None, now: datetime, soon_until: datetime | None) -> Any:
