@@ -478,7 +478,8 @@ def load_trust_list(
     return read_trust_bundle(data, root_public_keys).trust_list
 
 
-def _write_replace(path: Path, data: bytes) -> None:
+def write_public_file(path: Path, data: bytes) -> None:
+    """Write a public file (a trust list) atomically: temp file, fsync, rename, mode 0644."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -498,7 +499,7 @@ def export_trust_file(path: str | os.PathLike[str], root_signer: Signer, tl: Tru
     data = make_trust_container(root_signer, tl)
     target = Path(path)
     try:
-        _write_replace(target, data)
+        write_public_file(target, data)
     except OSError as exc:
         raise TrustError(
             f"Không ghi được tệp danh sách tin cậy {target}: {exc.strerror or exc}."

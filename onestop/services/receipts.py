@@ -44,7 +44,6 @@ import base64
 import binascii
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -79,6 +78,7 @@ from onestop.crypto.trust import (
     import_trust_file,
     make_trust_container,
     read_trust_bundle,
+    write_public_file,
 )
 from onestop.crypto.verify import ReceiptIssueError, make_receipt_qr_text
 from onestop.domain.codes import validate_unit_eid
@@ -158,21 +158,6 @@ def _dir(desk: Desk, *, create: bool = False) -> Path:
     if create and not path.is_dir():
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
-
-
-def _write_public(path: Path, data: bytes) -> None:
-    """Write a public file (trust list) atomically: temp file, fsync, rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def scrypt_n() -> int:
@@ -599,7 +584,7 @@ def import_trust(
         )
     target = _dir(desk, create=True) / TRUST_FILE
     try:
-        _write_public(target, bundle.raw)
+        write_public_file(target, bundle.raw)
     except OSError as e:
         raise ReceiptError(t("Không ghi được {path}: {e}", path=target, e=str(e))) from e
     if pinned is None:
@@ -859,7 +844,7 @@ def ensure_demo_keys(desk: Desk, passphrase: str = DEMO_PASSPHRASE) -> bytes:
         valid_from=_epoch(now - timedelta(days=3650)),
     )
     staging = folder / ".demo-trust.cbor"
-    _write_public(staging, make_trust_container(root, tl))
+    write_public_file(staging, make_trust_container(root, tl))
     try:
         import_trust(desk, staging, RootKey.of(root).fingerprint())
     finally:
