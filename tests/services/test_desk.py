@@ -31,9 +31,10 @@ def form(
 def counts_of(path: Path) -> tuple[int, int]:
     con = sqlite3.connect(path)
     try:
-        return con.execute(
+        row = con.execute(
             "SELECT (SELECT count(*) FROM dossier), (SELECT count(*) FROM event)"
         ).fetchone()
+        return int(row[0]), int(row[1])
     finally:
         con.close()
 

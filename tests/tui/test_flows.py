@@ -656,8 +656,10 @@ async def test_qr_is_the_signed_receipt_on_a_demo_desk(demo_template: Path, tmp_
         # The QR drawn is the one the slip carries: it verifies offline against the trust list.
         from onestop.services.receipts import DEMO_PASSPHRASE, receipt_qr_text
 
+        trust = trust_list(desk)
+        assert trust is not None
         assert (
-            verify_receipt(receipt_qr_text(desk, code, DEMO_PASSPHRASE), trust_list(desk)).verdict
+            verify_receipt(receipt_qr_text(desk, code, DEMO_PASSPHRASE), trust).verdict
             == Verdict.VALID
         )
     finally:
