@@ -32,14 +32,28 @@ def cold_start(db: Path, runs: int) -> list[float]:
         name = f"bench-{os.getpid()}-{i}"
         t0 = time.perf_counter()
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24",
-             f"ONESTOP_NOW='2026-11-20 10:00' {exe} --db {db}"],
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                "80",
+                "-y",
+                "24",
+                f"ONESTOP_NOW='2026-11-20 10:00' {exe} --db {db}",
+            ],
             check=True,
         )
         try:
             while True:
-                screen = subprocess.run(["tmux", "capture-pane", "-t", name, "-p"], capture_output=True, text=True).stdout
-                if "Tất cả hồ sơ" in screen and any(ch.isdigit() for ch in screen.split("Tất cả hồ sơ")[1][:20]):
+                screen = subprocess.run(
+                    ["tmux", "capture-pane", "-t", name, "-p"], capture_output=True, text=True
+                ).stdout
+                if "Tất cả hồ sơ" in screen and any(
+                    ch.isdigit() for ch in screen.split("Tất cả hồ sơ")[1][:20]
+                ):
                     break
                 if time.perf_counter() - t0 > 30:
                     raise TimeoutError(screen)
@@ -51,7 +65,9 @@ def cold_start(db: Path, runs: int) -> list[float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--dossiers", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()))
@@ -70,12 +86,20 @@ def main() -> None:
             desk.page(DossierFilter(search=name[:i]), limit=200)
             latencies.append((time.perf_counter() - t) * 1000)
     desk.close()
-    print(f"\nonestop desk UI benchmark — {args.dossiers:,} dossiers, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(
+        f"\nonestop desk UI benchmark — {args.dossiers:,} dossiers, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    )
     print(f"| {'measure':<44} | {'value':>8} | {'target':>8} |")
     print(f"|{'-' * 46}|{'-' * 10}|{'-' * 10}|")
-    print(f"| {'cold start to dashboard counts, median (ms)':<44} | {statistics.median(cold):>8.0f} | {'< 1000':>8} |")
-    print(f"| {'search-as-you-type, per keystroke p50 (ms)':<44} | {statistics.median(latencies):>8.1f} | {'—':>8} |")
-    print(f"| {'search-as-you-type, per keystroke p95 (ms)':<44} | {pct(latencies, 95):>8.1f} | {'< 100':>8} |")
+    print(
+        f"| {'cold start to dashboard counts, median (ms)':<44} | {statistics.median(cold):>8.0f} | {'< 1000':>8} |"
+    )
+    print(
+        f"| {'search-as-you-type, per keystroke p50 (ms)':<44} | {statistics.median(latencies):>8.1f} | {'—':>8} |"
+    )
+    print(
+        f"| {'search-as-you-type, per keystroke p95 (ms)':<44} | {pct(latencies, 95):>8.1f} | {'< 100':>8} |"
+    )
 
 
 if __name__ == "__main__":
