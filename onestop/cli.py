@@ -787,6 +787,10 @@ import onestop.cli_receipts  # noqa: E402,F401
 from onestop.cli_reports import report  # noqa: E402
 
 main.add_command(report)
+from onestop.cli_sync import COMMANDS as SYNC_COMMANDS  # noqa: E402
+
+for _command in SYNC_COMMANDS:
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

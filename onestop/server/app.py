@@ -1,0 +1,288 @@
+"""The provincial server's HTTP API (FastAPI). Stateless: everything lives in the database.
+
+``create_app(database_url)`` migrates the schema, seeds reference data, loads the signing key
+and returns the app; ``app_from_env`` is the uvicorn factory used by ``onestop serve`` (the
+URL comes from ``ONESTOP_SERVER_DATABASE_URL``), so any number of worker processes can run it.
+
+Endpoints (all under /sync/v1; errors are JSON ``{"error", "message", ...}``, always 4xx for
+bad input):
+
+=======  ================  ====================================================================
+POST     /enroll           JSON {alg, public_key, request}: register a desk key with a one-time
+                           code. → JSON {desk_id, desk_no, commune, server{alg, public_key},
+                           trust_list, server_time}
+POST     /batches          a signed batch (see services/_wire.py), Content-Encoding zstd|gzip|
+                           identity, Idempotency-Key <desk>:<first>-<last>. → 200 signed ack;
+                           replay → the stored ack; 409 gap {acked_seq, state}; 415; 422.
+GET      /state            (signed request) → signed ack of the desk's current acked state.
+GET      /events           ?commune=&after=desk:seq,... (signed request) → signed feed of the
+                           other desks' events.
+GET      /reference        ?cursor=N, ETag/If-None-Match → signed reference items or 304.
+GET      /digest           (signed request) → {dossiers, events, digest} of the commune.
+GET      /health           → {service, version, kid}
+=======  ================  ====================================================================
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from onestop import __version__
+from onestop.crypto.signer import Signer
+from onestop.server import repo
+from onestop.server.db import ServerDB, default_database_url, migrate
+from onestop.server.enroll import enroll
+from onestop.server.errors import ApiError
+from onestop.server.feed import MAX_FEED_EVENTS, build_feed, parse_after
+from onestop.server.ingest import (
+    desk_keys,
+    ingest_batch,
+    parse_encoding,
+    require_active,
+    signed_state,
+)
+from onestop.server.keys import server_signer
+from onestop.server.reference import changed_since, seed
+from onestop.services._wire import (
+    API,
+    CBOR_MEDIA,
+    MAX_WIRE_BYTES,
+    REF_CT,
+    WireError,
+    dictionaries,
+    digest,
+    now_epoch,
+    parse_auth,
+    sign,
+    verify_message,
+)
+
+log = logging.getLogger("onestop.server")
+DATABASE_URL_ENV = "ONESTOP_SERVER_DATABASE_URL"
+_MAX_JSON = 64 * 1024
+
+
+class ServerContext:
+    def __init__(self, db: ServerDB, signer: Signer) -> None:
+        self.db = db
+        self.signer = signer
+
+
+def _cbor(data: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(content=data, status_code=status, media_type=CBOR_MEDIA, headers=headers)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise ApiError(400, "bad_request", "Content-Length không hợp lệ.")
+        if int(declared) > limit:
+            raise ApiError(413, "too_large", "Nội dung yêu cầu quá lớn.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", "Nội dung yêu cầu quá lớn.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _signed_target(request: Request) -> str:
+    """What a desk signs for a GET: method, path, and the query parameters sorted."""
+    query = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
+    return f"{request.method} {request.url.path}" + (f"?{query}" if query else "")
+
+
+def _authenticate(ctx: ServerContext, request: Request) -> Any:
+    """The enrolled, active desk that signed this request (401/403 otherwise)."""
+    try:
+        msg, desk_id, target = parse_auth(request.headers.get("authorization"))
+    except WireError as e:
+        raise ApiError(401, "unauthenticated", str(e)) from e
+    with ctx.db.read() as conn:
+        desk = repo.get_desk(conn=conn, desk_id=desk_id)
+    require_active(desk, desk_id)
+    try:
+        verify_message(msg, desk_keys(desk))
+    except WireError as e:
+        raise ApiError(401, "bad_signature", f"Chữ ký yêu cầu không hợp lệ: {e}") from e
+    if target != _signed_target(request):
+        raise ApiError(401, "bad_signature", "Chữ ký yêu cầu không khớp địa chỉ yêu cầu.")
+    return desk
+
+
+def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise ApiError(400, "bad_request", f"Tham số {name} phải là số nguyên từ {lo} đến {hi}.")
+    return int(raw)
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    db = ServerDB(database_url or os.environ.get(DATABASE_URL_ENV) or default_database_url())
+    migrate(db)
+    seed(db)
+    ctx = ServerContext(db, server_signer(db))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.close()
+
+    app = FastAPI(
+        title="onestop provincial server",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            {"error": "bad_request", "message": "Yêu cầu không hợp lệ.", "detail": str(exc)[:500]},
+            status_code=400,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": "http_error", "message": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse(
+            {"error": "internal", "message": "Lỗi máy chủ; yêu cầu chưa được ghi nhận."},
+            status_code=500,
+        )
+
+    @app.get(f"{API}/health")
+    async def health() -> dict[str, Any]:
+        return {
+            "service": "onestop-server",
+            "version": __version__,
+            "kid": ctx.signer.kid.hex(),
+            "database": db.dialect,
+            "dict_ids": sorted(dictionaries()),
+        }
+
+    @app.post(f"{API}/enroll")
+    async def post_enroll(request: Request) -> JSONResponse:
+        raw = await _read_body(request, _MAX_JSON)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ApiError(400, "bad_request", "Yêu cầu đăng ký phải là JSON.") from e
+        answer = await run_in_threadpool(enroll, db, ctx.signer, body)
+        return JSONResponse(answer)
+
+    @app.post(f"{API}/batches")
+    async def post_batch(request: Request) -> Response:
+        encoding = parse_encoding(request.headers.get("content-encoding"))
+        body = await _read_body(request, MAX_WIRE_BYTES)
+        result = await run_in_threadpool(
+            lambda: ingest_batch(
+                db,
+                ctx.signer,
+                body=body,
+                encoding=encoding,
+                idempotency_key=request.headers.get("idempotency-key"),
+            )
+        )
+        headers = {"Idempotent-Replayed": "true"} if result.replay else None
+        return _cbor(result.ack, headers=headers)
+
+    @app.get(f"{API}/state")
+    async def get_state(request: Request) -> Response:
+        desk = await run_in_threadpool(_authenticate, ctx, request)
+        return _cbor(signed_state(ctx.signer, desk, now_epoch()))
+
+    @app.get(f"{API}/events")
+    async def get_events(request: Request) -> Response:
+        desk = await run_in_threadpool(_authenticate, ctx, request)
+        commune = request.query_params.get("commune") or str(desk["commune"])
+        after = parse_after(request.query_params.get("after"))
+        limit = _int_param(request, "limit", MAX_FEED_EVENTS, 1, MAX_FEED_EVENTS)
+        body = await run_in_threadpool(
+            lambda: build_feed(
+                db,
+                ctx.signer,
+                requester=desk,
+                commune=commune,
+                after=after,
+                limit=limit,
+            )
+        )
+        return _cbor(body)
+
+    @app.get(f"{API}/reference")
+    async def get_reference(request: Request) -> Response:
+        cursor = _int_param(request, "cursor", 0, 0, 2**62)
+
+        def load() -> tuple[int, dict[str, Any]]:
+            with db.read() as conn:
+                return changed_since(conn=conn, cursor=cursor)
+
+        version, items = await run_in_threadpool(load)
+        etag = f'"ref-{version}"'
+        if request.headers.get("if-none-match") == etag or (cursor == version and not items):
+            return Response(status_code=304, headers={"ETag": etag})
+        payload = {1: version, 2: items, 3: now_epoch(), 4: sorted(dictionaries())}
+        data = await run_in_threadpool(sign, ctx.signer, REF_CT, payload)
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if "gzip" in request.headers.get("accept-encoding", "") and len(data) > 1024:
+            data = gzip.compress(data, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        return _cbor(data, headers=headers)
+
+    @app.get(f"{API}/digest")
+    async def get_digest(request: Request) -> dict[str, Any]:
+        desk = await run_in_threadpool(_authenticate, ctx, request)
+        commune = str(desk["commune"])
+
+        def compute() -> dict[str, Any]:
+            with db.read() as conn:
+                pairs = repo.dossier_states(conn=conn, commune=commune)
+                ids = [str(d["desk_id"]) for d in repo.desks_of_commune(conn=conn, commune=commune)]
+                events = repo.count_events(conn=conn, desk_ids=ids)
+            return {
+                "commune": commune,
+                "dossiers": len(pairs),
+                "events": events,
+                "digest": digest(pairs),
+            }
+
+        return await run_in_threadpool(compute)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory (``onestop serve`` passes the URL in ONESTOP_SERVER_DATABASE_URL)."""
+    return create_app(os.environ.get(DATABASE_URL_ENV) or default_database_url())

@@ -1,0 +1,90 @@
+"""The download side: events of the other desks of a commune, and the signed desk state.
+
+A desk says how far it holds each other desk's chain (``after=16279-02:57,16279-03:0``); the
+server answers with the next events of every other desk of the commune, per desk in seq order,
+with the chain head after the last one, in one signed, compressed response. The receiving
+desk recomputes each chain from the head it holds, so a missing, changed or reordered event
+cannot go unnoticed. A vector of per-desk positions rather than one global cursor: with
+several workers committing at once a global id can become visible out of order, and a cursor
+past an uncommitted id would skip it forever.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from onestop.crypto.signer import Signer
+from onestop.server import repo
+from onestop.server.db import ServerDB
+from onestop.server.errors import ApiError
+from onestop.services._wire import FeedHeader, FeedRange, current_dictionary, encode_feed, now_epoch
+
+MAX_FEED_EVENTS = 2000
+_AFTER_RE = re.compile(r"^\d{5}-\d{2}:\d{1,12}$")
+
+
+def parse_after(text: str | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    if not text:
+        return out
+    parts = text.split(",")
+    if len(parts) > 200:
+        raise ApiError(400, "bad_after", "Tham số after quá dài.")
+    for part in parts:
+        if not _AFTER_RE.match(part):
+            raise ApiError(400, "bad_after", "Tham số after phải có dạng 16279-02:57,16279-03:0.")
+        desk, seq = part.split(":")
+        out[desk] = int(seq)
+    return out
+
+
+def build_feed(
+    db: ServerDB,
+    signer: Signer,
+    *,
+    requester: Any,
+    commune: str,
+    after: dict[str, int],
+    limit: int = MAX_FEED_EVENTS,
+    encoding: str = "zstd",
+) -> bytes:
+    if commune != requester["commune"]:
+        raise ApiError(403, "wrong_commune", "Quầy chỉ được tải sự kiện của các quầy cùng xã.")
+    ranges: list[FeedRange] = []
+    blocks: list[list[bytes]] = []
+    remaining = limit
+    more = False
+    with db.read() as conn:
+        for desk in repo.desks_of_commune(conn=conn, commune=commune):
+            desk_id = str(desk["desk_id"])
+            if desk_id == requester["desk_id"]:
+                continue
+            start = after.get(desk_id, 0)
+            if int(desk["acked_seq"]) <= start:
+                continue
+            if remaining <= 0:
+                more = True
+                break
+            rows = repo.event_range(conn=conn, desk_id=desk_id, after=start, limit=remaining)
+            if not rows or rows[0][0] != start + 1:
+                continue
+            remaining -= len(rows)
+            ranges.append(FeedRange(desk_id, rows[0][0], rows[-1][0], rows[-1][2]))
+            blocks.append([r[1] for r in rows])
+            if rows[-1][0] < int(desk["acked_seq"]):
+                more = True
+    d = current_dictionary() if encoding == "zstd" else None
+    codec = "zstd" if encoding == "zstd" else encoding
+    header = FeedHeader(
+        commune=commune,
+        ranges=tuple(ranges),
+        server_time=now_epoch(),
+        codec=codec,
+        dict_id=d.dict_id() if d is not None else 0,
+        more=more,
+        requester=str(requester["desk_id"]),
+        requester_acked=int(requester["acked_seq"]),
+        requester_head=bytes(requester["head"]),
+    )
+    return encode_feed(signer, header, blocks)

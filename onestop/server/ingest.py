@@ -1,0 +1,346 @@
+"""Accepting a batch: verify, chain, store once, advance, project, sign — in ONE transaction.
+
+Order of work, cheapest refusals first and the expensive checks outside the lock:
+
+1. decompress (415 for an unknown coding or dictionary, 400 for junk, 413 for too big);
+2. split the body into the signed envelope and the event bodies (400);
+3. look the desk up: unknown → 403, revoked → 403; verify the envelope signature against the
+   enrolled key (401);
+4. decode every event (canonical CBOR only), check seqs are first..last and recompute the hash
+   chain from the envelope's ``prev_head``: it must end at the signed ``head`` (400);
+5. in one transaction, holding the desk row lock (``SELECT … FOR UPDATE``):
+   * the same idempotency key already accepted → replay its stored ack byte for byte, or 422
+     if the events differ;
+   * ``first_seq != acked_seq + 1`` → 409 carrying a signed state {acked_seq, head};
+   * ``prev_head`` differs from the stored head → 422 (the desk's history diverged);
+   * insert the events (ON CONFLICT DO NOTHING), advance acked_seq/head, fold the events into
+     the dossier projections, sign the ack, store it with the batch key; commit.
+
+The ack is only produced after all of that is in the transaction, and returned only after the
+commit: an ack the desk holds is always backed by durable rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from onestop.crypto.signer import Signer
+from onestop.domain.events import Event, EventFormatError, chain
+from onestop.domain.lifecycle import apply
+from onestop.server import repo
+from onestop.server.db import ServerDB
+from onestop.server.errors import ApiError
+from onestop.services._wire import (
+    ENCODINGS,
+    MAX_WIRE_BYTES,
+    Ack,
+    UnsupportedEncoding,
+    WireError,
+    b64e,
+    decompress,
+    dictionaries,
+    event_key,
+    now_epoch,
+    replay_or_none,
+    sign_ack,
+    split_batch,
+    state_from_json,
+    state_json,
+    verify_message,
+    zstd_dict_id,
+)
+from onestop.store.timefmt import dt_to_text, opt_dt_to_text
+
+
+@dataclass(frozen=True)
+class Accepted:
+    ack: bytes
+    replay: bool
+    inserted: int
+    acked_seq: int
+
+
+def unsupported_encoding(message: str) -> ApiError:
+    """415 with what we do accept (RFC 7694 §3: Accept-Encoding on the 415 response)."""
+    return ApiError(
+        415,
+        "unsupported_encoding",
+        message,
+        extra={"accept": list(ENCODINGS), "dict_ids": sorted(dictionaries())},
+        headers={"Accept-Encoding": "zstd, gzip, identity"},
+    )
+
+
+def parse_encoding(header: str | None) -> str:
+    enc = (header or "identity").strip().lower()
+    if enc not in ENCODINGS:
+        raise unsupported_encoding(f"Không hỗ trợ Content-Encoding {enc!r}.")
+    return enc
+
+
+def desk_keys(desk: Any) -> dict[bytes, tuple[int, bytes]]:
+    return {bytes(desk["kid"]): (int(desk["alg"]), bytes(desk["public_key"]))}
+
+
+def require_active(desk: Any, desk_id: str) -> None:
+    if desk is None:
+        raise ApiError(403, "not_enrolled", f"Quầy {desk_id} chưa đăng ký với máy chủ tỉnh.")
+    if desk["status"] != "active":
+        raise ApiError(403, "revoked", f"Quầy {desk_id} đã bị thu hồi quyền đồng bộ.")
+
+
+# desk id -> (kid -> (alg, public key)). A desk id is bound to one key for good (re-enrolling
+# an active desk with another key is refused), so the key may be cached per process; the
+# desk's *status* is not cached: it is read again under the row lock for every batch.
+_KEYS: dict[str, dict[bytes, tuple[int, bytes]]] = {}
+
+
+def _key_of(db: ServerDB, desk_id: str) -> dict[bytes, tuple[int, bytes]]:
+    cache_key = f"{db.url}|{desk_id}"
+    found = _KEYS.get(cache_key)
+    if found is None:
+        with db.read() as conn:
+            desk = repo.get_desk(conn=conn, desk_id=desk_id)
+        require_active(desk, desk_id)
+        found = _KEYS[cache_key] = desk_keys(desk)
+    return found
+
+
+def signed_state(signer: Signer, desk: Any, now: int) -> bytes:
+    """The desk's current acked state, signed: sent with 409 and by GET /state."""
+    return sign_ack(
+        signer,
+        Ack(
+            desk=str(desk["desk_id"]),
+            acked_seq=int(desk["acked_seq"]),
+            head=bytes(desk["head"]),
+            server_time=now,
+            batch_key=None,
+        ),
+    )
+
+
+def ingest_batch(
+    db: ServerDB,
+    signer: Signer,
+    *,
+    body: bytes,
+    encoding: str,
+    idempotency_key: str | None,
+    now: int | None = None,
+    allow_overlap: bool = False,
+) -> Accepted:
+    """Accept one batch (see the module docstring). ``allow_overlap`` is for bundle files:
+    a bundle exported from a stale outbox may start before the acked sequence; the part the
+    server already holds must then be identical (same chain head), and the rest is taken."""
+    now = now_epoch() if now is None else now
+    if len(body) > MAX_WIRE_BYTES:
+        raise ApiError(413, "too_large", "Lô sự kiện quá lớn.")
+    try:
+        plain = decompress(body, encoding)
+        raw = split_batch(plain)
+        if encoding == "zstd" and zstd_dict_id(body) != raw.envelope.dict_id:
+            raise WireError("Từ điển nén khác từ điển ghi trong phong bì đã ký.")
+    except UnsupportedEncoding as e:
+        raise unsupported_encoding(str(e)) from e
+    except WireError as e:
+        raise ApiError(400, "bad_batch", str(e)) from e
+    env = raw.envelope
+    if idempotency_key is not None and idempotency_key != env.key:
+        raise ApiError(400, "bad_key", f"Idempotency-Key phải là {env.key} (khớp phong bì đã ký).")
+
+    try:
+        verify_message(raw.message, _key_of(db, env.desk))
+    except WireError as e:
+        raise ApiError(401, "bad_signature", f"Chữ ký lô không hợp lệ: {e}") from e
+
+    events, rows, head, hlc_max = _check_events(env, raw.bodies, now)
+
+    with db.write() as conn:
+        locked = repo.get_desk(conn=conn, desk_id=env.desk, lock=True)
+        require_active(locked, env.desk)
+        assert locked is not None
+        acked = int(locked["acked_seq"])
+        # A batch key can only exist for a range the server already acknowledged.
+        done = (
+            repo.get_batch(conn=conn, desk_id=env.desk, first=env.first_seq, last=env.last_seq)
+            if env.first_seq <= acked
+            else None
+        )
+        if done is not None:
+            if bytes(done["identity"]) != env.identity():
+                raise ApiError(
+                    422,
+                    "key_reused",
+                    f"Khóa {env.key} đã dùng cho một lô có nội dung khác.",
+                )
+            repo.touch_desk(conn=conn, desk_id=env.desk, now=now)
+            return Accepted(bytes(done["ack"]), True, 0, acked)
+        if allow_overlap and env.first_seq <= acked:
+            if env.last_seq <= acked:
+                if repo.event_head(conn=conn, desk_id=env.desk, seq=env.last_seq) != env.head:
+                    raise ApiError(422, "chain_mismatch", "Gói khác các sự kiện máy chủ đã nhận.")
+                return Accepted(signed_state(signer, locked, now), True, 0, acked)
+            skip = acked - env.first_seq + 1
+            if rows[skip - 1]["head"] != bytes(locked["head"]):
+                raise ApiError(422, "chain_mismatch", "Gói khác các sự kiện máy chủ đã nhận.")
+            rows, events = rows[skip:], events[skip:]
+        elif env.first_seq != acked + 1:
+            raise ApiError(
+                409,
+                "gap",
+                f"Máy chủ đã nhận đến sự kiện số {acked}; lô phải bắt đầu từ {acked + 1}.",
+                extra={"acked_seq": acked, "state": b64e(signed_state(signer, locked, now))},
+            )
+        elif bytes(locked["head"]) != env.prev_head:
+            raise ApiError(
+                422,
+                "chain_mismatch",
+                "Chuỗi băm của quầy khác chuỗi máy chủ đã nhận: lịch sử sự kiện đã bị thay đổi.",
+            )
+        repo.insert_events(conn=conn, db=db, rows=rows)
+        hlc_max = max(hlc_max, int(locked["hlc_max"]))
+        repo.advance_desk(
+            conn=conn, desk_id=env.desk, acked_seq=env.last_seq, head=head, hlc_max=hlc_max, now=now
+        )
+        project(conn=conn, db=db, events=events)
+        ack = sign_ack(
+            signer,
+            Ack(
+                desk=env.desk,
+                acked_seq=env.last_seq,
+                head=head,
+                server_time=now,
+                batch_key=env.key,
+            ),
+        )
+        repo.insert_batch(
+            conn=conn,
+            db=db,
+            desk_id=env.desk,
+            first=env.first_seq,
+            last=env.last_seq,
+            identity=env.identity(),
+            ack=ack,
+            now=now,
+        )
+    return Accepted(ack, False, len(rows), env.last_seq)
+
+
+def _check_events(
+    env: Any, bodies: list[bytes], now: int
+) -> tuple[list[Event], list[dict[str, Any]], bytes, int]:
+    events: list[Event] = []
+    rows: list[dict[str, Any]] = []
+    head = env.prev_head
+    hlc_max = 0
+    for i, body in enumerate(bodies):
+        try:
+            ev = Event.from_body(env.desk, body)
+        except EventFormatError as e:
+            raise ApiError(400, "bad_event", f"Sự kiện thứ {i + 1} của lô: {e}") from e
+        if ev.seq != env.first_seq + i:
+            raise ApiError(
+                400, "bad_event", f"Sự kiện thứ {i + 1} mang số {ev.seq}, không liền mạch."
+            )
+        if not ev.dossier or len(ev.dossier) > 64:
+            raise ApiError(400, "bad_event", f"Sự kiện số {ev.seq}: mã hồ sơ không hợp lệ.")
+        head = chain(head, body)
+        hlc_max = max(hlc_max, ev.hlc)
+        events.append(ev)
+        rows.append(
+            {
+                "desk_id": env.desk,
+                "seq": ev.seq,
+                "hlc": ev.hlc,
+                "kind": ev.kind.value,
+                "dossier": ev.dossier,
+                "body": body,
+                "head": head,
+                "accepted_at": now,
+            }
+        )
+    if head != env.head:
+        raise ApiError(
+            400, "chain_mismatch", "Chuỗi băm tính lại từ các sự kiện không khớp phong bì đã ký."
+        )
+    if hlc_max != env.hlc_max:
+        raise ApiError(400, "bad_batch", "hlc_max trong phong bì không khớp các sự kiện.")
+    return events, rows, head, hlc_max
+
+
+def project(*, conn: Connection, db: ServerDB, events: list[Event]) -> int:
+    """Fold newly stored events into the dossier projections. Returns dossiers written.
+
+    A dossier whose new events all sort after the last one folded in is updated in place; any
+    other (first sight, or a late event from another desk) is replayed from its whole stored
+    log in one query for all of them. A dossier whose receive has not arrived yet stays
+    unprojected until it does.
+    """
+    by_dossier: dict[str, list[Event]] = {}
+    for e in events:
+        by_dossier.setdefault(e.dossier, []).append(e)
+    for evs in by_dossier.values():
+        evs.sort(key=event_key)
+    existing = repo.dossier_rows(conn=conn, codes=by_dossier)
+    out: list[dict[str, Any]] = []
+    replay: list[str] = []
+    for code, evs in by_dossier.items():
+        row = existing.get(code)
+        if row is None or event_key(evs[0]) <= (
+            int(row["last_hlc"]),
+            str(row["last_desk"]),
+            int(row["last_seq"]),
+        ):
+            replay.append(code)
+            continue
+        state = state_from_json(str(row["state"]))
+        for e in evs:
+            state = apply(state, e)
+        out.append(_row(state, evs[-1], str(row["commune"])))
+    if replay:
+        # Fold from the whole stored log, in (hlc, desk, seq) order. Usually every event of
+        # the dossier is in this batch (a fresh dossier): then nothing is decoded twice.
+        communes: dict[str, str] = {}
+        in_batch = {(e.desk_id, e.seq): e for e in events}
+        keys = repo.event_keys_of_dossiers(conn=conn, codes=replay)
+        incomplete = [c for c, ks in keys.items() if any((d, q) not in in_batch for d, q in ks)]
+        stored = repo.events_of_dossiers(conn=conn, codes=incomplete) if incomplete else {}
+        for code, ks in keys.items():
+            if code in stored:
+                evs = [in_batch.get((d, q)) or Event.from_body(d, b) for d, q, b in stored[code]]
+            else:
+                evs = [in_batch[k] for k in ks]
+            st = replay_or_none(evs)
+            if st is None:
+                continue
+            out.append(_row(st, evs[-1], _commune(conn, communes, st.owner_desk)))
+    if out:
+        repo.upsert_dossiers(conn=conn, db=db, rows=out)
+    return len(out)
+
+
+def _commune(conn: Connection, cache: dict[str, str], desk_id: str) -> str:
+    if desk_id not in cache:
+        desk = repo.get_desk(conn=conn, desk_id=desk_id)
+        cache[desk_id] = str(desk["commune"]) if desk is not None else desk_id.split("-")[0]
+    return cache[desk_id]
+
+
+def _row(state: Any, last: Event, commune: str) -> dict[str, Any]:
+    return {
+        "code": state.code,
+        "commune": commune,
+        "owner_desk": state.owner_desk,
+        "status": str(state.status),
+        "received_at": dt_to_text(state.received_at),
+        "due_at": opt_dt_to_text(state.due_at),
+        "last_hlc": last.hlc,
+        "last_desk": last.desk_id,
+        "last_seq": last.seq,
+        "event_count": state.event_count,
+        "state": state_json(state),
+    }

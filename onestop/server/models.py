@@ -1,0 +1,148 @@
+"""The provincial server's tables (SQLModel), owned by Alembic in migrations/server.
+
+They live in their own ``MetaData`` (a separate SQLModel registry), never in
+``SQLModel.metadata``, which is the desk's: each schema's ``alembic check`` then compares only
+its own tables, and a desk database never grows server tables or the reverse.
+
+All state is here, so any number of stateless workers can serve one PostgreSQL database.
+Times are epoch seconds (UTC) on the server: it serves every commune, and integers compare
+the same in SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, MetaData, Text
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+_registry = registry(metadata=metadata)
+
+
+class ServerModel(SQLModel, registry=_registry):
+    """Base of every server table: binds them to the server ``metadata``."""
+
+
+def _blob(nullable: bool = False) -> Column[bytes]:
+    return Column(LargeBinary, nullable=nullable)
+
+
+def _bigint(nullable: bool = False) -> Column[int]:
+    return Column(BigInteger, nullable=nullable)
+
+
+class ServerDesk(ServerModel, table=True):
+    """An enrolled desk: its public key, status, and how far its log has been accepted."""
+
+    __tablename__ = "server_desk"
+    __table_args__ = (
+        Index("ix_server_desk_commune", "commune"),
+        Index("ix_server_desk_kid", "kid"),
+    )
+    desk_id: str = Field(primary_key=True)
+    commune: str
+    desk_no: int
+    desk_name: str = ""
+    unit_eid: str = ""
+    alg: int
+    public_key: bytes = Field(sa_column=_blob())
+    kid: bytes = Field(sa_column=_blob())
+    status: str = "active"  # active | revoked
+    enrolled_at: int = Field(sa_column=_bigint())
+    revoked_at: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    acked_seq: int = Field(default=0, sa_column=_bigint())
+    head: bytes = Field(default=bytes(32), sa_column=_blob())
+    hlc_max: int = Field(default=0, sa_column=_bigint())
+    last_seen_at: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+
+
+class EnrollCode(ServerModel, table=True):
+    """A one-time enrollment code; only its SHA-256 is stored."""
+
+    __tablename__ = "server_enroll_code"
+    code_hash: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    commune: str
+    desk_no: int
+    desk_name: str = ""
+    created_at: int = Field(sa_column=_bigint())
+    expires_at: int = Field(sa_column=_bigint())
+    used_at: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    desk_id: str | None = None
+
+
+class ServerEvent(ServerModel, table=True):
+    """Every accepted event, forever: the exact bytes the desk chained, and the chain head."""
+
+    __tablename__ = "server_event"
+    __table_args__ = (Index("ix_server_event_dossier", "dossier", "hlc", "desk_id", "seq"),)
+    desk_id: str = Field(primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hlc: int = Field(sa_column=_bigint())
+    kind: str
+    dossier: str
+    body: bytes = Field(sa_column=_blob())
+    head: bytes = Field(sa_column=_blob())
+    accepted_at: int = Field(sa_column=_bigint())
+
+
+class ServerBatch(ServerModel, table=True):
+    """One accepted batch: the idempotency record. Replays get ``ack`` back byte for byte."""
+
+    __tablename__ = "server_batch"
+    desk_id: str = Field(primary_key=True)
+    first_seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    last_seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    identity: bytes = Field(sa_column=_blob())
+    ack: bytes = Field(sa_column=_blob())
+    accepted_at: int = Field(sa_column=_bigint())
+
+
+class ServerDossier(ServerModel, table=True):
+    """The server's projection of one dossier, rebuilt from events with the desk's own rules.
+
+    ``state`` is the JSON of ``state_to_values`` (sorted keys), the same values the desk keeps
+    in its ``dossier`` row; the columns beside it exist for queries (commune, status, due).
+    ``last_*`` is the (hlc, desk, seq) of the last event folded in: a later event is applied
+    on top, an earlier one (a late arrival) triggers a replay of the dossier's whole log.
+    """
+
+    __tablename__ = "server_dossier"
+    __table_args__ = (Index("ix_server_dossier_commune", "commune", "status"),)
+    code: str = Field(primary_key=True)
+    commune: str
+    owner_desk: str
+    status: str
+    received_at: str
+    due_at: str | None = None
+    last_hlc: int = Field(sa_column=_bigint())
+    last_desk: str
+    last_seq: int = Field(sa_column=_bigint())
+    event_count: int
+    state: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ReferenceItem(ServerModel, table=True):
+    """Reference data served to desks (catalogue, calendar, units, trust list, revocations)."""
+
+    __tablename__ = "server_reference"
+    name: str = Field(primary_key=True)
+    version: int = Field(sa_column=_bigint())
+    sha256: bytes = Field(sa_column=_blob())
+    data: bytes = Field(sa_column=_blob())
+    updated_at: int = Field(sa_column=_bigint())
+
+
+class ServerSetting(ServerModel, table=True):
+    """Server-wide values: the signing key (PKCS#8), the reference version counter."""
+
+    __tablename__ = "server_setting"
+    key: str = Field(primary_key=True)
+    value: bytes = Field(sa_column=_blob())

@@ -1,0 +1,102 @@
+"""No link: a signed bundle file carried from a field laptop to the office desk or the server."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from onestop.crypto.signer import SoftwareSigner
+from onestop.server.admin import AdminError, import_bundle, open_db
+from onestop.services import sync
+from tests.sync.helpers import (
+    FAST,
+    Clock,
+    ServerProcess,
+    assert_converged,
+    assert_exactly_once,
+    enroll,
+    make_desk,
+    passphrase,
+    random_work,
+)
+
+
+def test_field_laptop_to_office_by_usb(tmp_path: Path):
+    rng = random.Random(8)
+    cf, co = Clock(), Clock()
+    field = make_desk(tmp_path / "field.sqlite", n=40, desk_no=2, clock=cf)
+    office = make_desk(tmp_path / "office.sqlite", n=40, desk_no=1, clock=co)
+    codes = random_work(field, cf, rng, 30)
+    signer = sync.desk_signer(field, passphrase, create=True)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    first = sync.export_bundle(field, usb, signer=signer, from_seq=1)
+    assert first is not None and first.name.startswith("20040-02_0000001-")
+    got = sync.import_bundle(office, first)
+    assert got.added == got.last_seq > 0
+    assert sync.desk_digest(office) == sync.desk_digest(field)
+    # Importing the same file again changes nothing; the office can now process it.
+    assert sync.import_bundle(office, first).added == 0
+    target = next(c for c in codes if "forward" in office.get(c).allowed_actions())
+    office.act(target, "forward", {"to": "Công an xã"})
+    assert office.get(target).handler == "Công an xã"
+    # More field work; a full export overlaps what the office has: only the new part is added.
+    random_work(field, cf, rng, 10, codes)
+    again = sync.export_bundle(field, usb, signer=signer, from_seq=1)
+    assert again is not None
+    assert sync.import_bundle(office, again).added > 0
+    assert sync.desk_digest(office) != sync.desk_digest(field)  # office acted too
+    # Tampering with any byte is refused and changes nothing.
+    data = bytearray(again.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    bad = usb / "tampered.osb"
+    bad.write_bytes(bytes(data))
+    before = sync.desk_digest(office)
+    with pytest.raises(sync.SyncError):
+        sync.import_bundle(office, bad)
+    assert sync.desk_digest(office) == before
+    # A desk's own bundle, or one signed by another key for the same desk id: refused.
+    own = sync.export_bundle(office, usb, signer=sync.desk_signer(office, passphrase, create=True))
+    assert own is not None
+    with pytest.raises(sync.SyncError, match="chính quầy"):
+        sync.import_bundle(office, own)
+    impostor = sync.export_bundle(field, usb, signer=SoftwareSigner.generate(), from_seq=1)
+    assert impostor is not None
+    with pytest.raises(sync.SyncError, match="khóa khác"):
+        sync.import_bundle(office, impostor)
+
+
+def test_bundle_into_the_server_then_online(sqlite_server: ServerProcess, tmp_path: Path):
+    rng = random.Random(9)
+    clock = Clock()
+    desk = make_desk(tmp_path / "d.sqlite", n=41, clock=clock)
+    codes = random_work(desk, clock, rng, 40)
+    enroll(desk, sqlite_server.db_url, sqlite_server.url)
+    signer = sync.desk_signer(desk, passphrase)
+    bundle = sync.export_bundle(desk, tmp_path, signer=signer)
+    assert bundle is not None
+    db = open_db(sqlite_server.db_url)
+    try:
+        out = import_bundle(db, bundle)
+        assert out.inserted > 0 and not out.replay
+        assert import_bundle(db, bundle).replay  # the same file twice: a replay
+        assert_exactly_once(desk, sqlite_server.db_url)
+        # Online later: the server already holds everything; nothing is stored twice.
+        random_work(desk, clock, rng, 10, codes)
+        report = sync.sync_once(desk, passphrase_provider=passphrase, options=FAST)
+        assert report.ok, report.error
+        assert_converged(desk, sqlite_server.db_url)
+        # A stale export (from seq 1) imports as "already have most of it" + the rest.
+        random_work(desk, clock, rng, 5, codes)
+        stale = sync.export_bundle(desk, tmp_path, signer=signer, from_seq=1)
+        assert stale is not None
+        assert import_bundle(db, stale).inserted > 0
+        assert_exactly_once(desk, sqlite_server.db_url)
+        junk = tmp_path / "junk.osb"
+        junk.write_bytes(b"not a bundle")
+        with pytest.raises(AdminError):
+            import_bundle(db, junk)
+    finally:
+        db.close()
