@@ -21,7 +21,7 @@ from onestop import __version__
 from onestop.config import ConfigError, Settings, load_settings
 from onestop.domain.cccd import CccdError, parse_cccd
 from onestop.domain.events import EventKind
-from onestop.domain.lifecycle import ACTION_LABELS, Channel, Status, action_label, status_label
+from onestop.domain.lifecycle import Channel, Status, action_label, status_label
 from onestop.domain.text import datetime_vi, format_vnd
 from onestop.i18n import set_language, t
 from onestop.services.desk import (
@@ -776,10 +776,6 @@ def migrate(db: Path | None) -> None:
         )
     )
     store.close()
-
-
-def _action_help() -> str:
-    return "\n".join(f"{k.value}: {v}" for k, v in ACTION_LABELS.items())
 
 
 # Command modules attach themselves to ``main`` (kept apart so each stays readable).
