@@ -6,135 +6,42 @@ Exit codes: 0 done; 1 refused input (the message says why, nothing was changed);
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import click
 
 from onestop import __version__
-from onestop.config import ConfigError, Settings, load_settings
+from onestop.cli_common import (
+    F,
+    Refused,
+    db_option,
+    desk_now,
+    emit,
+    fmt_due,
+    guard,
+    json_option,
+    open_desk,
+    parse_dt,
+    settings_or_exit,
+)
+from onestop.cli_receipts import register as register_receipt_commands
+from onestop.cli_reports import report
+from onestop.cli_sync import COMMANDS as SYNC_COMMANDS
 from onestop.domain.cccd import CccdError, parse_cccd
 from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import Channel, Status, action_label, status_label
 from onestop.domain.text import datetime_vi, format_vnd
-from onestop.i18n import set_language, t
+from onestop.i18n import t
 from onestop.services.desk import (
     Applicant,
     Desk,
-    DeskError,
-    IntakeError,
     IntakeForm,
     event_json,
     state_json,
-    vn_now,
 )
 from onestop.store.repo_dossiers import DossierFilter
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Refused(click.ClickException):
-    """Refused input: exit 1 with the reason (click's usage errors keep exit 2)."""
-
-    exit_code = 1
-
-    def show(self, file: Any = None) -> None:
-        click.echo(t("Lỗi: {msg}", msg=self.message), err=True)
-
-
-def _settings(db: Path | None) -> Settings:
-    try:
-        return load_settings(db=db)
-    except ConfigError as e:
-        click.echo(str(e), err=True)
-        sys.exit(2)
-
-
-def _now() -> datetime:
-    """The desk clock; ``ONESTOP_NOW="YYYY-MM-DD HH:MM"`` freezes it (demos, end-to-end tests)."""
-    import os
-
-    frozen = os.environ.get("ONESTOP_NOW")
-    if frozen:
-        try:
-            return datetime.strptime(frozen, "%Y-%m-%d %H:%M")
-        except ValueError:
-            click.echo(
-                t("ONESTOP_NOW phải có dạng YYYY-MM-DD HH:MM, ví dụ 2026-02-05 10:00."), err=True
-            )
-            sys.exit(2)
-    return vn_now()
-
-
-@contextmanager
-def open_desk(db: Path | None) -> Iterator[Desk]:
-    settings = _settings(db)
-    set_language(settings.language)
-    try:
-        desk = Desk.open(settings.db, clock=_now, actor=settings.official, role=settings.role)
-    except DeskError as e:
-        raise Refused(str(e)) from e
-    try:
-        yield desk
-    finally:
-        desk.close()
-
-
-def db_option(f: F) -> F:
-    return click.option(
-        "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="ONESTOP_DB",
-        help="Tệp cơ sở dữ liệu của quầy (mặc định trong thư mục dữ liệu người dùng; biến ONESTOP_DB).",
-    )(f)
-
-
-def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")(f)
-
-
-def emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def _parse_dt(value: str, what: str) -> datetime:
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"):
-        try:
-            return datetime.strptime(value.strip(), fmt)
-        except ValueError:
-            continue
-    raise click.BadParameter(
-        t(
-            "{what} phải có dạng «YYYY-MM-DD HH:MM», ví dụ «2026-02-05 10:00»; nhận được «{v}».",
-            what=what,
-            v=value,
-        )
-    )
-
-
-def _fmt_dt(dt: datetime | None) -> str:
-    return datetime_vi(dt) if dt else t("Không có ngày hẹn trả cụ thể theo quy định")
-
-
-def _guard(f: F) -> F:
-    """Domain refusals become exit 1 with a readable message, never a traceback."""
-
-    @wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except IntakeError as e:
-            raise Refused(t("Hồ sơ chưa hợp lệ, chưa lưu gì:\n{errs}", errs=str(e))) from e
-        except (DeskError, CccdError) as e:
-            raise Refused(str(e)) from e
-
-    return cast(F, wrapper)
 
 
 class DefaultGroup(click.Group):
@@ -180,7 +87,7 @@ def main() -> None:
 )
 @click.option("--desk-name", default="", help="Tên quầy, ví dụ «Quầy 1».")
 @json_option
-@_guard
+@guard
 def init(
     db: Path | None,
     unit_id: str,
@@ -192,7 +99,7 @@ def init(
     as_json: bool,
 ) -> None:
     """Khởi tạo cơ sở dữ liệu và danh tính của quầy."""
-    settings = _settings(db)
+    settings = settings_or_exit(db)
     desk = Desk.initialise(
         settings.db,
         unit_eid=unit_id,
@@ -201,7 +108,7 @@ def init(
         province_code=province,
         desk_no=desk_no,
         desk_name=desk_name,
-        clock=_now,
+        clock=desk_now,
     )
     ident = desk.identity
     desk.close()
@@ -236,12 +143,12 @@ def init(
     help="Hạt giống ngẫu nhiên (dữ liệu lặp lại được).",
 )
 @json_option
-@_guard
+@guard
 def demo(db: Path | None, dossiers: int, force: bool, seed: int, as_json: bool) -> None:
     """Tạo một quầy mẫu với hồ sơ thật tế trải trên nhiều tháng."""
     from onestop.services.demo import build_demo
 
-    settings = _settings(db)
+    settings = settings_or_exit(db)
     path = settings.db
     if path.exists():
         if not force:
@@ -258,7 +165,7 @@ def demo(db: Path | None, dossiers: int, force: bool, seed: int, as_json: bool) 
         if not as_json and sys.stderr.isatty():
             click.echo(f"\r{t('Đang tạo hồ sơ mẫu')}: {done}/{total}", nl=False, err=True)
 
-    summary = build_demo(path, dossiers=dossiers, seed=seed, now=_now(), progress=progress)
+    summary = build_demo(path, dossiers=dossiers, seed=seed, now=desk_now(), progress=progress)
     if not as_json and sys.stderr.isatty():
         click.echo("", err=True)
     if as_json:
@@ -281,10 +188,10 @@ def demo(db: Path | None, dossiers: int, force: bool, seed: int, as_json: bool) 
 @click.option("--procedure", required=True, help="Mã thủ tục, ví dụ 2.001035.")
 @click.option("--received", required=True, help="Thời điểm tiếp nhận «YYYY-MM-DD HH:MM».")
 @json_option
-@_guard
+@guard
 def due(db: Path | None, procedure: str, received: str, as_json: bool) -> None:
     """Tính thời điểm hẹn trả kết quả theo quy định."""
-    at = _parse_dt(received, t("Thời điểm tiếp nhận"))
+    at = parse_dt(received, t("Thời điểm tiếp nhận"))
     with open_desk(db) as desk:
         proc, due_at = desk.due_for(procedure, at)
     if as_json:
@@ -300,7 +207,7 @@ def due(db: Path | None, procedure: str, received: str, as_json: bool) -> None:
         )
     else:
         click.echo(f"{proc.code} {proc.name} — {proc.limit.describe_vi()}")
-        click.echo(t("Hẹn trả: {due}", due=_fmt_dt(due_at)))
+        click.echo(t("Hẹn trả: {due}", due=fmt_due(due_at)))
 
 
 @main.command("check-id")
@@ -311,7 +218,7 @@ def due(db: Path | None, procedure: str, received: str, as_json: bool) -> None:
 def check_id(number: str, birth_year: int | None, sex: str | None, as_json: bool) -> None:
     """Kiểm tra số định danh cá nhân (CCCD 12 số)."""
     try:
-        info = parse_cccd(number, today=_now().date(), birth_year=birth_year, sex=sex)
+        info = parse_cccd(number, today=desk_now().date(), birth_year=birth_year, sex=sex)
     except CccdError as e:
         if as_json:
             emit({"valid": False, "error": e.code, "message": str(e)})
@@ -387,7 +294,7 @@ def _form(
             name=name, id_number=id_number, phone=phone, address=address, email=email
         ),
         channel=Channel(channel),
-        received_at=_parse_dt(received, t("Thời điểm tiếp nhận")) if received else None,
+        received_at=parse_dt(received, t("Thời điểm tiếp nhận")) if received else None,
         note=note,
     )
 
@@ -410,7 +317,7 @@ def _form(
     help="Ngày hẹn trả «YYYY-MM-DD HH:MM», chỉ cho thủ tục không có thời hạn cụ thể.",
 )
 @json_option
-@_guard
+@guard
 def receive(
     db: Path | None,
     procedure: str,
@@ -431,14 +338,14 @@ def receive(
     form = _form(procedure, name, id_number, phone, address, email, channel, received, note)
     form.fee_vnd = fee
     form.fee_paid_now = paid
-    form.due_override = _parse_dt(due_override, t("Ngày hẹn trả")) if due_override else None
+    form.due_override = parse_dt(due_override, t("Ngày hẹn trả")) if due_override else None
     with open_desk(db) as desk:
         state = desk.receive(form)
     if as_json:
         emit(state_json(state))
     else:
         click.echo(t("Mã hồ sơ: {code}", code=state.code))
-        click.echo(t("Hẹn trả: {due}", due=_fmt_dt(state.due_at)))
+        click.echo(t("Hẹn trả: {due}", due=fmt_due(state.due_at)))
 
 
 @main.command()
@@ -447,7 +354,7 @@ def receive(
 @click.option("--id", "id_number", default="", help="Số định danh cá nhân (nếu có).")
 @click.option("--reason", required=True, help="Lý do từ chối tiếp nhận (bắt buộc).")
 @json_option
-@_guard
+@guard
 def refuse(
     db: Path | None,
     procedure: str,
@@ -484,7 +391,7 @@ def dossier() -> None:
 @db_option
 @click.argument("code")
 @json_option
-@_guard
+@guard
 def dossier_show(db: Path | None, code: str, as_json: bool) -> None:
     """Trạng thái và toàn bộ lịch sử của một hồ sơ."""
     with open_desk(db) as desk:
@@ -508,7 +415,7 @@ def dossier_show(db: Path | None, code: str, as_json: bool) -> None:
         f"  {t('Người nộp')}: {state.applicant_name} · {state.applicant_id} · {state.applicant_phone}"
     )
     click.echo(f"  {t('Tiếp nhận')}: {datetime_vi(state.received_at)}")
-    click.echo(f"  {t('Hẹn trả')}: {_fmt_dt(state.due_at)}")
+    click.echo(f"  {t('Hẹn trả')}: {fmt_due(state.due_at)}")
     if state.due_at and state.clock_running and state.due_at < now:
         click.echo(f"  {t('QUÁ HẠN')}")
     click.echo(
@@ -554,7 +461,7 @@ def dossier_show(db: Path | None, code: str, as_json: bool) -> None:
     "--after", type=int, default=None, help="Trang tiếp theo: con trỏ in ở cuối trang trước."
 )
 @json_option
-@_guard
+@guard
 def dossier_list(
     db: Path | None,
     statuses: tuple[str, ...],
@@ -622,7 +529,7 @@ def dossier_list(
     "--satisfaction", type=click.IntRange(1, 5), default=None, help="evaluate: mức hài lòng 1–5."
 )
 @json_option
-@_guard
+@guard
 def act(
     db: Path | None,
     code: str,
@@ -660,7 +567,7 @@ def act(
         if value is not None:
             params[key] = value
     if new_due:
-        params["new_due"] = _parse_dt(new_due, t("Ngày hẹn trả mới"))
+        params["new_due"] = parse_dt(new_due, t("Ngày hẹn trả mới"))
     if scores:
         try:
             params["scores"] = [int(x) for x in scores.split(",")]
@@ -681,14 +588,14 @@ def act(
             )
         )
         if state.due_at and action in ("record_supplement", "extend"):
-            click.echo(t("Hẹn trả mới: {due}", due=_fmt_dt(state.due_at)))
+            click.echo(t("Hẹn trả mới: {due}", due=fmt_due(state.due_at)))
 
 
 @main.command()
 @db_option
 @click.option("--check-only", is_flag=True, help="Chỉ kiểm tra, không sửa.")
 @json_option
-@_guard
+@guard
 def rebuild(db: Path | None, check_only: bool, as_json: bool) -> None:
     """Dựng lại toàn bộ hồ sơ từ nhật ký sự kiện và kiểm tra chuỗi băm."""
     with open_desk(db) as desk:
@@ -736,10 +643,10 @@ def rebuild(db: Path | None, check_only: bool, as_json: bool) -> None:
 )
 @click.option("--port", type=int, default=8765, show_default=True, help="Cổng cho --web.")
 @json_option
-@_guard
+@guard
 def desk(db: Path | None, web: bool, port: int, as_json: bool) -> None:
     """Mở quầy (mặc định khi gõ «onestop»)."""
-    settings = _settings(db)
+    settings = settings_or_exit(db)
     if as_json or not sys.stdout.isatty():
         # Without a terminal (scripts, CI) print today's dashboard counts instead of the TUI.
         with open_desk(db) as d:
@@ -755,7 +662,7 @@ def desk(db: Path | None, web: bool, port: int, as_json: bool) -> None:
         from onestop.tui.app import run_desk
     except ImportError:  # pragma: no cover - the TUI module is part of the package
         raise Refused(t("Giao diện quầy chưa sẵn sàng.")) from None
-    run_desk(settings, now=_now, web=web, port=port)
+    run_desk(settings, now=desk_now, web=web, port=port)
 
 
 @main.command()
@@ -765,7 +672,7 @@ def migrate(db: Path | None) -> None:
     from onestop.store import migrate as mig
     from onestop.store.engine import Store
 
-    settings = _settings(db)
+    settings = settings_or_exit(db)
     store = Store(settings.db)
     mig.upgrade(store.write_engine)
     click.echo(
@@ -778,13 +685,9 @@ def migrate(db: Path | None) -> None:
     store.close()
 
 
-# Command modules attach themselves to ``main`` (kept apart so each stays readable).
-import onestop.cli_receipts  # noqa: E402,F401
-from onestop.cli_reports import report  # noqa: E402
-
+# The command modules live apart so each stays readable; they are attached here.
+register_receipt_commands(main)
 main.add_command(report)
-from onestop.cli_sync import COMMANDS as SYNC_COMMANDS  # noqa: E402
-
 for _command in SYNC_COMMANDS:
     main.add_command(_command)
 

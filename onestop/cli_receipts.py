@@ -8,33 +8,31 @@ Passphrases never come from a command-line argument (it would stay in the shell 
 in ``ps``): ``--passphrase-file FILE`` (first line), else ``ONESTOP_PASSPHRASE``, else a hidden
 prompt on the terminal.
 
-Importing this module attaches its commands to ``onestop.cli.main`` (idempotent, see
-``register``): ``onestop.cli`` only needs ``import onestop.cli_receipts`` at its end. The
-registration lives here, not in ``cli.py``, so it works whichever of the two modules is
-imported first.
+``onestop.cli`` attaches the commands to the main group with ``register(main)``.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from onestop.cli import (
+from onestop.cli_common import (
+    F,
     Refused,
-    _guard,
-    _now,
-    _parse_dt,
-    _settings,
     db_option,
+    desk_now,
     emit,
+    fmt_due,
+    guard,
     json_option,
     open_desk,
+    parse_dt,
+    read_passphrase,
+    settings_or_exit,
 )
 from onestop.crypto.keys import KeyFileError, load_key_file
 from onestop.crypto.trust import (
@@ -52,9 +50,6 @@ from onestop.services import receipts as rc
 from onestop.services.qr import QrDecodeError, decode_image, qr_png, qr_terminal
 from onestop.services.slips import SlipKind
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-PASSPHRASE_ENV = "ONESTOP_PASSPHRASE"
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _MAX_QR_TEXT = 8192
 
@@ -70,31 +65,6 @@ def passphrase_option(f: F) -> F:
         help="Tệp chứa mật khẩu khóa (dòng đầu). Không có: biến ONESTOP_PASSPHRASE, "
         "rồi hỏi trên màn hình (không hiện chữ).",
     )(f)
-
-
-def _passphrase(path: Path | None, *, what: str, confirm: bool = False) -> str:
-    """From ``--passphrase-file``, else ``ONESTOP_PASSPHRASE``, else a hidden prompt."""
-    if path is not None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise Refused(t("Không đọc được tệp mật khẩu {path}: {e}", path=path, e=e)) from e
-        lines = text.splitlines()
-        return lines[0] if lines else ""
-    env = os.environ.get(PASSPHRASE_ENV)
-    if env:
-        return env
-    value: str = click.prompt(
-        t("Mật khẩu {what}", what=what),
-        hide_input=True,
-        confirmation_prompt=t("Nhập lại mật khẩu") if confirm else False,
-        err=True,
-    )
-    return value
-
-
-def _fmt_local(dt: datetime | None) -> str:
-    return datetime_vi(dt) if dt is not None else t("Không có ngày hẹn trả cụ thể theo quy định")
 
 
 def _epoch_local(epoch: int) -> str:
@@ -121,10 +91,10 @@ def keys() -> None:
 @click.option("--label", default="", help="Nhãn khóa, ví dụ «Khóa gốc tỉnh Thanh Hóa».")
 @passphrase_option
 @json_option
-@_guard
+@guard
 def keys_create_root(out: Path, label: str, passphrase_file: Path | None, as_json: bool) -> None:
     """(Tỉnh) Tạo khóa gốc của tỉnh, dùng để ký danh sách tin cậy."""
-    secret = _passphrase(passphrase_file, what=t("khóa gốc"), confirm=True)
+    secret = read_passphrase(passphrase_file, what=t("khóa gốc"), confirm=True)
     signer = rc.create_root_key(out, secret, label=label or t("Khóa gốc của tỉnh"))
     root = RootKey.of(signer)
     if as_json:
@@ -143,11 +113,11 @@ def keys_create_root(out: Path, label: str, passphrase_file: Path | None, as_jso
 @db_option
 @passphrase_option
 @json_option
-@_guard
+@guard
 def keys_create_desk(db: Path | None, passphrase_file: Path | None, as_json: bool) -> None:
     """Tạo khóa ký của quầy (mã hóa bằng mật khẩu của cán bộ)."""
     with open_desk(db) as desk:
-        secret = _passphrase(passphrase_file, what=t("khóa quầy"), confirm=True)
+        secret = read_passphrase(passphrase_file, what=t("khóa quầy"), confirm=True)
         kid = rc.create_desk_key(desk, secret)
         path = rc.desk_key_path(desk)
     if as_json:
@@ -171,7 +141,7 @@ def keys_create_desk(db: Path | None, passphrase_file: Path | None, as_json: boo
     help="Tệp yêu cầu cấp khóa (JSON) để gửi tỉnh.",
 )
 @json_option
-@_guard
+@guard
 def keys_export_public(db: Path | None, out: Path, as_json: bool) -> None:
     """Xuất khóa công khai của quầy (tệp yêu cầu cấp khóa gửi tỉnh)."""
     with open_desk(db) as desk:
@@ -234,7 +204,7 @@ def keys_export_public(db: Path | None, out: Path, as_json: bool) -> None:
 )
 @passphrase_option
 @json_option
-@_guard
+@guard
 def keys_issue_trust(
     root_path: Path,
     add: tuple[Path, ...],
@@ -255,8 +225,8 @@ def keys_issue_trust(
         except OSError as e:
             raise Refused(t("Không đọc được {path}: {e}", path=path, e=e)) from e
     kids = [bytes.fromhex(rc.normalise_fingerprint(k)) for k in revoke]
-    when = _parse_dt(revoked_at, t("Thời điểm thu hồi")) if revoked_at else None
-    secret = _passphrase(passphrase_file, what=t("khóa gốc"))
+    when = parse_dt(revoked_at, t("Thời điểm thu hồi")) if revoked_at else None
+    secret = read_passphrase(passphrase_file, what=t("khóa gốc"))
     try:
         root = load_key_file(root_path, secret)
     except KeyFileError as e:
@@ -269,7 +239,7 @@ def keys_issue_trust(
             raise Refused(
                 t("Tệp {path} có sẵn nhưng không mở rộng được: {e}", path=out, e=e)
             ) from e
-    now = _now()
+    now = desk_now()
     tl = rc.issue_trust_list(
         province=province.strip(),
         issued_at=int(now.replace(tzinfo=VN_TZ).timestamp()),
@@ -319,7 +289,7 @@ def keys_issue_trust(
     "nếu không xác nhận trên màn hình.",
 )
 @json_option
-@_guard
+@guard
 def keys_import_trust(db: Path | None, file: Path, pin: str | None, as_json: bool) -> None:
     """Nhập danh sách tin cậy do tỉnh cấp (ghim khóa gốc ở lần đầu)."""
     with open_desk(db) as desk:
@@ -377,7 +347,7 @@ def keys_import_trust(db: Path | None, file: Path, pin: str | None, as_json: boo
 @keys.command("show")
 @db_option
 @json_option
-@_guard
+@guard
 def keys_show(db: Path | None, as_json: bool) -> None:
     """Mã khóa của quầy, danh sách tin cậy đang dùng và máy chủ tra cứu."""
     with open_desk(db) as desk:
@@ -435,7 +405,7 @@ def keys_show(db: Path | None, as_json: bool) -> None:
 @click.option("--qr-text", is_flag=True, help="Chỉ in nội dung mã QR (để chuyển cho lệnh khác).")
 @passphrase_option
 @json_option
-@_guard
+@guard
 def receipt(
     db: Path | None,
     code: str,
@@ -447,7 +417,7 @@ def receipt(
 ) -> None:
     """Ký mã QR biên nhận của hồ sơ CODE; in ra màn hình, PNG hoặc PDF."""
     with open_desk(db) as desk:
-        signer = rc.unlock_desk_key(desk, _passphrase(passphrase_file, what=t("khóa quầy")))
+        signer = rc.unlock_desk_key(desk, read_passphrase(passphrase_file, what=t("khóa quầy")))
         issued = rc.issue_receipt(desk, code, signer)
         pdf = rc.render_receipt_pdf(desk, issued) if pdf_path else None
     written: list[Path] = []
@@ -518,7 +488,7 @@ def receipt(
 )
 @click.option("--unsigned", is_flag=True, help="In phiếu không ký số (khi quầy chưa có khóa ký).")
 @passphrase_option
-@_guard
+@guard
 def slip(
     db: Path | None,
     code: str,
@@ -538,7 +508,7 @@ def slip(
         signer = (
             None
             if unsigned
-            else rc.unlock_desk_key(desk, _passphrase(passphrase_file, what=t("khóa quầy")))
+            else rc.unlock_desk_key(desk, read_passphrase(passphrase_file, what=t("khóa quầy")))
         )
         pdf = rc.render_signed_slip(desk, code, kind, signer)
     try:
@@ -593,7 +563,7 @@ def _load_trust(
                 )
             )
         return bundle, str(trust_file)
-    settings = _settings(db)
+    settings = settings_or_exit(db)
     if not settings.db.exists():
         raise click.UsageError(
             t(
@@ -651,7 +621,7 @@ def _print_result(result: VerifyResult, bundle: TrustBundle) -> None:
             (t("Thủ tục"), raw.procedure_code),
             (t("Tỉnh / xã"), f"{raw.province} / {raw.commune}"),
             (t("Tiếp nhận"), datetime_vi(raw.received_at)),
-            (t("Hẹn trả"), _fmt_local(raw.due_at)),
+            (t("Hẹn trả"), fmt_due(raw.due_at)),
             (t("Phí, lệ phí"), format_vnd(raw.fee_vnd)),
             (t("Cán bộ tiếp nhận"), raw.official or "—"),
             (t("Số sự kiện của quầy"), str(raw.desk)),
@@ -694,7 +664,7 @@ def _print_result(result: VerifyResult, bundle: TrustBundle) -> None:
 )
 @json_option
 @click.pass_context
-@_guard
+@guard
 def verify(
     ctx: click.Context,
     db: Path | None,
@@ -710,7 +680,7 @@ def verify(
     Mã thoát: 0 hợp lệ, 3 chữ số ký sai, 4 khóa không có trong danh sách,
     5 khóa đã thu hồi, 6 mã không đúng định dạng; 1 đầu vào không đọc được.
     """
-    set_language(_settings(db).language)
+    set_language(settings_or_exit(db).language)
     bundle, source = _load_trust(db, trust_file, pin)
     texts = _read_input(input_)
     results = [
@@ -760,12 +730,3 @@ def register(group: click.Group) -> None:
         assert command.name is not None
         if group.commands.get(command.name) is not command:
             group.add_command(command)
-
-
-def _register_on_main() -> None:
-    from onestop.cli import main
-
-    register(main)
-
-
-_register_on_main()

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
+from onestop.cli_common import Refused, db_option, open_desk
 from onestop.domain.reports import Period, PeriodKind, ReportError, period
 from onestop.i18n import t
 
@@ -88,15 +88,6 @@ def _resolve_period(
     return Period(_parse_day(start, "--from"), _parse_day(end, "--to")), ""
 
 
-def _db_option(f: Any) -> Any:
-    return click.option(
-        "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="ONESTOP_DB",
-        help="Tệp cơ sở dữ liệu của quầy (mặc định trong thư mục dữ liệu người dùng; biến ONESTOP_DB).",
-    )(f)
-
-
 @click.command("report")
 @click.argument("kind", type=click.Choice(_KINDS), metavar="KIND")
 @click.option("--from", "start", default=None, help="Ngày đầu kỳ «YYYY-MM-DD» (tính cả ngày này).")
@@ -128,7 +119,7 @@ def _db_option(f: Any) -> Any:
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Ghi ra tệp."
 )
 @click.option("--json", "as_json", is_flag=True, help="Như --format json.")
-@_db_option
+@db_option
 def report(
     kind: str,
     start: str | None,
@@ -153,7 +144,6 @@ def report(
           indicators  Chỉ số phục vụ (tinh thần QĐ 766) kèm công thức
     Ví dụ: onestop report bieu06 --period quarter --year 2026 --n 1 --format xlsx --out q1.xlsx
     """
-    from onestop.cli import Refused, open_desk
     from onestop.services import reports as svc
     from onestop.services.desk import DeskError
 

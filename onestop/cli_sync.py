@@ -21,94 +21,41 @@ start-up must not pay for FastAPI/uvicorn, and the CLI layer stays independent o
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from onestop.config import ConfigError, load_settings
-from onestop.i18n import set_language, t
-from onestop.services.desk import Desk, DeskError, vn_now
+from onestop.cli_common import (
+    F,
+    Refused,
+    db_option,
+    emit,
+    json_option,
+    open_desk,
+    read_passphrase,
+)
+from onestop.config import load_settings
+from onestop.i18n import t
+from onestop.services.desk import DeskError
 
-F = TypeVar("F", bound=Callable[..., Any])
 DATABASE_URL_ENV = "ONESTOP_SERVER_DATABASE_URL"
-PASSPHRASE_ENV = "ONESTOP_PASSPHRASE"
-
-
-class Refused(click.ClickException):
-    """Refused input: exit 1 with the reason."""
-
-    exit_code = 1
-
-    def show(self, file: Any = None) -> None:
-        click.echo(t("Lỗi: {msg}", msg=self.message), err=True)
 
 
 def _server(module: str) -> ModuleType:
     return importlib.import_module(f"onestop.server.{module}")
 
 
-def _now() -> datetime:
-    frozen = os.environ.get("ONESTOP_NOW")
-    if frozen:
-        try:
-            return datetime.strptime(frozen, "%Y-%m-%d %H:%M")
-        except ValueError:
-            click.echo(t("ONESTOP_NOW phải có dạng YYYY-MM-DD HH:MM."), err=True)
-            sys.exit(2)
-    return vn_now()
-
-
-@contextmanager
-def _open_desk(db: Path | None) -> Iterator[Desk]:
-    try:
-        settings = load_settings(db=db)
-    except ConfigError as e:
-        click.echo(str(e), err=True)
-        sys.exit(2)
-    set_language(settings.language)
-    try:
-        desk = Desk.open(settings.db, clock=_now, actor=settings.official, role=settings.role)
-    except DeskError as e:
-        raise Refused(str(e)) from e
-    try:
-        yield desk
-    finally:
-        desk.close()
-
-
 def _passphrase(*, confirm: bool) -> Callable[[], str]:
     def provide() -> str:
-        env = os.environ.get(PASSPHRASE_ENV)
-        if env:
-            return env
-        return str(
-            click.prompt(
-                t("Mật khẩu khóa ký của quầy"),
-                hide_input=True,
-                confirmation_prompt=confirm,
-                err=True,
-            )
-        )
+        return read_passphrase(None, what=t("khóa ký của quầy"), confirm=confirm)
 
     return provide
-
-
-def _db_option(f: F) -> F:
-    return click.option(
-        "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="ONESTOP_DB",
-        help="Tệp cơ sở dữ liệu của quầy (biến ONESTOP_DB).",
-    )(f)
 
 
 def _url_option(f: F) -> F:
@@ -119,14 +66,6 @@ def _url_option(f: F) -> F:
         help="CSDL của máy chủ: sqlite:///đường/dẫn.sqlite hoặc postgresql://… "
         "(biến ONESTOP_SERVER_DATABASE_URL; mặc định tệp SQLite trong thư mục dữ liệu).",
     )(f)
-
-
-def _json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")(f)
-
-
-def _emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def _server_db(url: str | None) -> Any:
@@ -204,7 +143,7 @@ def server() -> None:
     help="Số hiệu quầy (mặc định: số tiếp theo còn trống của xã).",
 )
 @_url_option
-@_json_option
+@json_option
 def enroll_code(
     commune: str, desk_name: str, desk_no: int | None, database_url: str | None, as_json: bool
 ) -> None:
@@ -219,7 +158,7 @@ def enroll_code(
         db.close()
     desk_id = f"{issued.commune}-{issued.desk_no:02d}"
     if as_json:
-        _emit(
+        emit(
             {
                 "code": issued.code,
                 "commune": issued.commune,
@@ -273,7 +212,7 @@ def publish(kind: str, file: Path, database_url: str | None) -> None:
 
 @server.command("desks")
 @_url_option
-@_json_option
+@json_option
 def desks(database_url: str | None, as_json: bool) -> None:
     """Danh sách quầy đã đăng ký và số sự kiện đã nhận."""
     db = _server_db(database_url)
@@ -282,7 +221,7 @@ def desks(database_url: str | None, as_json: bool) -> None:
     finally:
         db.close()
     if as_json:
-        _emit(rows)
+        emit(rows)
         return
     for r in rows:
         click.echo(f"{r['desk_id']}  {r['status']:8}  {r['acked_seq']:>8}  {r['desk_name']}")
@@ -292,15 +231,15 @@ def desks(database_url: str | None, as_json: bool) -> None:
 
 
 @click.command()
-@_db_option
+@db_option
 @click.option("--server", "server_url", required=True, help="Địa chỉ máy chủ tỉnh.")
 @click.option("--code", required=True, help="Mã đăng ký do tỉnh cấp.")
-@_json_option
+@json_option
 def enroll(db: Path | None, server_url: str, code: str, as_json: bool) -> None:
     """Đăng ký quầy với máy chủ tỉnh (tạo khóa ký nếu chưa có)."""
     from onestop.services import sync
 
-    with _open_desk(db) as desk:
+    with open_desk(db) as desk:
         try:
             result = sync.enroll(
                 desk, server_url, code, passphrase_provider=_passphrase(confirm=True)
@@ -308,7 +247,7 @@ def enroll(db: Path | None, server_url: str, code: str, as_json: bool) -> None:
         except DeskError as e:
             raise Refused(str(e)) from e
     if as_json:
-        _emit(result.__dict__)
+        emit(result.__dict__)
         return
     click.echo(t("Đã đăng ký quầy {d} với máy chủ {u}.", d=result.desk_id, u=server_url))
     click.echo(
@@ -320,7 +259,7 @@ def enroll(db: Path | None, server_url: str, code: str, as_json: bool) -> None:
 
 def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
-        _emit(report.as_dict())
+        emit(report.as_dict())
         return
     click.echo(
         t(
@@ -349,7 +288,7 @@ def _print_report(report: Any, as_json: bool) -> None:
 
 
 @click.group(invoke_without_command=True)
-@_db_option
+@db_option
 @click.option("--once", is_flag=True, help="Đồng bộ một lần rồi thoát.")
 @click.option(
     "--server", "server_url", default=None, help="Địa chỉ máy chủ (mặc định: đã đăng ký)."
@@ -361,7 +300,7 @@ def _print_report(report: Any, as_json: bool) -> None:
     show_default=True,
     help="Giây giữa hai lần đồng bộ (khi không có --once).",
 )
-@_json_option
+@json_option
 @click.pass_context
 def sync(
     ctx: click.Context,
@@ -378,7 +317,7 @@ def sync(
         return
     from onestop.services import sync as svc
 
-    with _open_desk(db) as desk:
+    with open_desk(db) as desk:
         try:
             signer = svc.desk_signer(desk, _passphrase(confirm=False))
         except DeskError as e:
@@ -403,12 +342,12 @@ def sync(
 
 
 @sync.command("export")
-@_db_option
+@db_option
 @click.option("--to", "to_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--all", "everything", is_flag=True, help="Xuất toàn bộ sự kiện, không chỉ phần chưa gửi."
 )
-@_json_option
+@json_option
 @click.pass_context
 def sync_export(
     ctx: click.Context, db: Path | None, to_dir: Path, everything: bool, as_json: bool
@@ -416,7 +355,7 @@ def sync_export(
     """Ghi các sự kiện chưa gửi ra một tệp gói đã ký (mang bằng USB khi không có mạng)."""
     from onestop.services import sync as svc
 
-    with _open_desk(db or ctx.obj.get("db")) as desk:
+    with open_desk(db or ctx.obj.get("db")) as desk:
         try:
             # A field laptop that never met the server may have no key yet: make one.
             fresh = not svc.key_path(desk.store.path).exists()
@@ -427,7 +366,7 @@ def sync_export(
         except DeskError as e:
             raise Refused(str(e)) from e
     if as_json:
-        _emit({"file": str(path) if path else None})
+        emit({"file": str(path) if path else None})
     elif path is None:
         click.echo(t("Không có sự kiện nào cần xuất."))
     else:
@@ -435,14 +374,14 @@ def sync_export(
 
 
 @sync.command("import")
-@_db_option
+@db_option
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option(
     "--database-url",
     default=None,
     help="Nhập vào CSDL máy chủ tỉnh thay vì vào quầy (sqlite:///… hoặc postgresql://…).",
 )
-@_json_option
+@json_option
 @click.pass_context
 def sync_import(
     ctx: click.Context, db: Path | None, file: Path, database_url: str | None, as_json: bool
@@ -461,14 +400,14 @@ def sync_import(
     else:
         from onestop.services import sync as svc
 
-        with _open_desk(db or ctx.obj.get("db")) as desk:
+        with open_desk(db or ctx.obj.get("db")) as desk:
             try:
                 res = svc.import_bundle(desk, file)
             except DeskError as e:
                 raise Refused(str(e)) from e
         data = {"desk": res.desk, "added": res.added, "acked_seq": res.last_seq}
     if as_json:
-        _emit(data)
+        emit(data)
     else:
         click.echo(
             t(

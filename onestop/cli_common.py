@@ -1,0 +1,146 @@
+"""What every ``onestop`` command module shares: options, the desk clock, errors, output.
+
+Kept apart from ``cli.py`` so the command modules (receipts, reports, sync) import it without
+importing the main group, and ``cli.py`` attaches them without a circular import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import click
+
+from onestop.config import ConfigError, Settings, load_settings
+from onestop.domain.cccd import CccdError
+from onestop.domain.text import datetime_vi
+from onestop.i18n import set_language, t
+from onestop.services.desk import Desk, DeskError, IntakeError, vn_now
+
+F = TypeVar("F", bound=Callable[..., Any])
+PASSPHRASE_ENV = "ONESTOP_PASSPHRASE"
+
+
+class Refused(click.ClickException):
+    """Refused input: exit 1 with the reason (click's usage errors keep exit 2)."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(t("Lỗi: {msg}", msg=self.message), err=True)
+
+
+def settings_or_exit(db: Path | None) -> Settings:
+    """The settings, or exit 2 with a readable message when the configuration is bad."""
+    try:
+        return load_settings(db=db)
+    except ConfigError as e:
+        click.echo(str(e), err=True)
+        sys.exit(2)
+
+
+def desk_now() -> datetime:
+    """The desk clock; ``ONESTOP_NOW="YYYY-MM-DD HH:MM"`` freezes it (demos, end-to-end tests)."""
+    frozen = os.environ.get("ONESTOP_NOW")
+    if frozen:
+        try:
+            return datetime.strptime(frozen, "%Y-%m-%d %H:%M")
+        except ValueError:
+            click.echo(
+                t("ONESTOP_NOW phải có dạng YYYY-MM-DD HH:MM, ví dụ 2026-02-05 10:00."), err=True
+            )
+            sys.exit(2)
+    return vn_now()
+
+
+@contextmanager
+def open_desk(db: Path | None) -> Iterator[Desk]:
+    settings = settings_or_exit(db)
+    set_language(settings.language)
+    try:
+        desk = Desk.open(settings.db, clock=desk_now, actor=settings.official, role=settings.role)
+    except DeskError as e:
+        raise Refused(str(e)) from e
+    try:
+        yield desk
+    finally:
+        desk.close()
+
+
+def db_option(f: F) -> F:
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="ONESTOP_DB",
+        help="Tệp cơ sở dữ liệu của quầy (mặc định trong thư mục dữ liệu người dùng; biến ONESTOP_DB).",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")(f)
+
+
+def emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def parse_dt(value: str, what: str) -> datetime:
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"):
+        try:
+            return datetime.strptime(value.strip(), fmt)
+        except ValueError:
+            continue
+    raise click.BadParameter(
+        t(
+            "{what} phải có dạng «YYYY-MM-DD HH:MM», ví dụ «2026-02-05 10:00»; nhận được «{v}».",
+            what=what,
+            v=value,
+        )
+    )
+
+
+def fmt_due(dt: datetime | None) -> str:
+    return datetime_vi(dt) if dt else t("Không có ngày hẹn trả cụ thể theo quy định")
+
+
+def read_passphrase(path: Path | None, *, what: str, confirm: bool = False) -> str:
+    """From ``--passphrase-file``, else ``ONESTOP_PASSPHRASE``, else a hidden prompt."""
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise Refused(t("Không đọc được tệp mật khẩu {path}: {e}", path=path, e=e)) from e
+        lines = text.splitlines()
+        return lines[0] if lines else ""
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env
+    value: str = click.prompt(
+        t("Mật khẩu {what}", what=what),
+        hide_input=True,
+        confirmation_prompt=t("Nhập lại mật khẩu") if confirm else False,
+        err=True,
+    )
+    return value
+
+
+def guard(f: F) -> F:
+    """Domain refusals become exit 1 with a readable message, never a traceback."""
+
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except IntakeError as e:
+            raise Refused(t("Hồ sơ chưa hợp lệ, chưa lưu gì:\n{errs}", errs=str(e))) from e
+        except (DeskError, CccdError) as e:
+            raise Refused(str(e)) from e
+
+    return cast(F, wrapper)
