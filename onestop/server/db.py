@@ -12,16 +12,15 @@ parallel and two workers racing on one desk queue on its row.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from platformdirs import user_data_path
-from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
+from onestop.store.engine import make_sqlite_engine
 from onestop.store.migrate import alembic_config, head_revision
 
 VERSION_TABLE = "alembic_version_server"
@@ -41,16 +40,6 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
-
-
 class ServerDB:
     """A write engine and a read engine over one database URL."""
 
@@ -61,12 +50,13 @@ class ServerDB:
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            args = {"check_same_thread": False, "timeout": _BUSY_MS / 1000}
-            self.write_engine = create_engine(self.url, connect_args=args)
-            self.read_engine = create_engine(self.url, connect_args=args)
-            for eng, begin in ((self.write_engine, "BEGIN IMMEDIATE"), (self.read_engine, "BEGIN")):
-                event.listen(eng, "connect", _sqlite_connect)
-                event.listen(eng, "begin", _make_begin(begin))
+            # Several worker processes share one file: wait longer for the lock than a desk.
+            self.write_engine = make_sqlite_engine(
+                self.url, immediate=True, busy_timeout_ms=_BUSY_MS
+            )
+            self.read_engine = make_sqlite_engine(
+                self.url, immediate=False, busy_timeout_ms=_BUSY_MS
+            )
         elif self.dialect == "postgresql":
             # No pool_pre_ping: it costs a round trip per transaction (per batch). A connection
             # broken by a PostgreSQL restart fails one request (the desk retries it) and
@@ -92,13 +82,6 @@ class ServerDB:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
-
-
-def _make_begin(sql: str) -> Any:
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql(sql)
-
-    return _begin
 
 
 def current_revision(conn: Connection) -> str | None:

@@ -30,23 +30,25 @@ from sqlmodel import Session
 BUSY_TIMEOUT_MS = 5000
 
 
-def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-    # Autocommit at the driver level: SQLAlchemy's "begin" hook below emits the BEGIN we want.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+def make_sqlite_engine(
+    url: str, *, immediate: bool, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> Engine:
+    """A SQLite engine with the PRAGMAs above; ``immediate`` makes every transaction a writer's."""
 
+    def on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Autocommit at the driver level: SQLAlchemy's "begin" hook below emits the BEGIN we want.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
 
-def make_engine(path: Path, *, immediate: bool) -> Engine:
     engine = create_engine(
-        f"sqlite:///{path}",
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
     )
-    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "connect", on_connect)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     @event.listens_for(engine, "begin")
@@ -54,6 +56,10 @@ def make_engine(path: Path, *, immediate: bool) -> Engine:
         conn.exec_driver_sql(begin)
 
     return engine
+
+
+def make_engine(path: Path, *, immediate: bool) -> Engine:
+    return make_sqlite_engine(f"sqlite:///{path}", immediate=immediate)
 
 
 class Store:
