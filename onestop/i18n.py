@@ -27,7 +27,11 @@ def set_language(lang: str) -> None:
     global _current
     if lang not in LANGUAGES:
         raise ValueError(
-            f"Ngôn ngữ không hỗ trợ: {lang!r} (chọn một trong: {', '.join(LANGUAGES)})"
+            t(
+                "Ngôn ngữ không hỗ trợ: {lang} (chọn một trong: {choices})",
+                lang=repr(lang),
+                choices=", ".join(LANGUAGES),
+            )
         )
     _current = lang
 

@@ -38,6 +38,8 @@ from types import MappingProxyType
 
 import holidays
 
+from onestop.i18n import t
+
 __all__ = [
     "CalendarOverride",
     "DayKind",
@@ -53,9 +55,8 @@ _US_PER_MINUTE = 60 * _US_PER_SECOND
 _US_PER_HOUR = 60 * _US_PER_MINUTE
 _US_PER_DAY = 24 * _US_PER_HOUR
 
+# Marks a make-up Saturday in the cached package table; day_note() shows it through t().
 _MAKE_UP_DAY_NOTE = "Ngày làm việc bù"
-_OVERRIDE_OFF_NOTE = "Ngày nghỉ theo lịch của đơn vị"
-_OVERRIDE_WORK_NOTE = "Ngày làm việc theo lịch của đơn vị"
 
 _CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})")
 # Clerks type ranges with a hyphen; word processors turn it into an en dash.
@@ -87,7 +88,10 @@ def _hhmm(t: time) -> str:
 def _require_naive(at: datetime) -> None:
     if at.tzinfo is not None:
         raise ValueError(
-            f"Thời điểm {at.isoformat()} phải là giờ địa phương Việt Nam không kèm múi giờ."
+            t(
+                "Thời điểm {at} phải là giờ địa phương Việt Nam không kèm múi giờ.",
+                at=at.isoformat(),
+            )
         )
 
 
@@ -95,10 +99,12 @@ def parse_time_of_day(text: str) -> time:
     """Parse ``"HH:MM"`` (or ``"H:MM"``) into a ``time``; ``ValueError`` in Vietnamese otherwise."""
     match = _CLOCK_RE.fullmatch(text.strip())
     if match is None:
-        raise ValueError(f"Không đọc được giờ {text!r}. Định dạng đúng, ví dụ: 15:00.")
+        raise ValueError(
+            t("Không đọc được giờ {text}. Định dạng đúng, ví dụ: 15:00.", text=repr(text))
+        )
     hour, minute = int(match.group(1)), int(match.group(2))
     if hour > 23 or minute > 59:
-        raise ValueError(f"Giờ {text!r} không tồn tại (giờ 0-23, phút 0-59).")
+        raise ValueError(t("Giờ {text} không tồn tại (giờ 0-23, phút 0-59).", text=repr(text)))
     return time(hour, minute)
 
 
@@ -121,31 +127,45 @@ class OfficeHours:
     def __post_init__(self) -> None:
         sessions = tuple(tuple(pair) for pair in self.sessions)
         if not sessions:
-            raise ValueError("Giờ làm việc phải có ít nhất một buổi.")
+            raise ValueError(t("Giờ làm việc phải có ít nhất một buổi."))
         spans: list[tuple[int, int]] = []
         for pair in sessions:
-            if len(pair) != 2 or not all(_is_plain_minute(t) for t in pair):
+            if len(pair) != 2 or not all(_is_plain_minute(x) for x in pair):
                 raise ValueError(
-                    f"Buổi làm việc {pair!r} không hợp lệ: cần hai mốc giờ tính đến phút, "
-                    "không kèm giây hay múi giờ."
+                    t(
+                        "Buổi làm việc {session} không hợp lệ: cần hai mốc giờ tính đến phút, "
+                        "không kèm giây hay múi giờ.",
+                        session=repr(pair),
+                    )
                 )
             start, end = pair
             if start >= end:
                 raise ValueError(
-                    f"Buổi làm việc {_hhmm(start)}-{_hhmm(end)} không hợp lệ: "
-                    "giờ bắt đầu phải trước giờ kết thúc."
+                    t(
+                        "Buổi làm việc {start}-{end} không hợp lệ: "
+                        "giờ bắt đầu phải trước giờ kết thúc.",
+                        start=_hhmm(start),
+                        end=_hhmm(end),
+                    )
                 )
             if spans and _us_of_day(start) < spans[-1][1]:
                 raise ValueError(
-                    "Các buổi làm việc phải theo thứ tự thời gian và không chồng lấn nhau "
-                    f"(buổi {_hhmm(start)}-{_hhmm(end)} bắt đầu trước khi buổi trước "
-                    f"kết thúc lúc {_hhmm(_time_of_us(spans[-1][1]))})."
+                    t(
+                        "Các buổi làm việc phải theo thứ tự thời gian và không chồng lấn nhau "
+                        "(buổi {start}-{end} bắt đầu trước khi buổi trước "
+                        "kết thúc lúc {previous_end}).",
+                        start=_hhmm(start),
+                        end=_hhmm(end),
+                        previous_end=_hhmm(_time_of_us(spans[-1][1])),
+                    )
                 )
             spans.append((_us_of_day(start), _us_of_day(end)))
         if not _is_plain_minute(self.same_day_cutoff):
             raise ValueError(
-                "Giờ chốt tiếp nhận trong ngày phải là một mốc giờ tính đến phút, "
-                "không kèm giây hay múi giờ."
+                t(
+                    "Giờ chốt tiếp nhận trong ngày phải là một mốc giờ tính đến phút, "
+                    "không kèm giây hay múi giờ."
+                )
             )
         # Normalise lists to tuples so the value stays hashable whatever the caller passed.
         object.__setattr__(self, "sessions", sessions)
@@ -174,16 +194,22 @@ class OfficeHours:
             match = _RANGE_RE.fullmatch(part)
             if match is None:
                 raise ValueError(
-                    f"Không đọc được giờ làm việc {text!r}. "
-                    "Định dạng đúng, ví dụ: 07:00-11:30,13:30-17:00."
+                    t(
+                        "Không đọc được giờ làm việc {text}. "
+                        "Định dạng đúng, ví dụ: 07:00-11:30,13:30-17:00.",
+                        text=repr(text),
+                    )
                 )
             sessions.append((parse_time_of_day(match.group(1)), parse_time_of_day(match.group(2))))
         try:
             cutoff_time = parse_time_of_day(cutoff)
         except ValueError as exc:
             raise ValueError(
-                f"Không đọc được giờ chốt tiếp nhận trong ngày {cutoff!r}. "
-                "Định dạng đúng, ví dụ: 15:00."
+                t(
+                    "Không đọc được giờ chốt tiếp nhận trong ngày {cutoff}. "
+                    "Định dạng đúng, ví dụ: 15:00.",
+                    cutoff=repr(cutoff),
+                )
             ) from exc
         return cls(sessions=tuple(sessions), same_day_cutoff=cutoff_time)
 
@@ -214,12 +240,17 @@ class CalendarOverride:
     def __post_init__(self) -> None:
         # datetime is a subclass of date but never equal to one, so it would silently miss.
         if not isinstance(self.day, date) or isinstance(self.day, datetime):
-            raise ValueError(f"Ngày điều chỉnh lịch {self.day!r} phải là một ngày (date).")
+            raise ValueError(
+                t("Ngày điều chỉnh lịch {day} phải là một ngày (date).", day=repr(self.day))
+            )
         try:
             kind = DayKind(self.kind)
         except ValueError:
             raise ValueError(
-                f"Loại điều chỉnh lịch {self.kind!r} không hợp lệ: chỉ nhận 'off' hoặc 'work'."
+                t(
+                    "Loại điều chỉnh lịch {kind} không hợp lệ: chỉ nhận 'off' hoặc 'work'.",
+                    kind=repr(self.kind),
+                )
             ) from None
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "note", unicodedata.normalize("NFC", self.note.strip()))
@@ -329,8 +360,12 @@ class WorkCalendar:
         if override is not None:
             if override.note:
                 return override.note
-            return _OVERRIDE_WORK_NOTE if override.kind is DayKind.WORK else _OVERRIDE_OFF_NOTE
-        return _package_year(day.year).names.get(day)
+            if override.kind is DayKind.WORK:
+                return t("Ngày làm việc theo lịch của đơn vị")
+            return t("Ngày nghỉ theo lịch của đơn vị")
+        name = _package_year(day.year).names.get(day)
+        # The package's names are cached for every language; only our own note is translated.
+        return t("Ngày làm việc bù") if name == _MAKE_UP_DAY_NOTE else name
 
     def _nth_working_after(self, ordinal: int, n: int) -> int:
         """Ordinal of the n-th (n >= 1) working day strictly after ``ordinal``."""
@@ -423,7 +458,7 @@ class WorkCalendar:
         """
         _require_naive(start)
         if minutes < 0:
-            raise ValueError("Số phút làm việc cần cộng thêm không được âm.")
+            raise ValueError(t("Số phút làm việc cần cộng thêm không được âm."))
         return self._add_us(start, minutes * _US_PER_MINUTE)
 
     def subtract_working_minutes(self, end: datetime, minutes: int) -> datetime:
@@ -434,7 +469,7 @@ class WorkCalendar:
         """
         _require_naive(end)
         if minutes < 0:
-            raise ValueError("Số phút làm việc cần trừ đi không được âm.")
+            raise ValueError(t("Số phút làm việc cần trừ đi không được âm."))
         return self._subtract_us(end, minutes * _US_PER_MINUTE)
 
     def working_minutes_between(self, a: datetime, b: datetime) -> int:

@@ -33,6 +33,7 @@ from datetime import date
 from typing import Any, Literal
 
 from onestop.domain.text import clean_text, nfc, search_key
+from onestop.i18n import t
 
 __all__ = [
     "COUNTRY_CODES",
@@ -339,7 +340,10 @@ _SEX_ALIASES: dict[str, Sex] = {
     "female": "nữ",
     "f": "nữ",
 }
-_SEX_LABEL: dict[Sex, str] = {"nam": "Nam", "nữ": "Nữ"}
+
+
+def _sex_label(sex: Sex) -> str:
+    return t("Nữ") if sex == "nữ" else t("Nam")
 
 
 class CccdError(ValueError):
@@ -394,13 +398,16 @@ def parse_cccd(
     """
     raw = "".join(number.split())
     if not raw:
-        raise CccdError("empty", "Chưa nhập số CCCD.")
+        raise CccdError("empty", t("Chưa nhập số CCCD."))
     bad = next((ch for ch in raw if ch not in _DIGITS), None)
     if bad is not None:
         # repr() shows invisible characters (e.g. '\x00') instead of printing nothing.
-        raise CccdError("non_digit", f"Số CCCD chỉ gồm chữ số; có ký tự không hợp lệ: {bad!r}.")
+        raise CccdError(
+            "non_digit",
+            t("Số CCCD chỉ gồm chữ số; có ký tự không hợp lệ: {char}.", char=repr(bad)),
+        )
     if len(raw) != 12:
-        raise CccdError("length", f"Số CCCD phải có đúng 12 chữ số (đang có {len(raw)}).")
+        raise CccdError("length", t("Số CCCD phải có đúng 12 chữ số (đang có {n}).", n=len(raw)))
 
     place_code = raw[:3]
     if place_code[0] == "0":
@@ -408,8 +415,11 @@ def parse_cccd(
         if province is None:
             raise CccdError(
                 "unknown_place",
-                f"Mã tỉnh nơi đăng ký khai sinh '{place_code}' (3 chữ số đầu) không có "
-                "trong danh mục 63 tỉnh, thành phố.",
+                t(
+                    "Mã tỉnh nơi đăng ký khai sinh '{code}' (3 chữ số đầu) không có "
+                    "trong danh mục 63 tỉnh, thành phố.",
+                    code=place_code,
+                ),
             )
         place_name, born_abroad = province, False
     else:
@@ -417,8 +427,11 @@ def parse_cccd(
         if country is None:
             raise CccdError(
                 "unknown_place",
-                f"Mã quốc gia nơi đăng ký khai sinh '{place_code}' (3 chữ số đầu) không có "
-                "trong danh mục mã quốc gia.",
+                t(
+                    "Mã quốc gia nơi đăng ký khai sinh '{code}' (3 chữ số đầu) không có "
+                    "trong danh mục mã quốc gia.",
+                    code=place_code,
+                ),
             )
         place_name, born_abroad = country[1], True
 
@@ -426,7 +439,10 @@ def parse_cccd(
     if g > _MAX_CENTURY_DIGIT:
         raise CccdError(
             "century",
-            f"Chữ số thứ 4 của số CCCD ('{g}') là mã thế kỷ và giới tính; chỉ nhận từ 0 đến 5.",
+            t(
+                "Chữ số thứ 4 của số CCCD ('{g}') là mã thế kỷ và giới tính; chỉ nhận từ 0 đến 5.",
+                g=g,
+            ),
         )
     century = (g // 2 + 19) * 100
     year = century + int(raw[4:6])
@@ -434,26 +450,38 @@ def parse_cccd(
     if year > this_year:
         raise CccdError(
             "future_year",
-            f"Năm sinh suy ra từ số CCCD ({year}) lớn hơn năm hiện tại ({this_year}).",
+            t(
+                "Năm sinh suy ra từ số CCCD ({year}) lớn hơn năm hiện tại ({this_year}).",
+                year=year,
+                this_year=this_year,
+            ),
         )
     decoded_sex: Sex = "nữ" if g % 2 else "nam"
 
     if birth_year is not None and birth_year != year:
         raise CccdError(
             "birth_year_mismatch",
-            f"Số CCCD cho năm sinh {year}, nhưng năm sinh đã khai là {birth_year}.",
+            t(
+                "Số CCCD cho năm sinh {year}, nhưng năm sinh đã khai là {declared}.",
+                year=year,
+                declared=birth_year,
+            ),
         )
     if sex is not None:
         declared = normalize_sex(sex)
         if declared is None:
             raise CccdError(
-                "invalid_sex", f"Giới tính {sex!r} không hợp lệ (chỉ nhận Nam hoặc Nữ)."
+                "invalid_sex",
+                t("Giới tính {sex} không hợp lệ (chỉ nhận Nam hoặc Nữ).", sex=repr(sex)),
             )
         if declared != decoded_sex:
             raise CccdError(
                 "gender_mismatch",
-                f"Số CCCD cho giới tính {_SEX_LABEL[decoded_sex]}, nhưng giới tính đã khai là "
-                f"{_SEX_LABEL[declared]}.",
+                t(
+                    "Số CCCD cho giới tính {sex}, nhưng giới tính đã khai là {declared}.",
+                    sex=_sex_label(decoded_sex),
+                    declared=_sex_label(declared),
+                ),
             )
 
     return CccdInfo(
@@ -500,18 +528,28 @@ _OLD_ID = re.compile(r"[0-9]{9}|[0-9]{12}")
 
 
 def _qr_error(message: str) -> CccdError:
-    return CccdError("qr_format", f"Mã QR căn cước không hợp lệ: {message}")
+    return CccdError("qr_format", t("Mã QR căn cước không hợp lệ: {message}", message=message))
 
 
 def _qr_date(value: str, label: str) -> date:
     if not _DDMMYYYY.fullmatch(value):
-        raise _qr_error(f"{label} {value!r} phải có dạng ngàythángnăm 8 chữ số (DDMMYYYY).")
+        raise _qr_error(
+            t(
+                "{label} {value} phải có dạng ngàythángnăm 8 chữ số (DDMMYYYY).",
+                label=label,
+                value=repr(value),
+            )
+        )
     try:
         d = date(int(value[4:]), int(value[2:4]), int(value[:2]))
     except ValueError:
-        raise _qr_error(f"{label} {value!r} không phải là ngày có thật.") from None
+        raise _qr_error(
+            t("{label} {value} không phải là ngày có thật.", label=label, value=repr(value))
+        ) from None
     if d.year < 1900:
-        raise _qr_error(f"{label} {value!r} không hợp lệ (trước năm 1900).")
+        raise _qr_error(
+            t("{label} {value} không hợp lệ (trước năm 1900).", label=label, value=repr(value))
+        )
     return d
 
 
@@ -519,7 +557,7 @@ def _qr_text(value: str, label: str, *, max_len: int) -> str:
     try:
         return clean_text(value, max_len=max_len)
     except ValueError as e:
-        raise _qr_error(f"{label}: {e}") from None
+        raise _qr_error(t("{label}: {error}", label=label, error=e)) from None
 
 
 def parse_chip_qr(text: str, *, today: date | None = None) -> ChipQr:
@@ -538,7 +576,11 @@ def parse_chip_qr(text: str, *, today: date | None = None) -> ChipQr:
         fields.pop()
     if not _QR_FIELDS_MIN <= len(fields) <= _QR_FIELDS_MAX:
         raise _qr_error(
-            f"cần {_QR_FIELDS_MAX} trường ngăn cách bởi dấu '|', đọc được {len(fields)}."
+            t(
+                "cần {expected} trường ngăn cách bởi dấu '|', đọc được {n}.",
+                expected=_QR_FIELDS_MAX,
+                n=len(fields),
+            )
         )
     fields = [f.strip() for f in fields]
     cccd_f, old_f, name_f, dob_f, sex_f, addr_f = fields[:6]
@@ -546,22 +588,24 @@ def parse_chip_qr(text: str, *, today: date | None = None) -> ChipQr:
 
     old_id = "".join(old_f.split()) or None
     if old_id is not None and not _OLD_ID.fullmatch(old_id):
-        raise _qr_error(f"số CMND cũ {old_f!r} phải gồm 9 hoặc 12 chữ số.")
-    full_name = _qr_text(name_f, "họ tên", max_len=150)
+        raise _qr_error(t("số CMND cũ {value} phải gồm 9 hoặc 12 chữ số.", value=repr(old_f)))
+    full_name = _qr_text(name_f, t("họ tên"), max_len=150)
     if not full_name:
-        raise _qr_error("thiếu họ tên.")
-    birth_date = _qr_date(dob_f, "ngày sinh")
+        raise _qr_error(t("thiếu họ tên."))
+    birth_date = _qr_date(dob_f, t("ngày sinh"))
     if birth_date > today:
-        raise _qr_error(f"ngày sinh {dob_f!r} ở sau ngày hôm nay.")
+        raise _qr_error(t("ngày sinh {value} ở sau ngày hôm nay.", value=repr(dob_f)))
     sex = normalize_sex(sex_f)
     if sex is None:
-        raise _qr_error(f"giới tính {sex_f!r} không hợp lệ (chỉ nhận Nam hoặc Nữ).")
-    address = _qr_text(addr_f, "địa chỉ", max_len=500)
+        raise _qr_error(
+            t("giới tính {value} không hợp lệ (chỉ nhận Nam hoặc Nữ).", value=repr(sex_f))
+        )
+    address = _qr_text(addr_f, t("địa chỉ"), max_len=500)
     issue_date: date | None = None
     if issue_f:
-        issue_date = _qr_date(issue_f, "ngày cấp")
+        issue_date = _qr_date(issue_f, t("ngày cấp"))
         if issue_date > today or issue_date < birth_date:
-            raise _qr_error(f"ngày cấp {issue_f!r} không hợp lý.")
+            raise _qr_error(t("ngày cấp {value} không hợp lý.", value=repr(issue_f)))
 
     info = parse_cccd(cccd_f, today=today, birth_year=birth_date.year, sex=sex)
     return ChipQr(

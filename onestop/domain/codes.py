@@ -34,6 +34,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from onestop.i18n import t
+
 __all__ = [
     "PROCEDURE_CODE_RE",
     "UNIT_EID_RE",
@@ -71,8 +73,11 @@ def validate_unit_eid(s: str) -> str:
     # isascii() first: str.upper() maps some non-ASCII letters to ASCII ("ﬁ" -> "FI").
     if not (s.strip().isascii() and UNIT_EID_RE.fullmatch(v)):
         raise ValueError(
-            f"Mã định danh đơn vị {s.strip()!r} không hợp lệ: tối đa 35 ký tự gồm chữ số, "
-            "chữ in hoa và dấu chấm, các nhóm ngăn cách bởi một dấu chấm (ví dụ 000.00.14.H56)."
+            t(
+                "Mã định danh đơn vị {eid} không hợp lệ: tối đa 35 ký tự gồm chữ số, "
+                "chữ in hoa và dấu chấm, các nhóm ngăn cách bởi một dấu chấm (ví dụ 000.00.14.H56).",
+                eid=repr(s.strip()),
+            )
         )
     return v
 
@@ -95,14 +100,22 @@ def make_dossier_code(unit_eid: str, day: date, desk_no: int, counter: int) -> s
     eid = validate_unit_eid(unit_eid)
     # bool is an int subclass; True as a desk number is a bug upstream, not desk 1.
     if isinstance(desk_no, bool) or not _DESK_MIN <= desk_no <= _DESK_MAX:
-        raise ValueError(f"Số hiệu quầy phải từ 1 đến 99 (đang là {desk_no!r}).")
+        raise ValueError(
+            t("Số hiệu quầy phải từ 1 đến 99 (đang là {desk_no}).", desk_no=repr(desk_no))
+        )
     if isinstance(counter, bool) or not 1 <= counter <= _COUNTER_MAX:
         raise ValueError(
-            f"Số thứ tự hồ sơ trong ngày phải từ 1 đến {_COUNTER_MAX} (đang là {counter!r})."
+            t(
+                "Số thứ tự hồ sơ trong ngày phải từ 1 đến {max} (đang là {counter}).",
+                max=_COUNTER_MAX,
+                counter=repr(counter),
+            )
         )
     if not 2000 <= day.year <= 2099:
         # YYMMDD cannot tell 1926 from 2026; refuse rather than issue an ambiguous code.
-        raise ValueError(f"Ngày tiếp nhận {day.isoformat()} nằm ngoài khoảng năm 2000-2099.")
+        raise ValueError(
+            t("Ngày tiếp nhận {day} nằm ngoài khoảng năm 2000-2099.", day=day.isoformat())
+        )
     return f"{eid}-{day:%y%m%d}-{desk_no:02d}{counter:0{_COUNTER_WIDTH}d}"
 
 
@@ -117,26 +130,47 @@ def parse_dossier_code(code: str) -> DossierCode:
     # isascii() before trusting upper(): "ı".upper() == "I" would smuggle a letter in.
     if not raw.isascii() or len(parts) != 3:
         raise ValueError(
-            f"Mã hồ sơ {raw!r} không đúng dạng <mã đơn vị>-<YYMMDD>-<quầy><số thứ tự>."
+            t(
+                "Mã hồ sơ {code} không đúng dạng <mã đơn vị>-<YYMMDD>-<quầy><số thứ tự>.",
+                code=repr(raw),
+            )
         )
     eid_s, ymd, seq = parts
     eid = validate_unit_eid(eid_s)
     if not _YYMMDD.fullmatch(ymd):
-        raise ValueError(f"Mã hồ sơ {raw!r}: phần ngày {ymd!r} phải gồm 6 chữ số YYMMDD.")
+        raise ValueError(
+            t(
+                "Mã hồ sơ {code}: phần ngày {ymd} phải gồm 6 chữ số YYMMDD.",
+                code=repr(raw),
+                ymd=repr(ymd),
+            )
+        )
     try:
         day = date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
     except ValueError:
-        raise ValueError(f"Mã hồ sơ {raw!r}: ngày {ymd!r} không có thật.") from None
+        raise ValueError(
+            t("Mã hồ sơ {code}: ngày {ymd} không có thật.", code=repr(raw), ymd=repr(ymd))
+        ) from None
     if not _SEQ.fullmatch(seq):
         raise ValueError(
-            f"Mã hồ sơ {raw!r}: phần số thứ tự {seq!r} phải gồm 6 đến 12 chữ số "
-            "(2 chữ số quầy, rồi số thứ tự)."
+            t(
+                "Mã hồ sơ {code}: phần số thứ tự {seq} phải gồm 6 đến 12 chữ số "
+                "(2 chữ số quầy, rồi số thứ tự).",
+                code=repr(raw),
+                seq=repr(seq),
+            )
         )
     desk_no, counter_s = int(seq[:2]), seq[2:]
     counter = int(counter_s)
     canonical = len(counter_s) == _COUNTER_WIDTH or not counter_s.startswith("0")
     if desk_no < _DESK_MIN or counter < 1 or not canonical:
-        raise ValueError(f"Mã hồ sơ {raw!r}: số quầy hoặc số thứ tự {seq!r} không hợp lệ.")
+        raise ValueError(
+            t(
+                "Mã hồ sơ {code}: số quầy hoặc số thứ tự {seq} không hợp lệ.",
+                code=repr(raw),
+                seq=repr(seq),
+            )
+        )
     return DossierCode(unit_eid=eid, day=day, desk_no=desk_no, counter=counter)
 
 
@@ -150,8 +184,11 @@ def validate_procedure_code(s: str) -> str:
     v = s.strip().upper()
     if not (s.isascii() and PROCEDURE_CODE_RE.fullmatch(v)):
         raise ValueError(
-            f"Mã thủ tục {s.strip()!r} không hợp lệ: cần dạng d.dddddd (ví dụ 1.001193), "
-            "có thể kèm mã đơn vị (1.001193.H56), hoặc mã địa phương (ví dụ LT.000001)."
+            t(
+                "Mã thủ tục {code} không hợp lệ: cần dạng d.dddddd (ví dụ 1.001193), "
+                "có thể kèm mã đơn vị (1.001193.H56), hoặc mã địa phương (ví dụ LT.000001).",
+                code=repr(s.strip()),
+            )
         )
     return v
 

@@ -38,6 +38,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from onestop.domain.calendar import WorkCalendar, parse_time_of_day
+from onestop.i18n import t
 
 __all__ = [
     "TimeLimit",
@@ -52,7 +53,6 @@ __all__ = [
 ]
 
 _US_PER_MINUTE = 60_000_000
-_NO_FIXED_DUE = "Không có ngày hẹn trả cụ thể theo quy định"
 
 
 class TimeUnit(StrEnum):
@@ -73,15 +73,19 @@ def _coerce_unit(unit: str) -> TimeUnit:
         return TimeUnit(unit)
     except ValueError:
         raise ValueError(
-            f"Đơn vị thời hạn {unit!r} không hợp lệ; chỉ nhận: "
-            + ", ".join(u.value for u in TimeUnit)
-            + "."
+            t(
+                "Đơn vị thời hạn {unit} không hợp lệ; chỉ nhận: {units}.",
+                unit=repr(unit),
+                units=", ".join(u.value for u in TimeUnit),
+            )
         ) from None
 
 
-def _format_clock_vi(t: time) -> str:
+def _format_clock_vi(clock: time) -> str:
     # The slips write "15 giờ", "15 giờ 30", as the publication decisions do.
-    return f"{t.hour} giờ" if t.minute == 0 else f"{t.hour} giờ {t.minute:02d}"
+    if clock.minute == 0:
+        return t("{hour} giờ", hour=clock.hour)
+    return t("{hour} giờ {minute}", hour=clock.hour, minute=f"{clock.minute:02d}")
 
 
 @dataclass(frozen=True)
@@ -102,20 +106,28 @@ class TimeLimit:
         object.__setattr__(self, "unit", unit)
         if self.value is not None:
             if isinstance(self.value, bool) or not isinstance(self.value, int):
-                raise ValueError(f"Thời hạn {self.value!r} phải là một số nguyên ngày.")
+                raise ValueError(
+                    t("Thời hạn {value} phải là một số nguyên ngày.", value=repr(self.value))
+                )
             if unit not in _UNITS_WITH_VALUE:
                 raise ValueError(
-                    f"Thời hạn loại {unit.value!r} không có số ngày (nhận được {self.value})."
+                    t(
+                        "Thời hạn loại {unit} không có số ngày (nhận được {value}).",
+                        unit=repr(unit.value),
+                        value=self.value,
+                    )
                 )
             if self.value < 0:
-                raise ValueError(f"Số ngày của thời hạn không được âm (nhận được {self.value}).")
+                raise ValueError(
+                    t("Số ngày của thời hạn không được âm (nhận được {value}).", value=self.value)
+                )
         if self.cutoff is not None and (
             not isinstance(self.cutoff, time)
             or self.cutoff.tzinfo is not None
             or self.cutoff.second
             or self.cutoff.microsecond
         ):
-            raise ValueError("Giờ chốt tiếp nhận phải là một mốc giờ tính đến phút.")
+            raise ValueError(t("Giờ chốt tiếp nhận phải là một mốc giờ tính đến phút."))
 
     @classmethod
     def from_csv(cls, time_value: str, time_unit: str, same_day_cutoff: str = "") -> TimeLimit:
@@ -126,7 +138,9 @@ class TimeLimit:
             try:
                 value = int(value_text)
             except ValueError:
-                raise ValueError(f"Thời hạn {time_value!r} phải là một số nguyên ngày.") from None
+                raise ValueError(
+                    t("Thời hạn {value} phải là một số nguyên ngày.", value=repr(time_value))
+                ) from None
         cutoff_text = same_day_cutoff.strip()
         cutoff = parse_time_of_day(cutoff_text) if cutoff_text else None
         return cls(unit=_coerce_unit(time_unit.strip()), value=value, cutoff=cutoff)
@@ -145,17 +159,20 @@ class TimeLimit:
         limit that does not carry its own cut-off, since ``compute_due`` applies it anyway.
         """
         if not self.has_fixed_due:
-            return _NO_FIXED_DUE
+            return t("Không có ngày hẹn trả cụ thể theo quy định")
         if self.unit is TimeUnit.WORKING_DAYS:
-            return f"{self.value} ngày làm việc"
+            return t("{n} ngày làm việc", n=self.value)
         if self.unit is TimeUnit.CALENDAR_DAYS:
-            return f"{self.value} ngày (tính cả ngày nghỉ)"
+            return t("{n} ngày (tính cả ngày nghỉ)", n=self.value)
         if self.unit is TimeUnit.SAME_DAY:
             cutoff = self.cutoff if self.cutoff is not None else default_cutoff
             if cutoff is None:
-                return "Trong ngày"
-            return f"Trong ngày (sau {_format_clock_vi(cutoff)}: ngày làm việc tiếp theo)"
-        return "Ngay sau khi nhận đủ giấy tờ theo quy định"
+                return t("Trong ngày")
+            return t(
+                "Trong ngày (sau {clock}: ngày làm việc tiếp theo)",
+                clock=_format_clock_vi(cutoff),
+            )
+        return t("Ngay sau khi nhận đủ giấy tờ theo quy định")
 
 
 def _ceil_minute(at: datetime) -> datetime:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from onestop.i18n import t
+
 
 @dataclass(frozen=True)
 class DeskIdentity:
@@ -25,8 +27,10 @@ class DeskIdentity:
     @property
     def office_name(self) -> str:
         """The one-stop office as printed on slips (TT 03/2025 naming)."""
-        return f"Trung tâm Phục vụ hành chính công {self.commune_name}"
+        return t("Trung tâm Phục vụ hành chính công {commune}", commune=self.commune_name)
 
     @property
     def agency_name(self) -> str:
+        # Not translated: an official name printed on the Vietnamese forms and stored in the
+        # desk key's label, so it must not depend on the display language.
         return f"UBND {self.commune_name}"

@@ -87,6 +87,7 @@ from onestop.domain.codes import (
     parse_dossier_code,
     validate_procedure_code,
 )
+from onestop.i18n import t
 
 __all__ = [
     "MAX_RECEIPT_BYTES",
@@ -155,10 +156,10 @@ def decode_cbor_strict(data: bytes, *, max_depth: int = 16) -> Any:
     no caller should have to know that list, so this is the one place that catches broadly.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise MalformedError("Dữ liệu CBOR phải là chuỗi byte.")
+        raise MalformedError(t("Dữ liệu CBOR phải là chuỗi byte."))
     raw = bytes(data)
     if not raw:
-        raise MalformedError("Dữ liệu rỗng.")
+        raise MalformedError(t("Dữ liệu rỗng."))
     stream = io.BytesIO(raw)
     try:
         decoder = cbor2.CBORDecoder(
@@ -169,9 +170,11 @@ def decode_cbor_strict(data: bytes, *, max_depth: int = 16) -> Any:
         )
         value = decoder.decode()
     except Exception as exc:  # noqa: BLE001 - see docstring: every decoder failure is malformed input
-        raise MalformedError(f"Dữ liệu CBOR không hợp lệ ({type(exc).__name__}).") from exc
+        raise MalformedError(
+            t("Dữ liệu CBOR không hợp lệ ({error}).", error=type(exc).__name__)
+        ) from exc
     if stream.tell() != len(raw):
-        raise MalformedError("Có dữ liệu thừa sau cấu trúc CBOR.")
+        raise MalformedError(t("Có dữ liệu thừa sau cấu trúc CBOR."))
     return value
 
 
@@ -190,31 +193,33 @@ _COUNTER_MAX: Final = 10**10 - 1
 
 def _clean_text(name: str, value: object, *, max_len: int, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{name}: phải là chuỗi ký tự.")
+        raise ValueError(t("{name}: phải là chuỗi ký tự.", name=name))
     text = unicodedata.normalize("NFC", value).strip()
     if not text and not allow_empty:
-        raise ValueError(f"{name}: không được để trống.")
+        raise ValueError(t("{name}: không được để trống.", name=name))
     if len(text) > max_len:
-        raise ValueError(f"{name}: dài quá {max_len} ký tự.")
+        raise ValueError(t("{name}: dài quá {max_len} ký tự.", name=name, max_len=max_len))
     # Control characters (including ESC) would let a forged QR paint over a verifier's terminal
     # or break the slip layout; no legitimate name or code contains them.
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
-        raise ValueError(f"{name}: chứa ký tự điều khiển.")
+        raise ValueError(t("{name}: chứa ký tự điều khiển.", name=name))
     return text
 
 
 def _require_int(name: str, value: object, *, minimum: int = 0, maximum: int | None = None) -> int:
     # bool is an int subclass; True is not a fee.
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"{name}: phải là số nguyên.")
+        raise ValueError(t("{name}: phải là số nguyên.", name=name))
     if value < minimum or (maximum is not None and value > maximum):
-        raise ValueError(f"{name}: giá trị {value} nằm ngoài phạm vi cho phép.")
+        raise ValueError(
+            t("{name}: giá trị {value} nằm ngoài phạm vi cho phép.", name=name, value=value)
+        )
     return value
 
 
 def _to_local_naive(name: str, value: object) -> datetime:
     if not isinstance(value, datetime):
-        raise ValueError(f"{name}: phải là thời điểm (datetime).")
+        raise ValueError(t("{name}: phải là thời điểm (datetime).", name=name))
     if value.tzinfo is not None:
         value = value.astimezone(VN_TZ).replace(tzinfo=None)
     return value
@@ -230,12 +235,12 @@ def _from_epoch_seconds(seconds: int) -> datetime:
 
 def _check_epoch(name: str, seconds: int) -> None:
     if not _EPOCH_MIN <= seconds < _EPOCH_MAX:
-        raise ValueError(f"{name}: thời điểm ngoài khoảng 2000-2099.")
+        raise ValueError(t("{name}: thời điểm ngoài khoảng 2000-2099.", name=name))
 
 
 def _procedure_claim(value: object) -> str:
     """The procedure code as claimed: the national ``d.dddddd`` part, or a local code as is."""
-    text = _clean_text("Mã thủ tục", value, max_len=64)
+    text = _clean_text(t("Mã thủ tục"), value, max_len=64)
     code = validate_procedure_code(text)
     return national_procedure_code(code) or code
 
@@ -247,31 +252,33 @@ def _normalise_common(claims: RawClaims | ReceiptClaims) -> None:
         object.__setattr__(claims, field, value)
 
     if claims.version != CLAIMS_VERSION or isinstance(claims.version, bool):
-        raise ValueError(f"Phiên bản biên nhận {claims.version!r} không được hỗ trợ.")
-    put("province", _clean_text("Mã tỉnh", claims.province, max_len=2))
+        raise ValueError(
+            t("Phiên bản biên nhận {version} không được hỗ trợ.", version=repr(claims.version))
+        )
+    put("province", _clean_text(t("Mã tỉnh"), claims.province, max_len=2))
     if not re.fullmatch(r"[0-9]{2}", claims.province):
-        raise ValueError("Mã tỉnh phải gồm 2 chữ số.")
-    put("commune", _clean_text("Mã xã", claims.commune, max_len=5))
+        raise ValueError(t("Mã tỉnh phải gồm 2 chữ số."))
+    put("commune", _clean_text(t("Mã xã"), claims.commune, max_len=5))
     if not re.fullmatch(r"[0-9]{5}", claims.commune):
-        raise ValueError("Mã xã phải gồm 5 chữ số.")
+        raise ValueError(t("Mã xã phải gồm 5 chữ số."))
     put("procedure_code", _procedure_claim(claims.procedure_code))
-    put("applicant_name", _clean_text("Họ tên người nộp", claims.applicant_name, max_len=120))
+    put("applicant_name", _clean_text(t("Họ tên người nộp"), claims.applicant_name, max_len=120))
     put(
         "official",
-        _clean_text("Cán bộ tiếp nhận", claims.official, max_len=80, allow_empty=True),
+        _clean_text(t("Cán bộ tiếp nhận"), claims.official, max_len=80, allow_empty=True),
     )
-    received = _to_local_naive("Thời điểm tiếp nhận", claims.received_at).replace(microsecond=0)
-    _check_epoch("Thời điểm tiếp nhận", _epoch_seconds(received))
+    received = _to_local_naive(t("Thời điểm tiếp nhận"), claims.received_at).replace(microsecond=0)
+    _check_epoch(t("Thời điểm tiếp nhận"), _epoch_seconds(received))
     put("received_at", received)
     if claims.due_at is not None:
-        due = _to_local_naive("Ngày hẹn trả", claims.due_at).replace(second=0, microsecond=0)
-        _check_epoch("Ngày hẹn trả", _epoch_seconds(due))
+        due = _to_local_naive(t("Ngày hẹn trả"), claims.due_at).replace(second=0, microsecond=0)
+        _check_epoch(t("Ngày hẹn trả"), _epoch_seconds(due))
         # On the wire the appointment is minutes after the received minute (a CBOR uint).
         if due < received.replace(second=0):
-            raise ValueError("Ngày hẹn trả: không được trước thời điểm tiếp nhận.")
+            raise ValueError(t("Ngày hẹn trả: không được trước thời điểm tiếp nhận."))
         put("due_at", due)
-    _require_int("Lệ phí", claims.fee_vnd, maximum=10**12)
-    _require_int("Số thứ tự sự kiện của quầy", claims.desk, maximum=2**32 - 1)
+    _require_int(t("Lệ phí"), claims.fee_vnd, maximum=10**12)
+    _require_int(t("Số thứ tự sự kiện của quầy"), claims.desk, maximum=2**32 - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,11 +307,11 @@ class RawClaims:
     def __post_init__(self) -> None:
         _normalise_common(self)
         if not isinstance(self.code_day, date) or isinstance(self.code_day, datetime):
-            raise ValueError("Ngày trong mã hồ sơ: phải là một ngày (date).")
+            raise ValueError(t("Ngày trong mã hồ sơ: phải là một ngày (date)."))
         if not 2000 <= self.code_day.year <= 2099:
-            raise ValueError("Ngày trong mã hồ sơ: ngoài khoảng năm 2000-2099.")
-        _require_int("Số hiệu quầy", self.desk_no, minimum=1, maximum=_DESK_NO_RANGE[1])
-        _require_int("Số thứ tự hồ sơ trong ngày", self.counter, minimum=1, maximum=_COUNTER_MAX)
+            raise ValueError(t("Ngày trong mã hồ sơ: ngoài khoảng năm 2000-2099."))
+        _require_int(t("Số hiệu quầy"), self.desk_no, minimum=1, maximum=_DESK_NO_RANGE[1])
+        _require_int(t("Số thứ tự hồ sơ trong ngày"), self.counter, minimum=1, maximum=_COUNTER_MAX)
 
     @property
     def code_tail(self) -> str:
@@ -365,30 +372,32 @@ class RawClaims:
         """
         value = decode_cbor_strict(data, max_depth=3)
         if not isinstance(value, dict):
-            raise MalformedError("Nội dung biên nhận không phải là bảng CBOR.")
+            raise MalformedError(t("Nội dung biên nhận không phải là bảng CBOR."))
         if set(value) != set(range(1, 12)):
-            raise MalformedError("Nội dung biên nhận thiếu hoặc thừa trường.")
+            raise MalformedError(t("Nội dung biên nhận thiếu hoặc thừa trường."))
         if value[1] != CLAIMS_VERSION or isinstance(value[1], bool):
-            raise MalformedError(f"Phiên bản biên nhận {value[1]!r} không được hỗ trợ.")
+            raise MalformedError(
+                t("Phiên bản biên nhận {version} không được hỗ trợ.", version=repr(value[1]))
+            )
         try:
-            province = _require_int("Mã tỉnh", value[2], maximum=99)
-            commune = _require_int("Mã xã", value[3], maximum=99_999)
+            province = _require_int(t("Mã tỉnh"), value[2], maximum=99)
+            commune = _require_int(t("Mã xã"), value[3], maximum=99_999)
             code = value[4]
             if not isinstance(code, list | tuple) or len(code) != 3:
-                raise ValueError("Mã hồ sơ phải là mảng [YYMMDD, quầy, số thứ tự].")
-            ymd = _require_int("Ngày trong mã hồ sơ", code[0], maximum=991_231)
+                raise ValueError(t("Mã hồ sơ phải là mảng [YYMMDD, quầy, số thứ tự]."))
+            ymd = _require_int(t("Ngày trong mã hồ sơ"), code[0], maximum=991_231)
             code_day = date(2000 + ymd // 10_000, ymd // 100 % 100, ymd % 100)
-            received = _require_int("Thời điểm tiếp nhận", value[7])
-            _check_epoch("Thời điểm tiếp nhận", received)
+            received = _require_int(t("Thời điểm tiếp nhận"), value[7])
+            _check_epoch(t("Thời điểm tiếp nhận"), received)
             due: datetime | None = None
             if value[8] is not None:
-                offset = _require_int("Ngày hẹn trả", value[8], maximum=2**32 - 1)
+                offset = _require_int(t("Ngày hẹn trả"), value[8], maximum=2**32 - 1)
                 due_seconds = (received // 60 + offset) * 60
-                _check_epoch("Ngày hẹn trả", due_seconds)
+                _check_epoch(t("Ngày hẹn trả"), due_seconds)
                 due = _from_epoch_seconds(due_seconds)
             for key in (5, 6, 11):
                 if not isinstance(value[key], str):
-                    raise ValueError(f"Trường {key} phải là chuỗi ký tự.")
+                    raise ValueError(t("Trường {key} phải là chuỗi ký tự.", key=key))
             claims = cls(
                 province=f"{province:02d}",
                 commune=f"{commune:05d}",
@@ -406,9 +415,11 @@ class RawClaims:
         except MalformedError:
             raise
         except ValueError as exc:
-            raise MalformedError(f"Nội dung biên nhận không hợp lệ: {exc}") from exc
+            raise MalformedError(t("Nội dung biên nhận không hợp lệ: {error}", error=exc)) from exc
         if claims.to_cbor() != bytes(data):
-            raise MalformedError("Nội dung biên nhận không ở dạng mã hóa chuẩn (canonical CBOR).")
+            raise MalformedError(
+                t("Nội dung biên nhận không ở dạng mã hóa chuẩn (canonical CBOR).")
+            )
         return claims
 
 
@@ -437,7 +448,7 @@ class ReceiptClaims:
 
     def __post_init__(self) -> None:
         _normalise_common(self)
-        code = _clean_text("Mã hồ sơ", self.dossier_code, max_len=64)
+        code = _clean_text(t("Mã hồ sơ"), self.dossier_code, max_len=64)
         # Only codes of the national scheme fit the receipt (the unit e-ID goes to the trust
         # list, the rest is numeric); parse_dossier_code's message says what is wrong.
         object.__setattr__(self, "dossier_code", str(parse_dossier_code(code)))
@@ -501,12 +512,12 @@ def digits_from_bytes(data: bytes) -> str:
 def bytes_from_digits(digits: str) -> bytes:
     """Inverse of ``digits_from_bytes``; refuses every digit string it could not have made."""
     if not digits or not digits.isascii() or not digits.isdigit():
-        raise MalformedError("Phần mã số của QR phải là các chữ số 0-9.")
+        raise MalformedError(t("Phần mã số của QR phải là các chữ số 0-9."))
     if len(digits) > _MAX_DIGITS:
-        raise MalformedError("Mã QR dài bất thường.")
+        raise MalformedError(t("Mã QR dài bất thường."))
     full, rest = divmod(len(digits), _FULL_WIDTH)
     if rest not in _BYTES_FOR_WIDTH:
-        raise MalformedError("Độ dài phần mã số không hợp lệ (mã bị cắt hoặc thừa chữ số).")
+        raise MalformedError(t("Độ dài phần mã số không hợp lệ (mã bị cắt hoặc thừa chữ số)."))
     out = bytearray()
     widths = [(_FULL_WIDTH, _GROUP)] * full
     if rest:
@@ -516,7 +527,7 @@ def bytes_from_digits(digits: str) -> bytes:
         value = int(digits[pos : pos + width])
         pos += width
         if value >= 1 << (8 * nbytes):
-            raise MalformedError("Phần mã số chứa nhóm chữ số vượt giới hạn.")
+            raise MalformedError(t("Phần mã số chứa nhóm chữ số vượt giới hạn."))
         out += value.to_bytes(nbytes, "big")
     return bytes(out)
 
@@ -524,10 +535,10 @@ def bytes_from_digits(digits: str) -> bytes:
 def validate_host(host: str) -> str:
     """A bare lowercase host name (optionally ``:port``) for the receipt URL, or ``ValueError``."""
     if not isinstance(host, str):
-        raise ValueError("Tên máy chủ phải là chuỗi ký tự.")
+        raise ValueError(t("Tên máy chủ phải là chuỗi ký tự."))
     value = host.strip().lower()
     if not _HOST_RE.fullmatch(value):
-        raise ValueError(f"Tên máy chủ {host!r} không hợp lệ cho mã QR.")
+        raise ValueError(t("Tên máy chủ {host} không hợp lệ cho mã QR.", host=repr(host)))
     return value
 
 
@@ -539,7 +550,7 @@ def receipt_url(host: str, cose_bytes: bytes) -> str:
     """
     host = validate_host(host)
     if not cose_bytes or len(cose_bytes) > MAX_RECEIPT_BYTES:
-        raise ValueError("Dữ liệu ký của biên nhận rỗng hoặc quá lớn.")
+        raise ValueError(t("Dữ liệu ký của biên nhận rỗng hoặc quá lớn."))
     return f"https://{host}{RECEIPT_PATH}#{digits_from_bytes(cose_bytes)}"
 
 
@@ -553,16 +564,16 @@ def parse_receipt_url(text: str) -> bytes:
     points. Anything else raises ``MalformedError``.
     """
     if not isinstance(text, str):
-        raise MalformedError("Mã QR phải là văn bản.")
+        raise MalformedError(t("Mã QR phải là văn bản."))
     if len(text) > 4 * _MAX_DIGITS:
-        raise MalformedError("Mã QR dài bất thường.")
+        raise MalformedError(t("Mã QR dài bất thường."))
     compact = "".join(text.split())
     if not compact:
-        raise MalformedError("Mã QR rỗng.")
+        raise MalformedError(t("Mã QR rỗng."))
     if "#" in compact:
         prefix, _, digits = compact.partition("#")
         if prefix and not _URL_PREFIX_RE.fullmatch(prefix):
-            raise MalformedError("Đây không phải đường dẫn biên nhận (cần dạng https://…/r1#…).")
+            raise MalformedError(t("Đây không phải đường dẫn biên nhận (cần dạng https://…/r1#…)."))
     else:
         digits = compact
     return bytes_from_digits(digits)

@@ -17,6 +17,8 @@ import re
 import unicodedata
 from datetime import date, datetime
 
+from onestop.i18n import t
+
 __all__ = [
     "clean_text",
     "date_vi",
@@ -64,11 +66,22 @@ def clean_text(s: str, *, max_len: int = 500) -> str:
             continue
         cat = unicodedata.category(ch)
         if cat in ("Cc", "Cs"):
-            raise ValueError(f"Nội dung có ký tự điều khiển không hợp lệ (mã U+{ord(ch):04X}).")
+            raise ValueError(
+                t(
+                    "Nội dung có ký tự điều khiển không hợp lệ (mã U+{code}).",
+                    code=f"{ord(ch):04X}",
+                )
+            )
     # str.split() with no argument splits on every Unicode whitespace run (incl. NBSP, U+2028).
     out = " ".join(unicodedata.normalize("NFC", s.translate(_INVISIBLE)).split())
     if len(out) > max_len:
-        raise ValueError(f"Nội dung quá dài: tối đa {max_len} ký tự (đang có {len(out)}).")
+        raise ValueError(
+            t(
+                "Nội dung quá dài: tối đa {max_len} ký tự (đang có {n}).",
+                max_len=max_len,
+                n=len(out),
+            )
+        )
     return out
 
 
