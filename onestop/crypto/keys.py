@@ -68,6 +68,10 @@ __all__ = [
     "KeyFileError",
     "KeyFileInfo",
     "create_key_file",
+    "decrypt_key",
+    "encrypt_key",
+    "is_encrypted_key",
+    "read_key_info",
     "kid_for",
     "load_key_file",
     "public_key_from_bytes",
@@ -193,7 +197,7 @@ def create_key_file(
     ``scrypt_n`` exists so tests can use a cheaper KDF; production callers leave it alone.
     """
     target = Path(path)
-    secret = _passphrase_bytes(passphrase)
+    _passphrase_bytes(passphrase)  # refuse a short passphrase before generating anything
     label = unicodedata.normalize("NFC", label).strip()
     if not label or len(label) > 200:
         raise KeyFileError("Nhãn khóa phải có từ 1 đến 200 ký tự.")
@@ -208,7 +212,29 @@ def create_key_file(
             signer = SoftwareSigner.generate(alg)
         except InvalidPublicKeyError as exc:
             raise KeyFileError(str(exc)) from exc
+    data = encrypt_key(signer, passphrase, label=label, scrypt_n=scrypt_n)
+    try:
+        _write_atomic(target, data)
+    except FileExistsError as exc:
+        raise KeyFileError(
+            f"Tệp khóa {target} đã tồn tại; không ghi đè để tránh mất khóa."
+        ) from exc
+    except OSError as exc:
+        raise KeyFileError(f"Không ghi được tệp khóa {target}: {exc.strerror or exc}.") from exc
+    return signer
 
+
+def encrypt_key(
+    signer: SoftwareSigner, passphrase: str, *, label: str, scrypt_n: int = DEFAULT_SCRYPT_N
+) -> bytes:
+    """The ``onestop-key/1`` document of ``signer`` encrypted under ``passphrase`` (bytes), for
+    keys kept somewhere other than a file of their own (the server's key, in its database)."""
+    secret = _passphrase_bytes(passphrase)
+    label = unicodedata.normalize("NFC", label).strip()
+    if not label or len(label) > 200:
+        raise KeyFileError("Nhãn khóa phải có từ 1 đến 200 ký tự.")
+    if not (_SCRYPT_N_RANGE[0] <= scrypt_n <= _SCRYPT_N_RANGE[1]) or scrypt_n & (scrypt_n - 1):
+        raise KeyFileError("Tham số scrypt n phải là lũy thừa của 2 trong khoảng cho phép.")
     salt = secrets.token_bytes(16)
     nonce = secrets.token_bytes(12)
     header: dict[str, Any] = {
@@ -228,16 +254,7 @@ def create_key_file(
     key = _derive(secret, salt, scrypt_n, _SCRYPT_R, _SCRYPT_P)
     ciphertext = AESGCM(key).encrypt(nonce, signer.private_key_pkcs8(), _header_aad(header))
     document = header | {"nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}
-    data = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    try:
-        _write_atomic(target, data)
-    except FileExistsError as exc:
-        raise KeyFileError(
-            f"Tệp khóa {target} đã tồn tại; không ghi đè để tránh mất khóa."
-        ) from exc
-    except OSError as exc:
-        raise KeyFileError(f"Không ghi được tệp khóa {target}: {exc.strerror or exc}.") from exc
-    return signer
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def _read_document(path: Path) -> dict[str, Any]:
@@ -248,6 +265,10 @@ def _read_document(path: Path) -> dict[str, Any]:
         raise KeyFileError(f"Không tìm thấy tệp khóa {path}.") from exc
     except OSError as exc:
         raise KeyFileError(f"Không đọc được tệp khóa {path}: {exc.strerror or exc}.") from exc
+    return _parse_document(raw)
+
+
+def _parse_document(raw: bytes) -> dict[str, Any]:
     if len(raw) > _MAX_FILE_BYTES:
         raise KeyFileError("Tệp khóa không đúng định dạng: tệp quá lớn.")
     try:
@@ -304,8 +325,26 @@ def read_key_file_info(path: str | os.PathLike[str]) -> KeyFileInfo:
 
 def load_key_file(path: str | os.PathLike[str], passphrase: str) -> SoftwareSigner:
     """Decrypt a key file. Wrong passphrase or any tampering: ``KeyFileError``."""
-    target = Path(path)
-    document = _read_document(target)
+    return _decrypt_document(_read_document(Path(path)), passphrase)
+
+
+def decrypt_key(data: bytes, passphrase: str) -> SoftwareSigner:
+    """The inverse of ``encrypt_key``. Wrong passphrase or any tampering: ``KeyFileError``."""
+    return _decrypt_document(_parse_document(data), passphrase)
+
+
+def read_key_info(data: bytes) -> KeyFileInfo:
+    """The public header of an ``encrypt_key`` document (as ``read_key_file_info``)."""
+    _header, info = _parse_header(_parse_document(data))
+    return info
+
+
+def is_encrypted_key(data: bytes) -> bool:
+    """Whether ``data`` looks like an ``onestop-key/1`` document (not, e.g., raw PKCS#8 DER)."""
+    return data.lstrip()[:1] == b"{" and KEY_FILE_FORMAT.encode() in data[:200]
+
+
+def _decrypt_document(document: dict[str, Any], passphrase: str) -> SoftwareSigner:
     header, info = _parse_header(document)
     kdf = header["kdf"]
     n, r, p = kdf.get("n"), kdf.get("r"), kdf.get("p")

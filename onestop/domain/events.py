@@ -19,6 +19,8 @@ from typing import Any
 
 import cbor2
 
+from onestop.i18n import t
+
 VN_OFFSET = timedelta(hours=7)
 _EPOCH_LOCAL = datetime(1970, 1, 1) + VN_OFFSET
 GENESIS_HEAD = bytes(32)
@@ -41,12 +43,19 @@ class EventKind(StrEnum):
     WITHDRAW = "withdraw"
     EXTEND = "extend"
     EVALUATE = "evaluate"
+    # Not clerk actions: facts about the log itself, appended by the desk that noticed them
+    # (services/conflicts.py). They leave the dossier's state unchanged. Append new kinds here
+    # only, at the end: the codes below follow this order.
+    CONFLICT = "conflict"
+    CONFLICT_SEEN = "conflict_seen"
 
 
 # Small integers on the wire: the kind is sent with every event, and a byte beats a word.
 # Never renumber: these codes are part of the stored, hashed bytes.
 KIND_CODES: dict[EventKind, int] = {kind: i for i, kind in enumerate(EventKind, start=1)}
 _KIND_BY_CODE = {v: k for k, v in KIND_CODES.items()}
+#: Kinds no clerk action produces (``decide`` refuses them; ``apply`` leaves the state as is).
+SYSTEM_KINDS: frozenset[EventKind] = frozenset({EventKind.CONFLICT, EventKind.CONFLICT_SEEN})
 
 
 def to_epoch(dt: datetime) -> int:
@@ -97,7 +106,7 @@ class Event:
         try:
             raw = cbor2.loads(body)
         except Exception as e:  # cbor2 raises several unrelated types on junk
-            raise EventFormatError(f"Sự kiện không giải mã được: {e}") from e
+            raise EventFormatError(t("Sự kiện không giải mã được: {error}", error=e)) from e
         try:
             if not isinstance(raw, dict):
                 raise TypeError("not a map")
@@ -111,11 +120,19 @@ class Event:
             if not isinstance(data, dict):
                 raise TypeError("data must be a map")
         except (KeyError, TypeError, ValueError) as e:
-            raise EventFormatError(f"Sự kiện sai cấu trúc: {e}") from e
+            raise EventFormatError(t("Sự kiện sai cấu trúc: {error}", error=e)) from e
         event = cls(desk_id, seq, hlc, kind, dossier, from_epoch(at), actor, role, note, data)
-        if event.body() != body:
+        # Same test as ``event.body() != body`` (exactly keys 1..9, the kind code and the time
+        # plain ints, so re-encoding the decoded map gives body()'s bytes), at half the cost:
+        # the server runs it on every event it accepts.
+        if (
+            len(raw) != 9
+            or type(raw[3]) is not int
+            or type(at) is not int
+            or cbor2.dumps(raw, canonical=True) != body
+        ):
             # Only canonical encodings are accepted, so one event has exactly one hash.
-            raise EventFormatError("Sự kiện không ở dạng chuẩn (canonical CBOR).")
+            raise EventFormatError(t("Sự kiện không ở dạng chuẩn (canonical CBOR)."))
         return event
 
 

@@ -12,7 +12,7 @@ Two pure functions carry all the rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
 from enum import StrEnum
@@ -25,7 +25,7 @@ from onestop.domain.deadlines import (
     extension_deadline,
     resume_due,
 )
-from onestop.domain.events import Event, EventKind, from_epoch, to_epoch
+from onestop.domain.events import SYSTEM_KINDS, Event, EventKind, from_epoch, to_epoch
 from onestop.i18n import t
 
 
@@ -70,6 +70,8 @@ ACTION_LABELS: dict[EventKind, str] = {
     EventKind.WITHDRAW: "Dừng giải quyết (công dân rút hồ sơ)",
     EventKind.EXTEND: "Xin lỗi và gia hạn",
     EventKind.EVALUATE: "Ghi nhận đánh giá của công dân",
+    EventKind.CONFLICT: "Cảnh báo: hai quầy thao tác cùng lúc khi chưa đồng bộ",
+    EventKind.CONFLICT_SEEN: "Đã xem cảnh báo thao tác cùng lúc",
 }
 
 
@@ -461,6 +463,20 @@ def _due(data: dict[str, Any]) -> datetime | None:
     return from_epoch(value) if isinstance(value, int) else None
 
 
+def _evolve(state: DossierState, **changes: Any) -> DossierState:
+    """``dataclasses.replace`` without re-running ``__init__`` over all 37 fields.
+
+    ``apply`` runs once per event wherever a log is folded (the server's ingest folds every
+    event it accepts): this is ~10x cheaper. Equivalent for DossierState, which has no
+    ``__post_init__``, ``InitVar`` or ``init=False`` field (a test checks both give equal states).
+    """
+    new = object.__new__(DossierState)
+    fields_of_new = new.__dict__
+    fields_of_new.update(state.__dict__)
+    fields_of_new.update(changes)
+    return new
+
+
 def apply(state: DossierState | None, event: Event) -> DossierState:
     """Fold one event into the dossier state. Pure data, no rules that could change over time."""
     d = event.data
@@ -499,18 +515,20 @@ def apply(state: DossierState | None, event: Event) -> DossierState:
             event_count=1,
         )
 
-    s = replace(state, last_event_at=event.at, event_count=state.event_count + 1)
+    if kind in SYSTEM_KINDS:
+        return state  # a note about the log (services/conflicts.py), not about the dossier
+    s = _evolve(state, last_event_at=event.at, event_count=state.event_count + 1)
     if kind == EventKind.REFUSE:
-        return replace(
+        return _evolve(
             s, status=Status.REFUSED, refusal_reason=d.get("reason", ""), finished_at=event.at
         )
     if kind == EventKind.FORWARD:
         status = Status.FORWARDED if s.status in (Status.RECEIVED, Status.FORWARDED) else s.status
-        return replace(s, status=status, handler=d.get("to", ""))
+        return _evolve(s, status=status, handler=d.get("to", ""))
     if kind == EventKind.START:
-        return replace(s, status=Status.PROCESSING, handler=d.get("to") or event.actor)
+        return _evolve(s, status=Status.PROCESSING, handler=d.get("to") or event.actor)
     if kind == EventKind.REQUEST_SUPPLEMENT:
-        return replace(
+        return _evolve(
             s,
             status=Status.SUPPLEMENT_REQUESTED,
             paused_at=event.at,
@@ -518,21 +536,21 @@ def apply(state: DossierState | None, event: Event) -> DossierState:
         )
     if kind == EventKind.RECORD_SUPPLEMENT:
         due = _due(d) or s.due_at
-        return replace(s, status=Status.PROCESSING, paused_at=None, due_at=due)
+        return _evolve(s, status=Status.PROCESSING, paused_at=None, due_at=due)
     if kind == EventKind.REQUEST_PAYMENT:
         owed_total = max(s.fee_vnd, s.fee_paid + int(d.get("amount", 0)))
-        return replace(
+        return _evolve(
             s, status=Status.PAYMENT_REQUESTED, resume_status=s.status, fee_vnd=owed_total
         )
     if kind == EventKind.RECORD_PAYMENT:
         paid = s.fee_paid + int(d.get("amount", 0))
         if s.status == Status.PAYMENT_REQUESTED:
-            return replace(
+            return _evolve(
                 s, fee_paid=paid, status=s.resume_status or Status.PROCESSING, resume_status=None
             )
-        return replace(s, fee_paid=paid)
+        return _evolve(s, fee_paid=paid)
     if kind == EventKind.RESOLVE:
-        return replace(
+        return _evolve(
             s,
             status=Status.RESOLVED,
             decision=d.get("decision"),
@@ -541,19 +559,19 @@ def apply(state: DossierState | None, event: Event) -> DossierState:
             finished_at=event.at,
         )
     if kind == EventKind.MARK_READY:
-        return replace(s, status=Status.RESULT_READY, handler=event.actor)
+        return _evolve(s, status=Status.RESULT_READY, handler=event.actor)
     if kind == EventKind.RETURN_RESULT:
-        return replace(
+        return _evolve(
             s, status=Status.RETURNED, returned_at=event.at, return_channel=d.get("channel")
         )
     if kind == EventKind.WITHDRAW:
-        return replace(
+        return _evolve(
             s, status=Status.WITHDRAWN, refusal_reason=d.get("reason", ""), finished_at=event.at
         )
     if kind == EventKind.EXTEND:
-        return replace(s, due_at=_due(d), extension_count=s.extension_count + 1)
+        return _evolve(s, due_at=_due(d), extension_count=s.extension_count + 1)
     if kind == EventKind.EVALUATE:
-        return replace(
+        return _evolve(
             s,
             evaluation={"scores": list(d.get("scores", [])), "satisfaction": d.get("satisfaction")},
         )

@@ -16,7 +16,7 @@ from onestop.server.db import ServerDB, backend_label, migrate
 from onestop.server.enroll import IssuedCode, issue_code, revoke_desk
 from onestop.server.errors import ApiError
 from onestop.server.ingest import ingest_batch
-from onestop.server.keys import server_signer
+from onestop.server.keys import ServerKeyError, server_signer
 from onestop.server.reference import NAMES, publish, seed
 from onestop.services._wire import WireError, decode_bundle
 
@@ -93,9 +93,13 @@ def import_bundle(db: ServerDB, path: Path) -> ImportOutcome:
     except WireError as e:
         raise AdminError(f"Tệp gói đồng bộ không hợp lệ: {e}") from e
     try:
+        signer = server_signer(db)
+    except ServerKeyError as e:
+        raise AdminError(str(e)) from e
+    try:
         result = ingest_batch(
             db,
-            server_signer(db),
+            signer,
             body=bundle.batch,
             encoding=bundle.encoding,
             idempotency_key=None,

@@ -3,7 +3,14 @@
 A code is issued by the province for one commune and one desk number (the next free one
 unless given), shown once, stored only as SHA-256, valid 14 days, usable once. The desk proves
 it holds the private key by signing its enrollment request (content type onestop-enroll/1)
-with it; the server answers with its own public key, which the desk pins.
+with it; the server answers with its own public key, which the desk pins only after checking
+it against the code's last group (``ABCD-EFGH-JKMN-PQRS``: 12 symbols of secret, 4 of check
+bound to the server key, services/_wire.py): enrollment is not trust-on-first-use. The desk
+sends ``sha256:<hex>`` of the secret, never the secret itself; the raw code is still accepted
+(older desks, tests).
+
+Also here: the time check of signed requests (``check_auth_time``), the other half of a desk's
+identity on the wire.
 
 The desk number matters beyond display: it is part of every dossier code a desk issues
 offline, so two desks of a commune must never share one (ARCHITECTURE: codes never collide).
@@ -13,41 +20,54 @@ codes must get a code for its own number.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from onestop.crypto.signer import InvalidPublicKeyError, Signer, kid_for
 from onestop.server import repo
 from onestop.server.db import ServerDB
 from onestop.server.errors import ApiError
+from onestop.server.keys import server_public_key
 from onestop.server.reference import publish_revocations, reference_data
 from onestop.services._wire import (
+    AUTH_WINDOW_S,
+    ENROLL_ALPHABET,
     ENROLL_CT,
+    ENROLL_HASH_PREFIX,
+    ENROLL_SECRET_LEN,
     WireError,
     b64d,
     b64e,
+    enroll_check,
+    enroll_secret_hash,
+    group_code,
     loads_strict,
     now_epoch,
     open_signed,
+    sign_time,
+    token_digest,
 )
 
 CODE_TTL = 14 * 24 * 3600
-_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: read over the phone
 _COMMUNE_RE = re.compile(r"^\d{5}$")
-
-
-def _normalise(code: str) -> str:
-    return re.sub(r"[\s-]", "", code).upper()
+_HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+#: Methods whose signed requests may be replayed within the time window (they change nothing).
+SAFE = frozenset({"GET", "HEAD"})
+_ONCE_PREFIX = "auth_once:"
 
 
 def code_hash(code: str) -> bytes:
-    return hashlib.sha256(_normalise(code).encode()).digest()
+    """The stored lookup key of a code: SHA-256 of its 12-symbol secret. ``code`` is the code
+    (with or without its check group, any case, dashes and spaces ignored) or the
+    ``sha256:<hex>`` a desk sends."""
+    if _HASH_RE.match(code):
+        return bytes.fromhex(code[len(ENROLL_HASH_PREFIX) :])
+    return enroll_secret_hash(code)
 
 
 @dataclass(frozen=True)
@@ -74,8 +94,9 @@ def issue_code(
     desk_name = desk_name.strip()
     if not desk_name or len(desk_name) > 100:
         raise ApiError(400, "bad_desk_name", "Tên quầy phải có từ 1 đến 100 ký tự.")
-    raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
-    code = "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+    raw = "".join(secrets.choice(ENROLL_ALPHABET) for _ in range(ENROLL_SECRET_LEN))
+    alg, public_key = server_public_key(db)
+    code = group_code(raw + enroll_check(raw, alg, public_key))
     with db.write() as conn:
         if desk_no is None:
             used = conn.execute(
@@ -142,7 +163,7 @@ def enroll(db: ServerDB, signer: Signer, body: Any, *, now: int | None = None) -
         and isinstance(desk_name, str)
         and isinstance(may_renumber, bool)
         and isinstance(unit_eid, str)
-        and len(code) <= 64
+        and len(code) <= 80
         and len(desk_name) <= 200
         and len(unit_eid) <= 64
     ):
@@ -257,6 +278,53 @@ def _enroll_locked(
         "trust_list": b64e(trust) if trust else None,
         "server_time": now,
     }
+
+
+def check_auth_time(
+    db: ServerDB,
+    signer: Signer,
+    desk_id: str,
+    when: int,
+    header: str,
+    *,
+    once: bool,
+    now: int | None = None,
+) -> None:
+    """Refuse a signed request whose time is outside ±AUTH_WINDOW_S of the server's clock
+    (401 ``stale_auth`` + a signed server time bound to this token), and, when ``once``, a
+    token already used: a state-changing request cannot be replayed inside the window either.
+
+    Used tokens are remembered in ``server_setting`` (``auth_once:<sha256>`` → expiry), until
+    they would be refused as stale anyway; no table of its own, so no schema change.
+    """
+    now = now_epoch() if now is None else now
+    if abs(when - now) > AUTH_WINDOW_S:
+        raise ApiError(
+            401,
+            "stale_auth",
+            f"Chữ ký yêu cầu lệch {abs(when - now) // 60} phút so với giờ máy chủ (cho phép "
+            f"{AUTH_WINDOW_S // 60} phút): yêu cầu cũ bị gửi lại, hoặc đồng hồ quầy sai.",
+            extra={
+                "server_time": now,
+                "time": b64e(sign_time(signer, desk_id, now, token_digest(header))),
+            },
+        )
+    if not once:
+        return
+    key = _ONCE_PREFIX + token_digest(header).hex()
+    expires = (now + 2 * AUTH_WINDOW_S).to_bytes(8, "big")
+    with db.write() as conn:
+        conn.execute(
+            delete(repo.SETTING).where(
+                repo.SETTING.c.key.startswith(_ONCE_PREFIX),
+                repo.SETTING.c.value < now.to_bytes(8, "big"),
+            )
+        )
+        fresh = conn.execute(
+            repo.insert_ignore(db, repo.SETTING, ["key"]), [{"key": key, "value": expires}]
+        ).rowcount
+    if fresh != 1:
+        raise ApiError(401, "replayed", "Yêu cầu đã ký này đã được dùng; không chấp nhận lần hai.")
 
 
 def revoke_desk(db: ServerDB, desk_id: str, *, now: int | None = None) -> bool:

@@ -89,7 +89,14 @@ def require_active(desk: Any, desk_id: str) -> None:
     if desk is None:
         raise ApiError(403, "not_enrolled", f"Quầy {desk_id} chưa đăng ký với máy chủ tỉnh.")
     if desk["status"] != "active":
-        raise ApiError(403, "revoked", f"Quầy {desk_id} đã bị thu hồi quyền đồng bộ.")
+        # desk + revoked_at let the app sign a proof into the answer (see app._api_error), so
+        # the desk can tell a real revocation from a forged 403 (services/lockdown.py).
+        raise ApiError(
+            403,
+            "revoked",
+            f"Quầy {desk_id} đã bị thu hồi quyền đồng bộ.",
+            extra={"desk": desk_id, "revoked_at": desk["revoked_at"]},
+        )
 
 
 # desk id -> (kid -> (alg, public key)). A desk id is bound to one key for good (re-enrolling
@@ -160,7 +167,7 @@ def ingest_batch(
     events, rows, head, hlc_max = _check_events(env, raw.bodies, now)
 
     with db.write() as conn:
-        locked = repo.get_desk(conn=conn, desk_id=env.desk, lock=True)
+        locked = repo.lock_desk(conn=conn, db=db, desk_id=env.desk)
         require_active(locked, env.desk)
         assert locked is not None
         acked = int(locked["acked_seq"])
@@ -201,12 +208,22 @@ def ingest_batch(
                 "chain_mismatch",
                 "Chuỗi băm của quầy khác chuỗi máy chủ đã nhận: lịch sử sự kiện đã bị thay đổi.",
             )
-        repo.insert_events(conn=conn, db=db, rows=rows)
         hlc_max = max(hlc_max, int(locked["hlc_max"]))
-        repo.advance_desk(
-            conn=conn, desk_id=env.desk, acked_seq=env.last_seq, head=head, hlc_max=hlc_max, now=now
-        )
-        project(conn=conn, db=db, events=events)
+        by_dossier = _by_dossier(events)
+        # Round trips: the desk lock above, then these three statements together (PostgreSQL
+        # pipeline mode), then the two writes below together, then the commit.
+        with repo.pipeline(conn, db):
+            repo.lock_dossiers(conn=conn, db=db, codes=sorted(by_dossier))
+            repo.insert_events(conn=conn, db=db, rows=rows)
+            existing, outside = repo.projection_inputs(
+                conn=conn,
+                db=db,
+                codes=list(by_dossier),
+                desk_id=env.desk,
+                first=int(rows[0]["seq"]),
+                last=env.last_seq,
+            )
+        out = _fold(conn, events, by_dossier, existing, outside, {env.desk: str(locked["commune"])})
         ack = sign_ack(
             signer,
             Ack(
@@ -217,16 +234,21 @@ def ingest_batch(
                 batch_key=env.key,
             ),
         )
-        repo.insert_batch(
-            conn=conn,
-            db=db,
-            desk_id=env.desk,
-            first=env.first_seq,
-            last=env.last_seq,
-            identity=env.identity(),
-            ack=ack,
-            now=now,
-        )
+        with repo.pipeline(conn, db):
+            if out:
+                repo.upsert_dossiers(conn=conn, db=db, rows=out)
+            repo.advance_and_record(
+                conn=conn,
+                db=db,
+                desk_id=env.desk,
+                acked_seq=env.last_seq,
+                head=head,
+                hlc_max=hlc_max,
+                now=now,
+                first=env.first_seq,
+                identity=env.identity(),
+                ack=ack,
+            )
     return Accepted(ack, False, len(rows), env.last_seq)
 
 
@@ -272,55 +294,92 @@ def _check_events(
     return events, rows, head, hlc_max
 
 
-def project(*, conn: Connection, db: ServerDB, events: list[Event]) -> int:
+def project(
+    *,
+    conn: Connection,
+    db: ServerDB,
+    events: list[Event],
+    batch: tuple[str, int, int] | None = None,
+    communes: dict[str, str] | None = None,
+) -> int:
     """Fold newly stored events into the dossier projections. Returns dossiers written.
 
-    A dossier whose new events all sort after the last one folded in is updated in place; any
-    other (first sight, or a late event from another desk) is replayed from its whole stored
-    log in one query for all of them. A dossier whose receive has not arrived yet stays
-    unprojected until it does.
+    ``batch`` = (desk, first, last) of the events just stored. Work per dossier, all of it
+    batched (one query in, one multi-row upsert out):
+
+    * a projection row exists and every new event sorts after the last one folded in (the
+      common case): the new events are applied on top of the stored state, nothing replayed;
+    * no row yet, and no stored event of the dossier outside this batch (a dossier received in
+      this batch): folded from the batch's own, already decoded events;
+    * anything else (a late event from another desk, events that arrived before their
+      dossier's receive): replayed from the dossier's whole stored log, in (hlc, desk, seq)
+      order. A dossier whose receive has not arrived yet stays unprojected until it does.
     """
+    by_dossier = _by_dossier(events)
+    repo.lock_dossiers(conn=conn, db=db, codes=sorted(by_dossier))
+    if batch is None:
+        first = min((e.seq for e in events), default=0)
+        batch = (events[0].desk_id if events else "", first, first + len(events) - 1)
+    existing, outside = repo.projection_inputs(
+        conn=conn, db=db, codes=list(by_dossier), desk_id=batch[0], first=batch[1], last=batch[2]
+    )
+    out = _fold(conn, events, by_dossier, existing, outside, communes or {})
+    if out:
+        repo.upsert_dossiers(conn=conn, db=db, rows=out)
+    return len(out)
+
+
+def _by_dossier(events: list[Event]) -> dict[str, list[Event]]:
     by_dossier: dict[str, list[Event]] = {}
     for e in events:
         by_dossier.setdefault(e.dossier, []).append(e)
     for evs in by_dossier.values():
         evs.sort(key=event_key)
-    existing = repo.dossier_rows(conn=conn, codes=by_dossier)
+    return by_dossier
+
+
+def _fold(
+    conn: Connection,
+    events: list[Event],
+    by_dossier: dict[str, list[Event]],
+    existing: dict[str, tuple[Any, ...]],
+    outside: dict[str, int],
+    communes: dict[str, str],
+) -> list[dict[str, Any]]:
+    """The projection rows to write (see ``project``); queries only for rare replays."""
+    cache = dict(communes)
     out: list[dict[str, Any]] = []
     replay: list[str] = []
     for code, evs in by_dossier.items():
         row = existing.get(code)
-        if row is None or event_key(evs[0]) <= (
-            int(row["last_hlc"]),
-            str(row["last_desk"]),
-            int(row["last_seq"]),
-        ):
+        if row is None:
+            if outside.get(code):
+                replay.append(code)
+                continue
+            st = replay_or_none(evs)
+            if st is not None:
+                out.append(_row(st, evs[-1], _commune(conn, cache, st.owner_desk)))
+            continue
+        last_hlc, last_desk, last_seq, commune, state_text = row
+        if event_key(evs[0]) <= (last_hlc, last_desk, last_seq):
             replay.append(code)
             continue
-        state = state_from_json(str(row["state"]))
+        state = state_from_json(state_text)
         for e in evs:
             state = apply(state, e)
-        out.append(_row(state, evs[-1], str(row["commune"])))
+        out.append(_row(state, evs[-1], commune))
     if replay:
-        # Fold from the whole stored log, in (hlc, desk, seq) order. Usually every event of
-        # the dossier is in this batch (a fresh dossier): then nothing is decoded twice.
-        communes: dict[str, str] = {}
         in_batch = {(e.desk_id, e.seq): e for e in events}
-        keys = repo.event_keys_of_dossiers(conn=conn, codes=replay)
-        incomplete = [c for c, ks in keys.items() if any((d, q) not in in_batch for d, q in ks)]
-        stored = repo.events_of_dossiers(conn=conn, codes=incomplete) if incomplete else {}
-        for code, ks in keys.items():
-            if code in stored:
-                evs = [in_batch.get((d, q)) or Event.from_body(d, b) for d, q, b in stored[code]]
-            else:
-                evs = [in_batch[k] for k in ks]
-            st = replay_or_none(evs)
+        stored = repo.events_of_dossiers(conn=conn, codes=replay)
+        for code in replay:
+            log = [
+                in_batch.get((d, q)) or Event.from_body(d, b) for d, q, b in stored.get(code, [])
+            ]
+            st = replay_or_none(log)
             if st is None:
                 continue
-            out.append(_row(st, evs[-1], _commune(conn, communes, st.owner_desk)))
-    if out:
-        repo.upsert_dossiers(conn=conn, db=db, rows=out)
-    return len(out)
+            out.append(_row(st, log[-1], _commune(conn, cache, st.owner_desk)))
+    return out
 
 
 def _commune(conn: Connection, cache: dict[str, str], desk_id: str) -> str:

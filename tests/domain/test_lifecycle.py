@@ -41,6 +41,9 @@ GOOD_PARAMS: dict[EventKind, dict[str, Any]] = {
     EventKind.WITHDRAW: {"reason": "Công dân rút hồ sơ"},
     EventKind.EXTEND: {"reason": "Cần xác minh", "new_due": datetime(2026, 3, 12, 9, 0)},
     EventKind.EVALUATE: {"scores": [2] * 9, "satisfaction": 5},
+    # Written by the software (services/conflicts.py), never allowed as an action.
+    EventKind.CONFLICT: {},
+    EventKind.CONFLICT_SEEN: {},
 }
 
 _seq = iter(range(1, 10**9))
@@ -292,3 +295,10 @@ def test_replay_equals_incremental_state():
         events.append(e)
         s = apply(s, e)
     assert replay(events) == s
+
+
+def test_system_kinds_are_never_actions_and_change_no_state():
+    s = walk((F, P[F]))
+    for kind in (EventKind.CONFLICT, EventKind.CONFLICT_SEEN):
+        assert all(kind not in acts for acts in ALLOWED.values())
+        assert apply(s, ev(kind, {"events": []}, T0 + timedelta(hours=3))) == s

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from onestop.server.db import ServerDB
 from onestop.services import sync
 from onestop.services.desk import Desk
 from tests.sync.helpers import Clock, enroll, make_desk, passphrase, random_work
+
+# Every server these suites start (in process, or `onestop serve` subprocesses, which inherit
+# the environment) keeps its signing key encrypted at rest, as in production (server/keys.py).
+os.environ.setdefault("ONESTOP_SERVER_PASSPHRASE", "mật khẩu khóa máy chủ thử nghiệm")
 
 
 @pytest.fixture(autouse=True)

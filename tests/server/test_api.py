@@ -19,7 +19,7 @@ from onestop.server.admin import new_enroll_code, publish_file
 from onestop.server.db import ServerDB
 from onestop.server.enroll import issue_code
 from onestop.services import sync
-from onestop.services._wire import ENROLL_CT, auth_token, b64e, sign
+from onestop.services._wire import ENROLL_CT, auth_token, b64e, now_epoch, sign
 from onestop.store.models import CalendarDay
 from tests.server.conftest import EnrolledDesk, Server
 from tests.sync.helpers import Clock, make_desk, passphrase, random_work
@@ -98,7 +98,7 @@ def test_signed_gets(server: Server, enrolled: EnrolledDesk):
     def get(path: str, params: dict[str, str], token_target: str | None = None, signer=None):
         query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
         target = token_target or (f"GET {path}" + (f"?{query}" if query else ""))
-        token = auth_token(signer or enrolled.signer, desk_id, target, 0)
+        token = auth_token(signer or enrolled.signer, desk_id, target, now_epoch())
         return server.client.get(path, params=params, headers={"Authorization": f"Onestop {token}"})
 
     assert get("/sync/v1/state", {}).status_code == 200

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -7,6 +8,10 @@ import pytest
 
 from tests.sync.helpers import PgCluster, ServerProcess, pg_bin, pg_cluster
 from tests.sync.proxy import FaultProxy
+
+# Every server these suites start (in process, or `onestop serve` subprocesses, which inherit
+# the environment) keeps its signing key encrypted at rest, as in production (server/keys.py).
+os.environ.setdefault("ONESTOP_SERVER_PASSPHRASE", "mật khẩu khóa máy chủ thử nghiệm")
 
 
 @pytest.fixture(autouse=True)

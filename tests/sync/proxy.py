@@ -16,6 +16,8 @@ cut                forward half the body, then stall: the client times out mid-r
 truncate           forward it, answer with half the body (Content-Length says more), close
 portal             answer a captive-portal style HTTP 200 HTML page without forwarding
 restart            forward it, kill -9 the server right away, start it again, close the client
+slow               forward it (the server commits), hold the answer ``seconds``, then relay it
+                   (a slow server or link: a client with a shorter timeout gives up first)
 =================  ===========================================================================
 
 ``throttle(bytes_per_s, rtt_s)`` emulates a thin link shared by all connections: each
@@ -238,6 +240,8 @@ class FaultProxy:
                     return
                 rhead, rbody, _, _ = response
                 self.stats.log.append((path, rhead.split(b" ", 2)[1].decode()))
+                if kind == "slow" and fault is not None:
+                    await asyncio.sleep(fault.seconds)
                 if kind == "duplicate":
                     r2, w2 = await asyncio.open_connection("127.0.0.1", self.upstream_port)
                     w2.write(head + body)
