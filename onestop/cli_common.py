@@ -22,10 +22,14 @@ from onestop.config import ConfigError, Settings, load_settings
 from onestop.domain.cccd import CccdError
 from onestop.domain.text import datetime_vi
 from onestop.i18n import set_language, t
+from onestop.services.accounts import has_keyring, open_logged_in
 from onestop.services.desk import Desk, DeskError, IntakeError, vn_now
 
 F = TypeVar("F", bound=Callable[..., Any])
 PASSPHRASE_ENV = "ONESTOP_PASSPHRASE"
+USER_ENV = "ONESTOP_USER"
+PASSWORD_ENV = "ONESTOP_PASSWORD"  # for scripts and tests; people type it at the hidden prompt
+USER_META = "onestop.user"  # where the group's --user option leaves the name (ctx.meta)
 
 
 class Refused(click.ClickException):
@@ -60,12 +64,47 @@ def desk_now() -> datetime:
     return vn_now()
 
 
+def credentials(db: Path) -> tuple[str, str]:
+    """Who is logging in: ``--user``/``ONESTOP_USER`` and ``ONESTOP_PASSWORD``, else a prompt
+    (hidden for the password) when stdin is a terminal; without a terminal, refuse clearly."""
+    ctx = click.get_current_context(silent=True)
+    user = str(ctx.meta.get(USER_META) or "") if ctx is not None else ""
+    user = user or os.environ.get(USER_ENV, "")
+    password = os.environ.get(PASSWORD_ENV)
+    interactive = sys.stdin.isatty()
+    if (not user or password is None) and not interactive:
+        raise Refused(
+            t(
+                "Quầy {db} đã được mã hóa: cần đăng nhập. Ghi «onestop --user TÊN …» (hoặc biến "
+                "ONESTOP_USER) và mật khẩu trong biến ONESTOP_PASSWORD.",
+                db=db,
+            )
+        )
+    if not user:
+        user = str(click.prompt(t("Tên đăng nhập"), err=True))
+    if password is None:
+        password = str(click.prompt(t("Mật khẩu của {u}", u=user), hide_input=True, err=True))
+    return user, password
+
+
+def open_settings_desk(settings: Settings) -> Desk:
+    """Open the configured desk: log in when it has a keyring (encrypted desk).
+
+    A plain desk without a keyring (created before accounts existed, or by scripts) still opens
+    as before, under the deprecated ``official``/``role`` settings.
+    """
+    if has_keyring(settings.db):
+        user, password = credentials(settings.db)
+        return open_logged_in(settings.db, user, password, clock=desk_now)
+    return Desk.open(settings.db, clock=desk_now, actor=settings.official, role=settings.role)
+
+
 @contextmanager
 def open_desk(db: Path | None) -> Iterator[Desk]:
     settings = settings_or_exit(db)
     set_language(settings.language)
     try:
-        desk = Desk.open(settings.db, clock=desk_now, actor=settings.official, role=settings.role)
+        desk = open_settings_desk(settings)
     except DeskError as e:
         raise Refused(str(e)) from e
     try:
@@ -108,6 +147,35 @@ def parse_dt(value: str, what: str) -> datetime:
 
 def fmt_due(dt: datetime | None) -> str:
     return datetime_vi(dt) if dt else t("Không có ngày hẹn trả cụ thể theo quy định")
+
+
+NEW_PASSWORD_ENV = "ONESTOP_NEW_PASSWORD"
+
+
+def read_new_password(*, what: str, env_var: str = NEW_PASSWORD_ENV) -> str:
+    """A new account password: from ``env_var``, else typed twice at a hidden prompt.
+
+    ``init`` reads ``ONESTOP_PASSWORD`` (nobody is logged in yet); ``user add|passwd`` read
+    ``ONESTOP_NEW_PASSWORD``, because ``ONESTOP_PASSWORD`` is then the admin's own login.
+    """
+    env = os.environ.get(env_var)
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise Refused(
+            t(
+                "Cần mật khẩu cho {what}: gõ khi được hỏi, hoặc đặt biến {var}.",
+                what=what,
+                var=env_var,
+            )
+        )
+    value: str = click.prompt(
+        t("Mật khẩu mới cho {what}", what=what),
+        hide_input=True,
+        confirmation_prompt=t("Nhập lại mật khẩu"),
+        err=True,
+    )
+    return value
 
 
 def read_passphrase(path: Path | None, *, what: str, confirm: bool = False) -> str:

@@ -11,13 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from onestop.cli import main
+from tests.cli_login import LOGIN, init_desk
 
 NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(
-        main, list(args), env={**NOW, **(env or {})}, catch_exceptions=False
+        main, list(args), env={**NOW, **LOGIN, **(env or {})}, catch_exceptions=False
     )
     return result.exit_code, result.stdout, result.stderr
 
@@ -25,20 +26,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     path = str(tmp_path / "desk.sqlite")
-    code, out, err = run(
-        "init",
-        "--db",
-        path,
-        "--unit-id",
-        "000.00.14.H56",
-        "--commune-code",
-        "16279",
-        "--commune-name",
-        "Xã Mường Lát",
-        "--province",
-        "38",
-    )
-    assert code == 0, err
+    init_desk(run, path)
     return path
 
 

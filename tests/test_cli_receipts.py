@@ -18,10 +18,11 @@ import onestop.cli_receipts as cli_receipts
 from onestop.cli import main
 from onestop.crypto.verify import EXIT_CODES, Verdict
 from onestop.services import receipts as rc
-from onestop.services.desk import Desk
+from onestop.services.accounts import open_logged_in
+from tests.cli_login import LOGIN, PASSWORD, init_desk
 
 NOW = "2026-11-20 10:00"
-ENV = {"ONESTOP_NOW": NOW, rc.SCRYPT_N_ENV: "1024"}
+ENV = {"ONESTOP_NOW": NOW, rc.SCRYPT_N_ENV: "1024", **LOGIN}
 NAME = "Nguyễn Thị Phương Thảo Tôn Nữ Hoàng Anh"
 DESK_PASS = "mật khẩu quầy một"
 ROOT_PASS = "mật khẩu khóa gốc tỉnh"
@@ -37,20 +38,7 @@ def run(
 
 
 def _init(path: Path) -> None:
-    code, _, err = run(
-        "init",
-        "--db",
-        str(path),
-        "--unit-id",
-        "000.00.14.H56",
-        "--commune-code",
-        "16279",
-        "--commune-name",
-        "Xã Mường Lát",
-        "--province",
-        "38",
-    )
-    assert code == 0, err
+    init_desk(run, path)
 
 
 def _receive(db: str) -> str:
@@ -78,7 +66,7 @@ def demo_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv(rc.SCRYPT_N_ENV, "1024")
     path = tmp_path / "desk.sqlite"
     _init(path)
-    desk = Desk.open(path)
+    desk = open_logged_in(path, "quantri", PASSWORD)
     try:
         rc.ensure_demo_keys(desk)
     finally:

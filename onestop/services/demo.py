@@ -16,8 +16,50 @@ from typing import Any
 
 from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import Channel, DossierState, Status
+from onestop.domain.roles import ACTION_ROLES, Role
+from onestop.services.accounts import DEMO_ACCOUNTS
 from onestop.services.desk import Applicant, Desk, DeskError, IntakeForm
-from onestop.services.receipts import ensure_demo_keys
+from onestop.services.receipts import DEMO_PASSPHRASE, ensure_demo_keys
+from onestop.store import keyring
+
+# Who did each step in the demo history: the demo account of the role that may do it.
+_STAFF = {role: name for _user, name, role in DEMO_ACCOUNTS}
+
+
+def _act_as(desk: Desk, kind: EventKind) -> None:
+    role = next(r for r in (Role.CLERK, Role.SPECIALIST, Role.LEADER) if r in ACTION_ROLES[kind])
+    desk.actor, desk.role = _STAFF[role], role.value
+
+
+def _same_actor(desk: Desk, kind: EventKind) -> None:
+    return None
+
+
+def write_demo_keyring(path: Path, now: datetime) -> bytes:
+    """The demo desk's keyring: one account per role, all with password ``DEMO_PASSPHRASE``."""
+    data_key = keyring.new_data_key()
+    first, *rest = DEMO_ACCOUNTS
+    data = keyring.create_keyring(
+        data_key,
+        username=first[0],
+        display_name=first[1],
+        roles=(first[2].value,),
+        password=DEMO_PASSPHRASE,
+        now=now,
+    )
+    for username, name, role in rest:
+        data = keyring.add_account(
+            data,
+            data_key,
+            username=username,
+            display_name=name,
+            roles=(role.value,),
+            password=DEMO_PASSPHRASE,
+            now=now,
+        )
+    keyring.write_keyring(keyring.keyring_path(path), keyring.mark_demo(data))
+    return data_key
+
 
 DEMO_UNIT = "000.00.14.H56"
 DEMO_COMMUNE = ("16279", "Xã Mường Lát", "38")
@@ -160,10 +202,19 @@ def build_demo(
     days: int = 150,
     progress: Callable[[int, int], None] | None = None,
     chunk: int = 500,
+    encrypted: bool = False,
 ) -> dict[str, Any]:
-    """Create a demo desk at ``path`` with ``dossiers`` dossiers received over the past ``days``."""
+    """Create a demo desk at ``path`` with ``dossiers`` dossiers received over the past ``days``.
+
+    ``encrypted``: an SQLCipher desk with a keyring of demo accounts (``DEMO_ACCOUNTS``, password
+    ``DEMO_PASSPHRASE``), as ``onestop demo`` makes it.
+    """
     rng = random.Random(seed)
     clock_value = [now]
+    key = write_demo_keyring(path, now) if encrypted else None
+    # The encrypted demo names the staff member of each step (its accounts log in); the plain
+    # one keeps one clerk for everything, as the UI snapshots expect.
+    act_as = _act_as if encrypted else _same_actor
     desk = Desk.initialise(
         path,
         unit_eid=DEMO_UNIT,
@@ -175,6 +226,7 @@ def build_demo(
         clock=lambda: clock_value[0],
         actor="Lò Thị Mai",
         role="clerk",
+        key=key,
     )
     codes = [c for c, _ in PROCEDURES]
     weights = [w for _, w in PROCEDURES]
@@ -199,12 +251,13 @@ def build_demo(
                     form = IntakeForm(
                         procedure_code=proc, applicant=person, channel=channel, received_at=received
                     )
+                    act_as(desk, EventKind.RECEIVE)
                     if rng.random() < 0.03:
                         st = desk.refuse_intake_in(db, form, rng.choice(REFUSAL_REASONS))
                     else:
                         form.fee_paid_now = rng.random() < 0.8
                         st = desk.receive_in(db, form)
-                        st = _progress(desk, db, st, rng, now, clock_value)
+                        st = _progress(desk, db, st, rng, now, clock_value, act_as)
                     stats[st.status.value] = stats.get(st.status.value, 0) + 1
                 if progress:
                     progress(min(start + chunk, dossiers), dossiers)
@@ -214,11 +267,23 @@ def build_demo(
     finally:
         clock_value[0] = now
         desk.close()
-    return {"db": str(path), "dossiers": dossiers, "by_status": stats}
+    out: dict[str, Any] = {"db": str(path), "dossiers": dossiers, "by_status": stats}
+    if encrypted:
+        out["accounts"] = [
+            {"username": u, "name": n, "role": r.value, "password": DEMO_PASSPHRASE}
+            for u, n, r in DEMO_ACCOUNTS
+        ]
+    return out
 
 
 def _progress(
-    desk: Desk, db: Any, st: DossierState, rng: random.Random, now: datetime, clock: list[datetime]
+    desk: Desk,
+    db: Any,
+    st: DossierState,
+    rng: random.Random,
+    now: datetime,
+    clock: list[datetime],
+    act_as: Callable[[Desk, EventKind], None],
 ) -> DossierState:
     """Walk a fresh dossier through the steps that would have happened by ``now``."""
     t = st.received_at
@@ -230,6 +295,7 @@ def _progress(
             return False
         t = nxt
         clock[0] = t
+        act_as(desk, kind)
         try:
             st = desk.act_in(db, st.code, kind, params)
         except DeskError:

@@ -13,6 +13,15 @@ PRAGMAs on every connection:
 Writes go through ``Store.write()``: a process-wide lock plus ``BEGIN IMMEDIATE``, so the
 single writer takes the database lock at the start of the transaction and never fails halfway
 with SQLITE_BUSY on upgrade from a read lock.
+
+Encryption at rest: ``Store(path, key=32 random bytes)`` opens the file through SQLCipher
+(``sqlcipher3`` DB-API, the maintained ``sqlcipher3-binary`` wheel: SQLite 3.51 with FTS5).
+The whole file, its WAL and every page of the FTS index are AES-256 encrypted with a per-page
+HMAC, so search keeps working unchanged. The key is applied as a *raw* key
+(``PRAGMA key = "x'<hex>'"``), the first statement on every connection: it is already random,
+so SQLCipher's per-connection PBKDF2 (256 000 iterations) would only slow every connection
+down. The memory-hard KDF is spent once per login on the password (``store/keyring.py``).
+``key=None`` is plain SQLite, as before (tests, scripts, legacy desks).
 """
 
 from __future__ import annotations
@@ -25,30 +34,60 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from onestop.i18n import t
+
 BUSY_TIMEOUT_MS = 5000
+KEY_BYTES = 32
+
+
+class StoreKeyError(Exception):
+    """The database file cannot be opened with the key given (or without one); nothing changed."""
 
 
 def make_sqlite_engine(
-    url: str, *, immediate: bool, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    url: str,
+    *,
+    immediate: bool,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    key: bytes | None = None,
 ) -> Engine:
-    """A SQLite engine with the PRAGMAs above; ``immediate`` makes every transaction a writer's."""
+    """A SQLite engine with the PRAGMAs above; ``immediate`` makes every transaction a writer's.
+
+    With ``key`` the connections are SQLCipher's, keyed before any other statement.
+    """
+    if key is not None and len(key) != KEY_BYTES:
+        raise ValueError(f"a desk data key is {KEY_BYTES} bytes, not {len(key)}")
 
     def on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         # Autocommit at the driver level: SQLAlchemy's "begin" hook below emits the BEGIN we want.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        if key is not None:
+            # SQLCipher logs a failed HMAC check to stderr, which would scribble over the TUI;
+            # a wrong key is reported by StoreKeyError instead.
+            cur.execute("PRAGMA cipher_log_level = NONE")
+            cur.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
+    extra: dict[str, Any] = {}
+    if key is not None:
+        from sqlcipher3 import dbapi2 as sqlcipher
+
+        extra["module"] = sqlcipher
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+        url,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        **extra,
     )
-    event.listen(engine, "connect", on_connect)
+    # insert=True: the key must precede every statement, the dialect's own included.
+    event.listen(engine, "connect", on_connect, insert=True)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     @event.listens_for(engine, "begin")
@@ -58,19 +97,46 @@ def make_sqlite_engine(
     return engine
 
 
-def make_engine(path: Path, *, immediate: bool) -> Engine:
-    return make_sqlite_engine(f"sqlite:///{path}", immediate=immediate)
+def make_engine(path: Path, *, immediate: bool, key: bytes | None = None) -> Engine:
+    return make_sqlite_engine(f"sqlite:///{path}", immediate=immediate, key=key)
+
+
+def is_plain_sqlite(path: Path) -> bool:
+    """True if ``path`` starts with the plain SQLite header (an SQLCipher file is all noise)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 class Store:
-    """The desk database file: a write engine behind a lock, and a read engine."""
+    """The desk database file: a write engine behind a lock, and a read engine.
 
-    def __init__(self, path: Path) -> None:
+    ``key`` (32 bytes) opens or creates an SQLCipher-encrypted file; ``None`` plain SQLite.
+    A wrong key, or a key for a plain file / no key for an encrypted one, raises
+    ``StoreKeyError`` before anything is written.
+    """
+
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = path
+        self.key = key
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.write_engine = make_engine(path, immediate=True)
-        self.read_engine = make_engine(path, immediate=False)
+        self.write_engine = make_engine(path, immediate=True, key=key)
+        self.read_engine = make_engine(path, immediate=False, key=key)
         self._lock = threading.Lock()
+        if path.exists() and path.stat().st_size > 0:
+            self._check_key()
+
+    def _check_key(self) -> None:
+        # The first connection runs "PRAGMA journal_mode=WAL", which already reads page 1: a
+        # wrong key fails there, before any write.
+        try:
+            with self.read_engine.connect() as conn:
+                conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one()
+        except DBAPIError as e:
+            self.close()
+            raise StoreKeyError(_key_problem(self.path, self.key)) from e
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -91,3 +157,19 @@ class Store:
     def close(self) -> None:
         self.write_engine.dispose()
         self.read_engine.dispose()
+
+
+def _key_problem(path: Path, key: bytes | None) -> str:
+    if key is None:
+        return t(
+            "Không đọc được cơ sở dữ liệu {path}: tệp đã được mã hóa (cần đăng nhập) "
+            "hoặc không phải cơ sở dữ liệu của quầy.",
+            path=path,
+        )
+    if is_plain_sqlite(path):
+        return t("Cơ sở dữ liệu {path} chưa được mã hóa nên không mở bằng khóa được.", path=path)
+    return t(
+        "Khóa dữ liệu không mở được cơ sở dữ liệu {path} (sai khóa, hoặc tệp không phải của "
+        "quầy này). Không có gì bị thay đổi.",
+        path=path,
+    )

@@ -180,8 +180,48 @@ def timed(fn: object, samples: int) -> list[float]:
     return out
 
 
-def bare_connection(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(path, isolation_level=None)
+BENCH_PASSWORD = "bench-password"
+
+
+def encrypt_copy(work: Path) -> bytes:
+    """Turn the plain working copy into an SQLCipher desk with a keyring (``--encrypted``).
+
+    ``sqlcipher_export`` rewrites every page under the key, exactly what ``onestop init`` makes;
+    the keyring gets one clerk account so the CLI cold start logs in like a real desk.
+    """
+    from sqlcipher3 import dbapi2
+
+    from onestop.store import keyring
+
+    key = keyring.new_data_key()
+    enc = work.with_name(work.stem + "-enc.sqlite")
+    enc.unlink(missing_ok=True)
+    con = dbapi2.connect(str(work))
+    con.execute(f"ATTACH DATABASE '{enc}' AS enc KEY \"x'{key.hex()}'\"")
+    con.execute("SELECT sqlcipher_export('enc')")
+    con.execute("DETACH DATABASE enc")
+    con.close()
+    os.replace(enc, work)
+    data = keyring.create_keyring(
+        key,
+        username="bench",
+        display_name="Bench",
+        roles=["clerk"],
+        password=BENCH_PASSWORD,
+        now=NOW,
+    )
+    keyring.write_keyring(keyring.keyring_path(work), data)
+    return key
+
+
+def bare_connection(path: Path, key: bytes | None = None) -> sqlite3.Connection:
+    if key is not None:
+        from sqlcipher3 import dbapi2
+
+        con: sqlite3.Connection = dbapi2.connect(str(path), isolation_level=None)
+        con.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    else:
+        con = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000"):
         con.execute(f"PRAGMA {pragma}")
     return con
@@ -194,17 +234,24 @@ def main() -> None:
     ap.add_argument("--dossiers", type=int, default=1_000_000)
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()))
+    ap.add_argument(
+        "--encrypted",
+        action="store_true",
+        help="Run on an SQLCipher copy of the desk (as «onestop init» makes); the bare column "
+        "is then bare SQLCipher, and the cold start includes the login (scrypt).",
+    )
     args = ap.parse_args()
     path = args.cache_dir / f"onestop-bench-{args.dossiers}.sqlite"
     if not path.exists():
         build_big_desk(path, args.dossiers)
     work = path.with_name(path.stem + "-run.sqlite")
     subprocess.run(["cp", "--reflink=auto", str(path), str(work)], check=True)
-    for s in ("-wal", "-shm"):
+    for s in ("-wal", "-shm", ".keyring"):
         Path(str(work) + s).unlink(missing_ok=True)
+    key = encrypt_copy(work) if args.encrypted else None
 
     clock = [NOW]
-    desk = Desk.open(work, clock=lambda: clock[0], actor="Bench")
+    desk = Desk.open(work, clock=lambda: clock[0], actor="Bench", key=key)
     rng = random.Random(1)
 
     def intake() -> None:
@@ -218,7 +265,7 @@ def main() -> None:
 
     intake_ms = timed(intake, args.samples)
 
-    con = bare_connection(work)
+    con = bare_connection(work, key)
     body = b"x" * 220
     n = [10**9]
 
@@ -281,7 +328,19 @@ def main() -> None:
     desk.close()
     con.close()
 
-    env = {**os.environ, "ONESTOP_NOW": "2026-11-20 10:00"}
+    env = {
+        **os.environ,
+        "ONESTOP_NOW": "2026-11-20 10:00",
+        "ONESTOP_USER": "bench",
+        "ONESTOP_PASSWORD": BENCH_PASSWORD,
+    }
+    if key is None:
+        bare_cold_code = f"import sqlite3;c=sqlite3.connect({str(work)!r})"
+    else:
+        bare_cold_code = (
+            f"from sqlcipher3 import dbapi2;c=dbapi2.connect({str(work)!r});"
+            f'c.execute("PRAGMA key = \\"x\'{key.hex()}\'\\"")'
+        )
     exe = str(Path(sys.executable).parent / "onestop")
     cold = []
     for _ in range(5):
@@ -297,7 +356,8 @@ def main() -> None:
             [
                 sys.executable,
                 "-c",
-                f"import sqlite3;c=sqlite3.connect({str(work)!r});c.execute('select count(*) from dossier where clock_running=1').fetchone()",
+                bare_cold_code
+                + ";c.execute('select count(*) from dossier where clock_running=1').fetchone()",
             ],
             check=True,
         )
@@ -321,7 +381,7 @@ def main() -> None:
         ("database size (MiB)", size_mb, float("nan"), "—"),
     ]
     print(
-        f"\nonestop desk benchmark — {args.dossiers:,} dossiers, {args.samples} samples, {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}"
+        f"\nonestop desk benchmark{' (SQLCipher)' if key else ''} — {args.dossiers:,} dossiers, {args.samples} samples, {os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}"
     )
     print(f"| {'measure':<40} | {'onestop':>9} | {'bare SQLite':>11} | {'target':>7} |")
     print(f"|{'-' * 42}|{'-' * 11}|{'-' * 13}|{'-' * 9}|")

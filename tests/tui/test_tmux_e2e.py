@@ -1,8 +1,9 @@
-"""The real ``onestop`` command in a real terminal (tmux): receive a dossier, then find it.
+"""The real ``onestop`` command in a real terminal (tmux): log in, receive a dossier, find it.
 
-``onestop demo`` builds a desk, ``onestop --db`` opens it inside a detached tmux session of
-80×24 with the clock frozen by ``ONESTOP_NOW``; keys go in with ``send-keys`` and the screen
-comes back with ``capture-pane``. The session runs on a private tmux socket and is always
+``onestop demo`` builds an encrypted desk, ``onestop --db`` opens it inside a detached tmux
+session of 80×24 with the clock frozen by ``ONESTOP_NOW``; the clerk logs in on the login screen
+(a wrong password first), keys go in with ``send-keys`` and the screen comes back with
+``capture-pane``. The session runs on a private tmux socket and is always
 killed, whatever happens.
 """
 
@@ -101,7 +102,16 @@ def test_receive_then_find_by_unaccented_name(tmp_path: Path) -> None:
             f"ONESTOP_NOW={NOW}",
             f"{ONESTOP} --db {db}",
         )
+        tmux.wait_for("Đăng nhập quầy Một cửa")
+        tmux.wait_for("onestop-demo")  # the demo desk shows its accounts
+        tmux.type("canbo")
+        tmux.keys("Enter")
+        tmux.type("sai-mat-khau")
+        tmux.keys("Enter")
+        tmux.wait_for("Sai tên đăng nhập hoặc mật khẩu")
+        tmux.type("onestop-demo")
         started = time.monotonic()
+        tmux.keys("Enter")
         tmux.wait_for("Bảng điều khiển")
         tmux.wait_for("Tất cả hồ sơ")
         start_seconds = time.monotonic() - started

@@ -1,0 +1,292 @@
+"""Login at desk start, and the idle lock (issue 8).
+
+``LoginScreen`` is the first screen of a desk that has a keyring (an encrypted desk): nothing of
+the database can be read before it, because the database key is only unwrapped by a correct
+password. ``LockScreen`` is a modal pushed over whatever the official was doing after
+``idle_lock_minutes`` without a key press or click: the screens underneath stay as they were (a
+half-typed intake form is not lost) and only the same account's password removes it. Both count
+wrong passwords towards the account's lockout (``store/keyring.py``).
+
+The password check runs scrypt (~0.1 s, 32 MiB), so it runs in a thread worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from textual import on, work
+from textual.actions import SkipAction
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from onestop.domain.roles import role_label
+from onestop.i18n import t
+from onestop.services import accounts
+from onestop.services.desk import Desk, DeskError
+from onestop.services.receipts import DEMO_PASSPHRASE
+from onestop.store import keyring
+from onestop.tui._bindings import bind, translate_bindings
+
+if TYPE_CHECKING:
+    from onestop.tui.app import OnestopApp
+
+IDLE_CHECK_SECONDS = 15.0
+
+
+class LoggedIn(Message):
+    def __init__(self, desk: Desk) -> None:
+        super().__init__()
+        self.desk = desk
+
+
+class LoginRefused(Message):
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+class Unlocked(Message):
+    pass
+
+
+def demo_hint(db_path: Path) -> str:
+    """The demo accounts, shown only on a desk that ``onestop demo`` made."""
+    path = keyring.keyring_path(db_path)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    if not keyring.is_demo(data):
+        return ""
+    names = ", ".join(
+        f"{u} ({role_label(r.value).lower()})" for u, _name, r in accounts.DEMO_ACCOUNTS
+    )
+    return t("Quầy mẫu — tài khoản: {names}; mật khẩu: {pw}", names=names, pw=DEMO_PASSPHRASE)
+
+
+class LoginScreen(Screen[None]):
+    # Its own CSS (like the modals) so the shared app.tcss is not touched for one screen.
+    DEFAULT_CSS = """
+    LoginScreen { align: center middle; }
+    LoginScreen #login {
+        width: 64; height: auto; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    LoginScreen #login-title { text-style: bold; }
+    LoginScreen #login-path { color: $text-muted; }
+    LoginScreen Input { margin-bottom: 1; }
+    LoginScreen #login-error { color: $error; height: auto; }
+    LoginScreen #login-hint { color: $text-muted; height: auto; margin-top: 1; }
+    """
+
+    BINDINGS = [
+        bind("ctrl+q", "app.quit", "Thoát", "Thoát chương trình", id="login.quit"),
+        bind(
+            "enter",
+            "enter",
+            "Đăng nhập",
+            "Sang ô mật khẩu, rồi đăng nhập",
+            id="login.enter",
+            show=False,
+            priority=True,
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+
+    @property
+    def ostop(self) -> OnestopApp:
+        return cast("OnestopApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="login"):
+            yield Label(t("Đăng nhập quầy Một cửa"), id="login-title", markup=False)
+            yield Static(str(self.ostop.db_path), id="login-path", markup=False)
+            yield Label(t("Tên đăng nhập"), markup=False)
+            yield Input(id="login-user", compact=True)
+            yield Label(t("Mật khẩu"), markup=False)
+            yield Input(id="login-password", password=True, compact=True)
+            yield Button(t("Đăng nhập (Enter)"), id="login-submit", variant="primary", compact=True)
+            yield Static("", id="login-error", markup=False)
+            hint = demo_hint(self.ostop.db_path)
+            if hint:
+                yield Static(hint, id="login-hint", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#login-user", Input).focus()
+
+    def action_enter(self) -> None:
+        # A priority binding, as on the intake screen: it runs while the key is dispatched, so a
+        # password typed right after Enter lands in the password field, not the user name.
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id == "login-user":
+            self.set_focus(self.query_one("#login-password", Input))  # now, not call_later
+        elif isinstance(focused, Input):
+            focused.call_later(self.submit)  # behind the keys still queued in the field
+        else:
+            raise SkipAction()
+
+    @on(Button.Pressed, "#login-submit")
+    def submit(self) -> None:
+        user = self.query_one("#login-user", Input).value.strip()
+        password = self.query_one("#login-password", Input).value
+        if not user:
+            self._error(t("Chưa nhập tên đăng nhập."))
+            self.query_one("#login-user", Input).focus()
+            return
+        if not password:
+            self._error(t("Chưa nhập mật khẩu."))
+            self.query_one("#login-password", Input).focus()
+            return
+        self._busy(True)
+        self._login(user, password)
+
+    @work(thread=True, exclusive=True, group="login", exit_on_error=False, description="Đăng nhập")
+    def _login(self, user: str, password: str) -> None:
+        app = self.ostop
+        try:
+            desk = accounts.open_logged_in(app.db_path, user, password, clock=app.clock)
+        except DeskError as e:
+            self.post_message(LoginRefused(str(e)))
+            return
+        self.post_message(LoggedIn(desk))
+
+    def on_login_refused(self, message: LoginRefused) -> None:
+        self._busy(False)
+        self._error(message.message)
+        pw = self.query_one("#login-password", Input)
+        pw.value = ""
+        pw.focus()
+
+    def on_logged_in(self, message: LoggedIn) -> None:
+        self.ostop.desk_opened(message.desk)
+
+    def _error(self, text: str) -> None:
+        self.query_one("#login-error", Static).update(text)
+
+    def _busy(self, busy: bool) -> None:
+        for w in self.query(Input):
+            w.disabled = busy
+        self.query_one("#login-submit", Button).disabled = busy
+        if busy:
+            self._error(t("Đang kiểm tra…"))
+
+
+class LockScreen(ModalScreen[None]):
+    """Idle lock: the same account's password; Esc does nothing, the screens below are kept."""
+
+    DEFAULT_CSS = """
+    LockScreen { align: center middle; background: $background 100%; }
+    LockScreen > Vertical {
+        width: 60; height: auto; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    LockScreen #lock-title { text-style: bold; }
+    LockScreen #lock-error { color: $error; height: auto; }
+    """
+
+    BINDINGS = [
+        bind("ctrl+q", "app.quit", "Thoát", "Thoát chương trình", id="lock.quit"),
+    ]
+
+    def __init__(self, desk: Desk) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.desk = desk
+
+    def compose(self) -> ComposeResult:
+        account = self.desk.account
+        who = f"{account.display_name} ({account.username})" if account else self.desk.actor
+        with Vertical():
+            yield Label(t("Màn hình đã khóa"), id="lock-title", markup=False)
+            yield Static(
+                t("Quầy tự khóa khi không dùng. Nhập mật khẩu của {who} để tiếp tục.", who=who),
+                markup=False,
+            )
+            yield Input(id="lock-password", password=True, compact=True)
+            yield Static("", id="lock-error", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#lock-password", Input).focus()
+
+    @on(Input.Submitted, "#lock-password")
+    def submit(self) -> None:
+        pw = self.query_one("#lock-password", Input)
+        if not pw.value:
+            return
+        pw.disabled = True
+        self.query_one("#lock-error", Static).update(t("Đang kiểm tra…"))
+        self._check(pw.value)
+
+    @work(thread=True, exclusive=True, group="lock", exit_on_error=False, description="Mở khóa")
+    def _check(self, password: str) -> None:
+        try:
+            accounts.verify_password(self.desk, password)
+        except DeskError as e:
+            self.post_message(LoginRefused(str(e)))
+            return
+        self.post_message(Unlocked())
+
+    def on_login_refused(self, message: LoginRefused) -> None:
+        pw = self.query_one("#lock-password", Input)
+        pw.disabled = False
+        pw.value = ""
+        pw.focus()
+        self.query_one("#lock-error", Static).update(message.message)
+
+    def on_unlocked(self, _: Unlocked) -> None:
+        self.dismiss(None)
+
+
+class IdleLock:
+    """Watches for key presses and clicks; locks the desk after the desk's idle setting.
+
+    ``clock`` is monotonic seconds; tests replace it and call ``check()``.
+    """
+
+    def __init__(self, app: OnestopApp, clock: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        self.clock = clock
+        self.last = clock()
+        self.locked = False
+        self.minutes = 0
+        self._timer: Timer | None = None
+
+    def start(self, desk: Desk) -> None:
+        """Begin watching once a logged-in desk is open (a desk without accounts never locks)."""
+        self.minutes = desk.idle_lock_minutes() if desk.account is not None else 0
+        self.touch()
+        if self.minutes and self._timer is None:
+            self._timer = self.app.set_interval(IDLE_CHECK_SECONDS, self.check)
+
+    def touch(self) -> None:
+        self.last = self.clock()
+
+    def check(self) -> None:
+        desk = self.app.desk
+        if self.locked or not self.minutes or desk is None or desk.account is None:
+            return
+        if self.clock() - self.last >= self.minutes * 60:
+            self.lock()
+
+    def lock(self) -> None:
+        desk = self.app.desk
+        if self.locked or desk is None or desk.account is None:
+            return
+        self.locked = True
+        self.app.push_screen(LockScreen(desk), self._unlocked)
+
+    def _unlocked(self, _: None) -> None:
+        self.locked = False
+        self.touch()
+
+
+__all__ = ["IdleLock", "LockScreen", "LoginScreen", "demo_hint"]
