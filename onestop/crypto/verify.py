@@ -20,6 +20,9 @@ any QR): every failure becomes a ``Verdict`` with a Vietnamese ``detail``. Order
 * a key is trusted for its own commune only: a receipt signed by commune A's desk key that
   claims commune B is ``UNKNOWN_KEY`` ("this key is not on the list for that commune"), as is a
   receipt for another province;
+* a receipt signed *before* its key was revoked stays ``VALID``, and its detail adds "key
+  since revoked at …" so whoever checks it knows (see ``onestop.crypto.trust`` for why old
+  receipts of a retired desk stay valid, and ``strict_revocation`` to refuse them);
 * a key that was revoked at or before the signed "received" time, or whose validity window
   [valid_from, valid_to) does not contain that time, gives ``REVOKED_KEY`` (the detail says
   which); there is no separate "expired" verdict because, for the citizen, both mean "this key
@@ -290,12 +293,21 @@ def _verify(data: str | bytes, trust: TrustList, strict_revocation: bool) -> Ver
                 )
             )
             continue
+        detail = (
+            f"Ký bởi {entry.desk_label} (xã {entry.commune}); theo danh sách tin cậy phiên bản "
+            f"{trust.version} ngày {_fmt(trust.issued_at)}."
+        )
+        if revoked is not None:
+            # Signed before the revocation: still valid, but say so (a stolen key can back-date).
+            detail += (
+                f" Lưu ý: khóa này đã bị thu hồi từ {_fmt(revoked)}, sau thời điểm tiếp nhận "
+                "ghi trên biên nhận."
+            )
         return VerifyResult(
             Verdict.VALID,
             raw.with_unit(entry.unit_eid),
             msg.kid,
-            f"Ký bởi {entry.desk_label} (xã {entry.commune}); theo danh sách tin cậy phiên bản "
-            f"{trust.version} ngày {_fmt(trust.issued_at)}.",
+            detail,
             entry,
             raw,
         )
