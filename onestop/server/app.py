@@ -43,7 +43,7 @@ from onestop import __version__
 from onestop.crypto.signer import Signer
 from onestop.server import repo
 from onestop.server.db import ServerDB, default_database_url, migrate
-from onestop.server.enroll import enroll
+from onestop.server.enroll import SAFE, check_auth_time, enroll
 from onestop.server.errors import ApiError
 from onestop.server.feed import MAX_FEED_EVENTS, build_feed, parse_after
 from onestop.server.ingest import (
@@ -55,12 +55,14 @@ from onestop.server.ingest import (
 )
 from onestop.server.keys import server_signer
 from onestop.server.reference import changed_since, seed
+from onestop.server.web import mount as mount_web
 from onestop.services._wire import (
     API,
     CBOR_MEDIA,
     MAX_WIRE_BYTES,
     REF_CT,
     WireError,
+    b64e,
     dictionaries,
     digest,
     now_epoch,
@@ -68,6 +70,7 @@ from onestop.services._wire import (
     sign,
     verify_message,
 )
+from onestop.services.lockdown import REVOKED_CT
 
 log = logging.getLogger("onestop.server")
 DATABASE_URL_ENV = "ONESTOP_SERVER_DATABASE_URL"
@@ -108,11 +111,18 @@ def _signed_target(request: Request) -> str:
 
 
 def _authenticate(ctx: ServerContext, request: Request) -> Any:
-    """The enrolled, active desk that signed this request (401/403 otherwise)."""
+    """The enrolled, active desk that signed this request (401/403 otherwise).
+
+    The signed time must be within ±AUTH_WINDOW_S of the server's clock (``stale_auth``
+    otherwise, with a signed server time the desk corrects its offset from, see
+    services/_wire.py); a request that changes state is accepted once only.
+    """
+    header = request.headers.get("authorization")
     try:
-        msg, desk_id, target = parse_auth(request.headers.get("authorization"))
+        msg, desk_id, target, when = parse_auth(header)
     except WireError as e:
         raise ApiError(401, "unauthenticated", str(e)) from e
+    assert header is not None
     with ctx.db.read() as conn:
         desk = repo.get_desk(conn=conn, desk_id=desk_id)
     require_active(desk, desk_id)
@@ -122,6 +132,7 @@ def _authenticate(ctx: ServerContext, request: Request) -> Any:
         raise ApiError(401, "bad_signature", f"Chữ ký yêu cầu không hợp lệ: {e}") from e
     if target != _signed_target(request):
         raise ApiError(401, "bad_signature", "Chữ ký yêu cầu không khớp địa chỉ yêu cầu.")
+    check_auth_time(ctx.db, ctx.signer, desk_id, when, header, once=request.method not in SAFE)
     return desk
 
 
@@ -132,6 +143,12 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
     if not raw.isdigit() or not lo <= int(raw) <= hi:
         raise ApiError(400, "bad_request", f"Tham số {name} phải là số nguyên từ {lo} đến {hi}.")
     return int(raw)
+
+
+def revocation_proof(signer: Signer, desk_id: str, revoked_at: Any) -> str:
+    """A server-signed statement that ``desk_id`` is revoked (services/lockdown.py reads it)."""
+    at = int(revoked_at) if isinstance(revoked_at, int) else None
+    return b64e(sign(signer, REVOKED_CT, {1: desk_id, 2: at, 3: now_epoch()}))
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -157,7 +174,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        body = exc.body()
+        if exc.code == "revoked" and isinstance(exc.extra.get("desk"), str):
+            body["proof"] = revocation_proof(ctx.signer, exc.extra["desk"], exc.extra["revoked_at"])
+        return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -280,6 +300,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
         return await run_in_threadpool(compute)
 
+    # The citizen receipt page, the province dashboard and their JSON API (server/web/),
+    # plus security headers, gzip and body limits on every web response.
+    mount_web(app, db)
     return app
 
 

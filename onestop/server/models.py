@@ -146,3 +146,23 @@ class ServerSetting(ServerModel, table=True):
     __tablename__ = "server_setting"
     key: str = Field(primary_key=True)
     value: bytes = Field(sa_column=_blob())
+
+
+class ServerStaff(ServerModel, table=True):
+    """A province staff account for the web dashboard (``onestop server add-staff``).
+
+    ``password_hash`` is ``scrypt$n$r$p$salt$hash`` (base64url), so the cost can rise later
+    without invalidating existing accounts. ``failed_count``/``locked_until`` implement the
+    lockout; ``session_version`` is part of every session cookie, so bumping it (log out,
+    password reset) ends every open session of the account at once, on every worker.
+    """
+
+    __tablename__ = "server_staff"
+    username: str = Field(primary_key=True)
+    display_name: str = ""
+    password_hash: str
+    created_at: int = Field(sa_column=_bigint())
+    failed_count: int = 0
+    locked_until: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    last_login_at: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    session_version: int = 1

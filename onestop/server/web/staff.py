@@ -1,0 +1,349 @@
+"""Province staff accounts for the dashboard: scrypt passwords, lockout, signed session cookies.
+
+* **Passwords** are hashed with scrypt (``hashlib.scrypt``; n = 2**15, r = 8, p = 1: 32 MiB and
+  about 0.1 s per try on a laptop), stored as ``scrypt$n$r$p$salt$hash`` so the cost can be
+  raised later while old hashes still verify. ``ONESTOP_SCRYPT_N`` (tests only, as for desk
+  keys) lowers the cost of *new* hashes.
+* **Lockout**: ``MAX_FAILURES`` wrong passwords in a row lock the account for
+  ``LOCK_SECONDS``; while locked even the right password is refused, and a success resets
+  the count. The state lives in the database, so it holds across every worker. The login is
+  also rate limited per client IP (``web.ratelimit``), which slows spraying across accounts.
+  An unknown user name costs the same scrypt work as a known one and gets the same message.
+* **Sessions** are stateless signed cookies, ``b64url(json).b64url(HMAC-SHA256)``, with the
+  user name, the account's ``session_version`` and an expiry; the HMAC key is a random
+  32-byte server setting shared by all workers. The cookie is HttpOnly, SameSite=Strict, and
+  Secure when the request came over HTTPS. Every request re-reads the account: logging out or
+  resetting the password bumps ``session_version``, which ends every session of that account.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Table, select, update
+
+from onestop.i18n import t
+from onestop.server import repo
+from onestop.server.db import ServerDB
+from onestop.server.models import ServerStaff, metadata
+from onestop.services._wire import now_epoch
+
+__all__ = [
+    "COOKIE_NAME",
+    "LOCK_SECONDS",
+    "MAX_FAILURES",
+    "SESSION_SECONDS",
+    "LoginRefused",
+    "Staff",
+    "StaffError",
+    "add_staff",
+    "check_password",
+    "hash_password",
+    "list_staff",
+    "login",
+    "logout",
+    "make_session",
+    "read_session",
+    "session_key",
+]
+
+STAFF: Table = metadata.tables[ServerStaff.__tablename__]
+COOKIE_NAME: Final = "onestop_staff"
+MAX_FAILURES: Final = 5
+LOCK_SECONDS: Final = 15 * 60
+SESSION_SECONDS: Final = 8 * 3600
+MIN_PASSWORD: Final = 10
+MAX_PASSWORD: Final = 1024
+_DEFAULT_N: Final = 2**15
+_R: Final = 8
+_P: Final = 1
+_SESSION_KEY: Final = "web_session_key"
+_USER_RE: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
+
+
+class StaffError(ValueError):
+    """Refused account input (Vietnamese message)."""
+
+
+class LoginRefused(Exception):
+    """A login that did not succeed; ``str(e)`` is safe to show."""
+
+    def __init__(self, message: str, *, locked: bool = False) -> None:
+        super().__init__(message)
+        self.locked = locked
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    username: str
+    display_name: str
+    session_version: int
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _scrypt_n() -> int:
+    raw = os.environ.get("ONESTOP_SCRYPT_N", "").strip()
+    if raw.isdigit() and 2**10 <= int(raw) <= 2**20 and not int(raw) & (int(raw) - 1):
+        return int(raw)
+    return _DEFAULT_N
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    secret = unicodedata.normalize("NFC", password).encode("utf-8")
+    return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, dklen=32, maxmem=256 * 1024 * 1024)
+
+
+def hash_password(password: str, *, n: int | None = None) -> str:
+    n = n or _scrypt_n()
+    salt = secrets.token_bytes(16)
+    return f"scrypt${n}${_R}${_P}${_b64e(salt)}${_b64e(_scrypt(password, salt, n, _R, _P))}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        got = _scrypt(password, _b64d(salt), int(n), int(r), int(p))
+        return hmac.compare_digest(got, _b64d(digest))
+    except (ValueError, TypeError):
+        return False
+
+
+# A stored hash for unknown user names, so they cost the same scrypt work as real ones.
+_DUMMY: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    n = _scrypt_n()
+    if n not in _DUMMY:
+        _DUMMY[n] = hash_password(secrets.token_urlsafe(16), n=n)
+    return _DUMMY[n]
+
+
+def normalise_username(username: str) -> str:
+    name = unicodedata.normalize("NFC", username).strip().lower()
+    if not _USER_RE.match(name):
+        raise StaffError(
+            t(
+                "Tên đăng nhập gồm 3–32 ký tự: chữ thường không dấu, chữ số, dấu chấm, gạch "
+                "ngang hoặc gạch dưới."
+            )
+        )
+    return name
+
+
+def _check_new_password(password: str) -> None:
+    clean = unicodedata.normalize("NFC", password)
+    if len(clean) < MIN_PASSWORD:
+        raise StaffError(t("Mật khẩu phải có ít nhất {n} ký tự.", n=MIN_PASSWORD))
+    if len(clean) > MAX_PASSWORD:
+        raise StaffError(t("Mật khẩu quá dài."))
+
+
+def add_staff(
+    db: ServerDB,
+    username: str,
+    password: str,
+    *,
+    display_name: str = "",
+    reset: bool = False,
+    now: int | None = None,
+) -> Staff:
+    """Create an account, or with ``reset`` set a new password, unlock it and end its sessions."""
+    now = now_epoch() if now is None else now
+    name = normalise_username(username)
+    _check_new_password(password)
+    display = unicodedata.normalize("NFC", display_name).strip()[:100]
+    hashed = hash_password(password)
+    with db.write() as conn:
+        row = conn.execute(select(STAFF).where(STAFF.c.username == name)).mappings().first()
+        if row is None:
+            if reset:
+                raise StaffError(t("Không có tài khoản {u}.", u=name))
+            conn.execute(
+                STAFF.insert().values(
+                    username=name,
+                    display_name=display,
+                    password_hash=hashed,
+                    created_at=now,
+                    failed_count=0,
+                    locked_until=None,
+                    last_login_at=None,
+                    session_version=1,
+                )
+            )
+            return Staff(name, display, 1)
+        if not reset:
+            raise StaffError(t("Tài khoản {u} đã có; dùng --reset để đặt lại mật khẩu.", u=name))
+        version = int(row["session_version"]) + 1
+        values: dict[str, Any] = {
+            "password_hash": hashed,
+            "failed_count": 0,
+            "locked_until": None,
+            "session_version": version,
+        }
+        if display:
+            values["display_name"] = display
+        conn.execute(update(STAFF).where(STAFF.c.username == name).values(**values))
+        return Staff(name, display or str(row["display_name"]), version)
+
+
+def list_staff(db: ServerDB) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        rows = conn.execute(select(STAFF).order_by(STAFF.c.username)).mappings().all()
+    return [
+        {
+            "username": r["username"],
+            "display_name": r["display_name"],
+            "failed_count": int(r["failed_count"]),
+            "locked_until": r["locked_until"],
+            "last_login_at": r["last_login_at"],
+        }
+        for r in rows
+    ]
+
+
+def login(db: ServerDB, username: str, password: str, *, now: int | None = None) -> Staff:
+    """The account if the password is right and it is not locked; ``LoginRefused`` otherwise."""
+    now = now_epoch() if now is None else now
+    generic = t("Sai tên đăng nhập hoặc mật khẩu.")
+    try:
+        name = normalise_username(username)
+    except StaffError:
+        check_password(password, _dummy_hash())
+        raise LoginRefused(generic) from None
+    if len(password) > MAX_PASSWORD:
+        raise LoginRefused(generic)
+    with db.read() as conn:
+        row = conn.execute(select(STAFF).where(STAFF.c.username == name)).mappings().first()
+    if row is None:
+        check_password(password, _dummy_hash())
+        raise LoginRefused(generic)
+    locked_until = row["locked_until"]
+    if locked_until is not None and int(locked_until) > now:
+        minutes = max(1, (int(locked_until) - now + 59) // 60)
+        raise LoginRefused(
+            t(
+                "Tài khoản tạm khóa vì nhập sai mật khẩu nhiều lần; thử lại sau {m} phút.",
+                m=minutes,
+            ),
+            locked=True,
+        )
+    ok = check_password(password, str(row["password_hash"]))
+    with db.write() as conn:
+        if ok:
+            conn.execute(
+                update(STAFF)
+                .where(STAFF.c.username == name)
+                .values(failed_count=0, locked_until=None, last_login_at=now)
+            )
+            return Staff(name, str(row["display_name"]), int(row["session_version"]))
+        # Count in SQL (failed_count + 1): two workers failing at once both count.
+        conn.execute(
+            update(STAFF)
+            .where(STAFF.c.username == name)
+            .values(failed_count=STAFF.c.failed_count + 1)
+        )
+        failures = conn.execute(
+            select(STAFF.c.failed_count).where(STAFF.c.username == name)
+        ).scalar_one()
+        lock = int(failures) >= MAX_FAILURES
+        if lock:
+            conn.execute(
+                update(STAFF)
+                .where(STAFF.c.username == name)
+                .values(failed_count=0, locked_until=now + LOCK_SECONDS)
+            )
+    # Raised only after the transaction committed: the count and the lock must stick.
+    if lock:
+        raise LoginRefused(
+            t(
+                "Tài khoản tạm khóa vì nhập sai mật khẩu nhiều lần; thử lại sau {m} phút.",
+                m=LOCK_SECONDS // 60,
+            ),
+            locked=True,
+        )
+    raise LoginRefused(generic)
+
+
+def logout(db: ServerDB, username: str) -> None:
+    """End every session of the account (its cookies stop verifying on every worker)."""
+    with db.write() as conn:
+        conn.execute(
+            update(STAFF)
+            .where(STAFF.c.username == username)
+            .values(session_version=STAFF.c.session_version + 1)
+        )
+
+
+# ----------------------------------------------------------------------------- sessions
+
+
+def session_key(db: ServerDB) -> bytes:
+    """The HMAC key of session cookies: created once, shared by every worker (server setting)."""
+    table = repo.SETTING
+    with db.write() as conn:
+        conn.execute(
+            repo.insert_ignore(db, table, ["key"]),
+            [{"key": _SESSION_KEY, "value": secrets.token_bytes(32)}],
+        )
+        value = conn.execute(select(table.c.value).where(table.c.key == _SESSION_KEY)).scalar_one()
+    return bytes(value)
+
+
+def make_session(key: bytes, staff: Staff, *, now: int | None = None) -> str:
+    now = now_epoch() if now is None else now
+    body = json.dumps(
+        {"u": staff.username, "v": staff.session_version, "exp": now + SESSION_SECONDS},
+        separators=(",", ":"),
+    ).encode()
+    mac = hmac.new(key, body, hashlib.sha256).digest()
+    return f"{_b64e(body)}.{_b64e(mac)}"
+
+
+def read_session(
+    db: ServerDB, key: bytes, cookie: str | None, *, now: int | None = None
+) -> Staff | None:
+    """The staff member a cookie belongs to, or None (missing, forged, expired, logged out)."""
+    if not cookie or len(cookie) > 512 or cookie.count(".") != 1:
+        return None
+    now = now_epoch() if now is None else now
+    body_text, mac_text = cookie.split(".")
+    try:
+        body = _b64d(body_text)
+        mac = _b64d(mac_text)
+    except (ValueError, TypeError):
+        return None
+    if not hmac.compare_digest(mac, hmac.new(key, body, hashlib.sha256).digest()):
+        return None
+    try:
+        data = json.loads(body)
+        username, version, expires = str(data["u"]), int(data["v"]), int(data["exp"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if expires <= now:
+        return None
+    with db.read() as conn:
+        row = conn.execute(select(STAFF).where(STAFF.c.username == username)).mappings().first()
+    if row is None or int(row["session_version"]) != version:
+        return None
+    if row["locked_until"] is not None and int(row["locked_until"]) > now:
+        return None
+    return Staff(username, str(row["display_name"]), version)
