@@ -19,17 +19,17 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-from PIL import Image
-
-from onestop.paths import asset_path
 from onestop.services.qr import qr_png
 
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from onestop.services._pdf_doc import SlipPDF
+
 FAMILY = "LiberationSerif"
-_FONT_FILES = {
+FONT_FILES = {
     "": "LiberationSerif-Regular.ttf",
     "B": "LiberationSerif-Bold.ttf",
     "I": "LiberationSerif-Italic.ttf",
@@ -54,92 +54,28 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def new_pdf(
+    *,
+    landscape: bool = False,
+    footer_left: str = "",
+    footer_right: str = "",
+    page_numbers: bool = False,
+) -> SlipPDF:
+    """A new A4 document. fpdf2 (with fontTools) takes a fifth of a second to import, so it is
+    loaded on the first slip, not when the desk starts."""
+    from onestop.services._pdf_doc import SlipPDF
+
+    return SlipPDF(
+        landscape=landscape,
+        footer_left=footer_left,
+        footer_right=footer_right,
+        page_numbers=page_numbers,
+    )
+
+
 def line_height(size: float, spacing: float = 1.3) -> float:
     """Line pitch in mm for a font size in pt: 1.3 x the size, as on the printed forms."""
     return size * 0.3528 * spacing
-
-
-class SlipPDF(FPDF):
-    """An A4 document with the embedded Liberation Serif family and a small footer line."""
-
-    def __init__(
-        self,
-        *,
-        landscape: bool = False,
-        footer_left: str = "",
-        footer_right: str = "",
-        page_numbers: bool = False,
-    ) -> None:
-        super().__init__(orientation="L" if landscape else "P", unit="mm", format="A4")
-        for style, name in _FONT_FILES.items():
-            self.add_font(FAMILY, style, str(asset_path("fonts", name)))
-        if landscape:
-            self.set_margins(LANDSCAPE_MARGIN, LANDSCAPE_MARGIN, LANDSCAPE_MARGIN)
-            self.set_auto_page_break(True, margin=MARGIN_BOTTOM - 2)
-        else:
-            self.set_margins(MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT)
-            self.set_auto_page_break(True, margin=MARGIN_BOTTOM)
-        self.set_lang("vi")
-        self.footer_left = nfc(footer_left)
-        self.footer_right = nfc(footer_right)
-        self.page_numbers = page_numbers
-        self.set_font(FAMILY, "", 13)
-
-    def close_fonts(self) -> None:
-        """Close the font files: fontTools opens them lazily and fpdf2 never closes them (an
-        unclosed file is a ResourceWarning, an error under our test settings)."""
-        for font in self.fonts.values():
-            ttfont = getattr(font, "ttfont", None)
-            if ttfont is not None:
-                ttfont.close()
-
-    def to_bytes(self) -> bytes:
-        """The finished PDF; the document cannot be drawn on afterwards."""
-        try:
-            return bytes(self.output())
-        finally:
-            self.close_fonts()
-
-    @property
-    def text_width(self) -> float:
-        return float(self.w - self.l_margin - self.r_margin)
-
-    @property
-    def bottom(self) -> float:
-        """Lowest y usable by content (the auto page break line)."""
-        return float(self.h - self.b_margin)
-
-    def footer(self) -> None:
-        family, style, size = self.font_family, self.font_style, self.font_size_pt
-        self.set_y(-11)
-        self.set_font(FAMILY, "I", 8.5)
-        self.set_text_color(60)
-        right = self.footer_right
-        if self.page_numbers:
-            right = (
-                f"{right} · Trang {self.page_no()}/{{nb}}"
-                if right
-                else f"Trang {self.page_no()}/{{nb}}"
-            )
-        right_w = self.get_string_width(right) + 2 if right else 0
-        if self.get_string_width(self.footer_left) + right_w + 4 <= self.text_width:
-            self.cell(self.text_width - right_w, 4, self.footer_left, align="L")
-            if right:
-                self.cell(right_w, 4, right, align="R")
-        else:  # a long signer name or key id: signature line(s) first, print time below
-            self.set_y(-15)
-            self.multi_cell(
-                self.text_width,
-                3.6,
-                self.footer_left,
-                align="L",
-                new_x=XPos.LMARGIN,
-                new_y=YPos.NEXT,
-            )
-            if right:
-                self.cell(self.text_width, 3.6, right, align="R")
-        self.set_text_color(0)
-        self.set_font(family, style, size)
 
 
 @dataclass(frozen=True)
@@ -240,9 +176,7 @@ class Writer:
         pdf = self.pdf
         self.font("B", size)
         pdf.set_x(pdf.l_margin)
-        pdf.multi_cell(
-            0, line_height(size), nfc(text), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
+        pdf.multi_cell(0, line_height(size), nfc(text), align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(after)
         self.font()
 
@@ -255,8 +189,8 @@ class Writer:
             line_height(size or self.size),
             nfc(text),
             align="C",
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
+            new_x="LMARGIN",
+            new_y="NEXT",
         )
         self.font()
 
@@ -318,8 +252,8 @@ class Writer:
             line_height(size or self.size),
             nfc(text),
             align=align,
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
+            new_x="LMARGIN",
+            new_y="NEXT",
         )
         self.font()
 
@@ -331,7 +265,7 @@ class Writer:
         for i, item in enumerate(items, start=1):
             pdf.set_x(pdf.l_margin + indent)
             pdf.cell(num_w, self.h, f"{i}.")
-            pdf.multi_cell(0, self.h, nfc(item), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(0, self.h, nfc(item), align="L", new_x="LMARGIN", new_y="NEXT")
 
     def gap(self, mm: float) -> None:
         self.pdf.ln(mm)
@@ -360,13 +294,9 @@ class Writer:
             x = pdf.l_margin + i * half
             pdf.set_xy(x, y)
             self.font("B")
-            pdf.multi_cell(
-                half, self.h, nfc(signer.title), align="C", new_x=XPos.LEFT, new_y=YPos.NEXT
-            )
+            pdf.multi_cell(half, self.h, nfc(signer.title), align="C", new_x="LEFT", new_y="NEXT")
             self.font("I", self.size - 1)
-            pdf.multi_cell(
-                half, self.h, nfc(signer.hint), align="C", new_x=XPos.LEFT, new_y=YPos.NEXT
-            )
+            pdf.multi_cell(half, self.h, nfc(signer.hint), align="C", new_x="LEFT", new_y="NEXT")
             if signer.note:
                 self.font("I", self.size - 3)
                 pdf.multi_cell(
@@ -374,8 +304,8 @@ class Writer:
                     line_height(self.size - 3),
                     nfc(signer.note),
                     align="C",
-                    new_x=XPos.LEFT,
-                    new_y=YPos.NEXT,
+                    new_x="LEFT",
+                    new_y="NEXT",
                 )
             low = max(low, pdf.get_y())
         name_y = low + blank
@@ -439,4 +369,6 @@ def draw_barcode(pdf: SlipPDF, text: str, x: float, y: float, *, max_w: float, h
 def qr_image(text: str) -> Image.Image:
     """A PIL image of the receipt QR: ``qr.qr_png`` (level M, byte + numeric segments, 4-module
     quiet zone), so the printed code is the very code whose version the desk checked."""
+    from PIL import Image
+
     return Image.open(BytesIO(qr_png(text)))

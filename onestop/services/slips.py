@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from onestop import __version__
 from onestop.domain.deadlines import TimeUnit
@@ -45,13 +46,16 @@ from onestop.services._pdf import (
     DOTS,
     TN_TKQ,
     Signer,
-    SlipPDF,
     Writer,
     draw_barcode,
     line_height,
+    new_pdf,
     nfc,
     qr_image,
 )
+
+if TYPE_CHECKING:
+    from onestop.services._pdf_doc import SlipPDF
 
 __all__ = [
     "SLIP_TITLES",
@@ -431,7 +435,7 @@ def _signed_line(sig: SlipSignature | None) -> str:
 def _make_pdf(
     sig: SlipSignature | None, now: datetime, *, landscape: bool = False, page_numbers: bool = False
 ) -> SlipPDF:
-    pdf = SlipPDF(
+    pdf = new_pdf(
         landscape=landscape,
         footer_left=_signed_line(sig),
         footer_right=f"In lúc {_short_dt(now)}",
