@@ -13,9 +13,14 @@ from typing import Any
 import click
 
 from onestop import __version__
+from onestop.cli_accounts import register as register_account_commands
+from onestop.cli_backup import register as register_backup_commands
 from onestop.cli_common import (
+    PASSWORD_ENV,
+    USER_META,
     F,
     Refused,
+    credentials,
     db_option,
     desk_now,
     emit,
@@ -24,19 +29,20 @@ from onestop.cli_common import (
     json_option,
     open_desk,
     parse_dt,
+    read_new_password,
     settings_or_exit,
 )
 from onestop.cli_receipts import register as register_receipt_commands
 from onestop.cli_reports import report
 from onestop.cli_sync import COMMANDS as SYNC_COMMANDS
 from onestop.domain.cccd import CccdError, parse_cccd
-from onestop.domain.events import EventKind
+from onestop.domain.events import SYSTEM_KINDS, EventKind
 from onestop.domain.lifecycle import Channel, Status, action_label, status_label
+from onestop.domain.roles import role_label
 from onestop.domain.text import datetime_vi, format_vnd
 from onestop.i18n import t
 from onestop.services.desk import (
     Applicant,
-    Desk,
     IntakeForm,
     event_json,
     state_json,
@@ -45,17 +51,30 @@ from onestop.store.repo_dossiers import DossierFilter
 
 
 class DefaultGroup(click.Group):
-    """``onestop`` with no sub-command opens the desk."""
+    """``onestop`` with no sub-command opens the desk; ``--user NAME`` may come first."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0].startswith("-") and args[0] not in ("--help", "-h", "--version")):
-            args = ["desk", *args]
-        return super().parse_args(ctx, args)
+        head: list[str] = []
+        rest = list(args)
+        while rest and (rest[0] == "--user" or rest[0].startswith("--user=")):
+            take = 2 if rest[0] == "--user" else 1
+            head, rest = head + rest[:take], rest[take:]
+        if not rest or (rest[0].startswith("-") and rest[0] not in ("--help", "-h", "--version")):
+            rest = ["desk", *rest]
+        return super().parse_args(ctx, head + rest)
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="onestop")
-def main() -> None:
+@click.option(
+    "--user",
+    default=None,
+    envvar="ONESTOP_USER",
+    help="Tài khoản đăng nhập quầy đã mã hóa (biến ONESTOP_USER); mật khẩu hỏi ẩn hoặc lấy "
+    "từ ONESTOP_PASSWORD.",
+)
+@click.pass_context
+def main(ctx: click.Context, user: str | None) -> None:
     """onestop — quầy Một cửa cấp xã, làm việc không cần mạng.
 
     \b
@@ -65,6 +84,7 @@ def main() -> None:
       onestop receive ...     tiếp nhận hồ sơ bằng lệnh
       onestop dossier list    xem danh sách hồ sơ
     """
+    ctx.meta[USER_META] = user
 
 
 # ---------------------------------------------------------------- setup
@@ -86,6 +106,13 @@ def main() -> None:
     help="Số hiệu quầy trong đơn vị (1–99), do tỉnh cấp; hai quầy của một đơn vị phải khác số.",
 )
 @click.option("--desk-name", default="", help="Tên quầy, ví dụ «Quầy 1».")
+@click.option(
+    "--admin",
+    required=True,
+    help="Tên đăng nhập của quản trị viên đầu tiên, ví dụ «quantri». Mật khẩu hỏi ẩn hai lần "
+    "(hoặc lấy từ ONESTOP_PASSWORD).",
+)
+@click.option("--admin-name", default="", help="Họ tên quản trị viên (ghi vào nhật ký).")
 @json_option
 @guard
 def init(
@@ -96,12 +123,20 @@ def init(
     province: str | None,
     desk_no: int,
     desk_name: str,
+    admin: str,
+    admin_name: str,
     as_json: bool,
 ) -> None:
-    """Khởi tạo cơ sở dữ liệu và danh tính của quầy."""
+    """Khởi tạo quầy: cơ sở dữ liệu mã hóa, danh tính quầy và tài khoản quản trị đầu tiên."""
+    from onestop.services.accounts import create_encrypted_desk
+
     settings = settings_or_exit(db)
-    desk = Desk.initialise(
+    password = read_new_password(what=admin, env_var=PASSWORD_ENV)
+    desk = create_encrypted_desk(
         settings.db,
+        admin=admin,
+        admin_name=admin_name,
+        password=password,
         unit_eid=unit_id,
         commune_code=commune_code,
         commune_name=commune_name,
@@ -113,14 +148,24 @@ def init(
     ident = desk.identity
     desk.close()
     if as_json:
-        emit({"db": str(settings.db), "desk_id": ident.desk_id, "unit_eid": ident.unit_eid})
+        emit(
+            {
+                "db": str(settings.db),
+                "desk_id": ident.desk_id,
+                "unit_eid": ident.unit_eid,
+                "admin": admin.strip().lower(),
+                "encrypted": True,
+            }
+        )
     else:
         click.echo(
             t(
-                "Đã khởi tạo quầy {d} ({name}) tại {path}.",
+                "Đã khởi tạo quầy {d} ({name}) tại {path}, đã mã hóa. Quản trị viên: {admin}. "
+                "Thêm tài khoản: onestop --user {admin} user add …",
                 d=ident.desk_id,
                 name=ident.desk_name,
                 path=settings.db,
+                admin=admin.strip().lower(),
             )
         )
 
@@ -145,8 +190,9 @@ def init(
 @json_option
 @guard
 def demo(db: Path | None, dossiers: int, force: bool, seed: int, as_json: bool) -> None:
-    """Tạo một quầy mẫu với hồ sơ thật tế trải trên nhiều tháng."""
+    """Tạo một quầy mẫu (đã mã hóa, có tài khoản mẫu) với hồ sơ trải trên nhiều tháng."""
     from onestop.services.demo import build_demo
+    from onestop.services.receipts import DEMO_PASSPHRASE
 
     settings = settings_or_exit(db)
     path = settings.db
@@ -158,14 +204,16 @@ def demo(db: Path | None, dossiers: int, force: bool, seed: int, as_json: bool) 
                     path=path,
                 )
             )
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".keyring"):
             Path(str(path) + suffix).unlink(missing_ok=True)
 
     def progress(done: int, total: int) -> None:
         if not as_json and sys.stderr.isatty():
             click.echo(f"\r{t('Đang tạo hồ sơ mẫu')}: {done}/{total}", nl=False, err=True)
 
-    summary = build_demo(path, dossiers=dossiers, seed=seed, now=desk_now(), progress=progress)
+    summary = build_demo(
+        path, dossiers=dossiers, seed=seed, now=desk_now(), progress=progress, encrypted=True
+    )
     if not as_json and sys.stderr.isatty():
         click.echo("", err=True)
     if as_json:
@@ -178,6 +226,9 @@ def demo(db: Path | None, dossiers: int, force: bool, seed: int, as_json: bool) 
                 path=path,
             )
         )
+        click.echo(t("Quầy mẫu đã mã hóa. Tài khoản mẫu (mật khẩu «{pw}»):", pw=DEMO_PASSPHRASE))
+        for acc in summary["accounts"]:
+            click.echo(f"  {acc['username']:<12} {role_label(acc['role']):<16} {acc['name']}")
 
 
 # ---------------------------------------------------------------- rules
@@ -496,7 +547,9 @@ def dossier_list(
 @click.argument("code")
 @click.argument(
     "action",
-    type=click.Choice([k.value for k in EventKind if k != EventKind.RECEIVE]),
+    type=click.Choice(
+        [k.value for k in EventKind if k != EventKind.RECEIVE and k not in SYSTEM_KINDS]
+    ),
     metavar="ACTION",
 )
 @click.option("--note", default="", help="Ghi chú.")
@@ -669,11 +722,19 @@ def desk(db: Path | None, web: bool, port: int, as_json: bool) -> None:
 @db_option
 def migrate(db: Path | None) -> None:
     """Nâng cấp cấu trúc cơ sở dữ liệu lên bản mới nhất."""
+    from onestop.services.accounts import LoginError, has_keyring, login
     from onestop.store import migrate as mig
-    from onestop.store.engine import Store
+    from onestop.store.engine import Store, StoreKeyError
 
     settings = settings_or_exit(db)
-    store = Store(settings.db)
+    key: bytes | None = None
+    try:
+        if has_keyring(settings.db):
+            user, password = credentials(settings.db)
+            key = login(settings.db, user, password, now=desk_now())[1]
+        store = Store(settings.db, key=key)
+    except (LoginError, StoreKeyError) as e:
+        raise Refused(str(e)) from e
     mig.upgrade(store.write_engine)
     click.echo(
         t(
@@ -687,6 +748,8 @@ def migrate(db: Path | None) -> None:
 
 # The command modules live apart so each stays readable; they are attached here.
 register_receipt_commands(main)
+register_backup_commands(main)
+register_account_commands(main)
 main.add_command(report)
 for _command in SYNC_COMMANDS:
     main.add_command(_command)

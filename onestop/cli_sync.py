@@ -5,6 +5,7 @@
     onestop server revoke-desk 16279-02
     onestop server publish catalogue|calendar|units|trust FILE
     onestop server desks
+    onestop server add-staff USERNAME [--name "Họ tên"] [--reset]; onestop server staff
     onestop enroll --server URL --code CODE
     onestop sync [--once] [--json] [--server URL] [--interval S]
     onestop sync export --to DIR [--all]
@@ -102,7 +103,13 @@ def serve(database_url: str | None, host: str, port: int, workers: int, log_leve
     url = database_url or _server("db").default_database_url()
     db = _server_db(url)  # migrate once here, before the workers race for it
     label = _server("admin").describe(db)
-    db.close()
+    keys = _server("keys")
+    try:
+        keys.server_signer(db)  # a missing or wrong key passphrase: say so before any worker
+    except keys.ServerKeyError as e:
+        raise Refused(str(e)) from e
+    finally:
+        db.close()
     os.environ[DATABASE_URL_ENV] = url
     click.echo(
         t(
@@ -208,6 +215,54 @@ def publish(kind: str, file: Path, database_url: str | None) -> None:
         click.echo(t("{k}: không có gì thay đổi.", k=kind))
     else:
         click.echo(t("{k}: đã phát hành phiên bản {v}.", k=kind, v=version))
+
+
+STAFF_PASSWORD_ENV = "ONESTOP_STAFF_PASSWORD"
+
+
+@server.command("add-staff")
+@click.argument("username")
+@click.option("--name", "display_name", default="", help="Họ tên hiển thị trên bảng điều hành.")
+@click.option("--reset", is_flag=True, help="Đặt lại mật khẩu, mở khóa và đăng xuất mọi phiên.")
+@_url_option
+def add_staff(username: str, display_name: str, reset: bool, database_url: str | None) -> None:
+    """Tạo tài khoản cán bộ tỉnh cho bảng điều hành (mật khẩu: ONESTOP_STAFF_PASSWORD hoặc nhập)."""
+    password = os.environ.get(STAFF_PASSWORD_ENV) or click.prompt(
+        t("Mật khẩu cho {u}", u=username),
+        hide_input=True,
+        confirmation_prompt=t("Nhập lại mật khẩu"),
+        err=True,
+    )
+    staff = _server("web.staff")
+    db = _server_db(database_url)
+    try:
+        who = staff.add_staff(db, username, password, display_name=display_name, reset=reset)
+    except staff.StaffError as e:
+        raise Refused(str(e)) from e
+    finally:
+        db.close()
+    if reset:
+        click.echo(t("Đã đặt lại mật khẩu của {u}.", u=who.username))
+    else:
+        click.echo(t("Đã tạo tài khoản {u}.", u=who.username))
+
+
+@server.command("staff")
+@_url_option
+@json_option
+def staff_list(database_url: str | None, as_json: bool) -> None:
+    """Danh sách tài khoản cán bộ tỉnh (không hiện mật khẩu)."""
+    db = _server_db(database_url)
+    try:
+        rows = _server("web.staff").list_staff(db)
+    finally:
+        db.close()
+    if as_json:
+        emit(rows)
+        return
+    for r in rows:
+        locked = t("tạm khóa") if (r["locked_until"] or 0) > time.time() else ""
+        click.echo(f"{r['username']:<24} {r['display_name']:<30} {locked}")
 
 
 @server.command("desks")

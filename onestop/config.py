@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_config_path, user_data_path
+from platformdirs import user_config_path, user_data_path, user_documents_path
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -47,13 +47,28 @@ class Settings(BaseSettings):
     """Colour theme of the desk (onestop-light, onestop-dark, textual-ansi...)."""
 
     official: str = Field(default_factory=lambda: os.environ.get("USER", "") or "Cán bộ một cửa")
-    """Name of the official acting at this desk, written on every event and slip."""
+    """Deprecated: an encrypted desk records the logged-in account instead. Read only for a
+    plain desk without a keyring (made before accounts existed); kept so old config files load."""
 
     role: str = Field(default="clerk", pattern="^(clerk|specialist|leader|admin)$")
-    """Role of that official: clerk, specialist, leader or admin."""
+    """Deprecated, like ``official``: the account's role applies on an encrypted desk."""
 
     server_url: str = ""
     """Provincial server address for sync (empty: not enrolled)."""
+
+    sync_interval: float = Field(default=60.0, ge=5.0, le=24 * 3600.0)
+    """Seconds between two background syncs of the desk while the server answers (5 to 86400);
+    after a failure the desk waits longer each time, up to 15 minutes."""
+
+    export_dir: Path | None = None
+    """Folder the desk offers for exported reports and slips (default: the user's Documents
+    folder if it exists, else the user data dir)."""
+
+
+def default_export_dir() -> Path:
+    """``~/Documents`` (or its localised name) when it exists, else the user data dir."""
+    docs = user_documents_path()
+    return docs if docs.is_dir() else user_data_path(APP_NAME)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -23,7 +23,15 @@ from onestop.domain.cccd import CccdError, parse_cccd
 from onestop.domain.codes import make_dossier_code, validate_unit_eid
 from onestop.domain.deadlines import compute_due
 from onestop.domain.desk import DeskIdentity
-from onestop.domain.events import GENESIS_HEAD, Event, EventFormatError, EventKind, chain, to_epoch
+from onestop.domain.events import (
+    GENESIS_HEAD,
+    SYSTEM_KINDS,
+    Event,
+    EventFormatError,
+    EventKind,
+    chain,
+    to_epoch,
+)
 from onestop.domain.lifecycle import (
     Channel,
     DossierState,
@@ -32,12 +40,21 @@ from onestop.domain.lifecycle import (
     apply,
     decide,
 )
+from onestop.domain.roles import (
+    ACTION_ROLES,
+    Permission,
+    RoleError,
+    acting_role,
+    check_two_person,
+    require_permission,
+)
 from onestop.domain.text import clean_text
 from onestop.i18n import t
 from onestop.services import catalogue
 from onestop.services.catalogue import ProcedureInfo
 from onestop.store import migrate
-from onestop.store.engine import Store
+from onestop.store.engine import Store, StoreKeyError
+from onestop.store.keyring import Account
 from onestop.store.models import (
     CalendarDay,
     CodeCounter,
@@ -145,8 +162,21 @@ def normalise_phone(raw: str) -> str:
     return digits
 
 
+# Desk settings (in the database) that only an admin may change.
+ADMIN_SETTINGS = frozenset({"two_person_rule", "idle_lock_minutes"})
+DEFAULT_IDLE_LOCK_MINUTES = 10
+
+
 class Desk:
-    """A desk database opened for work."""
+    """A desk database opened for work.
+
+    With ``account`` (a logged-in keyring account, what the CLI and TUI always pass for a desk
+    with a keyring) every action is checked against the role table (``domain/roles.py``) and
+    recorded under the account's name and acting role. Without one, ``Desk`` is the
+    *unrestricted programmatic API* for tests and scripts that already have the file (and, for
+    an encrypted desk, its data key): ``actor``/``role`` are written as given, nothing is refused
+    on role grounds.
+    """
 
     def __init__(
         self,
@@ -155,9 +185,13 @@ class Desk:
         clock: Callable[[], datetime] = vn_now,
         actor: str = "",
         role: str = "clerk",
+        account: Account | None = None,
     ):
         self.store = store
         self.clock = clock
+        self.account = account
+        if account is not None:
+            actor, role = account.display_name, account.role
         self.actor = actor or t("Cán bộ một cửa")
         self.role = role
         settings = self._settings()
@@ -193,7 +227,10 @@ class Desk:
         clock: Callable[[], datetime] = vn_now,
         actor: str = "",
         role: str = "clerk",
+        key: bytes | None = None,
+        account: Account | None = None,
     ) -> Desk:
+        """Open a desk; ``key`` is the data key of an encrypted one (from ``keyring.login``)."""
         if not path.exists():
             raise NotInitialisedError(
                 t(
@@ -201,9 +238,12 @@ class Desk:
                     path=path,
                 )
             )
-        store = Store(path)
+        try:
+            store = Store(path, key=key)
+        except StoreKeyError as e:
+            raise DeskError(str(e)) from e
         migrate.upgrade(store.write_engine)
-        return cls(store, clock=clock, actor=actor, role=role)
+        return cls(store, clock=clock, actor=actor, role=role, account=account)
 
     @classmethod
     def initialise(
@@ -219,8 +259,13 @@ class Desk:
         clock: Callable[[], datetime] = vn_now,
         actor: str = "",
         role: str = "clerk",
+        key: bytes | None = None,
+        account: Account | None = None,
     ) -> Desk:
-        """Create the database, record the desk identity, load the catalogue and units."""
+        """Create the database, record the desk identity, load the catalogue and units.
+
+        ``key``: create it encrypted (the caller writes the keyring that wraps the key).
+        """
         try:
             unit_eid = validate_unit_eid(unit_eid)
         except ValueError as e:
@@ -230,7 +275,10 @@ class Desk:
             raise DeskError(t("Mã xã phải gồm đúng 5 chữ số (QĐ 19/2025/QĐ-TTg), ví dụ 16279."))
         if not 1 <= desk_no <= 99:
             raise DeskError(t("Số hiệu quầy phải từ 1 đến 99."))
-        store = Store(path)
+        try:
+            store = Store(path, key=key)
+        except StoreKeyError as e:
+            raise DeskError(str(e)) from e
         migrate.upgrade(store.write_engine)
         with store.write() as db:
             if db.get(Setting, "unit_eid") is not None:
@@ -262,10 +310,56 @@ class Desk:
             )
             for u in catalogue_units():
                 db.add(u)
-        return cls(store, clock=clock, actor=actor, role=role)
+        return cls(store, clock=clock, actor=actor, role=role, account=account)
 
     def close(self) -> None:
         self.store.close()
+
+    # ------------------------------------------------------------------ accounts and roles
+
+    @property
+    def data_key(self) -> bytes | None:
+        """The SQLCipher key of an encrypted desk (``None``: a plain SQLite desk)."""
+        return self.store.key
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return self.account.roles if self.account is not None else (self.role,)
+
+    def _acting_role(self, kind: EventKind) -> str:
+        """The role recorded on the event; refuses (``DeskError``) what the account may not do."""
+        if self.account is None or kind not in ACTION_ROLES:
+            return self.role  # unrestricted API, or a system kind the lifecycle refuses itself
+        try:
+            return acting_role(self.account.roles, kind).value
+        except RoleError as e:
+            raise DeskError(str(e)) from e
+
+    def role_refusal(self, kind: EventKind) -> str | None:
+        """Why this account may not take ``kind`` (naming who may), or ``None`` if it may."""
+        try:
+            self._acting_role(kind)
+        except DeskError as e:
+            return str(e)
+        return None
+
+    def require(self, permission: Permission) -> None:
+        """Refuse desk administration (calendar, catalogue, users...) to non-admin accounts."""
+        if self.account is None:
+            return
+        try:
+            require_permission(self.account.roles, permission)
+        except RoleError as e:
+            raise DeskError(str(e)) from e
+
+    def two_person_rule(self) -> bool:
+        return self.setting("two_person_rule", "0") == "1"
+
+    def idle_lock_minutes(self) -> int:
+        try:
+            return max(0, int(self.setting("idle_lock_minutes", str(DEFAULT_IDLE_LOCK_MINUTES))))
+        except ValueError:
+            return DEFAULT_IDLE_LOCK_MINUTES
 
     # ------------------------------------------------------------------ settings, calendar
 
@@ -277,6 +371,8 @@ class Desk:
         return self._settings().get(key, default)
 
     def set_setting(self, key: str, value: str) -> None:
+        if key in ADMIN_SETTINGS:
+            self.require(Permission.SETTINGS)
         with self.store.write() as db:
             db.merge(Setting(key=key, value=value))
 
@@ -295,6 +391,7 @@ class Desk:
 
     def set_calendar_day(self, day: date, kind: DayKind | None, note: str = "") -> None:
         """Add (or with ``kind=None`` remove) a local day off / make-up working day."""
+        self.require(Permission.CALENDAR)
         with self.store.write() as db:
             existing = db.get(CalendarDay, day.isoformat())
             if kind is None:
@@ -305,6 +402,7 @@ class Desk:
         self.calendar = self._load_calendar(self.calendar.hours)
 
     def set_office_hours(self, hours: OfficeHours) -> None:
+        self.require(Permission.CALENDAR)
         with self.store.write() as db:
             db.merge(Setting(key="office_hours", value=hours.format()))
             db.merge(Setting(key="same_day_cutoff", value=hours.same_day_cutoff.strftime("%H:%M")))
@@ -332,6 +430,7 @@ class Desk:
             return catalogue.all_fields(db=db)
 
     def import_catalogue(self, path: Path) -> tuple[int, int]:
+        self.require(Permission.CATALOGUE)
         try:
             procedures = catalogue.load_catalogue_file(path)
         except catalogue.CatalogueError as e:
@@ -478,10 +577,13 @@ class Desk:
 
     def receive_in(self, db: Session, form: IntakeForm) -> DossierState:
         """``receive`` inside the caller's write transaction (bulk loads: demo, benchmarks)."""
+        role = self._acting_role(EventKind.RECEIVE)
         preview, data = self._validate(form, refusing=False)
         note = data.pop("_note")
         code = self._next_code(db, preview.received_at.date())
-        event = self._append(db, EventKind.RECEIVE, code, note, data, at=preview.received_at)
+        event = self._append(
+            db, EventKind.RECEIVE, code, note, data, at=preview.received_at, role=role
+        )
         state = apply(None, event)
         if form.fee_paid_now and preview.fee_vnd > 0:
             pay = self._append(
@@ -491,6 +593,7 @@ class Desk:
                 "",
                 {"amount": preview.fee_vnd, "method": "cash"},
                 at=preview.received_at,
+                role=role,
             )
             state = apply(state, pay)
         save_dossier(db=db, state=state)
@@ -502,6 +605,7 @@ class Desk:
             return self.refuse_intake_in(db, form, reason)
 
     def refuse_intake_in(self, db: Session, form: IntakeForm, reason: str) -> DossierState:
+        role = self._acting_role(EventKind.REFUSE)
         try:
             reason = clean_text(reason, max_len=2000)
         except ValueError as e:
@@ -513,7 +617,9 @@ class Desk:
         data.pop("due", None)
         data["reason"] = reason
         code = self._next_code(db, preview.received_at.date())
-        event = self._append(db, EventKind.REFUSE, code, note, data, at=preview.received_at)
+        event = self._append(
+            db, EventKind.REFUSE, code, note, data, at=preview.received_at, role=role
+        )
         state = apply(None, event)
         save_dossier(db=db, state=state)
         return state
@@ -534,7 +640,13 @@ class Desk:
         data: dict[str, Any],
         *,
         at: datetime | None = None,
+        role: str | None = None,
     ) -> Event:
+        # Revoked desk, or too long offline: refused here, the one door every event goes
+        # through (services/lockdown.py; imported late, it imports this module).
+        from onestop.services.lockdown import check_append
+
+        check_append(self, db, kind)
         return append_event(
             db=db,
             desk_id=self.identity.desk_id,
@@ -542,7 +654,7 @@ class Desk:
             dossier=code,
             at=at or self.clock(),
             actor=self.actor,
-            role=self.role,
+            role=role or self.role,
             note=note,
             data=data,
         )
@@ -570,6 +682,8 @@ class Desk:
             ) from None
         if kind == EventKind.RECEIVE:
             raise DeskError(t("Tiếp nhận hồ sơ mới dùng «onestop receive», không dùng «act»."))
+        if kind in SYSTEM_KINDS:
+            raise DeskError(t("«{action}» do phần mềm ghi, không phải một thao tác.", action=kind))
         try:
             note = clean_text(note, max_len=2000)
         except ValueError as e:
@@ -581,18 +695,34 @@ class Desk:
         self, db: Session, code: str, kind: EventKind, params: dict[str, Any], *, note: str = ""
     ) -> DossierState:
         """``act`` inside the caller's write transaction."""
+        role = self._acting_role(kind)
         now = self.clock()
         state = get_dossier(db=db, code=code.strip().upper())
         if state is None:
             raise DeskError(t("Không tìm thấy hồ sơ {code}.", code=code))
+        if self.account is not None:
+            self._check_two_person(db, state.code, kind)
         try:
             data = decide(state, kind, params, now, self.calendar)
         except LifecycleError as e:
             raise DeskError(str(e)) from e
-        event = self._append(db, kind, state.code, note, data, at=now)
+        event = self._append(db, kind, state.code, note, data, at=now, role=role)
         new_state = apply(state, event)
         save_dossier(db=db, state=new_state)
         return new_state
+
+    def _check_two_person(self, db: Session, code: str, kind: EventKind) -> None:
+        if not self.two_person_rule():
+            return
+        received = next(
+            (e for e in events_for(db=db, dossier=code) if e.kind == EventKind.RECEIVE), None
+        )
+        if received is None:
+            return
+        try:
+            check_two_person(kind, self.actor, received.actor)
+        except RoleError as e:
+            raise DeskError(str(e)) from e
 
     # ------------------------------------------------------------------ reading
 
@@ -625,6 +755,19 @@ class Desk:
         now = self.clock()
         with self.store.read() as db:
             return dashboard_counts(db=db, now=now, soon_until=self.soon_until(now))
+
+    def conflicts(self, *, unseen_only: bool = False) -> list[Any]:
+        """Conflicting actions of two desks on one dossier, newest first (services/conflicts.py:
+        ``Conflict`` items with a plain Vietnamese ``description``)."""
+        from onestop.services.conflicts import list_conflicts
+
+        return list(list_conflicts(self, unseen_only=unseen_only))
+
+    def mark_conflict_seen(self, conflict_id: str) -> bool:
+        """Record that this desk's clerk has seen a conflict (False if it already was)."""
+        from onestop.services.conflicts import mark_seen
+
+        return mark_seen(self, conflict_id)
 
     def outbox_size(self) -> int:
         """Events of this desk not yet acknowledged by the province (all, until sync lands)."""

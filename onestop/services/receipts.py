@@ -87,6 +87,7 @@ from onestop.domain.lifecycle import DossierState, Status
 from onestop.domain.receipt import VN_TZ, ReceiptClaims, validate_host
 from onestop.i18n import t
 from onestop.services.desk import Desk, DeskError
+from onestop.services.lockdown import check_signing, with_downloaded_revocations
 from onestop.services.qr import qr_terminal, qr_version
 from onestop.services.slips import SlipError, SlipKind, SlipSignature, render_slip
 
@@ -512,7 +513,9 @@ def trust_bundle(desk: Desk) -> TrustBundle | None:
         raise ReceiptError(t("Không đọc được {path}: {e}", path=path, e=str(e))) from e
     min_version = int(desk.setting(_SETTING_VERSION, "0") or 0) or None
     try:
-        return read_trust_bundle(data, root, min_version=min_version)
+        bundle = read_trust_bundle(data, root, min_version=min_version)
+        # Plus the revocations the pinned server signed since (services/lockdown.py).
+        return replace(bundle, trust_list=with_downloaded_revocations(desk, bundle.trust_list))
     except TrustError as e:
         raise ReceiptError(
             t("Danh sách tin cậy đã lưu ({path}) không dùng được: {e}", path=path, e=str(e))
@@ -710,6 +713,7 @@ def issue_receipt(desk: Desk, code: str, signer: Signer, *, official: str = "") 
     (``ReceiptError``) when the key is not on the imported trust list, is revoked, or the
     receipt could not verify (another unit, commune, or a time outside the key's validity).
     """
+    check_signing(desk)  # a revoked desk signs nothing (services/lockdown.py)
     state = desk.get(code)
     tl = trust_list(desk)
     entry = _signing_entry(signer, tl)
@@ -739,6 +743,7 @@ def receipt_qr_text(desk: Desk, code: str, passphrase: str) -> str:
 
 def slip_signature(desk: Desk, signer: Signer, official: str) -> SlipSignature:
     """Signature metadata for a slip signed now with ``signer`` on behalf of ``official``."""
+    check_signing(desk)  # a revoked desk signs nothing (services/lockdown.py)
     return SlipSignature(
         signer_kid_hex=signer.kid.hex(),
         signer_name=official.strip() or desk.actor,

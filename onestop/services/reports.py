@@ -26,7 +26,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -61,6 +61,7 @@ from onestop.domain.reports import (
 )
 from onestop.domain.text import date_vi
 from onestop.i18n import get_language, t
+from onestop.services.desk import Desk
 from onestop.store.models import DossierRow
 from onestop.store.repo_dossiers import row_to_state
 from onestop.store.timefmt import dt_to_text
@@ -73,6 +74,9 @@ __all__ = [
     "bieu06_fast",
     "bieu06_replay",
     "build_report",
+    "desk_report",
+    "desk_weekly_flow",
+    "export_bytes",
     "report_book",
     "report_evaluations",
     "report_fees",
@@ -81,6 +85,8 @@ __all__ = [
     "to_pdf",
     "to_text",
     "to_xlsx",
+    "weekly_flow",
+    "WeekFlow",
 ]
 
 KINDS = ("bieu06", "book", "fees", "evaluation", "indicators")
@@ -977,9 +983,9 @@ def to_pdf(r: Report, *, identity: Any, now: datetime) -> bytes:
             end=r.period.end,
             now=now,
         )
-    from onestop.services._pdf import FAMILY, Signer, SlipPDF, Writer, line_height, nfc
+    from onestop.services._pdf import FAMILY, Signer, Writer, line_height, new_pdf, nfc
 
-    pdf = SlipPDF(
+    pdf = new_pdf(
         landscape=True,
         footer_left=f"{r.unit} · onestop {__version__}",
         footer_right=t("In lúc {at}", at=f"{now:%H:%M %d/%m/%Y}"),
@@ -1107,3 +1113,94 @@ def _pdf_table(pdf: Any, s: Section, family: str) -> None:
 
 def dumps(r: Report) -> str:
     return json.dumps(to_json(r), ensure_ascii=False, indent=2, default=str)
+
+
+# ------------------------------------------------------------------------------------------------
+# For the desk's reports screen: a report of the open desk, and received/resolved per week
+# ------------------------------------------------------------------------------------------------
+
+
+def desk_report(
+    desk: Desk,
+    kind: str,
+    p: Period,
+    *,
+    field: str | None = None,
+    period_label: str = "",
+    cutoff: bool = False,
+) -> Report:
+    """``build_report`` on the desk's own database, as ``onestop report`` computes it."""
+    with desk.store.read() as db:
+        return build_report(
+            db,
+            kind,
+            p,
+            field=field or None,
+            unit=desk.identity.office_name,
+            commune=desk.identity.commune_name,
+            generated_at=desk.clock(),
+            period_label=period_label,
+            cutoff=cutoff,
+        )
+
+
+def export_bytes(r: Report, fmt: str, desk: Desk) -> bytes:
+    """The file ``onestop report --format fmt --out`` writes: xlsx, pdf, csv (UTF-8 with BOM)."""
+    if fmt == "xlsx":
+        return to_xlsx(r)
+    if fmt == "pdf":
+        return to_pdf(r, identity=desk.identity, now=desk.clock())
+    if fmt == "csv":
+        return to_csv(r).encode("utf-8-sig")  # a BOM lets Excel open Vietnamese CSV as UTF-8
+    if fmt == "json":
+        return (dumps(r) + "\n").encode("utf-8")
+    raise ReportError(t("Định dạng xuất không hợp lệ: {fmt}.", fmt=fmt))
+
+
+@dataclass(frozen=True)
+class WeekFlow:
+    """Dossiers received (refusals at intake left out) and decided in one week of a period."""
+
+    week: date  # its Monday, or the period's first day for a week cut by the period start
+    received: int
+    resolved: int
+
+
+# date(x, 'weekday 0', '-6 days') is the Monday of x's week: 'weekday 0' moves to the next
+# Sunday (or stays on one), six days back is its Monday.
+_WEEK_SQL = """
+SELECT date({col}, 'weekday 0', '-6 days') AS w, count(*)
+FROM dossier
+WHERE {col} >= :s AND {col} < :e {extra} {field_filter}
+GROUP BY w
+"""
+
+
+def weekly_flow(db: Session, p: Period, *, field: str | None = None) -> list[WeekFlow]:
+    """Received and resolved (decision time) per week of ``p``, every week listed."""
+    params: dict[str, Any] = {"s": dt_to_text(p.start_at), "e": dt_to_text(p.end_at)}
+    flt = ""
+    if field:
+        flt, params["f"] = "AND field = :f", field
+    counts: dict[str, list[int]] = {}
+    for i, (col_name, extra) in enumerate(
+        (
+            ("received_at", "AND NOT (status = 'refused' AND event_count = 1)"),
+            ("resolved_at", ""),
+        )
+    ):
+        sql = _WEEK_SQL.format(col=col_name, extra=extra, field_filter=flt)
+        for week, n in db.execute(text(sql), params):
+            counts.setdefault(str(week), [0, 0])[i] = int(n)
+    monday = p.start - timedelta(days=p.start.weekday())
+    out = []
+    while monday <= p.end:
+        received, resolved = counts.get(monday.isoformat(), [0, 0])
+        out.append(WeekFlow(max(monday, p.start), received, resolved))
+        monday += timedelta(days=7)
+    return out
+
+
+def desk_weekly_flow(desk: Desk, p: Period, *, field: str | None = None) -> list[WeekFlow]:
+    with desk.store.read() as db:
+        return weekly_flow(db, p, field=field)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hmac
 import io
 import json
 import os
@@ -44,11 +45,15 @@ from onestop.crypto.signer import InvalidPublicKeyError, Signer, kid_for
 from onestop.domain.calendar import DayKind
 from onestop.domain.events import GENESIS_HEAD, Event, EventFormatError, chain, to_epoch
 from onestop.i18n import t
-from onestop.services import catalogue
+from onestop.services import catalogue, conflicts, lockdown
 from onestop.services._wire import (
     API,
     CBOR_MEDIA,
+    ENROLL_ALPHABET,
+    ENROLL_CHECK_LEN,
     ENROLL_CT,
+    ENROLL_HASH_PREFIX,
+    ENROLL_SECRET_LEN,
     MAX_BATCH_EVENTS,
     REF_CT,
     Ack,
@@ -65,13 +70,18 @@ from onestop.services._wire import (
     digest,
     encode_batch,
     encode_bundle,
+    enroll_check,
+    enroll_secret_hash,
     loads_strict,
+    normalise_enroll_code,
     open_ack,
     open_signed,
+    open_time,
     replay_or_none,
     sign,
     split_batch,
     state_json,
+    token_digest,
     verify_message,
 )
 from onestop.services._wire import auth_token as _auth_token
@@ -105,6 +115,10 @@ S_REF_VERSION = "sync_reference_version"
 S_REF_ETAG = "sync_reference_etag"
 S_REVOCATIONS = "sync_revocations"
 S_ENROLLED_AT = "sync_enrolled_at"
+S_LAST_OK_AT = "last_sync_ok_at"  # the last run that ended without an error
+S_RUNS = "sync_runs"  # JSON list of the last RUNS_KEPT runs, for the desk's sync screen
+S_HELD = "sync_held"  # JSON list: what a refusal holds back, until a run succeeds again
+RUNS_KEPT = 20
 PEER_KEY_PREFIX = "sync_peer_key:"
 
 SKEW_LIMIT_S = 5 * 60
@@ -187,6 +201,7 @@ async def enroll_async(
     server_url = server_url.rstrip("/")
     if not server_url.startswith(("http://", "https://")):
         raise SyncError(t("Địa chỉ máy chủ phải bắt đầu bằng http:// hoặc https://."))
+    secret, check = _parse_enroll_code(code)
     signer = desk_signer(desk, passphrase_provider, create=True)
     ident = desk.identity
     may_renumber = not _has_own_history(desk)
@@ -194,7 +209,9 @@ async def enroll_async(
         signer,
         ENROLL_CT,
         {
-            1: code.strip(),
+            # Only the secret's hash leaves the desk: whoever answers cannot learn the secret,
+            # so cannot compute the check group for a key of its own.
+            1: ENROLL_HASH_PREFIX + enroll_secret_hash(secret).hex(),
             2: ident.commune_code,
             3: ident.desk_no,
             4: ident.desk_name,
@@ -229,8 +246,21 @@ async def enroll_async(
         kid_for(server_alg, server_pub)
         desk_no, desk_id = int(data["desk_no"]), str(data["desk_id"])
         trust = b64d(data["trust_list"]) if data.get("trust_list") else None
+        server_time = data.get("server_time")
     except (KeyError, TypeError, ValueError, WireError, InvalidPublicKeyError) as e:
         raise SyncError(t("Máy chủ trả lời đăng ký không hợp lệ.")) from e
+    # Not trust on first use: the key must match the check group the province read out with
+    # the code, before anything from this answer is believed or stored.
+    if not hmac.compare_digest(enroll_check(secret, server_alg, server_pub), check):
+        raise SyncError(
+            t(
+                "Khóa của máy chủ {u} không khớp nhóm kiểm tra «{c}» của mã đăng ký: có thể "
+                "đã đọc sai nhóm cuối của mã, hoặc đang kết nối tới một máy chủ giả mạo. "
+                "Quầy chưa lưu gì; hãy đối chiếu lại mã với tỉnh.",
+                u=server_url,
+                c=check,
+            )
+        )
     renumbered = desk_no != ident.desk_no
     if renumbered and not may_renumber:
         raise SyncError(t("Máy chủ cấp số quầy khác trong khi quầy đã có dữ liệu."))
@@ -241,6 +271,9 @@ async def enroll_async(
             S_SERVER_KEY: b64e(server_pub),
             S_ENROLLED_AT: desk.clock().isoformat(timespec="seconds"),
         }
+        if isinstance(server_time, int) and not isinstance(server_time, bool):
+            # The first offset for signed requests (the next signed answer refines it).
+            values[S_SKEW] = str(server_time - to_epoch(desk.clock()))
         if renumbered:
             values["desk_no"] = str(desk_no)
         for k, v in values.items():
@@ -251,6 +284,21 @@ async def enroll_async(
         trust = trust if _store_trust(desk, trust) else None
     assert desk.identity.desk_id == desk_id, (desk.identity.desk_id, desk_id)
     return EnrollResult(desk_id, desk_no, renumbered, server_fingerprint(desk), bool(trust))
+
+
+def _parse_enroll_code(code: str) -> tuple[str, str]:
+    """(secret, check group) of a code ``ABCD-EFGH-JKMN-PQRS``, or a clear SyncError."""
+    symbols = normalise_enroll_code(code)
+    if len(symbols) != ENROLL_SECRET_LEN + ENROLL_CHECK_LEN or any(
+        ch not in ENROLL_ALPHABET for ch in symbols
+    ):
+        raise SyncError(
+            t(
+                "Mã đăng ký phải gồm 16 ký tự chia 4 nhóm, ví dụ ABCD-EFGH-JKMN-PQRS (không có "
+                "chữ O, I, L, U và số 0, 1); nhóm cuối dùng để kiểm tra khóa của máy chủ."
+            )
+        )
+    return symbols[:ENROLL_SECRET_LEN], symbols[ENROLL_SECRET_LEN:]
 
 
 def enroll(
@@ -307,6 +355,10 @@ class SyncReport:
     server_time: int | None = None
     skew_s: int | None = None
     error: str | None = None
+    # Size of every batch POST of this run, in order, and how many of them timed out: the
+    # adaptive batch size at work (halved on a timeout, doubled on an ack).
+    batch_sizes: list[int] = field(default_factory=list)
+    timeouts: int = 0
 
     @property
     def ok(self) -> bool:
@@ -341,6 +393,8 @@ class SyncReport:
             "server_time": self.server_time,
             "clock_skew_s": self.skew_s,
             "clock_skew_flagged": self.skew_flagged,
+            "batch_sizes": list(self.batch_sizes),
+            "timeouts": self.timeouts,
         }
 
 
@@ -452,6 +506,13 @@ class _Session:
         self.dictionary = current_dictionary() if options.encoding == "zstd" else None
         if self.dictionary is None and self.encoding == "zstd":
             self.encoding = "gzip"
+        self.acked_at_start = int(desk.setting(S_ACKED, "0") or 0)
+        # Server clock minus desk clock, from the last server-signed time: signed requests
+        # carry desk time + offset, so a desk clock that is days off still authenticates.
+        try:
+            self.offset = int(desk.setting(S_SKEW, "0") or 0)
+        except ValueError:
+            self.offset = 0
 
     # ---------------------------------------------------------------- plumbing
 
@@ -480,11 +541,12 @@ class _Session:
             _header_bytes(f"HTTP/1.1 {resp.status_code} {resp.reason_phrase}", resp.headers)
             + resp.num_bytes_downloaded
         )
+        lockdown.observe_response(self.desk, resp.status_code, resp.content)  # signed revocation
         return resp
 
     def _note_time(self, server_time: int) -> None:
         self.report.server_time = server_time
-        self.report.skew_s = server_time - to_epoch(self.desk.clock())
+        self.report.skew_s = self.offset = server_time - to_epoch(self.desk.clock())
 
     async def backoff(self) -> None:
         """Full jitter: sleep U(0, min(cap, base * 2^n)) after the n-th consecutive failure."""
@@ -498,7 +560,8 @@ class _Session:
     def signed_get(self, path: str, params: dict[str, str]) -> httpx.Request:
         query = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
         target = f"GET {path}" + (f"?{query}" if query else "")
-        token = _auth_token(self.signer, self.desk_id, target, to_epoch(self.desk.clock()))
+        when = to_epoch(self.desk.clock()) + self.offset
+        token = _auth_token(self.signer, self.desk_id, target, when)
         return self.client.build_request(
             "GET", self.url + path, params=params, headers={"Authorization": f"Onestop {token}"}
         )
@@ -633,6 +696,7 @@ class _Session:
                 while len(inflight) < max(1, self.opt.window) and next_seq <= last:
                     first, end = next_seq, min(next_seq + size - 1, last)
                     env, body = self.build(first, end)
+                    self.report.batch_sizes.append(end - first + 1)
                     sent = asyncio.Event()
                     task = asyncio.create_task(self.post_batch(env, body, sent))
                     inflight.append((env, task))
@@ -672,6 +736,7 @@ class _Session:
                 else:
                     self.report.error = outcome.message
                     if outcome.timeout:
+                        self.report.timeouts += 1
                         size = max(1, size // 2)
                     await self.backoff()
                     self.report.error = None
@@ -685,10 +750,30 @@ class _Session:
 
     # ---------------------------------------------------------------- download
 
+    def corrected_time(self, request: httpx.Request, data: Any) -> bool:
+        """After a 401 ``stale_auth``: take the server's signed time (bound to the token we
+        sent) as the new offset. False if the answer does not carry a valid one."""
+        auth = request.headers.get("authorization", "")
+        if not isinstance(data, dict) or data.get("error") != "stale_auth" or not auth:
+            return False
+        try:
+            server_time = open_time(
+                b64d(str(data.get("time", ""))),
+                self.server_keys,
+                desk=self.desk_id,
+                token=token_digest(auth),
+            )
+        except WireError:
+            return False
+        self._note_time(server_time)
+        return True
+
     async def get_with_retry(self, build: Callable[[], httpx.Request]) -> httpx.Response:
+        corrected = False
         while True:
+            request = build()
             try:
-                resp = await self.send(build())
+                resp = await self.send(request)
             except httpx.HTTPError as e:
                 self.report.error = _describe(e)
             else:
@@ -696,6 +781,10 @@ class _Session:
                     self.report.error = None
                     return resp
                 data = _json_or_none(resp)
+                if resp.status_code == 401 and not corrected:
+                    corrected = self.corrected_time(request, data)
+                    if corrected:
+                        continue  # re-signed with the server's time
                 if resp.status_code in (400, 401, 403, 404, 415, 422):
                     msg = data.get("message") if isinstance(data, dict) else resp.text[:200]
                     raise _Fatal(t("Máy chủ từ chối (HTTP {s}): {m}", s=resp.status_code, m=msg))
@@ -734,6 +823,7 @@ class _Session:
                     (r.desk, r.first_seq, r.head, b)
                     for r, b in zip(header.ranges, blocks, strict=True)
                 ],
+                unseen_after=self.acked_at_start,
             )
             self.report.received_events += got
             if not header.more or got == 0:
@@ -865,12 +955,15 @@ async def _run_sync_locked(
         transport=transport, timeout=timeout, limits=limits, headers=headers
     ) as client:
         session = _Session(desk, url, signer, opt, client, report)
+        fatal = False
         try:
             if opt.upload:
                 await session.upload()
             if opt.download:
                 await session.download()
-                if opt.upload and session.resend:
+                # resend: the server lost events it had acked; or the download flagged a
+                # conflict (services/conflicts.py), an event of ours the other desk needs.
+                if opt.upload and (session.resend or session.last_seq() > session.acked()):
                     await session.upload()
             if opt.reference:
                 await session.reference()
@@ -878,6 +971,7 @@ async def _run_sync_locked(
             report.error = report.error or t("Máy chủ không phản hồi đúng sau nhiều lần thử.")
         except _Fatal as e:
             report.error = str(e)
+            fatal = True
         finally:
             report.encoding = session.encoding
     report.duration_s = time.monotonic() - started
@@ -890,7 +984,45 @@ async def _run_sync_locked(
         db.merge(Setting(key=S_LAST_ERROR, value=report.error or ""))
         if report.skew_s is not None:
             db.merge(Setting(key=S_SKEW, value=str(report.skew_s)))
+        _record_run(db, desk.clock().isoformat(timespec="seconds"), report, fatal=fatal)
     return report
+
+
+def _json_rows(db: Session, key: str) -> list[dict[str, Any]]:
+    row = db.get(Setting, key)
+    try:
+        value = json.loads(row.value) if row is not None and row.value else []
+    except ValueError:
+        return []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _record_run(db: Session, at: str, report: SyncReport, *, fatal: bool) -> None:
+    """The durable trace the desk's sync screen reads (``services/sync_status.py``): the last
+    runs with their bytes on the wire, the last success, and what a refusal holds back.
+
+    A refusal that retrying cannot fix (``_Fatal``: refused batch, diverged history, revoked
+    desk) holds this desk's unacknowledged events back; it is recorded with its reason, once per
+    distinct reason, and the list is cleared by the next run that ends without an error.
+    """
+    runs = _json_rows(db, S_RUNS)
+    runs.append({"at": at, **{k: v for k, v in report.as_dict().items() if k != "server_url"}})
+    db.merge(Setting(key=S_RUNS, value=json.dumps(runs[-RUNS_KEPT:], ensure_ascii=False)))
+    if report.ok:
+        db.merge(Setting(key=S_LAST_OK_AT, value=at))
+        db.merge(Setting(key=S_HELD, value="[]"))
+        return
+    if not fatal:
+        return
+    held = _json_rows(db, S_HELD)
+    first, last = report.acked_seq + 1, report.acked_seq + report.outbox
+    item = {"at": at, "since": at, "first_seq": first, "last_seq": last, "reason": report.error}
+    if held and held[-1].get("reason") == report.error and held[-1].get("first_seq") == first:
+        item["since"] = held[-1].get("since", at)
+        held[-1] = item
+    else:
+        held.append(item)
+    db.merge(Setting(key=S_HELD, value=json.dumps(held[-RUNS_KEPT:], ensure_ascii=False)))
 
 
 def sync_once(
@@ -919,7 +1051,10 @@ def sync_once(
 
 
 def apply_foreign(
-    desk: Desk, ranges: Sequence[tuple[str, int, bytes | None, Sequence[bytes]]]
+    desk: Desk,
+    ranges: Sequence[tuple[str, int, bytes | None, Sequence[bytes]]],
+    *,
+    unseen_after: int | None = None,
 ) -> int:
     """Store other desks' events (desk, first_seq, head after last or None, bodies) and project.
 
@@ -927,10 +1062,14 @@ def apply_foreign(
     already hold must be byte-identical; a gap or a head mismatch refuses the whole call.
     Touched dossiers are replayed from all their events in (hlc, desk, seq) order — the order
     the server uses — and this desk's HLC is raised past everything seen, so its next event
-    sorts after them (the HLC receive rule).
+    sorts after them (the HLC receive rule). Then, in the same transaction, actions of this
+    desk that were concurrent with the new events and came out differently are flagged
+    (services/conflicts.py); ``unseen_after`` = this desk's acked seq before the current sync
+    run (default: now), beyond which no other desk can have seen its events.
     """
     own = desk.identity.desk_id
     added = 0
+    fresh: list[Event] = []
     touched: set[str] = set()
     max_hlc = 0
     with desk.store.write() as db:
@@ -982,6 +1121,7 @@ def apply_foreign(
                     )
                 )
                 touched.add(ev.dossier)
+                fresh.append(ev)
                 last_hlc = max(last_hlc, ev.hlc)
                 max_hlc = max(max_hlc, ev.hlc)
                 st.last_seq, st.head, st.hlc = seq, head, last_hlc
@@ -1004,6 +1144,11 @@ def apply_foreign(
             state = replay_or_none(events_for(db=db, dossier=code))
             if state is not None:
                 save_dossier(db=db, state=state)
+        if fresh:
+            if unseen_after is None:
+                row = db.get(Setting, S_ACKED)
+                unseen_after = int(row.value or 0) if row is not None else 0
+            conflicts.detect(db, desk, fresh, unseen_after=unseen_after)
     return added
 
 
@@ -1259,8 +1404,11 @@ async def server_digest(
 ) -> dict[str, Any]:
     url = (server_url or desk.setting(S_URL)).rstrip("/")
     async with httpx.AsyncClient(transport=transport, timeout=30) as client:
-        session = _Session(desk, url, signer, SyncOptions(), client, SyncReport())
-        resp = await session.send(session.signed_get(f"{API}/digest", {}))
+        session = _Session(desk, url, signer, SyncOptions(max_attempts=2), client, SyncReport())
+        try:
+            resp = await session.get_with_retry(lambda: session.signed_get(f"{API}/digest", {}))
+        except (_Fatal, _GiveUp) as e:
+            raise SyncError(str(e) or t("Máy chủ không trả lời được.")) from e
     data = _json_or_none(resp)
     if resp.status_code != 200 or not isinstance(data, dict):
         raise SyncError(t("Máy chủ không trả lời được (HTTP {s}).", s=resp.status_code))

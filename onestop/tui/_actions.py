@@ -7,12 +7,13 @@ so nobody fills in a reason only to be told the action was never allowed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from onestop.domain.calendar import WorkCalendar
-from onestop.domain.events import EventKind
+from onestop.domain.events import Event, EventKind
 from onestop.domain.lifecycle import (
     RETURN_CHANNEL_LABELS,
     SATISFACTION_LEVELS,
@@ -20,6 +21,7 @@ from onestop.domain.lifecycle import (
     LifecycleError,
     decide,
 )
+from onestop.domain.reports import auto_scores
 from onestop.domain.text import format_vnd
 from onestop.i18n import t
 from onestop.tui._format import full_dt, parse_amount, parse_datetime
@@ -127,13 +129,28 @@ IRREVERSIBLE = frozenset(
 )
 
 
+UNKNOWN_SCORE = "?"
+
+
+def prefilled_scores(state: DossierState, events: Sequence[Event]) -> str:
+    """The 9 indicators as the log knows them (``domain.reports.auto_scores``): a digit where
+    the log decides (time against the legal limit, supplement requests, one-place service),
+    ``?`` where only the citizen can answer."""
+    return "".join(UNKNOWN_SCORE if s is None else str(s) for s in auto_scores(state, events))
+
+
 def initial_values(
-    kind: EventKind, state: DossierState | None, cal: WorkCalendar
+    kind: EventKind,
+    state: DossierState | None,
+    cal: WorkCalendar,
+    events: Sequence[Event] = (),
 ) -> dict[str, str]:
     """Sensible starting values so the common case is one Enter away."""
     values: dict[str, str] = {}
     if state is None:
         return values
+    if kind == EventKind.EVALUATE and events:
+        values["scores"] = prefilled_scores(state, events)
     owed = max(state.fee_vnd - state.fee_paid, 0)
     if kind in (EventKind.REQUEST_PAYMENT, EventKind.RECORD_PAYMENT) and owed:
         values["amount"] = str(owed)
@@ -143,9 +160,19 @@ def initial_values(
     return values
 
 
-def form_hint(kind: EventKind, state: DossierState | None) -> str:
+def form_hint(kind: EventKind, state: DossierState | None, events: Sequence[Event] = ()) -> str:
     if state is None:
         return ""
+    if kind == EventKind.EVALUATE and events:
+        scores = prefilled_scores(state, events)
+        auto = ", ".join(
+            f"TC{i} = {s}" for i, s in enumerate(scores, start=1) if s != UNKNOWN_SCORE
+        )
+        return t(
+            "9 tiêu chí theo TT 01/2018, mỗi tiêu chí 0, 1 hoặc 2 điểm. Tự động theo nhật ký: "
+            "{auto}. Thay mỗi dấu ? bằng điểm người dân chấm.",
+            auto=auto,
+        )
     if kind == EventKind.EXTEND:
         return t("Hạn hiện tại: {due}. Chỉ gia hạn được một lần.", due=full_dt(state.due_at))
     if kind == EventKind.REQUEST_SUPPLEMENT:
@@ -163,6 +190,15 @@ def form_hint(kind: EventKind, state: DossierState | None) -> str:
 
 def parse_scores(text: str) -> list[int]:
     digits = [ch for ch in text if not ch.isspace() and ch not in ",;"]
+    missing = [f"TC{i}" for i, ch in enumerate(digits, start=1) if ch == UNKNOWN_SCORE]
+    if missing and len(digits) == 9:
+        raise ValueError(
+            t(
+                "Còn {n} tiêu chí chưa có điểm (dấu ?): {which}. Hỏi người dân rồi nhập 0, 1 hoặc 2.",
+                n=len(missing),
+                which=", ".join(missing),
+            )
+        )
     if len(digits) != 9 or any(ch not in "012" for ch in digits):
         raise ValueError(t("Cần đúng 9 điểm, mỗi điểm 0, 1 hoặc 2, ví dụ 222212222."))
     return [int(ch) for ch in digits]

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandPalette
@@ -24,21 +24,27 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
-from onestop.config import Settings
+from onestop.config import Settings, default_export_dir
 from onestop.i18n import get_language, set_language, t
+from onestop.services.accounts import has_keyring
 from onestop.services.desk import Desk, DeskError, NotInitialisedError, vn_now
+from onestop.tui._backup import DailyBackup
 from onestop.tui._bindings import bind, translated
+from onestop.tui._keyring import SessionKey
+from onestop.tui._sync import DeskSync
 from onestop.tui.commands import DeskCommands
 from onestop.tui.messages import (
     DossierActed,
     DossierReceived,
     DossierRefused,
+    SyncRan,
     SyncState,
     SyncStateLoaded,
 )
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
 from onestop.tui.screens.dashboard import DashboardScreen
 from onestop.tui.screens.first_run import FirstRunScreen
+from onestop.tui.screens.login import IdleLock, LoginScreen
 from onestop.tui.screens.modals import ConfirmModal, HelpModal
 from onestop.tui.widgets.chrome.desk_bar import DeskBar
 
@@ -126,6 +132,25 @@ class OnestopApp(App[None]):
             id="app.settings",
             show=False,
         ),
+        bind(
+            "f12",
+            "sync_now",
+            "Đồng bộ ngay",
+            "Gửi và nhận với tỉnh ngay",
+            id="app.sync_now",
+            show=False,
+        ),
+        bind(
+            "ctrl+y", "open_sync", "Đồng bộ", "Màn hình đồng bộ với tỉnh", id="app.sync", show=False
+        ),
+        bind(
+            "ctrl+b",
+            "open_reports",
+            "Báo cáo",
+            "Biểu 06, sổ theo dõi, phí, đánh giá",
+            id="app.reports",
+            show=False,
+        ),
     ]
 
     def __init__(
@@ -139,9 +164,18 @@ class OnestopApp(App[None]):
         theme_name: str = DEFAULT_THEME,
         problem: str = "",
         remember_choices: bool = True,
+        login_required: bool = False,
+        sync_interval: float = 60.0,
+        export_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self.keyring = SessionKey()  # the unlocked desk key: memory only, for this session
+        self.sync = DeskSync(self, sync_interval)
+        self.backup = DailyBackup(self)
+        self.export_dir = export_dir or default_export_dir()
         self.desk = desk
+        self.login_required = login_required  # an encrypted desk: LoginScreen opens it
+        self.idle_lock = IdleLock(self)
         self.db_path = db_path
         self.clock = clock
         self.official = official
@@ -161,11 +195,14 @@ class OnestopApp(App[None]):
         self.apply_theme(self.theme_name)
         # The dashboard sits on Textual's blank default screen rather than replacing it, so it
         # can itself be replaced (first run -> desk, language switch) like any pushed screen.
-        if self.desk is None:
+        if self.desk is None and self.login_required:
+            self.push_screen(LoginScreen())
+        elif self.desk is None:
             self.push_screen(FirstRunScreen(self.problem))
         else:
             self.push_screen(DashboardScreen())
             self._start_sync_watch()
+            self.idle_lock.start(self.desk)
 
     def apply_theme(self, name: str) -> None:
         if name not in self.available_themes:
@@ -182,10 +219,17 @@ class OnestopApp(App[None]):
         self.theme = name
 
     def desk_opened(self, desk: Desk) -> None:
-        """The first-run screen made a desk: show the dashboard on it."""
+        """The first-run or login screen opened a desk: show the dashboard on it."""
         self.desk = desk
         self.switch_screen(DashboardScreen())
         self._start_sync_watch()
+        self.idle_lock.start(desk)
+
+    async def on_event(self, event: events.Event) -> None:
+        # Every key press and click reaches the App first: that is the idle lock's activity.
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown):
+            self.idle_lock.touch()
+        await super().on_event(event)
 
     def get_key_display(self, binding: Binding) -> str:
         # "F2", "Esc": how the keys are printed on the keyboard a clerk looks at.
@@ -216,6 +260,8 @@ class OnestopApp(App[None]):
     def _start_sync_watch(self) -> None:
         self.refresh_sync()
         self.set_interval(SYNC_REFRESH_SECONDS, self.refresh_sync)
+        self.sync.start()
+        self.backup.start()
 
     @work(
         thread=True,
@@ -228,24 +274,53 @@ class OnestopApp(App[None]):
         desk = self.desk
         if desk is None:
             return
-        self.post_message(
-            SyncStateLoaded(SyncState(desk.setting("last_sync_at"), desk.outbox_size()))
-        )
+        self.post_message(SyncStateLoaded(self.sync.read_state(desk)))
 
     def on_sync_state_loaded(self, message: SyncStateLoaded) -> None:
         self.sync_state = message.state
+        self.sync.state_shown(message.state)
         for screen in self.screen_stack:
             for bar in screen.query(DeskBar):
                 bar.show_sync(message.state)
+            if isinstance(screen, DeskScreen):
+                screen.sync_state_changed(message.state)
+
+    def on_sync_ran(self, message: SyncRan) -> None:
+        self.sync.finished(message)
 
     def on_dossier_received(self, _: DossierReceived) -> None:
         self.refresh_sync()
+        self.sync.local_write()
 
     def on_dossier_refused(self, _: DossierRefused) -> None:
         self.refresh_sync()
+        self.sync.local_write()
 
     def on_dossier_acted(self, _: DossierActed) -> None:
         self.refresh_sync()
+        self.sync.local_write()
+
+    def action_sync_now(self) -> None:
+        self.sync.run_now()
+
+    def action_open_sync(self) -> None:
+        from onestop.tui.screens.sync import SyncScreen
+
+        self.goto(SyncScreen())
+
+    def action_open_reports(self) -> None:
+        from onestop.tui.screens.reports import ReportsScreen
+
+        self.goto(ReportsScreen())
+
+    def action_unlock_key(self) -> None:
+        from onestop.tui.screens.passphrase import PassphraseModal
+
+        def unlocked(signer: object) -> None:
+            if signer is not None:
+                self.sync.unlocked()
+
+        self.push_screen(PassphraseModal(), unlocked)
 
     # ------------------------------------------------------------------ errors
 
@@ -272,7 +347,16 @@ class OnestopApp(App[None]):
     # ------------------------------------------------------------------ navigation
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.desk is None and action in ("open_intake", "open_list", "open_settings"):
+        if self.idle_lock.locked and action != "quit":
+            return False  # the lock screen is on top: no palette, no F-keys past it
+        if self.desk is None and action in (
+            "open_intake",
+            "open_list",
+            "open_settings",
+            "sync_now",
+            "open_sync",
+            "open_reports",
+        ):
             return False
         return True
 
@@ -359,6 +443,15 @@ class OnestopApp(App[None]):
         )
         yield PaletteCommand(t("Hiện hoặc ẩn bảng phím"), self.action_toggle_help, "F1")
         yield PaletteCommand(t("Đọc lại trạng thái đồng bộ"), self.refresh_sync)
+        yield PaletteCommand(t("Đồng bộ ngay với tỉnh"), self.action_sync_now, "F12")
+        yield PaletteCommand(t("Màn hình đồng bộ với tỉnh"), self.action_open_sync, "Ctrl+Y")
+        yield PaletteCommand(
+            t("Báo cáo: Biểu 06, sổ theo dõi, phí"), self.action_open_reports, "Ctrl+B"
+        )
+        if self.keyring.signer is None:
+            yield PaletteCommand(t("Mở khóa ký (nhập mật khẩu)"), self.action_unlock_key)
+        if self.desk.account is not None:
+            yield PaletteCommand(t("Khóa màn hình"), self.idle_lock.lock)
         for name, label in (
             ("onestop-light", t("Giao diện sáng")),
             ("onestop-dark", t("Giao diện tối")),
@@ -413,6 +506,9 @@ def make_app(
     theme: str | None = None,
     problem: str = "",
     remember_choices: bool = True,
+    login_required: bool = False,
+    sync_interval: float = 60.0,
+    export_dir: Path | None = None,
 ) -> OnestopApp:
     """Build the app around an open desk (or ``None`` for the first-run screen).
 
@@ -436,6 +532,9 @@ def make_app(
         theme_name=theme,
         problem=problem,
         remember_choices=remember_choices,
+        login_required=login_required,
+        sync_interval=sync_interval,
+        export_dir=export_dir,
     )
 
 
@@ -454,7 +553,8 @@ def run_desk(
     set_language(settings.language)
     desk: Desk | None = None
     problem = ""
-    if settings.db.exists():
+    login_required = settings.db.exists() and has_keyring(settings.db)
+    if settings.db.exists() and not login_required:
         try:
             desk = Desk.open(settings.db, clock=now, actor=settings.official, role=settings.role)
         except NotInitialisedError as e:
@@ -472,6 +572,9 @@ def run_desk(
         role=settings.role,
         theme=theme,
         problem=problem,
+        login_required=login_required,
+        sync_interval=settings.sync_interval,
+        export_dir=settings.export_dir,
     )
     try:
         app.run()

@@ -9,6 +9,7 @@ result (the search-as-you-type guard of Textualize/textual:examples/dictionary.p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from textual.message import Message
@@ -18,6 +19,9 @@ from onestop.domain.events import Event, EventKind
 from onestop.domain.lifecycle import DossierState
 from onestop.services.catalogue import ProcedureInfo
 from onestop.services.desk import Desk, IntakePreview
+from onestop.services.reports import Report, WeekFlow
+from onestop.services.sync import SyncReport
+from onestop.services.sync_status import Conflict, SyncStatus
 from onestop.store.repo_dossiers import Counts, DossierFilter, Page
 
 
@@ -25,6 +29,15 @@ from onestop.store.repo_dossiers import Counts, DossierFilter, Page
 class SyncState:
     last_sync_at: str  # ISO text from the desk settings, "" before the first sync
     waiting: int  # events not yet acknowledged by the province
+    enrolled: bool = False
+    running: bool = False
+    last_ok_at: datetime | None = None  # the last run that ended without an error
+    error: str = ""  # of the last run (or why it could not start); "" when all is well
+    skew_flagged: bool = False  # desk and server clocks differ by more than 5 minutes
+    needs_passphrase: bool = False  # enrolled, but the desk key is still locked
+    offline_level: str = ""  # services.lockdown: standalone | ok | warn | blocked | unlocked
+    offline_days: int | None = None  # days since the last successful sync (enrolled desks)
+    offline_message: str = ""  # the full warning, for a notice and the sync screen
 
 
 class SyncStateLoaded(Message):
@@ -148,3 +161,38 @@ class DemoProgressed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, DemoProgressed)
+
+
+class SyncRan(Message):
+    """A background sync run ended: its report, or why it could not run (``error``)."""
+
+    def __init__(self, report: SyncReport | None, error: str, enrolled: bool) -> None:
+        super().__init__()
+        self.report = report
+        self.error = error
+        self.enrolled = enrolled
+
+
+class SyncStatusLoaded(Message):
+    """The recorded sync state (runs, bytes, held-back events) for the sync screen."""
+
+    def __init__(self, status: SyncStatus, conflicts: list[Conflict]) -> None:
+        super().__init__()
+        self.status = status
+        self.conflicts = conflicts
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SyncStatusLoaded)
+
+
+class ReportComputed(Message):
+    """A report for ``request`` (or the reason it could not be made, in ``error``)."""
+
+    def __init__(
+        self, request: Any, report: Report | None, weeks: list[WeekFlow], error: str = ""
+    ) -> None:
+        super().__init__()
+        self.request = request
+        self.report = report
+        self.weeks = weeks
+        self.error = error

@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState
 from onestop.i18n import t
 from onestop.services.desk import Desk
 from onestop.tui._bindings import translate_bindings
+from onestop.tui.messages import SyncState
 from onestop.tui.widgets.chrome.desk_bar import DeskBar
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ class DeskScreen(Screen[None]):
     def palette_commands(self) -> Iterable[PaletteCommand]:
         """Commands this screen adds to the palette (the app adds the global ones)."""
         return ()
+
+    def sync_state_changed(self, state: SyncState) -> None:
+        """Fresh sync numbers arrived (the desk bar already shows them); the sync screen uses it."""
 
     def can_leave(self) -> bool:
         """False while leaving would throw away unsaved input (the app then asks first)."""

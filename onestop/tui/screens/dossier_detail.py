@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Rule, Static
 
-from onestop.domain.events import EventKind
+from onestop.domain.events import Event, EventKind
 from onestop.domain.lifecycle import DossierState, action_label
 from onestop.i18n import t
 from onestop.services.desk import DeskError
@@ -45,12 +45,21 @@ class DossierDetailScreen(DeskScreen):
         bind("f6", "receipt", "Biên nhận", "Biên nhận và mã QR của hồ sơ", id="detail.receipt"),
         bind("f5", "refresh", "Làm mới", "Tải lại hồ sơ", id="detail.refresh"),
         bind("f1", "app.toggle_help", "Trợ giúp", "Hiện hoặc ẩn bảng phím", id="detail.help"),
+        bind(
+            "f10",
+            "export",
+            "In phiếu",
+            "Ghi phiếu của hồ sơ ra PDF, rồi in",
+            id="detail.export",
+            show=False,
+        ),
     ]
 
     def __init__(self, code: str) -> None:
         super().__init__()
         self.code = code
         self.state: DossierState | None = None
+        self.events: list[Event] = []
 
     def compose_body(self) -> ComposeResult:
         yield DossierSummary(t("Đang tải hồ sơ {code}…", code=self.code), id="summary")
@@ -87,6 +96,7 @@ class DossierDetailScreen(DeskScreen):
 
     def on_dossier_loaded(self, message: DossierLoaded) -> None:
         self.state = message.state
+        self.events = message.events  # the evaluation form prefills from the log
         self.query_one("#summary", DossierSummary).show(
             message.state, self.ostop.now(), self.desk.calendar
         )
@@ -110,6 +120,12 @@ class DossierDetailScreen(DeskScreen):
             return
         self.app.push_screen(ActionMenuModal(self.state), self.begin_action)
 
+    def action_export(self) -> None:
+        if self.state is not None:
+            from onestop.tui.screens.export import SlipExport
+
+            SlipExport(self, self.state).start()
+
     def action_receipt(self) -> None:
         if self.state is not None:
             from onestop.tui.screens.receipt import ReceiptScreen
@@ -119,18 +135,24 @@ class DossierDetailScreen(DeskScreen):
     def begin_action(self, kind: EventKind | None) -> None:
         if kind is None or self.state is None:
             return
-        refusal = refusal_message(self.state, kind, self.ostop.now(), self.desk.calendar)
+        refusal = self.desk.role_refusal(kind) or refusal_message(
+            self.state, kind, self.ostop.now(), self.desk.calendar
+        )
         if refusal is not None:
             self.notify(
                 refusal, title=t("Không thực hiện được"), severity="error", timeout=10, markup=False
             )
             return
-        self._open_form(kind, initial_values(kind, self.state, self.desk.calendar), "")
+        self._open_form(kind, initial_values(kind, self.state, self.desk.calendar, self.events), "")
 
     def _open_form(self, kind: EventKind, values: dict[str, str], error: str) -> None:
         self.app.push_screen(
             ActionFormModal(
-                kind, self.code, values=values, error=error, hint=form_hint(kind, self.state)
+                kind,
+                self.code,
+                values=values,
+                error=error,
+                hint=form_hint(kind, self.state, self.events),
             ),
             partial(self._form_done, kind),
         )
@@ -192,4 +214,7 @@ class DossierDetailScreen(DeskScreen):
                 )
             )
         commands.append(PaletteCommand(t("Xem biên nhận và mã QR"), self.action_receipt))
+        commands.append(
+            PaletteCommand(t("In / xuất phiếu của hồ sơ ra PDF"), self.action_export, "F10")
+        )
         return commands

@@ -1,26 +1,32 @@
 """The receipt after intake, and the full-screen QR view.
 
 The QR view has no chrome and is black on white whatever the theme (STYLE rule 29). The
-signed receipt QR (version ~11, about 65×33 cells) cannot fit 80×24 at all; until the signed
-receipt text is served by its own service, this view shows the dossier code as a *lookup* code
-and says plainly that it is not the signed proof printed on the slip.
+signed receipt QR (version ~11, about 65×33 cells) cannot fit 80×24 at all. It needs the desk
+key: unlocked automatically on a demo desk or with ``ONESTOP_PASSPHRASE``, else the clerk types
+the passphrase once (``PassphraseModal``) and the key stays in memory for the session. Without
+it the view shows the dossier code as a *lookup* code and says plainly that it is not the
+signed proof printed on the slip. F10 writes the receipt slip (PDF, with the signed QR) to a
+file and offers to print it.
 """
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Center, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Static
 
+from onestop.crypto.signer import Signer
 from onestop.domain.lifecycle import DossierState, status_label
 from onestop.domain.text import datetime_vi, format_vnd
 from onestop.i18n import t
 from onestop.services.desk import Desk, DeskError
+from onestop.services.slips import SlipKind
 from onestop.tui._bindings import bind, translate_bindings
 from onestop.tui._format import channel_label
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
@@ -63,6 +69,13 @@ class ReceiptScreen(DeskScreen):
         bind("f6", "qr", "Mã QR", "Hiện mã QR toàn màn hình", id="receipt.qr"),
         bind("f4", "open_dossier", "Xem hồ sơ", "Mở chi tiết hồ sơ", id="receipt.dossier"),
         bind("f2", "app.open_intake", "Tiếp nhận mới", "Tiếp nhận hồ sơ khác", id="receipt.intake"),
+        bind(
+            "f10",
+            "export",
+            "In / xuất PDF",
+            "Ghi giấy tiếp nhận ra tệp PDF, rồi in",
+            id="receipt.export",
+        ),
     ]
 
     def __init__(self, state: DossierState) -> None:
@@ -74,17 +87,54 @@ class ReceiptScreen(DeskScreen):
             yield Static(receipt_text(self.state), id="receipt", markup=False)
             yield Static(
                 t(
-                    "F6: mã QR tra cứu toàn màn hình. Phiếu in mang mã QR có chữ ký số để kiểm tra không cần mạng."
+                    "F6: mã QR toàn màn hình. F10: ghi giấy tiếp nhận ra tệp PDF (mã QR có chữ ký số, kiểm tra không cần mạng) rồi in."
                 ),
                 id="receipt-hint",
                 markup=False,
             )
+            yield Static("", id="receipt-file", markup=False)
 
     def action_done(self) -> None:
         self.dismiss()
 
     def action_qr(self) -> None:
-        self.app.push_screen(QrScreen(self.state.code, self.desk))
+        self._prepare_qr()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="receipt-qr",
+        exit_on_error=False,
+        description="Ký mã QR biên nhận",
+    )
+    def _prepare_qr(self) -> None:
+        keyring = self.ostop.keyring
+        signer = keyring.automatic(self.desk)
+        ask = signer is None and keyring.desk_has_key(self.desk)
+        self.app.call_from_thread(self._show_qr, signer, ask)
+
+    def _show_qr(self, signer: Signer | None, ask: bool) -> None:
+        if not ask:
+            self.app.push_screen(QrScreen(self.state.code, self.desk, signer))
+            return
+        from onestop.tui.screens.passphrase import PassphraseModal
+
+        def unlocked(result: Signer | None) -> None:
+            if result is not None:
+                self.ostop.sync.unlocked()
+            self.app.push_screen(QrScreen(self.state.code, self.desk, result))
+
+        self.app.push_screen(
+            PassphraseModal(t("Nhập mật khẩu để hiện mã QR có chữ ký số.")), unlocked
+        )
+
+    def action_export(self) -> None:
+        from onestop.tui.screens.export import SlipExport
+
+        SlipExport(self, self.state, only=SlipKind.RECEIPT, on_written=self._written).start()
+
+    def _written(self, path: Path) -> None:
+        self.query_one("#receipt-file", Static).update(t("Đã ghi: {path}", path=path))
 
     def action_open_dossier(self) -> None:
         from onestop.tui.screens.dossier_detail import DossierDetailScreen
@@ -95,25 +145,26 @@ class ReceiptScreen(DeskScreen):
         return [
             PaletteCommand(t("Hiện mã QR toàn màn hình"), self.action_qr),
             PaletteCommand(t("Xem chi tiết hồ sơ"), self.action_open_dossier),
+            PaletteCommand(t("In / xuất giấy tiếp nhận ra tệp PDF"), self.action_export, "F10"),
         ]
 
 
-def signed_qr_lines(desk: Desk, code: str) -> list[str] | None:
-    """The signed receipt QR (the same as on the printed slip), when the desk key can be unlocked.
+def signed_qr_lines(desk: Desk, code: str, signer: Signer | None = None) -> list[str] | None:
+    """The signed receipt QR (the same as on the printed slip), when the desk key is unlocked.
 
-    The passphrase comes from ``ONESTOP_PASSPHRASE``; a demo desk (``onestop demo``) uses the
-    published demo passphrase. Otherwise None: the caller shows the labelled lookup code.
+    ``signer`` is the session's unlocked key; without one, ``ONESTOP_PASSPHRASE`` or (on a
+    demo desk) the published demo passphrase is tried. Otherwise None: the caller shows the
+    labelled lookup code.
     """
     from onestop.services.qr import qr_terminal
-    from onestop.services.receipts import DEMO_PASSPHRASE, receipt_qr_text
+    from onestop.services.receipts import issue_receipt
+    from onestop.tui._keyring import SessionKey
 
-    passphrase = os.environ.get("ONESTOP_PASSPHRASE") or (
-        DEMO_PASSPHRASE if desk.setting("demo") == "1" else ""
-    )
-    if not passphrase:
+    signer = signer or SessionKey().automatic(desk)
+    if signer is None:
         return None
     try:
-        return qr_terminal(receipt_qr_text(desk, code, passphrase))
+        return qr_terminal(issue_receipt(desk, code, signer).qr_text)
     except (DeskError, ValueError):
         return None
 
@@ -144,11 +195,11 @@ class QrScreen(Screen[None]):
         bind("escape,enter,q", "close", "Đóng", "Đóng mã QR", id="qr.close"),
     ]
 
-    def __init__(self, code: str, desk: Desk | None = None) -> None:
+    def __init__(self, code: str, desk: Desk | None = None, signer: Signer | None = None) -> None:
         super().__init__()
         translate_bindings(self)
         self.code = code
-        signed = signed_qr_lines(desk, code) if desk is not None else None
+        signed = signed_qr_lines(desk, code, signer) if desk is not None else None
         self.signed = signed is not None
         self.lines = signed if signed is not None else lookup_qr_lines(code)
 
