@@ -38,7 +38,7 @@ from onestop.tui.screens.export import ExportModal
 from onestop.tui.screens.modals import ActionFormModal, ConfirmModal
 from onestop.tui.screens.passphrase import PassphraseModal
 from onestop.tui.screens.receipt import QrScreen, ReceiptScreen
-from onestop.tui.screens.reports import ReportsScreen
+from onestop.tui.screens.reports import ReportsScreen, standard_period
 from onestop.tui.screens.sync import SyncScreen
 from tests.conftest import Clock as HistoryClock
 from tests.services.report_history import CT, FINAL, HT, play
@@ -597,3 +597,21 @@ async def test_conflicts_of_two_desks_are_listed_and_marked_seen(
         assert str(table.get_row_at(0)[2]) == "đã xem"
         assert screen.check_action("mark_seen", ()) is False
     assert b.conflicts(unseen_only=True) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "anchor", "start", "end"),
+    [
+        ("half", date(2026, 8, 3), date(2026, 7, 1), date(2026, 12, 31)),
+        ("month-cutoff", date(2026, 3, 14), date(2026, 2, 15), date(2026, 3, 14)),
+        ("month-cutoff", date(2026, 3, 15), date(2026, 3, 15), date(2026, 4, 14)),
+        ("quarter-cutoff", date(2026, 1, 10), date(2025, 12, 15), date(2026, 3, 14)),
+        ("year-cutoff", date(2026, 12, 20), date(2026, 12, 15), date(2027, 12, 14)),
+    ],
+)
+def test_half_year_and_legal_cutoff_periods(
+    kind: str, anchor: date, start: date, end: date
+) -> None:
+    got_start, got_end, label = standard_period(kind, anchor)
+    assert (got_start, got_end) == (start, end)
+    assert ("kỳ chốt số liệu" in label) == kind.endswith("-cutoff")

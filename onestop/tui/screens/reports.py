@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Select, Static, TabbedContent, TabPane
 
-from onestop.domain.reports import Period, PeriodKind, ReportError, period
+from onestop.domain.reports import CUTOFF_DAY, Period, PeriodKind, ReportError, period
 from onestop.i18n import t
 from onestop.services.desk import DeskError
 from onestop.services.reports import (
@@ -51,7 +51,12 @@ KINDS: tuple[tuple[str, str], ...] = (
 PERIOD_KINDS: tuple[tuple[str, str], ...] = (
     ("month", "Tháng"),
     ("quarter", "Quý"),
+    ("half", "Sáu tháng"),
     ("year", "Năm"),
+    ("month-cutoff", "Tháng, kỳ chốt số liệu (15–14)"),
+    ("quarter-cutoff", "Quý, kỳ chốt số liệu (15–14)"),
+    ("half-cutoff", "Sáu tháng, kỳ chốt số liệu (15–14)"),
+    ("year-cutoff", "Năm, kỳ chốt số liệu (15–14)"),
     ("custom", "Tùy chọn"),
 )
 FORMATS: tuple[tuple[str, str], ...] = (
@@ -69,20 +74,39 @@ class ReportRequest:
     period: Period
     field: str | None
     label: str
+    cutoff: bool = False
 
 
 def standard_period(kind: str, anchor: date) -> tuple[date, date, str]:
-    """The month, quarter or year containing ``anchor``, and its label as on the forms."""
-    if kind == PeriodKind.MONTH:
-        n = anchor.month
-        label = t("Tháng {n} năm {year}", n=f"{n:02d}" if n <= 2 else n, year=anchor.year)
-    elif kind == PeriodKind.QUARTER:
-        n = (anchor.month - 1) // 3 + 1
-        label = t("Quý {q} năm {year}", q=_ROMAN[n - 1], year=anchor.year)
+    """The month, quarter, half-year or year containing ``anchor``, and its label as on the forms.
+
+    ``<kind>-cutoff`` is the legal data cut-off period of NĐ 09/2019 Art. 12 (the 15th to the
+    14th): from the 15th on, a day already belongs to the next month's period.
+    """
+    base, _, cut = kind.partition("-")
+    cutoff = cut == "cutoff"
+    day = anchor
+    if cutoff and anchor.day >= CUTOFF_DAY:
+        day = (anchor.replace(day=28) + timedelta(days=4)).replace(day=1)
+    if base == PeriodKind.MONTH:
+        n = day.month
+        label = t("Tháng {n} năm {year}", n=f"{n:02d}" if n <= 2 else n, year=day.year)
+    elif base == PeriodKind.QUARTER:
+        n = (day.month - 1) // 3 + 1
+        label = t("Quý {q} năm {year}", q=_ROMAN[n - 1], year=day.year)
+    elif base == PeriodKind.HALF:
+        n = (day.month - 1) // 6 + 1
+        label = (
+            t("6 tháng đầu năm {year}", year=day.year)
+            if n == 1
+            else t("6 tháng cuối năm {year}", year=day.year)
+        )
     else:
         n = 1
-        label = t("Năm {year}", year=anchor.year)
-    start, end = period(kind, anchor.year, n)
+        label = t("Năm {year}", year=day.year)
+    start, end = period(base, day.year, n, cutoff=cutoff)
+    if cutoff:
+        label = t("{label} (kỳ chốt số liệu)", label=label)
     return start, end, label
 
 
@@ -284,6 +308,7 @@ class ReportsScreen(DeskScreen):
             period=Period(self.start, self.end),
             field=str(field) if field is not Select.NULL else None,
             label=self.label,
+            cutoff=self.period_kind.endswith("-cutoff"),
         )
 
     def action_compute(self) -> None:
@@ -311,6 +336,7 @@ class ReportsScreen(DeskScreen):
                 request.period,
                 field=request.field,
                 period_label=request.label,
+                cutoff=request.cutoff,
             )
             weeks = desk_weekly_flow(self.desk, request.period, field=request.field)
         except (ReportError, DeskError) as e:
