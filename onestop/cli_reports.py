@@ -16,14 +16,13 @@ from pathlib import Path
 import click
 
 from onestop.cli_common import Refused, db_option, open_desk
-from onestop.domain.reports import Period, PeriodKind, ReportError, period
+from onestop.domain.reports import Period, PeriodKind, ReportError, period, period_label
 from onestop.i18n import t
 
 __all__ = ["report"]
 
 _FORMATS = ("table", "json", "csv", "xlsx", "pdf")
 _KINDS = ("bieu06", "book", "fees", "evaluation", "indicators")
-_ROMAN = ("I", "II", "III", "IV")
 
 
 def _parse_day(value: str, what: str) -> date:
@@ -39,20 +38,6 @@ def _parse_day(value: str, what: str) -> date:
             v=value,
         )
     )
-
-
-def _period_label(kind: str, year: int, n: int) -> str:
-    if kind == PeriodKind.MONTH:
-        return t("Tháng {n} năm {year}", n=f"{n:02d}" if n <= 2 else n, year=year)
-    if kind == PeriodKind.QUARTER:
-        return t("Quý {q} năm {year}", q=_ROMAN[n - 1], year=year)
-    if kind == PeriodKind.HALF:
-        return (
-            t("6 tháng đầu năm {year}", year=year)
-            if n == 1
-            else t("6 tháng cuối năm {year}", year=year)
-        )
-    return t("Năm {year}", year=year)
 
 
 def _resolve_period(
@@ -78,7 +63,7 @@ def _resolve_period(
             )
         number = n or 1
         first, last = period(kind, year, number, cutoff=cutoff)
-        return Period(first, last), _period_label(kind, year, number)
+        return Period(first, last), period_label(kind, year, number)
     if not start or not end:
         raise click.UsageError(
             t("Cần kỳ báo cáo: --from NGÀY --to NGÀY, hoặc --period quarter --year 2026 --n 1.")

@@ -56,6 +56,7 @@ from onestop.domain.text import search_key
 from onestop.i18n import t
 
 __all__ = [
+    "period_label",
     "BIEU06_COLUMNS",
     "Bieu06",
     "Bieu06Counts",
@@ -156,6 +157,24 @@ def period(
     end = date(year, last_month, CUTOFF_DAY - 1)
     prev_year, prev_month = (year - 1, 12) if first_month == 1 else (year, first_month - 1)
     return date(prev_year, prev_month, CUTOFF_DAY), end
+
+
+_ROMAN = ("I", "II", "III", "IV")
+
+
+def period_label(kind: PeriodKind | str, year: int, n: int = 1) -> str:
+    """The ``n``-th month/quarter/half of ``year`` named as on the forms ("Quý II năm 2026")."""
+    if kind == PeriodKind.MONTH:
+        return t("Tháng {n} năm {year}", n=f"{n:02d}" if n <= 2 else n, year=year)
+    if kind == PeriodKind.QUARTER:
+        return t("Quý {q} năm {year}", q=_ROMAN[n - 1], year=year)
+    if kind == PeriodKind.HALF:
+        return (
+            t("6 tháng đầu năm {year}", year=year)
+            if n == 1
+            else t("6 tháng cuối năm {year}", year=year)
+        )
+    return t("Năm {year}", year=year)
 
 
 @dataclass(frozen=True)

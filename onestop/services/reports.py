@@ -74,6 +74,7 @@ __all__ = [
     "bieu06_fast",
     "bieu06_replay",
     "build_report",
+    "cell_text",
     "desk_report",
     "desk_weekly_flow",
     "export_bytes",
@@ -764,7 +765,8 @@ def to_json(r: Report) -> dict[str, Any]:
     return out
 
 
-def _cell_text(c: Column, v: Any) -> str:
+def cell_text(c: Column, v: Any) -> str:
+    """A cell as every export writes it: dots for thousands, decimal commas, "—" for none."""
     if v is None:
         return "—"
     if c.kind == "money" and isinstance(v, int):
@@ -797,9 +799,9 @@ def to_text(r: Report) -> str:
             lines.append(s.title)
         numbered = any(c.number for c in s.columns) and r.kind == "bieu06"
         heads = [_heading(c) if numbered else c.label for c in s.columns]
-        body = [[_cell_text(c, row.get(c.key)) for c in s.columns] for row in s.rows]
+        body = [[cell_text(c, row.get(c.key)) for c in s.columns] for row in s.rows]
         if s.total is not None:
-            body.append([_cell_text(c, s.total.get(c.key)) for c in s.columns])
+            body.append([cell_text(c, s.total.get(c.key)) for c in s.columns])
         widths = [min(48, max([len(h)] + [len(b[i]) for b in body])) for i, h in enumerate(heads)]
 
         def fmt(cells: list[str], ws: list[int] = widths, cs: list[Column] = s.columns) -> str:
@@ -1108,7 +1110,7 @@ def _pdf_table(pdf: Any, s: Section, family: str) -> None:
             row = table.row()
             for c in s.columns:
                 style = FontFace(emphasis="BOLD") if data is s.total else None
-                row.cell(nfc(_cell_text(c, data.get(c.key))), style=style)
+                row.cell(nfc(cell_text(c, data.get(c.key))), style=style)
 
 
 def dumps(r: Report) -> str:

@@ -22,13 +22,21 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Select, Static, TabbedContent, TabPane
 
-from onestop.domain.reports import CUTOFF_DAY, Period, PeriodKind, ReportError, period
+from onestop.domain.reports import (
+    CUTOFF_DAY,
+    Period,
+    PeriodKind,
+    ReportError,
+    period,
+    period_label,
+)
 from onestop.i18n import t
 from onestop.services.desk import DeskError
 from onestop.services.reports import (
     Column,
     Report,
     Section,
+    cell_text,
     desk_report,
     desk_weekly_flow,
     export_bytes,
@@ -65,7 +73,6 @@ FORMATS: tuple[tuple[str, str], ...] = (
     ("CSV (.csv)", "csv"),
 )
 PAGE_ROWS = 200  # rows painted at once; ~0.3 s for a stock DataTable (STYLE pitfalls)
-_ROMAN = ("I", "II", "III", "IV")
 
 
 @dataclass(frozen=True)
@@ -90,37 +97,17 @@ def standard_period(kind: str, anchor: date) -> tuple[date, date, str]:
         day = (anchor.replace(day=28) + timedelta(days=4)).replace(day=1)
     if base == PeriodKind.MONTH:
         n = day.month
-        label = t("Tháng {n} năm {year}", n=f"{n:02d}" if n <= 2 else n, year=day.year)
     elif base == PeriodKind.QUARTER:
         n = (day.month - 1) // 3 + 1
-        label = t("Quý {q} năm {year}", q=_ROMAN[n - 1], year=day.year)
     elif base == PeriodKind.HALF:
         n = (day.month - 1) // 6 + 1
-        label = (
-            t("6 tháng đầu năm {year}", year=day.year)
-            if n == 1
-            else t("6 tháng cuối năm {year}", year=day.year)
-        )
     else:
         n = 1
-        label = t("Năm {year}", year=day.year)
+    label = period_label(base, day.year, n)
     start, end = period(base, day.year, n, cutoff=cutoff)
     if cutoff:
         label = t("{label} (kỳ chốt số liệu)", label=label)
     return start, end, label
-
-
-def cell_text(c: Column, v: Any) -> str:
-    """A cell as the exports write it (``services.reports`` formats: dots, decimal commas)."""
-    if v is None:
-        return "—"
-    if c.kind == "money" and isinstance(v, int):
-        return f"{v:,}".replace(",", ".")
-    if c.kind == "float" and isinstance(v, float):
-        return f"{v:.2f}".replace(".", ",")
-    if c.kind == "pct" and isinstance(v, float):
-        return f"{v:.1f}".replace(".", ",")
-    return str(v)
 
 
 def heading(c: Column) -> str:
