@@ -32,6 +32,7 @@ from onestop.cli_common import (
     guard,
     json_option,
     open_desk,
+    read_passphrase,
     settings_or_exit,
 )
 from onestop.i18n import set_language, t
@@ -50,29 +51,14 @@ def _passphrase_option(f: Any) -> Any:
 
 
 def _read_backup_passphrase(path: Path | None, *, confirm: bool) -> str:
-    if path is not None:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as e:
-            raise Refused(t("Không đọc được tệp mật khẩu {path}: {e}", path=path, e=e)) from e
-        return lines[0] if lines else ""
-    env = os.environ.get(bk.PASSPHRASE_ENV)
-    if env:
-        return env
-    if not sys.stdin.isatty():
+    if path is None and not os.environ.get(bk.PASSPHRASE_ENV) and not sys.stdin.isatty():
         raise Refused(
             t(
                 "Cần mật khẩu bản sao lưu: dùng --passphrase-file hoặc biến {env}.",
                 env=bk.PASSPHRASE_ENV,
             )
         )
-    value: str = click.prompt(
-        t("Mật khẩu bản sao lưu"),
-        hide_input=True,
-        confirmation_prompt=t("Nhập lại mật khẩu") if confirm else False,
-        err=True,
-    )
-    return value
+    return read_passphrase(path, what=t("bản sao lưu"), confirm=confirm, env_var=bk.PASSPHRASE_ENV)
 
 
 @contextmanager

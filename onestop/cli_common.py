@@ -178,8 +178,11 @@ def read_new_password(*, what: str, env_var: str = NEW_PASSWORD_ENV) -> str:
     return value
 
 
-def read_passphrase(path: Path | None, *, what: str, confirm: bool = False) -> str:
-    """From ``--passphrase-file``, else ``ONESTOP_PASSPHRASE``, else a hidden prompt."""
+def read_passphrase(
+    path: Path | None, *, what: str, confirm: bool = False, env_var: str = PASSPHRASE_ENV
+) -> str:
+    """From ``--passphrase-file``, else ``env_var`` (``ONESTOP_PASSPHRASE``), else a hidden
+    prompt."""
     if path is not None:
         try:
             text = path.read_text(encoding="utf-8")
@@ -187,7 +190,7 @@ def read_passphrase(path: Path | None, *, what: str, confirm: bool = False) -> s
             raise Refused(t("Không đọc được tệp mật khẩu {path}: {e}", path=path, e=e)) from e
         lines = text.splitlines()
         return lines[0] if lines else ""
-    env = os.environ.get(PASSPHRASE_ENV)
+    env = os.environ.get(env_var)
     if env:
         return env
     value: str = click.prompt(
