@@ -549,7 +549,7 @@ def run_desk(
     if web:
         _serve_web(settings, port)
         return
-    explicit = settings.model_fields_set
+    explicit = settings.explicit
     set_language(settings.language)
     desk: Desk | None = None
     problem = ""
