@@ -2,10 +2,14 @@
 
 Exit codes: 0 done; 1 refused input (the message says why, nothing was changed);
 2 usage or configuration error. Every command that prints data takes ``--json``.
+
+The commands live in ``cli_*.py`` modules and load on demand (``LazyGroup``); only the desk
+command is here, so ``onestop`` opens the desk without importing the rest of the CLI.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,44 +17,41 @@ from typing import Any
 import click
 
 from onestop import __version__
-from onestop.cli_accounts import register as register_account_commands
-from onestop.cli_backup import register as register_backup_commands
 from onestop.cli_common import (
-    PASSWORD_ENV,
     USER_META,
-    F,
     Refused,
-    credentials,
     db_option,
     desk_now,
     emit,
-    fmt_due,
     guard,
     json_option,
     open_desk,
-    parse_dt,
-    read_new_password,
     settings_or_exit,
 )
-from onestop.cli_receipts import register as register_receipt_commands
-from onestop.cli_reports import report
-from onestop.cli_sync import COMMANDS as SYNC_COMMANDS
-from onestop.domain.cccd import CccdError, parse_cccd
-from onestop.domain.events import SYSTEM_KINDS, EventKind
-from onestop.domain.lifecycle import Channel, Status, action_label, status_label
-from onestop.domain.roles import role_label
-from onestop.domain.text import datetime_vi, format_vnd
 from onestop.i18n import t
-from onestop.services.desk import (
-    Applicant,
-    IntakeForm,
-    event_json,
-    state_json,
-)
-from onestop.store.repo_dossiers import DossierFilter
 
 
-class DefaultGroup(click.Group):
+class LazyGroup(click.Group):
+    """A group whose sub-commands live in other modules, imported only when one of them runs
+    (or ``--help`` lists them): the desk's start must not wait for the whole CLI's imports."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})  # command name -> "module:attribute"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, attribute = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command) and command.name == cmd_name
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+class DefaultGroup(LazyGroup):
     """``onestop`` with no sub-command opens the desk; ``--user NAME`` may come first."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -64,7 +65,33 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, head + rest)
 
 
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def _lazy(module: str, *names: str) -> dict[str, str]:
+    return {name: f"{module}:{name.replace('-', '_')}" for name in names}
+
+
+COMMANDS = {
+    **_lazy(
+        "onestop.cli_dossiers",
+        *("init", "demo", "due", "check-id", "receive", "refuse", "dossier", "act", "rebuild"),
+        "migrate",
+    ),
+    **_lazy("onestop.cli_receipts", "keys", "receipt", "slip", "verify"),
+    **_lazy("onestop.cli_backup", "backup", "restore"),
+    **_lazy("onestop.cli_accounts", "user"),
+    **_lazy("onestop.cli_reports", "report"),
+    **_lazy("onestop.cli_sync", "serve", "server", "enroll", "sync"),
+}
+DESK_COMMANDS = {
+    "status": "onestop.cli_backup:desk_status",
+    **_lazy("onestop.cli_backup", "unlock-offline", "offline-limits"),
+}
+
+
+@click.group(
+    cls=DefaultGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="onestop")
 @click.option(
     "--user",
@@ -87,609 +114,7 @@ def main(ctx: click.Context, user: str | None) -> None:
     ctx.meta[USER_META] = user
 
 
-# ---------------------------------------------------------------- setup
-
-
-@main.command()
-@db_option
-@click.option(
-    "--unit-id", required=True, help="Mã định danh điện tử của đơn vị, ví dụ 000.00.14.H56."
-)
-@click.option("--commune-code", required=True, help="Mã xã 5 chữ số (QĐ 19/2025/QĐ-TTg).")
-@click.option("--commune-name", default="", help="Tên xã, ví dụ «Xã Mường Lát».")
-@click.option("--province", default=None, help="Mã tỉnh 2 chữ số, ví dụ 38 (Thanh Hóa).")
-@click.option(
-    "--desk-no",
-    type=click.IntRange(1, 99),
-    default=1,
-    show_default=True,
-    help="Số hiệu quầy trong đơn vị (1–99), do tỉnh cấp; hai quầy của một đơn vị phải khác số.",
-)
-@click.option("--desk-name", default="", help="Tên quầy, ví dụ «Quầy 1».")
-@click.option(
-    "--admin",
-    required=True,
-    help="Tên đăng nhập của quản trị viên đầu tiên, ví dụ «quantri». Mật khẩu hỏi ẩn hai lần "
-    "(hoặc lấy từ ONESTOP_PASSWORD).",
-)
-@click.option("--admin-name", default="", help="Họ tên quản trị viên (ghi vào nhật ký).")
-@json_option
-@guard
-def init(
-    db: Path | None,
-    unit_id: str,
-    commune_code: str,
-    commune_name: str,
-    province: str | None,
-    desk_no: int,
-    desk_name: str,
-    admin: str,
-    admin_name: str,
-    as_json: bool,
-) -> None:
-    """Khởi tạo quầy: cơ sở dữ liệu mã hóa, danh tính quầy và tài khoản quản trị đầu tiên."""
-    from onestop.services.accounts import create_encrypted_desk
-
-    settings = settings_or_exit(db)
-    password = read_new_password(what=admin, env_var=PASSWORD_ENV)
-    desk = create_encrypted_desk(
-        settings.db,
-        admin=admin,
-        admin_name=admin_name,
-        password=password,
-        unit_eid=unit_id,
-        commune_code=commune_code,
-        commune_name=commune_name,
-        province_code=province,
-        desk_no=desk_no,
-        desk_name=desk_name,
-        clock=desk_now,
-    )
-    ident = desk.identity
-    desk.close()
-    if as_json:
-        emit(
-            {
-                "db": str(settings.db),
-                "desk_id": ident.desk_id,
-                "unit_eid": ident.unit_eid,
-                "admin": admin.strip().lower(),
-                "encrypted": True,
-            }
-        )
-    else:
-        click.echo(
-            t(
-                "Đã khởi tạo quầy {d} ({name}) tại {path}, đã mã hóa. Quản trị viên: {admin}. "
-                "Thêm tài khoản: onestop --user {admin} user add …",
-                d=ident.desk_id,
-                name=ident.desk_name,
-                path=settings.db,
-                admin=admin.strip().lower(),
-            )
-        )
-
-
-@main.command()
-@db_option
-@click.option(
-    "--dossiers",
-    type=click.IntRange(1, 2_000_000),
-    default=300,
-    show_default=True,
-    help="Số hồ sơ mẫu.",
-)
-@click.option("--force", is_flag=True, help="Xóa cơ sở dữ liệu cũ (nếu có) trước khi tạo.")
-@click.option(
-    "--seed",
-    type=int,
-    default=2026,
-    show_default=True,
-    help="Hạt giống ngẫu nhiên (dữ liệu lặp lại được).",
-)
-@json_option
-@guard
-def demo(db: Path | None, dossiers: int, force: bool, seed: int, as_json: bool) -> None:
-    """Tạo một quầy mẫu (đã mã hóa, có tài khoản mẫu) với hồ sơ trải trên nhiều tháng."""
-    from onestop.services.demo import build_demo
-    from onestop.services.receipts import DEMO_PASSPHRASE
-
-    settings = settings_or_exit(db)
-    path = settings.db
-    if path.exists():
-        if not force:
-            raise Refused(
-                t(
-                    "Đã có cơ sở dữ liệu {path}. Thêm --force để tạo lại (dữ liệu cũ sẽ bị xóa).",
-                    path=path,
-                )
-            )
-        for suffix in ("", "-wal", "-shm", ".keyring"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-
-    def progress(done: int, total: int) -> None:
-        if not as_json and sys.stderr.isatty():
-            click.echo(f"\r{t('Đang tạo hồ sơ mẫu')}: {done}/{total}", nl=False, err=True)
-
-    summary = build_demo(
-        path, dossiers=dossiers, seed=seed, now=desk_now(), progress=progress, encrypted=True
-    )
-    if not as_json and sys.stderr.isatty():
-        click.echo("", err=True)
-    if as_json:
-        emit(summary)
-    else:
-        click.echo(
-            t(
-                "Đã tạo {n} hồ sơ mẫu tại {path}. Mở quầy: onestop --db {path}",
-                n=summary["dossiers"],
-                path=path,
-            )
-        )
-        click.echo(t("Quầy mẫu đã mã hóa. Tài khoản mẫu (mật khẩu «{pw}»):", pw=DEMO_PASSPHRASE))
-        for acc in summary["accounts"]:
-            click.echo(f"  {acc['username']:<12} {role_label(acc['role']):<16} {acc['name']}")
-
-
-# ---------------------------------------------------------------- rules
-
-
-@main.command()
-@db_option
-@click.option("--procedure", required=True, help="Mã thủ tục, ví dụ 2.001035.")
-@click.option("--received", required=True, help="Thời điểm tiếp nhận «YYYY-MM-DD HH:MM».")
-@json_option
-@guard
-def due(db: Path | None, procedure: str, received: str, as_json: bool) -> None:
-    """Tính thời điểm hẹn trả kết quả theo quy định."""
-    at = parse_dt(received, t("Thời điểm tiếp nhận"))
-    with open_desk(db) as desk:
-        proc, due_at = desk.due_for(procedure, at)
-    if as_json:
-        emit(
-            {
-                "procedure": proc.code,
-                "version": proc.version,
-                "name": proc.name,
-                "time_limit": proc.limit.describe_vi(),
-                "received": at.isoformat(sep=" ", timespec="minutes"),
-                "due": due_at.isoformat(sep=" ", timespec="minutes") if due_at else None,
-            }
-        )
-    else:
-        click.echo(f"{proc.code} {proc.name} — {proc.limit.describe_vi()}")
-        click.echo(t("Hẹn trả: {due}", due=fmt_due(due_at)))
-
-
-@main.command("check-id")
-@click.argument("number")
-@click.option("--birth-year", type=int, default=None, help="Năm sinh khai báo, để đối chiếu.")
-@click.option("--sex", default=None, help="Giới tính khai báo (nam/nữ), để đối chiếu.")
-@json_option
-def check_id(number: str, birth_year: int | None, sex: str | None, as_json: bool) -> None:
-    """Kiểm tra số định danh cá nhân (CCCD 12 số)."""
-    try:
-        info = parse_cccd(number, today=desk_now().date(), birth_year=birth_year, sex=sex)
-    except CccdError as e:
-        if as_json:
-            emit({"valid": False, "error": e.code, "message": str(e)})
-            sys.exit(1)
-        raise Refused(str(e)) from e
-    if as_json:
-        emit(
-            {
-                "valid": True,
-                "number": info.number,
-                "place_code": info.place_code,
-                "place": info.place_name,
-                "born_abroad": info.born_abroad,
-                "sex": info.sex,
-                "birth_year": info.birth_year,
-            }
-        )
-    else:
-        click.echo(
-            t(
-                "Hợp lệ: {n} — nơi đăng ký khai sinh: {place}; giới tính: {sex}; năm sinh: {year}.",
-                n=info.number,
-                place=info.place_name,
-                sex=info.sex,
-                year=info.birth_year,
-            )
-        )
-
-
-# ---------------------------------------------------------------- intake
-
-
-def _intake_options(f: F) -> F:
-    opts = [
-        click.option("--procedure", required=True, help="Mã thủ tục, ví dụ 2.001035."),
-        click.option("--name", required=True, help="Họ tên người nộp hồ sơ."),
-        click.option("--phone", default="", help="Số điện thoại."),
-        click.option("--address", default="", help="Địa chỉ."),
-        click.option("--email", default="", help="Email."),
-        click.option(
-            "--channel",
-            type=click.Choice([c.value for c in Channel]),
-            default=Channel.IN_PERSON.value,
-            show_default=True,
-            help="Kênh nộp: in_person (trực tiếp), online (trực tuyến), post (bưu chính công ích).",
-        ),
-        click.option(
-            "--received",
-            default=None,
-            help="Thời điểm tiếp nhận «YYYY-MM-DD HH:MM» (mặc định: bây giờ).",
-        ),
-        click.option("--note", default="", help="Ghi chú."),
-    ]
-    for o in reversed(opts):
-        f = o(f)
-    return f
-
-
-def _form(
-    procedure: str,
-    name: str,
-    id_number: str,
-    phone: str,
-    address: str,
-    email: str,
-    channel: str,
-    received: str | None,
-    note: str,
-) -> IntakeForm:
-    return IntakeForm(
-        procedure_code=procedure,
-        applicant=Applicant(
-            name=name, id_number=id_number, phone=phone, address=address, email=email
-        ),
-        channel=Channel(channel),
-        received_at=parse_dt(received, t("Thời điểm tiếp nhận")) if received else None,
-        note=note,
-    )
-
-
-@main.command()
-@db_option
-@_intake_options
-@click.option("--id", "id_number", required=True, help="Số định danh cá nhân (CCCD 12 số).")
-@click.option(
-    "--fee",
-    type=click.IntRange(0),
-    default=None,
-    help="Phí, lệ phí (đồng); mặc định theo danh mục.",
-)
-@click.option("--paid", is_flag=True, help="Đã thu phí, lệ phí khi tiếp nhận.")
-@click.option(
-    "--due",
-    "due_override",
-    default=None,
-    help="Ngày hẹn trả «YYYY-MM-DD HH:MM», chỉ cho thủ tục không có thời hạn cụ thể.",
-)
-@json_option
-@guard
-def receive(
-    db: Path | None,
-    procedure: str,
-    name: str,
-    id_number: str,
-    phone: str,
-    address: str,
-    email: str,
-    channel: str,
-    received: str | None,
-    note: str,
-    fee: int | None,
-    paid: bool,
-    due_override: str | None,
-    as_json: bool,
-) -> None:
-    """Tiếp nhận một hồ sơ; in mã hồ sơ và thời điểm hẹn trả."""
-    form = _form(procedure, name, id_number, phone, address, email, channel, received, note)
-    form.fee_vnd = fee
-    form.fee_paid_now = paid
-    form.due_override = parse_dt(due_override, t("Ngày hẹn trả")) if due_override else None
-    with open_desk(db) as desk:
-        state = desk.receive(form)
-    if as_json:
-        emit(state_json(state))
-    else:
-        click.echo(t("Mã hồ sơ: {code}", code=state.code))
-        click.echo(t("Hẹn trả: {due}", due=fmt_due(state.due_at)))
-
-
-@main.command()
-@db_option
-@_intake_options
-@click.option("--id", "id_number", default="", help="Số định danh cá nhân (nếu có).")
-@click.option("--reason", required=True, help="Lý do từ chối tiếp nhận (bắt buộc).")
-@json_option
-@guard
-def refuse(
-    db: Path | None,
-    procedure: str,
-    name: str,
-    id_number: str,
-    phone: str,
-    address: str,
-    email: str,
-    channel: str,
-    received: str | None,
-    note: str,
-    reason: str,
-    as_json: bool,
-) -> None:
-    """Từ chối tiếp nhận hồ sơ (Phiếu từ chối), ghi rõ lý do."""
-    form = _form(procedure, name, id_number, phone, address, email, channel, received, note)
-    with open_desk(db) as desk:
-        state = desk.refuse_intake(form, reason)
-    if as_json:
-        emit(state_json(state))
-    else:
-        click.echo(t("Đã từ chối tiếp nhận. Số phiếu theo mã: {code}", code=state.code))
-
-
-# ---------------------------------------------------------------- dossiers
-
-
-@main.group()
-def dossier() -> None:
-    """Xem hồ sơ."""
-
-
-@dossier.command("show")
-@db_option
-@click.argument("code")
-@json_option
-@guard
-def dossier_show(db: Path | None, code: str, as_json: bool) -> None:
-    """Trạng thái và toàn bộ lịch sử của một hồ sơ."""
-    with open_desk(db) as desk:
-        state = desk.get(code)
-        events = desk.history(code)
-        now = desk.clock()
-    if as_json:
-        emit(
-            {
-                "dossier": state_json(state),
-                "events": [event_json(e) for e in events],
-                "allowed_actions": [a.value for a in state.allowed_actions()],
-            }
-        )
-        return
-    click.echo(f"{state.code} — {status_label(state.status)}")
-    click.echo(
-        f"  {t('Thủ tục')}: {state.procedure_code} {state.procedure_name} (v{state.procedure_version})"
-    )
-    click.echo(
-        f"  {t('Người nộp')}: {state.applicant_name} · {state.applicant_id} · {state.applicant_phone}"
-    )
-    click.echo(f"  {t('Tiếp nhận')}: {datetime_vi(state.received_at)}")
-    click.echo(f"  {t('Hẹn trả')}: {fmt_due(state.due_at)}")
-    if state.due_at and state.clock_running and state.due_at < now:
-        click.echo(f"  {t('QUÁ HẠN')}")
-    click.echo(
-        f"  {t('Phí, lệ phí')}: {format_vnd(state.fee_vnd)} ({t('đã nộp')} {format_vnd(state.fee_paid)})"
-    )
-    click.echo(t("Lịch sử:"))
-    for e in events:
-        extra = "; ".join(
-            f"{k}={v}"
-            for k, v in e.data.items()
-            if k in ("to", "reason", "decision", "channel", "amount")
-        )
-        click.echo(
-            f"  {e.at:%d/%m/%Y %H:%M}  {action_label(e.kind):<40} {e.actor} ({e.role}) {extra} {e.note}".rstrip()
-        )
-    allowed = ", ".join(a.value for a in state.allowed_actions()) or "—"
-    click.echo(t("Thao tác được phép: {a}", a=allowed))
-
-
-@dossier.command("list")
-@db_option
-@click.option(
-    "--status",
-    "statuses",
-    multiple=True,
-    type=click.Choice([s.value for s in Status]),
-    help="Lọc theo trạng thái (lặp lại được).",
-)
-@click.option(
-    "--search",
-    default=None,
-    help="Tìm theo mã, tên, CCCD, điện thoại, thủ tục (không dấu cũng được).",
-)
-@click.option("--field", default=None, help="Lọc theo lĩnh vực, ví dụ «Chứng thực».")
-@click.option(
-    "--due",
-    type=click.Choice(["overdue", "today", "soon", "none"]),
-    default=None,
-    help="Lọc theo hạn: quá hạn, đến hạn hôm nay, sắp đến hạn, không có hạn.",
-)
-@click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True)
-@click.option(
-    "--after", type=int, default=None, help="Trang tiếp theo: con trỏ in ở cuối trang trước."
-)
-@json_option
-@guard
-def dossier_list(
-    db: Path | None,
-    statuses: tuple[str, ...],
-    search: str | None,
-    field: str | None,
-    due: str | None,
-    limit: int,
-    after: int | None,
-    as_json: bool,
-) -> None:
-    """Danh sách hồ sơ, mới nhất trước, phân trang."""
-    flt = DossierFilter(
-        statuses=tuple(Status(s) for s in statuses), field=field, search=search, due=due
-    )
-    with open_desk(db) as desk:
-        page = desk.page(flt, after_id=after, limit=limit)
-    if as_json:
-        emit({"dossiers": [state_json(s) for s in page.rows], "next_cursor": page.next_cursor})
-        return
-    if not page.rows:
-        click.echo(t("Không có hồ sơ nào khớp."))
-        return
-    for s in page.rows:
-        due_s = f"{s.due_at:%d/%m %H:%M}" if s.due_at else "—"
-        click.echo(f"{s.code:<30} {status_label(s.status):<24} {due_s:<12} {s.applicant_name}")
-    if page.next_cursor:
-        click.echo(t("Còn nữa: thêm --after {c}", c=page.next_cursor))
-
-
-@main.command()
-@db_option
-@click.argument("code")
-@click.argument(
-    "action",
-    type=click.Choice(
-        [k.value for k in EventKind if k != EventKind.RECEIVE and k not in SYSTEM_KINDS]
-    ),
-    metavar="ACTION",
-)
-@click.option("--note", default="", help="Ghi chú.")
-@click.option("--to", "to", default=None, help="forward/start: đơn vị hoặc cán bộ nhận hồ sơ.")
-@click.option(
-    "--reason", default=None, help="Lý do (bổ sung, từ chối, dừng, gia hạn, không phê duyệt)."
-)
-@click.option(
-    "--decision",
-    type=click.Choice(["approved", "denied"]),
-    default=None,
-    help="resolve: phê duyệt hay từ chối.",
-)
-@click.option(
-    "--amount",
-    type=click.IntRange(0),
-    default=None,
-    help="Số tiền (đồng) cho request_payment/record_payment.",
-)
-@click.option("--method", default=None, help="record_payment: cash, transfer, online.")
-@click.option(
-    "--channel",
-    type=click.Choice(["desk", "post", "electronic"]),
-    default=None,
-    help="return_result: hình thức trả.",
-)
-@click.option("--new-due", default=None, help="extend: ngày giờ hẹn trả mới «YYYY-MM-DD HH:MM».")
-@click.option("--scores", default=None, help="evaluate: 9 điểm 0–2, cách nhau bằng dấu phẩy.")
-@click.option(
-    "--satisfaction", type=click.IntRange(1, 5), default=None, help="evaluate: mức hài lòng 1–5."
-)
-@json_option
-@guard
-def act(
-    db: Path | None,
-    code: str,
-    action: str,
-    note: str,
-    to: str | None,
-    reason: str | None,
-    decision: str | None,
-    amount: int | None,
-    method: str | None,
-    channel: str | None,
-    new_due: str | None,
-    scores: str | None,
-    satisfaction: int | None,
-    as_json: bool,
-) -> None:
-    """Thực hiện một bước xử lý hồ sơ.
-
-    \b
-    ACTION: forward, start, request_supplement, record_supplement,
-    request_payment, record_payment, resolve, mark_ready, return_result,
-    withdraw, extend, refuse, evaluate.
-    Ví dụ: onestop act 000.00.14.H56-260205-010001 forward --to "Công chức Tư pháp - Hộ tịch"
-    """
-    params: dict[str, Any] = {}
-    for key, value in (
-        ("to", to),
-        ("reason", reason),
-        ("decision", decision),
-        ("amount", amount),
-        ("method", method),
-        ("channel", channel),
-        ("satisfaction", satisfaction),
-    ):
-        if value is not None:
-            params[key] = value
-    if new_due:
-        params["new_due"] = parse_dt(new_due, t("Ngày hẹn trả mới"))
-    if scores:
-        try:
-            params["scores"] = [int(x) for x in scores.split(",")]
-        except ValueError:
-            raise click.BadParameter(
-                t("--scores phải là 9 số 0–2, cách nhau bằng dấu phẩy."), param_hint="--scores"
-            ) from None
-    with open_desk(db) as desk:
-        state = desk.act(code, action, params, note=note)
-    if as_json:
-        emit(state_json(state))
-    else:
-        click.echo(
-            t(
-                "{label}: xong. Trạng thái: {status}.",
-                label=action_label(action),
-                status=status_label(state.status),
-            )
-        )
-        if state.due_at and action in ("record_supplement", "extend"):
-            click.echo(t("Hẹn trả mới: {due}", due=fmt_due(state.due_at)))
-
-
-@main.command()
-@db_option
-@click.option("--check-only", is_flag=True, help="Chỉ kiểm tra, không sửa.")
-@json_option
-@guard
-def rebuild(db: Path | None, check_only: bool, as_json: bool) -> None:
-    """Dựng lại toàn bộ hồ sơ từ nhật ký sự kiện và kiểm tra chuỗi băm."""
-    with open_desk(db) as desk:
-        report = desk.rebuild(fix=not check_only)
-        integrity = desk.integrity_check()
-    out = {
-        "dossiers": report.dossiers,
-        "events": report.events,
-        "mismatched": report.fixed,
-        "fixed": not check_only,
-        "chain_errors": report.chain_errors,
-        "integrity": integrity,
-    }
-    if as_json:
-        emit(out)
-    else:
-        click.echo(
-            t(
-                "Đã kiểm tra {d} hồ sơ, {e} sự kiện. Toàn vẹn CSDL: {i}.",
-                d=report.dossiers,
-                e=report.events,
-                i=integrity,
-            )
-        )
-        if report.fixed:
-            verb = t("cần dựng lại") if check_only else t("đã dựng lại")
-            click.echo(
-                t(
-                    "{n} hồ sơ {verb}: {codes}",
-                    n=len(report.fixed),
-                    verb=verb,
-                    codes=", ".join(report.fixed[:20]),
-                )
-            )
-        for err in report.chain_errors:
-            click.echo(f"  ! {err}")
-    if report.chain_errors or integrity != "ok" or (check_only and report.fixed):
-        sys.exit(1)
-
-
-@main.command()
+@main.group(cls=LazyGroup, lazy=DESK_COMMANDS, invoke_without_command=True)
 @db_option
 @click.option(
     "--web", is_flag=True, help="Mở quầy trong trình duyệt (localhost) bằng textual-serve."
@@ -697,8 +122,11 @@ def rebuild(db: Path | None, check_only: bool, as_json: bool) -> None:
 @click.option("--port", type=int, default=8765, show_default=True, help="Cổng cho --web.")
 @json_option
 @guard
-def desk(db: Path | None, web: bool, port: int, as_json: bool) -> None:
+@click.pass_context
+def desk(ctx: click.Context, db: Path | None, web: bool, port: int, as_json: bool) -> None:
     """Mở quầy (mặc định khi gõ «onestop»)."""
+    if ctx.invoked_subcommand is not None:
+        return  # «onestop desk status»: the group's callback runs first; nothing to open
     settings = settings_or_exit(db)
     if as_json or not sys.stdout.isatty():
         # Without a terminal (scripts, CI) print today's dashboard counts instead of the TUI.
@@ -717,42 +145,6 @@ def desk(db: Path | None, web: bool, port: int, as_json: bool) -> None:
         raise Refused(t("Giao diện quầy chưa sẵn sàng.")) from None
     run_desk(settings, now=desk_now, web=web, port=port)
 
-
-@main.command()
-@db_option
-def migrate(db: Path | None) -> None:
-    """Nâng cấp cấu trúc cơ sở dữ liệu lên bản mới nhất."""
-    from onestop.services.accounts import LoginError, has_keyring, login
-    from onestop.store import migrate as mig
-    from onestop.store.engine import Store, StoreKeyError
-
-    settings = settings_or_exit(db)
-    key: bytes | None = None
-    try:
-        if has_keyring(settings.db):
-            user, password = credentials(settings.db)
-            key = login(settings.db, user, password, now=desk_now())[1]
-        store = Store(settings.db, key=key)
-    except (LoginError, StoreKeyError) as e:
-        raise Refused(str(e)) from e
-    mig.upgrade(store.write_engine)
-    click.echo(
-        t(
-            "Cơ sở dữ liệu {p} ở phiên bản {r}.",
-            p=settings.db,
-            r=mig.current_revision(store.write_engine),
-        )
-    )
-    store.close()
-
-
-# The command modules live apart so each stays readable; they are attached here.
-register_receipt_commands(main)
-register_backup_commands(main)
-register_account_commands(main)
-main.add_command(report)
-for _command in SYNC_COMMANDS:
-    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

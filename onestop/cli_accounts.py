@@ -193,7 +193,3 @@ def user_policy(
             two_person_rule=two_person,
         )
     click.echo(t("Đã lưu cài đặt bảo mật."))
-
-
-def register(main: click.Group) -> None:
-    main.add_command(user)

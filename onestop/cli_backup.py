@@ -433,39 +433,3 @@ def offline_limits(db: Path | None, warn_days: int, block_days: int) -> None:
             b=block_days,
         )
     )
-
-
-DESK_COMMANDS: tuple[click.Command, ...] = (desk_status, unlock_offline, offline_limits)
-
-
-def register(group: click.Group) -> None:
-    """Attach ``backup`` and ``restore``, and the desk sub-commands under ``desk``."""
-    group.add_command(backup)
-    group.add_command(restore)
-    current = group.commands.get("desk")
-    if current is None:
-        return
-    if isinstance(current, click.Group):
-        for command in DESK_COMMANDS:
-            current.add_command(command)
-        return
-    opens = current.callback
-    assert opens is not None
-
-    @click.pass_context
-    def open_or_delegate(ctx: click.Context, /, **kwargs: Any) -> Any:
-        # A group's callback also runs before its sub-command: open the desk only when alone.
-        if ctx.invoked_subcommand is None:
-            return opens(**kwargs)
-        return None
-
-    desk_group = click.Group(
-        name="desk",
-        params=list(current.params),
-        callback=open_or_delegate,
-        help=current.help,
-        short_help=current.short_help,
-        invoke_without_command=True,
-        commands={c.name or "": c for c in DESK_COMMANDS},
-    )
-    group.add_command(desk_group)

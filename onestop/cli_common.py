@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -22,8 +22,11 @@ from onestop.config import ConfigError, Settings, load_settings
 from onestop.domain.cccd import CccdError
 from onestop.domain.text import datetime_vi
 from onestop.i18n import set_language, t
-from onestop.services.accounts import has_keyring, open_logged_in
-from onestop.services.desk import Desk, DeskError, IntakeError, vn_now
+from onestop.paths import keyring_path
+from onestop.services.base import DeskError, IntakeError, vn_now
+
+if TYPE_CHECKING:  # the desk's libraries load when a command opens the desk, not for --help
+    from onestop.services.desk import Desk
 
 F = TypeVar("F", bound=Callable[..., Any])
 PASSPHRASE_ENV = "ONESTOP_PASSPHRASE"
@@ -93,7 +96,10 @@ def open_settings_desk(settings: Settings) -> Desk:
     A plain desk without a keyring (created before accounts existed, or by scripts) still opens
     as before, under the deprecated ``official``/``role`` settings.
     """
-    if has_keyring(settings.db):
+    from onestop.services.accounts import open_logged_in
+    from onestop.services.desk import Desk
+
+    if keyring_path(settings.db).exists():
         user, password = credentials(settings.db)
         return open_logged_in(settings.db, user, password, clock=desk_now)
     return Desk.open(settings.db, clock=desk_now, actor=settings.official, role=settings.role)

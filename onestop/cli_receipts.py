@@ -717,16 +717,3 @@ def verify(
     else:
         _print_result(result, bundle)
     ctx.exit(result.exit_code)
-
-
-# ----------------------------------------------------------------------------- register
-
-COMMANDS: tuple[click.Command, ...] = (keys, receipt, slip, verify)
-
-
-def register(group: click.Group) -> None:
-    """Attach ``keys``, ``receipt``, ``slip`` and ``verify`` to ``group`` (idempotent)."""
-    for command in COMMANDS:
-        assert command.name is not None
-        if group.commands.get(command.name) is not command:
-            group.add_command(command)

@@ -1,4 +1,5 @@
-"""Where the shipped assets and migrations live, in a checkout and in an installed wheel."""
+"""Where the shipped assets and migrations live (in a checkout and in an installed wheel), and
+the files that sit beside a desk database."""
 
 from __future__ import annotations
 
@@ -25,3 +26,11 @@ def migrations_dir() -> Path:
 
 def asset_path(*parts: str) -> Path:
     return assets_dir().joinpath(*parts)
+
+
+KEYRING_SUFFIX = ".keyring"
+
+
+def keyring_path(db: Path) -> Path:
+    """``desk.sqlite`` -> ``desk.sqlite.keyring`` (same folder, so they are copied together)."""
+    return db.with_name(db.name + KEYRING_SUFFIX)

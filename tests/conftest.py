@@ -21,6 +21,7 @@ def _isolate(
     monkeypatch.setenv("ONESTOP_CONFIG_FILE", str(home / "config.toml"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     for var in ("ONESTOP_DB", "ONESTOP_LANG", "ONESTOP_NOW", "ONESTOP_LANGUAGE"):
         monkeypatch.delenv(var, raising=False)
     set_language("vi")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -161,3 +162,49 @@ def test_real_command_help_and_demo(tmp_path: Path):
     assert summary["dossiers"] == 40
     r = subprocess.run([str(exe), "demo", "--db", str(db)], capture_output=True, text=True)
     assert r.returncode == 1 and "--force" in r.stderr
+
+
+def test_every_command_loads_on_demand_under_its_name():
+    """The lazy table in cli.py names real commands (a typo would only show when run)."""
+    ctx = click.Context(main)
+    names = main.list_commands(ctx)
+    assert {"desk", "receive", "dossier", "keys", "backup", "user", "report", "sync"} <= set(names)
+    for name in names:
+        command = main.get_command(ctx, name)
+        assert command is not None and command.name == name
+    desk = main.get_command(ctx, "desk")
+    assert isinstance(desk, click.Group)
+    sub = click.Context(desk, parent=ctx)
+    assert desk.list_commands(sub) == ["offline-limits", "status", "unlock-offline"]
+    assert all(desk.get_command(sub, n) is not None for n in desk.list_commands(sub))
+
+
+def test_help_lists_every_command():
+    code, out, _ = run("--help")
+    assert code == 0
+    for name in (
+        "demo",
+        "receive",
+        "dossier",
+        "keys",
+        "verify",
+        "backup",
+        "user",
+        "report",
+        "serve",
+    ):
+        assert name in out
+
+
+def test_the_desk_command_loads_no_database_library_before_opening():
+    """``onestop`` must draw the desk before SQLAlchemy/SQLModel/pydantic load (cold start)."""
+    code = (
+        "import sys, onestop.cli, onestop.tui.app, onestop.tui.screens.dashboard;"
+        "heavy = ('sqlalchemy', 'sqlmodel', 'pydantic', 'alembic', 'httpx', 'qrcode', 'fpdf',"
+        " 'sqlcipher3', 'cryptography');"
+        "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & set(heavy))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == ""

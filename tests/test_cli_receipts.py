@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import onestop.cli_receipts as cli_receipts
 from onestop.cli import main
 from onestop.crypto.verify import EXIT_CODES, Verdict
 from onestop.services import receipts as rc
@@ -79,14 +78,6 @@ def demo_pass(tmp_path: Path) -> str:
     path = tmp_path / "demo-pass.txt"
     path.write_text(rc.DEMO_PASSPHRASE + "\n", encoding="utf-8")
     return str(path)
-
-
-def test_commands_are_attached_once() -> None:
-    for name in ("keys", "receipt", "verify", "slip"):
-        assert name in main.commands
-    before = dict(main.commands)
-    cli_receipts.register(main)
-    assert main.commands == before
 
 
 def test_receipt_verify_tamper_revoke_unknown(demo_db: str, demo_pass: str, tmp_path: Path) -> None:

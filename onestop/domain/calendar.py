@@ -32,11 +32,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cache
 from itertools import accumulate
 from types import MappingProxyType
-
-import holidays
 
 from onestop.i18n import t
 
@@ -45,7 +42,9 @@ __all__ = [
     "DayKind",
     "OfficeHours",
     "WorkCalendar",
+    "package_year_table",
     "parse_time_of_day",
+    "use_package_year_table",
 ]
 
 # Office arithmetic runs on integer microseconds since midnight: exact for any input
@@ -269,10 +268,22 @@ class _Year:
     cum: tuple[int, ...]  # cum[i] = working days among the first i days of the year
 
 
-@cache
+_PACKAGE_YEARS: dict[int, _PackageYear] = {}
+
+
 def _package_year(year: int) -> _PackageYear:
-    # Shared by every WorkCalendar: building one year costs ~1 ms (plus ~90 ms for the very
-    # first import of the translations), so it is done once per process.
+    # Shared by every WorkCalendar and built once per process: one year costs ~1 ms, but the
+    # package's first import costs ~0.1 s, which is why a table may also be handed in
+    # (``use_package_year_table``, from the desk's cache of it).
+    table = _PACKAGE_YEARS.get(year)
+    if table is None:
+        table = _PACKAGE_YEARS[year] = _build_package_year(year)
+    return table
+
+
+def _build_package_year(year: int) -> _PackageYear:
+    import holidays
+
     vn = holidays.country_holidays("VN", years=year, language="vi")
     first = date(year, 1, 1)
     length = (date(year + 1, 1, 1) - first).days if year < 9999 else 365
@@ -285,6 +296,32 @@ def _package_year(year: int) -> _PackageYear:
         if flag and day.weekday() >= 5:
             names.setdefault(day, _MAKE_UP_DAY_NOTE)
     return _PackageYear(work=work, names=MappingProxyType(names))
+
+
+def package_year_table(year: int) -> tuple[str, dict[str, str]]:
+    """The package's working days of ``year`` ("1"/"0" per day from 1 January) and the names of
+    its special days (ISO date -> name): what ``use_package_year_table`` takes back."""
+    table = _package_year(year)
+    return (
+        "".join("1" if flag else "0" for flag in table.work),
+        {day.isoformat(): name for day, name in table.names.items()},
+    )
+
+
+def use_package_year_table(year: int, work: str, names: Mapping[str, str]) -> None:
+    """Take a year's table made earlier by ``package_year_table`` instead of importing the
+    package. ``ValueError`` if it cannot be that year's table (then nothing is taken)."""
+    first = date(year, 1, 1)
+    length = (date(year + 1, 1, 1) - first).days if year < 9999 else 365
+    if len(work) != length or set(work) - {"0", "1"}:
+        raise ValueError(f"not a working-day table of {year}")
+    days = {date.fromisoformat(day): str(name) for day, name in names.items()}
+    if any(day.year != year for day in days):
+        raise ValueError(f"names outside {year}")
+    _PACKAGE_YEARS.setdefault(
+        year,
+        _PackageYear(work=bytes(int(c) for c in work), names=MappingProxyType(days)),
+    )
 
 
 class WorkCalendar:

@@ -293,3 +293,9 @@ def working_days_left(now: datetime, due: datetime, cal: WorkCalendar) -> int:
     if due_day > today:
         return cal.working_days_in(today + timedelta(days=1), due_day)
     return -max(1, cal.working_days_in(due_day + timedelta(days=1), today))
+
+
+def due_soon_until(calendar: WorkCalendar, now: datetime) -> datetime:
+    """End of the second working day after today: the dashboard's "due soon" horizon."""
+    d = calendar.next_working_day(calendar.next_working_day(now.date()))
+    return calendar.end_of_working_day(d)

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,12 @@ from sqlmodel import Session, col, select
 from onestop.domain.calendar import CalendarOverride, DayKind, OfficeHours, WorkCalendar
 from onestop.domain.cccd import CccdError, parse_cccd
 from onestop.domain.codes import make_dossier_code, validate_unit_eid
-from onestop.domain.deadlines import compute_due
-from onestop.domain.desk import DeskIdentity
+from onestop.domain.deadlines import compute_due, due_soon_until
+from onestop.domain.desk import (
+    hours_from_settings,
+    identity_from_settings,
+    override_from_row,
+)
 from onestop.domain.events import (
     GENESIS_HEAD,
     SYSTEM_KINDS,
@@ -51,7 +55,12 @@ from onestop.domain.roles import (
 from onestop.domain.text import clean_text
 from onestop.i18n import t
 from onestop.services import catalogue
+from onestop.services.base import DeskError as DeskError
+from onestop.services.base import IntakeError as IntakeError
+from onestop.services.base import NotInitialisedError as NotInitialisedError
+from onestop.services.base import vn_now as vn_now
 from onestop.services.catalogue import ProcedureInfo
+from onestop.services.glance import Dashboard, dashboard_of
 from onestop.store import migrate
 from onestop.store.engine import Store, StoreKeyError
 from onestop.store.keyring import Account
@@ -64,10 +73,8 @@ from onestop.store.models import (
     Setting,
     Unit,
 )
+from onestop.store.queries import Counts, DossierFilter, Page
 from onestop.store.repo_dossiers import (
-    Counts,
-    DossierFilter,
-    Page,
     dashboard_counts,
     get_dossier,
     list_dossiers,
@@ -76,29 +83,6 @@ from onestop.store.repo_dossiers import (
     state_to_values,
 )
 from onestop.store.repo_events import append_event, events_for, iter_event_rows, row_to_event
-
-VN_TZ = timezone(timedelta(hours=7))
-
-
-def vn_now() -> datetime:
-    """Wall-clock time in Vietnam, whatever the machine's timezone (laptops are often set to UTC)."""
-    return datetime.now(VN_TZ).replace(tzinfo=None)
-
-
-class DeskError(Exception):
-    """Refused input or state a clerk can act on; ``str(e)`` says why, in Vietnamese."""
-
-
-class NotInitialisedError(DeskError):
-    pass
-
-
-class IntakeError(DeskError):
-    """Field-by-field validation errors of an intake form; nothing was saved."""
-
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("\n".join(f"- {msg}" for msg in errors.values()))
 
 
 @dataclass
@@ -202,19 +186,8 @@ class Desk:
                     path=store.path,
                 )
             )
-        self.identity = DeskIdentity(
-            unit_eid=settings["unit_eid"],
-            commune_code=settings["commune_code"],
-            commune_name=settings.get("commune_name", ""),
-            province_code=settings.get("province_code", ""),
-            province_name=settings.get("province_name", ""),
-            desk_no=int(settings["desk_no"]),
-            desk_name=settings.get("desk_name", ""),
-        )
-        hours = OfficeHours.parse(
-            settings.get("office_hours", OfficeHours().format()),
-            settings.get("same_day_cutoff", "15:00"),
-        )
+        self.identity = identity_from_settings(settings)
+        hours = hours_from_settings(settings)
         self.calendar = self._load_calendar(hours)
 
     # ------------------------------------------------------------------ opening
@@ -379,15 +352,12 @@ class Desk:
     def _load_calendar(self, hours: OfficeHours) -> WorkCalendar:
         with self.store.read() as db:
             rows = db.exec(select(CalendarDay)).all()
-        overrides = [
-            CalendarOverride(date.fromisoformat(r.day), DayKind(r.kind), r.note) for r in rows
-        ]
-        return WorkCalendar(overrides, hours)
+        return WorkCalendar([override_from_row(r.day, r.kind, r.note) for r in rows], hours)
 
     def calendar_overrides(self) -> list[CalendarOverride]:
         with self.store.read() as db:
             rows = db.exec(select(CalendarDay).order_by(col(CalendarDay.day))).all()
-        return [CalendarOverride(date.fromisoformat(r.day), DayKind(r.kind), r.note) for r in rows]
+        return [override_from_row(r.day, r.kind, r.note) for r in rows]
 
     def set_calendar_day(self, day: date, kind: DayKind | None, note: str = "") -> None:
         """Add (or with ``kind=None`` remove) a local day off / make-up working day."""
@@ -448,9 +418,7 @@ class Desk:
 
     def soon_until(self, now: datetime) -> datetime:
         """End of the second working day after today: the dashboard's "due soon" horizon."""
-        d = self.calendar.next_working_day(now.date())
-        d = self.calendar.next_working_day(d)
-        return self.calendar.end_of_working_day(d)
+        return due_soon_until(self.calendar, now)
 
     # ------------------------------------------------------------------ intake
 
@@ -755,6 +723,15 @@ class Desk:
         now = self.clock()
         with self.store.read() as db:
             return dashboard_counts(db=db, now=now, soon_until=self.soon_until(now))
+
+    def dashboard(self) -> Dashboard:
+        """Today's counts and whether today is a working day (what the desk's dashboard shows)."""
+        with self.store.read() as db:
+            return dashboard_of(
+                self.calendar,
+                self.clock(),
+                lambda now, soon: dashboard_counts(db=db, now=now, soon_until=soon),
+            )
 
     def conflicts(self, *, unseen_only: bool = False) -> list[Any]:
         """Conflicting actions of two desks on one dossier, newest first (services/conflicts.py:

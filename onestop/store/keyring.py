@@ -58,10 +58,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from onestop.domain.text import search_key
 from onestop.i18n import t
+from onestop.paths import keyring_path as keyring_path
 
 FORMAT = "onestop-keyring"
 VERSION = 1
-KEYRING_SUFFIX = ".keyring"
 DATA_KEY_BYTES = 32
 SCRYPT_N = 2**15
 SCRYPT_R = 8
@@ -119,11 +119,6 @@ class Policy:
 
 
 # ---------------------------------------------------------------------- paths and files
-
-
-def keyring_path(db: Path) -> Path:
-    """``desk.sqlite`` -> ``desk.sqlite.keyring`` (same folder, so they are copied together)."""
-    return db.with_name(db.name + KEYRING_SUFFIX)
 
 
 def read_keyring(path: Path) -> bytes:

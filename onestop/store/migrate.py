@@ -1,7 +1,8 @@
 """Run the desk's Alembic migrations on the app's own engine (STYLE rule 19).
 
 Alembic is imported lazily: importing it costs ~0.3 s, and at a normal start the database is
-already at head, which we can tell from the revision files and one SELECT.
+already at head, which we can tell from the revision files and one SELECT. SQLAlchemy is too,
+so the cold-start glance (``store/glance.py``) can ask for the head revision.
 """
 
 from __future__ import annotations
@@ -9,13 +10,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
-
 from onestop.paths import migrations_dir
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Engine
 
 _REV_RE = re.compile(r"^revision: str = ['\"]([^'\"]+)['\"]", re.M)
 _DOWN_RE = re.compile(r"^down_revision: [^=]+= (?:['\"]([^'\"]+)['\"]|None)", re.M)
@@ -48,6 +47,9 @@ def head_revision(schema: str = "desk") -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
     with engine.connect() as conn:
         try:
             row = conn.execute(text("SELECT version_num FROM alembic_version")).first()

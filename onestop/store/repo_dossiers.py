@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,10 +13,18 @@ from sqlmodel import Session, col, func, select
 from onestop.domain.lifecycle import DossierState, Status
 from onestop.domain.text import fts_query, search_key
 from onestop.store.models import DossierRow
+from onestop.store.queries import (
+    COUNTS_SQL,
+    PAGE_SIZE,
+    Counts,
+    DossierFilter,
+    Page,
+    counts_from_row,
+    counts_params,
+)
 from onestop.store.timefmt import dt_to_text, opt_dt_to_text, opt_text_to_dt
 
 _DAY = timedelta(days=1)
-PAGE_SIZE = 200  # STYLE pitfalls: a DataTable stays responsive up to ~200 rows per page.
 
 _DT_FIELDS = {
     "received_at",
@@ -103,22 +111,6 @@ def save_dossier(*, db: Session, state: DossierState) -> None:
 def get_dossier(*, db: Session, code: str) -> DossierState | None:
     row = db.exec(select(DossierRow).where(DossierRow.code == code)).first()
     return None if row is None else row_to_state(row)
-
-
-@dataclass(frozen=True)
-class DossierFilter:
-    statuses: tuple[Status, ...] = ()
-    field: str | None = None
-    search: str | None = None
-    # Due windows: "overdue", "today", "soon" (the next 2 working days), "none" (no fixed date).
-    due: str | None = None
-    received_since: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[DossierState]
-    next_cursor: int | None  # the last row's id; pass it back to get the next page
 
 
 def list_dossiers(
@@ -216,42 +208,10 @@ def count_search(*, db: Session, query: str) -> int:
     )
 
 
-@dataclass(frozen=True)
-class Counts:
-    overdue: int
-    due_today: int
-    due_soon: int
-    awaiting_supplement: int
-    ready_to_return: int
-    received_today: int
-    total: int
-
-
 def dashboard_counts(*, db: Session, now: datetime, soon_until: datetime) -> Counts:
-    """The dashboard's numbers with index-only range scans (partial index on running clocks)."""
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    sql = text(
-        """
-        SELECT
-          (SELECT count(*) FROM dossier WHERE clock_running = 1 AND due_at < :now),
-          (SELECT count(*) FROM dossier WHERE clock_running = 1 AND due_at >= :now AND due_at < :tomorrow),
-          (SELECT count(*) FROM dossier WHERE clock_running = 1 AND due_at >= :tomorrow AND due_at <= :soon),
-          (SELECT count(*) FROM dossier WHERE status = 'supplement_requested'),
-          (SELECT count(*) FROM dossier WHERE status = 'result_ready'),
-          (SELECT count(*) FROM dossier WHERE received_at >= :today),
-          (SELECT max(id) FROM dossier)
-        """
-    )
-    r = db.execute(
-        sql,
-        {
-            "now": dt_to_text(now),
-            "tomorrow": dt_to_text(today + _DAY),
-            "soon": dt_to_text(soon_until),
-            "today": dt_to_text(today),
-        },
-    ).one()
-    return Counts(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or 0)
+    """The dashboard's numbers (the query lives in ``store/queries.py``, shared with the glance)."""
+    row = db.execute(text(COUNTS_SQL), counts_params(now, soon_until)).one()
+    return counts_from_row(tuple(row))
 
 
 def count_all(*, db: Session) -> int:

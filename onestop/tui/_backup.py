@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from onestop.i18n import t
-from onestop.services.backup import BackupOutcome, maybe_backup
 
 if TYPE_CHECKING:
+    from onestop.services.backup import BackupOutcome
     from onestop.tui.app import OnestopApp
 
 CHECK_EVERY_S = 10 * 60.0
@@ -51,6 +51,8 @@ class DailyBackup:
         desk = self.app.desk
         if desk is None:
             return
+        from onestop.services.backup import maybe_backup
+
         outcome = maybe_backup(desk, self.app.now())
         self.app.call_from_thread(self.report, outcome)
 

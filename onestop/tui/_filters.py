@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from onestop.domain.lifecycle import Status
-from onestop.store.repo_dossiers import Counts, DossierFilter
+from onestop.store.queries import Counts, DossierFilter
 
 # (key, Vietnamese label). The keys are the fields of ``Counts``.
 CATEGORIES: tuple[tuple[str, str], ...] = (

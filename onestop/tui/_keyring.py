@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
-from onestop.crypto.signer import Signer
-from onestop.services.desk import Desk
-from onestop.services.receipts import (
-    DEMO_PASSPHRASE,
-    ReceiptError,
-    desk_key_info,
-    unlock_desk_key,
-)
+if TYPE_CHECKING:  # services.receipts loads qrcode and the crypto stack: only when first used
+    from onestop.crypto.signer import Signer
+    from onestop.services.desk import Desk
 
 PASSPHRASE_ENV = "ONESTOP_PASSPHRASE"
 
@@ -38,6 +34,8 @@ class SessionKey:
 
     @staticmethod
     def desk_has_key(desk: Desk) -> bool:
+        from onestop.services.receipts import ReceiptError, desk_key_info
+
         try:
             return desk_key_info(desk) is not None
         except ReceiptError:
@@ -45,6 +43,8 @@ class SessionKey:
 
     def unlock(self, desk: Desk, passphrase: str) -> Signer:
         """Decrypt the key (scrypt: ~0.1 s, call from a thread); ``ReceiptError`` if wrong."""
+        from onestop.services.receipts import unlock_desk_key
+
         signer = unlock_desk_key(desk, passphrase)
         with self._lock:
             self._signer = signer
@@ -64,6 +64,8 @@ class SessionKey:
             self._tried_automatic = True
         if not self.desk_has_key(desk):
             return None
+        from onestop.services.receipts import DEMO_PASSPHRASE, ReceiptError
+
         candidates = [os.environ.get(PASSPHRASE_ENV, "")]
         if desk.setting("demo") == "1":
             candidates.append(DEMO_PASSPHRASE)

@@ -23,13 +23,12 @@ from typing import TYPE_CHECKING
 from textual.timer import Timer
 
 from onestop.i18n import t
-from onestop.services.desk import Desk, DeskError
-from onestop.services.lockdown import offline_state
-from onestop.services.sync import SyncOptions, SyncReport, sync_once
-from onestop.services.sync_status import sync_status
+from onestop.services.base import DeskError
 from onestop.tui.messages import SyncRan, SyncState
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx and the sync protocol load on the first run, not at desk start
+    from onestop.services.desk import Desk
+    from onestop.services.sync import SyncOptions, SyncReport
     from onestop.tui.app import OnestopApp
 
 MAX_BACKOFF_S = 15 * 60.0
@@ -37,9 +36,14 @@ OFFLINE_ALERTS = ("warn", "blocked", "unlocked")  # services.lockdown.OfflineLev
 
 # A desk's run gives up quickly when the link is down: the desk's own schedule retries later,
 # and a clerk pressing F12 wants an answer in seconds, not after sync's six-attempt backoff.
-DESK_OPTIONS = SyncOptions(
-    timeout=30.0, connect_timeout=5.0, max_attempts=3, base_delay=0.5, max_delay=4.0
-)
+
+
+def desk_options() -> SyncOptions:
+    from onestop.services.sync import SyncOptions
+
+    return SyncOptions(
+        timeout=30.0, connect_timeout=5.0, max_attempts=3, base_delay=0.5, max_delay=4.0
+    )
 
 
 def next_delay(interval: float, failures: int, rng: random.Random) -> float:
@@ -171,12 +175,12 @@ class DeskSync:
         app: OnestopApp,
         interval: float,
         *,
-        options: SyncOptions = DESK_OPTIONS,
+        options: SyncOptions | None = None,
         seed: int | None = None,
     ) -> None:
         self.app = app
         self.interval = interval
-        self.options = options
+        self.options = options  # None: desk_options(), built on the first run
         self.rng = random.Random(seed)
         self.running = False
         self.pending = False
@@ -248,6 +252,9 @@ class DeskSync:
         report: SyncReport | None = None
         error = ""
         enrolled = False
+        from onestop.services.sync import sync_once
+        from onestop.services.sync_status import sync_status
+
         try:
             enrolled = sync_status(desk).enrolled
             if enrolled:
@@ -255,7 +262,7 @@ class DeskSync:
                 if signer is None:
                     error = t("Cần mật khẩu khóa ký của quầy để đồng bộ.")
                 else:
-                    report = sync_once(desk, signer=signer, options=self.options)
+                    report = sync_once(desk, signer=signer, options=self.options or desk_options())
         except DeskError as e:  # SyncError and friends: the desk is not ready, or refused
             error = str(e)
         self.app.post_message(SyncRan(report, error, enrolled))
@@ -310,6 +317,9 @@ class DeskSync:
 
     def read_state(self, desk: Desk) -> SyncState:
         """What the desk bars show (called in a thread worker: reads a few Settings rows)."""
+        from onestop.services.lockdown import offline_state
+        from onestop.services.sync_status import sync_status
+
         status = sync_status(desk)
         error = self.session_error or status.last_error
         offline = offline_state(desk, self.app.now())

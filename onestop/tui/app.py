@@ -4,6 +4,11 @@
 The App receives its collaborators (the open ``Desk``, the clock, who is at the desk) in its
 constructor and builds nothing itself (STYLE rule 4). Every screen reaches the database only
 through the desk's services, in thread workers.
+
+Cold start: importing SQLAlchemy/SQLModel/pydantic costs ~0.4 s on a field laptop, more than
+the rest of the start together. So nothing this module imports at the top loads them; a plain
+desk's dashboard is drawn from ``services.glance`` (standard-library sqlite3), the desk itself
+opens in a thread right after, and a key pressed meanwhile waits for it (``_after_opening``).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import events, on, work
 from textual.app import App
@@ -26,14 +31,16 @@ from textual.worker import Worker, WorkerState
 
 from onestop.config import Settings, default_export_dir
 from onestop.i18n import get_language, set_language, t
-from onestop.services.accounts import has_keyring
-from onestop.services.desk import Desk, DeskError, NotInitialisedError, vn_now
+from onestop.paths import keyring_path
+from onestop.services.base import DeskError, NotInitialisedError, vn_now
+from onestop.services.glance import Glance, glance
 from onestop.tui._backup import DailyBackup
 from onestop.tui._bindings import bind, translated
 from onestop.tui._keyring import SessionKey
 from onestop.tui._sync import DeskSync
 from onestop.tui.commands import DeskCommands
 from onestop.tui.messages import (
+    DeskOpened,
     DossierActed,
     DossierReceived,
     DossierRefused,
@@ -48,9 +55,14 @@ from onestop.tui.screens.login import IdleLock, LoginScreen
 from onestop.tui.screens.modals import ConfirmModal, HelpModal
 from onestop.tui.widgets.chrome.desk_bar import DeskBar
 
+if TYPE_CHECKING:
+    from onestop.services.desk import Desk
+
 DEFAULT_THEME = "onestop-light"
 SYNC_REFRESH_SECONDS = 30.0
 BASE_DEPTH = 2  # Textual's blank default screen, then the dashboard
+# App actions that open a screen on the desk's data (refused on the first-run / login screens).
+_NEEDS_DESK = ("open_intake", "open_list", "open_settings", "open_sync", "open_reports")
 
 THEMES = (
     Theme(
@@ -167,6 +179,7 @@ class OnestopApp(App[None]):
         login_required: bool = False,
         sync_interval: float = 60.0,
         export_dir: Path | None = None,
+        glance: Glance | None = None,
     ) -> None:
         super().__init__()
         self.keyring = SessionKey()  # the unlocked desk key: memory only, for this session
@@ -175,6 +188,10 @@ class OnestopApp(App[None]):
         self.export_dir = export_dir or default_export_dir()
         self.desk = desk
         self.login_required = login_required  # an encrypted desk: LoginScreen opens it
+        # A plain desk drawn from a glance while the desk opens in a thread (``desk`` is None).
+        self.glance = glance if desk is None else None
+        self._after_opening: Callable[[], object] | None = None
+        self._open_failed = False
         self.idle_lock = IdleLock(self)
         self.db_path = db_path
         self.clock = clock
@@ -195,7 +212,10 @@ class OnestopApp(App[None]):
         self.apply_theme(self.theme_name)
         # The dashboard sits on Textual's blank default screen rather than replacing it, so it
         # can itself be replaced (first run -> desk, language switch) like any pushed screen.
-        if self.desk is None and self.login_required:
+        if self.desk is None and self.glance is not None:
+            self.push_screen(DashboardScreen(self.glance.dashboard))
+            self._open_desk()
+        elif self.desk is None and self.login_required:
             self.push_screen(LoginScreen())
         elif self.desk is None:
             self.push_screen(FirstRunScreen(self.problem))
@@ -217,6 +237,35 @@ class OnestopApp(App[None]):
             dark = chosen is not None and chosen.dark
             name = theme_for_terminal(name, dark=dark, color_system=self.console.color_system)
         self.theme = name
+
+    @property
+    def opening(self) -> bool:
+        """The dashboard shows a glance and the desk is still opening in the background."""
+        return self.desk is None and self.glance is not None and not self._open_failed
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="open-desk",
+        exit_on_error=False,
+        description="Mở cơ sở dữ liệu quầy",
+    )
+    def _open_desk(self) -> None:
+        from onestop.services.desk import Desk
+
+        desk = Desk.open(self.db_path, clock=self.clock, actor=self.official, role=self.role)
+        self.post_message(DeskOpened(desk))
+
+    def on_desk_opened(self, message: DeskOpened) -> None:
+        self.desk, self.glance = message.desk, None
+        self._start_sync_watch()
+        self.idle_lock.start(message.desk)
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                screen.reload()
+        then, self._after_opening = self._after_opening, None
+        if then is not None:
+            then()
 
     def desk_opened(self, desk: Desk) -> None:
         """The first-run or login screen opened a desk: show the dashboard on it."""
@@ -250,9 +299,12 @@ class OnestopApp(App[None]):
         return self.clock()
 
     def desk_label(self) -> str:
-        if self.desk is None:
+        if self.desk is not None:
+            ident = self.desk.identity
+        elif self.glance is not None:
+            ident = self.glance.identity
+        else:
             return ""
-        ident = self.desk.identity
         return f"{ident.desk_name} · {ident.commune_name}"
 
     # ------------------------------------------------------------------ sync state
@@ -328,6 +380,10 @@ class OnestopApp(App[None]):
     def _app_worker_failed(self, event: Worker.StateChanged) -> None:
         # The app's own workers (sync state, navigation, preferences); screens report theirs.
         if event.state == WorkerState.ERROR:
+            if event.worker.group == "open-desk":
+                # The glance's numbers stay on screen; nothing can be opened without the desk.
+                self._open_failed, self._after_opening = True, None
+                self.refresh_bindings()
             self.report_worker_error(event.worker)
 
     def report_worker_error(self, worker: Worker[Any]) -> None:
@@ -349,15 +405,10 @@ class OnestopApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.idle_lock.locked and action != "quit":
             return False  # the lock screen is on top: no palette, no F-keys past it
-        if self.desk is None and action in (
-            "open_intake",
-            "open_list",
-            "open_settings",
-            "sync_now",
-            "open_sync",
-            "open_reports",
-        ):
+        if self.desk is None and action == "sync_now":
             return False
+        if self.desk is None and not self.opening and action in _NEEDS_DESK:
+            return False  # first run / login: nothing to open yet (``goto`` waits while opening)
         return True
 
     def action_toggle_help(self) -> None:
@@ -407,10 +458,17 @@ class OnestopApp(App[None]):
     def open_dossier(self, code: str) -> None:
         from onestop.tui.screens.dossier_detail import DossierDetailScreen
 
+        if self.opening:
+            self._after_opening = partial(self.open_dossier, code)
+            return
         self.push_screen(DossierDetailScreen(code))
 
     def goto(self, screen: Screen[Any] | None) -> None:
         """Go back to the dashboard and open ``screen`` on it: the stack never grows unbounded."""
+        if self.opening:  # a key pressed in the first half-second: go there once the desk is open
+            self._after_opening = partial(self.goto, screen)
+            self.notify(t("Đang mở cơ sở dữ liệu quầy…"), timeout=2, markup=False)
+            return
         top = self.screen
         if isinstance(top, DeskScreen) and not top.can_leave():
             question = t("Bỏ hồ sơ đang nhập? Những gì đã gõ sẽ mất.")
@@ -509,8 +567,10 @@ def make_app(
     login_required: bool = False,
     sync_interval: float = 60.0,
     export_dir: Path | None = None,
+    glance: Glance | None = None,
 ) -> OnestopApp:
-    """Build the app around an open desk (or ``None`` for the first-run screen).
+    """Build the app around an open desk, or ``None`` for the first-run or login screen (or,
+    with ``glance``, a plain desk that opens in the background).
 
     ``theme=None`` uses the theme last chosen at this desk, else the default.
     """
@@ -520,7 +580,8 @@ def make_app(
         theme = theme or desk.setting("ui_theme") or DEFAULT_THEME
         official = official or desk.actor
     elif db_path is not None:
-        path, now, theme = db_path, clock or vn_now, theme or DEFAULT_THEME
+        saved = glance.theme if glance is not None else ""
+        path, now, theme = db_path, clock or vn_now, theme or saved or DEFAULT_THEME
     else:
         raise ValueError("make_app needs a desk or the path where one should be created")
     return OnestopApp(
@@ -535,6 +596,7 @@ def make_app(
         login_required=login_required,
         sync_interval=sync_interval,
         export_dir=export_dir,
+        glance=glance,
     )
 
 
@@ -553,16 +615,24 @@ def run_desk(
     set_language(settings.language)
     desk: Desk | None = None
     problem = ""
-    login_required = settings.db.exists() and has_keyring(settings.db)
-    if settings.db.exists() and not login_required:
+    login_required = settings.db.exists() and keyring_path(settings.db).exists()
+    first = None if login_required else glance(settings.db, now())
+    if first is not None and "language" not in explicit and first.language in ("vi", "en"):
+        if first.language != get_language():
+            set_language(first.language)
+            first = glance(settings.db, now()) or first  # the day's note in that language
+    elif first is None and settings.db.exists() and not login_required:
+        # The glance declined (schema to migrate, not set up...): open the desk the long way.
+        from onestop.services.desk import Desk
+
         try:
             desk = Desk.open(settings.db, clock=now, actor=settings.official, role=settings.role)
         except NotInitialisedError as e:
             problem = str(e)
-    if desk is not None and "language" not in explicit:
-        saved = desk.setting("ui_language")
-        if saved in ("vi", "en"):
-            set_language(saved)
+        if desk is not None and "language" not in explicit:
+            saved = desk.setting("ui_language")
+            if saved in ("vi", "en"):
+                set_language(saved)
     theme = settings.theme if "theme" in explicit else None
     app = make_app(
         desk,
@@ -575,6 +645,7 @@ def run_desk(
         login_required=login_required,
         sync_interval=settings.sync_interval,
         export_dir=settings.export_dir,
+        glance=first,
     )
     try:
         app.run()

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from onestop.domain.calendar import CalendarOverride
-from onestop.domain.events import Event, EventKind
-from onestop.domain.lifecycle import DossierState
-from onestop.services.catalogue import ProcedureInfo
-from onestop.services.desk import Desk, IntakePreview
-from onestop.services.reports import Report, WeekFlow
-from onestop.services.sync import SyncReport
-from onestop.services.sync_status import Conflict, SyncStatus
-from onestop.store.repo_dossiers import Counts, DossierFilter, Page
+if TYPE_CHECKING:  # the desk's first screen is drawn before the services' libraries load
+    from onestop.domain.calendar import CalendarOverride
+    from onestop.domain.events import Event, EventKind
+    from onestop.domain.lifecycle import DossierState
+    from onestop.services.catalogue import ProcedureInfo
+    from onestop.services.desk import Desk, IntakePreview
+    from onestop.services.glance import Dashboard
+    from onestop.services.reports import Report, WeekFlow
+    from onestop.services.sync import SyncReport
+    from onestop.services.sync_status import Conflict, SyncStatus
+    from onestop.store.queries import DossierFilter, Page
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,11 @@ class SyncStateLoaded(Message):
 
 
 class CountsLoaded(Message):
-    """Dashboard numbers, and whether today is a working day (``day_note`` says why not)."""
+    """Dashboard numbers, and whether today is a working day."""
 
-    def __init__(self, counts: Counts, working_day: bool, day_note: str) -> None:
+    def __init__(self, dashboard: Dashboard) -> None:
         super().__init__()
-        self.counts = counts
-        self.working_day = working_day
-        self.day_note = day_note
+        self.dashboard = dashboard
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, CountsLoaded)
@@ -144,6 +144,14 @@ class SettingSaved(Message):
         super().__init__()
         self.section = section
         self.text = text
+
+
+class DeskOpened(Message):
+    """The desk finished opening in the background (the dashboard was drawn from a glance)."""
+
+    def __init__(self, desk: Desk) -> None:
+        super().__init__()
+        self.desk = desk
 
 
 class DemoCreated(Message):

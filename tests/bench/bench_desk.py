@@ -37,7 +37,8 @@ from onestop.services.demo import (
     MIDDLE_M,
 )
 from onestop.services.desk import Applicant, Desk, IntakeForm
-from onestop.store.repo_dossiers import DossierFilter, dossier_search_key, state_to_values
+from onestop.store.queries import DossierFilter
+from onestop.store.repo_dossiers import dossier_search_key, state_to_values
 from onestop.store.timefmt import dt_to_text
 
 NOW = datetime(2026, 11, 20, 10, 0)

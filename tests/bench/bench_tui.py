@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from onestop.services.desk import Desk
-from onestop.store.repo_dossiers import DossierFilter
+from onestop.store.queries import DossierFilter
 from tests.bench.bench_desk import NOW, build_big_desk, pct
 
 

@@ -22,7 +22,7 @@ from onestop.services import accounts
 from onestop.services.desk import Applicant, Desk, DeskError, IntakeForm
 from onestop.store import keyring
 from onestop.store.engine import Store, StoreKeyError
-from onestop.store.repo_dossiers import DossierFilter
+from onestop.store.queries import DossierFilter
 from tests.conftest import FROZEN
 
 PW = "mật khẩu thử 1"

@@ -14,7 +14,7 @@ from onestop.domain.codes import parse_dossier_code
 from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import Status
 from onestop.services.desk import Applicant, Desk, DeskError, IntakeError, IntakeForm
-from onestop.store.repo_dossiers import DossierFilter
+from onestop.store.queries import DossierFilter
 from tests.conftest import Clock
 
 

@@ -214,12 +214,8 @@ def free_port() -> int:
 
 
 def _onestop_cmd() -> list[str]:
-    """``onestop serve`` once cli.py carries the sync commands, else the module entry."""
-    from onestop.cli import main
-
-    if "serve" in main.commands:
-        return [sys.executable, "-m", "onestop.cli"]
-    return [sys.executable, "-m", "onestop.cli_sync"]
+    """``onestop`` as the installed script runs it (``onestop serve ...``)."""
+    return [sys.executable, "-m", "onestop.cli"]
 
 
 class ServerProcess:

@@ -10,7 +10,7 @@ from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import Status
 from onestop.domain.text import search_key
 from onestop.services.desk import Desk
-from onestop.store.repo_dossiers import DossierFilter
+from onestop.store.queries import DossierFilter
 from onestop.tui.app import OnestopApp, make_app
 from onestop.tui.messages import (
     DossierActed,

@@ -108,7 +108,7 @@ async def test_login_wrong_password_then_right_then_idle_lock(app: OnestopApp) -
 async def test_a_role_may_not_take_another_roles_action(app: OnestopApp) -> None:
     from onestop.domain.events import EventKind
     from onestop.domain.lifecycle import Status
-    from onestop.store.repo_dossiers import DossierFilter
+    from onestop.store.queries import DossierFilter
     from onestop.tui.screens.dossier_detail import DossierDetailScreen
 
     async with app.run_test(size=(80, 24), notifications=True) as pilot:

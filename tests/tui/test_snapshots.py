@@ -12,7 +12,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from onestop.domain.lifecycle import Status
-from onestop.store.repo_dossiers import DossierFilter
+from onestop.store.queries import DossierFilter
 from tests.tui.conftest import fill, settle
 from tests.tui.snapshot_app import build_app, copy_desk, open_desk
 

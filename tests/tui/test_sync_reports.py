@@ -29,7 +29,7 @@ from onestop.services import reports as svc
 from onestop.services import sync
 from onestop.services.desk import Desk
 from onestop.services.receipts import DEMO_PASSPHRASE
-from onestop.store.repo_dossiers import DossierFilter
+from onestop.store.queries import DossierFilter
 from onestop.tui._actions import parse_scores
 from onestop.tui.app import OnestopApp, make_app
 from onestop.tui.messages import DossierActed, SyncStateLoaded

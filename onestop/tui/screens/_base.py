@@ -13,12 +13,12 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from onestop.i18n import t
-from onestop.services.desk import Desk
 from onestop.tui._bindings import translate_bindings
 from onestop.tui.messages import SyncState
 from onestop.tui.widgets.chrome.desk_bar import DeskBar
 
 if TYPE_CHECKING:
+    from onestop.services.desk import Desk
     from onestop.tui.app import OnestopApp
 
 

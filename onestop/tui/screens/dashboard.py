@@ -13,7 +13,8 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from onestop.i18n import t
-from onestop.store.repo_dossiers import Counts, DossierFilter
+from onestop.services.glance import Dashboard
+from onestop.store.queries import Counts, DossierFilter
 from onestop.tui._bindings import bind
 from onestop.tui._filters import CATEGORIES, category_filter, count_of
 from onestop.tui._format import weekday_vi
@@ -48,18 +49,24 @@ class DashboardScreen(DeskScreen):
         ),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, first: Dashboard | None = None) -> None:
+        """``first``: numbers already read (the cold-start glance), shown without waiting."""
         super().__init__()
-        self.counts: Counts | None = None
+        self._first = first
+        self.counts: Counts | None = first.counts if first is not None else None
         self._category = CATEGORIES[0][0]
         self._preview_filter: DossierFilter | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="dash-main"):
             with Vertical(id="dash-left"):
-                yield Label(self._today(), id="dash-today", markup=False)
+                note = self._first.day_note if self._first is not None else ""
+                yield Label(self._today(note), id="dash-today", markup=False)
                 yield OptionList(
-                    *[Option(count_prompt(t(label), None), id=key) for key, label in CATEGORIES],
+                    *[
+                        Option(count_prompt(t(label), self._count(key)), id=key)
+                        for key, label in CATEGORIES
+                    ],
                     id="dash-counts",
                 )
                 yield Static(t("Enter: mở danh sách đầy đủ"), id="dash-hint", markup=False)
@@ -75,8 +82,13 @@ class DashboardScreen(DeskScreen):
         )
         return f"{text} · {note}" if note else text
 
+    def _count(self, key: str) -> int | None:
+        return None if self.counts is None else count_of(self.counts, key)
+
     def on_mount(self) -> None:
         self.query_one("#dash-counts", OptionList).focus()
+        if self._first is not None:
+            self._update_preview_title()
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -85,6 +97,8 @@ class DashboardScreen(DeskScreen):
         self.reload()
 
     def reload(self) -> None:
+        if self.ostop.desk is None:
+            return  # drawn from the glance; the app calls reload() once the desk is open
         self._load_counts()
         self._load_preview(self._category)
 
@@ -100,22 +114,17 @@ class DashboardScreen(DeskScreen):
     def _load_counts(self) -> None:
         # The calendar is read here, not in compose: the first look at a year builds its table
         # from the holidays package (~0.1 s), which must not delay the first paint.
-        desk = self.desk
-        counts = desk.counts()
-        today = self.ostop.now().date()
-        working = desk.calendar.is_working_day(today)
-        note = "" if working else (desk.calendar.day_note(today) or t("ngày nghỉ"))
+        board = self.desk.dashboard()
         if not get_current_worker().is_cancelled:
-            self.post_message(CountsLoaded(counts, working, note))
+            self.post_message(CountsLoaded(board))
 
     def on_counts_loaded(self, message: CountsLoaded) -> None:
-        self.counts = message.counts
-        self.query_one("#dash-today", Label).update(self._today(message.day_note))
+        board = message.dashboard
+        self.counts = board.counts
+        self.query_one("#dash-today", Label).update(self._today(board.day_note))
         options = self.query_one("#dash-counts", OptionList)
         for key, label in CATEGORIES:
-            options.replace_option_prompt(
-                key, count_prompt(t(label), count_of(message.counts, key))
-            )
+            options.replace_option_prompt(key, count_prompt(t(label), self._count(key)))
         self._update_preview_title()
 
     # ------------------------------------------------------------------ preview

@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 
 from onestop.domain.lifecycle import Status, status_label
 from onestop.i18n import t
-from onestop.store.repo_dossiers import PAGE_SIZE, DossierFilter
+from onestop.store.queries import PAGE_SIZE, DossierFilter
 from onestop.tui._bindings import bind
 from onestop.tui._filters import PRESETS, WINDOWS, build_filter
 from onestop.tui.messages import PageLoaded

@@ -12,7 +12,6 @@ from textual.widgets import Button, Footer, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from onestop.i18n import t
-from onestop.services.desk import Desk
 from onestop.tui._bindings import bind, translate_bindings
 from onestop.tui.messages import DemoCreated, DemoProgressed
 
@@ -117,6 +116,8 @@ class FirstRunScreen(Screen[None]):
             progress=progress,
             chunk=25,
         )
+        from onestop.services.desk import Desk
+
         desk = Desk.open(app.db_path, clock=app.clock, actor=app.official, role=app.role)
         self.post_message(DemoCreated(desk, DEMO_DOSSIERS))
 

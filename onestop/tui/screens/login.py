@@ -26,15 +26,12 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from onestop.domain.roles import role_label
 from onestop.i18n import t
-from onestop.services import accounts
-from onestop.services.desk import Desk, DeskError
-from onestop.services.receipts import DEMO_PASSPHRASE
-from onestop.store import keyring
+from onestop.services.base import DeskError
 from onestop.tui._bindings import bind, translate_bindings
 
 if TYPE_CHECKING:
+    from onestop.services.desk import Desk
     from onestop.tui.app import OnestopApp
 
 IDLE_CHECK_SECONDS = 15.0
@@ -56,8 +53,19 @@ class Unlocked(Message):
     pass
 
 
+class HintLoaded(Message):
+    def __init__(self, hint: str) -> None:
+        super().__init__()
+        self.hint = hint
+
+
 def demo_hint(db_path: Path) -> str:
     """The demo accounts, shown only on a desk that ``onestop demo`` made."""
+    from onestop.domain.roles import role_label
+    from onestop.services import accounts
+    from onestop.services.receipts import DEMO_PASSPHRASE
+    from onestop.store import keyring
+
     path = keyring.keyring_path(db_path)
     try:
         data = path.read_bytes()
@@ -116,13 +124,24 @@ class LoginScreen(Screen[None]):
             yield Input(id="login-password", password=True, compact=True)
             yield Button(t("Đăng nhập (Enter)"), id="login-submit", variant="primary", compact=True)
             yield Static("", id="login-error", markup=False)
-            hint = demo_hint(self.ostop.db_path)
-            if hint:
-                yield Static(hint, id="login-hint", markup=False)
+            yield Static("", id="login-hint", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#login-user", Input).focus()
+        self.query_one("#login-hint", Static).display = False
+        self._prepare()
+
+    @work(thread=True, group="login-prepare", exit_on_error=False, description="Chuẩn bị đăng nhập")
+    def _prepare(self) -> None:
+        # While the clerk types: load the desk's libraries (~0.4 s, so the screen did not wait
+        # for them) and read whether this is a demo desk whose accounts may be shown.
+        self.post_message(HintLoaded(demo_hint(self.ostop.db_path)))
+
+    def on_hint_loaded(self, message: HintLoaded) -> None:
+        hint = self.query_one("#login-hint", Static)
+        hint.update(message.hint)
+        hint.display = bool(message.hint)
 
     def action_enter(self) -> None:
         # A priority binding, as on the intake screen: it runs while the key is dispatched, so a
@@ -152,6 +171,8 @@ class LoginScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="login", exit_on_error=False, description="Đăng nhập")
     def _login(self, user: str, password: str) -> None:
+        from onestop.services import accounts
+
         app = self.ostop
         try:
             desk = accounts.open_logged_in(app.db_path, user, password, clock=app.clock)
@@ -228,6 +249,8 @@ class LockScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="lock", exit_on_error=False, description="Mở khóa")
     def _check(self, password: str) -> None:
+        from onestop.services import accounts
+
         try:
             accounts.verify_password(self.desk, password)
         except DeskError as e:
