@@ -265,6 +265,7 @@ class OnestopApp(App[None]):
                 screen.reload()
         then, self._after_opening = self._after_opening, None
         if then is not None:
+            self.clear_notifications()  # the "opening…" notice has done its job
             then()
 
     def desk_opened(self, desk: Desk) -> None:

@@ -154,3 +154,47 @@ def test_receive_then_find_by_unaccented_name(tmp_path: Path) -> None:
         subprocess.run(
             ["tmux", "-L", tmux.socket, "kill-server"], env=env, capture_output=True, timeout=10
         )
+
+
+def test_plain_desk_counts_first_and_a_key_pressed_at_once_is_kept(tmp_path: Path) -> None:
+    """A desk without accounts: the counts come from the glance, F3 pressed the moment they show
+    (the desk is still opening behind them) opens the list once it can, and search works."""
+    from datetime import datetime
+
+    from onestop.services.demo import build_demo
+
+    db = tmp_path / "plain.sqlite"
+    build_demo(db, dossiers=60, now=datetime(2026, 11, 20, 10, 0))
+    env = {
+        **os.environ,
+        "ONESTOP_CONFIG_FILE": str(tmp_path / "no-config.toml"),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TERM": "xterm-256color",
+    }
+    env.pop("ONESTOP_DB", None)
+    env.pop("TMUX", None)
+    tmux = Tmux(f"onestop-e2e-plain-{os.getpid()}", env)
+    try:
+        tmux.run(
+            *("-u", "new-session", "-d", "-s", "desk", "-x", "80", "-y", "24"),
+            *("-e", f"ONESTOP_NOW={NOW}"),
+            f"{ONESTOP} --db {db}",
+        )
+        tmux.wait_for(lambda s: "Tất cả hồ sơ" in s and " 60" in s, timeout=15)
+        tmux.keys("F3")
+        tmux.wait_for("Trang 1 · 60 hồ sơ")
+        tmux.type("nguyen")
+
+        def only_nguyen(screen: str) -> bool:
+            rows = [line for line in screen.splitlines() if " 261" in line]
+            return bool(rows) and all("Nguyễn" in row for row in rows)
+
+        screen = tmux.wait_for(only_nguyen)
+        assert "Trang 1 · 60 hồ sơ" not in screen
+        tmux.keys("C-q")
+        tmux.wait_for(lambda s: "Danh sách hồ sơ" not in s)
+    finally:
+        subprocess.run(
+            ["tmux", "-L", tmux.socket, "kill-server"], env=env, capture_output=True, timeout=10
+        )

@@ -28,7 +28,8 @@ _LABEL_WIDTH = 21
 
 def count_prompt(label: str, count: int | None) -> Text:
     shown = "…" if count is None else str(count)
-    return Text.assemble(label.ljust(_LABEL_WIDTH), (shown.rjust(5), "bold"))
+    width = max(5, len(shown))  # a million dossiers still fits on the line: the label gives way
+    return Text.assemble(label.ljust(_LABEL_WIDTH + 5 - width), (shown.rjust(width), "bold"))
 
 
 class DashboardScreen(DeskScreen):
@@ -87,8 +88,10 @@ class DashboardScreen(DeskScreen):
 
     def on_mount(self) -> None:
         self.query_one("#dash-counts", OptionList).focus()
-        if self._first is not None:
+        if self._first is not None and self.ostop.desk is None:
             self._update_preview_title()
+            self.query_one("#preview", DossierTable).display = False
+            self.query_one("#preview-empty", Static).update(t("Đang mở cơ sở dữ liệu quầy…"))
 
     def on_screen_resume(self) -> None:
         self.reload()
