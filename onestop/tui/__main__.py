@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from onestop.config import ConfigError, load_settings
-from onestop.services.desk import DeskError, vn_now
+from onestop.services.base import DeskError, vn_now
 from onestop.tui.app import run_desk
 
 
