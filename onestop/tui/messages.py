@@ -155,9 +155,10 @@ class DeskOpened(Message):
 
 
 class DemoCreated(Message):
-    def __init__(self, desk: Desk, dossiers: int) -> None:
+    """The first-run demo desk is built (encrypted: the login screen opens it)."""
+
+    def __init__(self, dossiers: int) -> None:
         super().__init__()
-        self.desk = desk
         self.dossiers = dossiers
 
 

@@ -576,6 +576,7 @@ async def test_qr_says_plainly_when_the_terminal_is_too_small(app: OnestopApp) -
 async def test_first_run_offers_a_demo_desk(tmp_path: Path, monkeypatch) -> None:
     import onestop.tui.screens.first_run as fr
     from onestop.tui.screens.first_run import FirstRunScreen
+    from onestop.tui.screens.login import LoginScreen
 
     monkeypatch.setattr(fr, "DEMO_DOSSIERS", 12)
     path = tmp_path / "new" / "desk.sqlite"
@@ -586,8 +587,17 @@ async def test_first_run_offers_a_demo_desk(tmp_path: Path, monkeypatch) -> None
         assert "onestop init" in text_of(app, "#first-init")
         await pilot.press("f2")
         await settle(pilot)
+        # Encrypted like «onestop demo»: the login screen lists the demo accounts.
+        assert isinstance(app.screen, LoginScreen) and app.desk is None
+        assert (path.parent / "desk.sqlite.keyring").exists()
+        assert "canbo" in str(app.screen.query_one("#login-hint", Static).render())
+        assert b"SQLite format 3" not in path.read_bytes()[:16]
+        await pilot.click("#login-user")
+        await pilot.press(*"canbo", "enter", *"onestop-demo", "enter")
+        await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)
         assert app.desk is not None and app.desk.counts().total == 12
+        assert app.desk.account is not None and app.desk.account.username == "canbo"
     if app.desk is not None:
         app.desk.close()
 

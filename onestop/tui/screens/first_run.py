@@ -109,23 +109,26 @@ class FirstRunScreen(Screen[None]):
         def progress(done: int, total: int) -> None:
             self.post_message(DemoProgressed(done, total))
 
+        # Encrypted with one account per role, exactly as «onestop demo» makes it: the login
+        # screen that follows lists the accounts and the demo password.
         build_demo(
             app.db_path,
             dossiers=DEMO_DOSSIERS,
             now=app.now(),
             progress=progress,
             chunk=25,
+            encrypted=True,
         )
-        from onestop.services.desk import Desk
-
-        desk = Desk.open(app.db_path, clock=app.clock, actor=app.official, role=app.role)
-        self.post_message(DemoCreated(desk, DEMO_DOSSIERS))
+        self.post_message(DemoCreated(DEMO_DOSSIERS))
 
     def on_demo_progressed(self, message: DemoProgressed) -> None:
         self.query_one("#first-progress", ProgressBar).update(progress=message.done)
 
     def on_demo_created(self, message: DemoCreated) -> None:
-        self.ostop.desk_opened(message.desk)
+        from onestop.tui.screens.login import LoginScreen
+
+        self.ostop.login_required = True
+        self.app.switch_screen(LoginScreen())
 
     @on(Worker.StateChanged)
     def _failed(self, event: Worker.StateChanged) -> None:
