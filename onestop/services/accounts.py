@@ -145,12 +145,13 @@ def _keyring_of(desk: Desk) -> tuple[Path, bytes, bytes]:
 
 
 def _change(desk: Desk, fn: Callable[[bytes, bytes], bytes]) -> None:
-    path, data, key = _keyring_of(desk)
+    path = _keyring_of(desk)[0]  # a plain desk is refused before any lock file is made
     try:
-        new = fn(data, key)
+        with keyring.locked(path):  # no login's counter update slips in between
+            path, data, key = _keyring_of(desk)
+            keyring.write_keyring(path, fn(data, key))
     except KeyringError as e:
         raise DeskError(str(e)) from e
-    keyring.write_keyring(path, new)
 
 
 def list_users(desk: Desk) -> list[Account]:

@@ -27,7 +27,6 @@ import io
 import json
 import os
 import random
-import sys
 import tempfile
 import time
 from collections import deque
@@ -96,6 +95,7 @@ from onestop.services.receipts import (
     trust_list,
     unlock_desk_key,
 )
+from onestop.store.filelock import exclusive
 from onestop.store.models import CodeCounter, DeskState, DossierRow, EventRow, Setting, Unit
 from onestop.store.repo_dossiers import row_to_state, save_dossier
 from onestop.store.repo_events import events_for
@@ -906,25 +906,8 @@ async def run_sync(
 @contextmanager
 def _sync_lock(db_path: Path) -> Iterator[bool]:
     """One sync at a time per desk database, across processes (TUI worker, CLI, web tabs)."""
-    lock_path = db_path.with_name(db_path.name + ".sync.lock")
-    handle = open(lock_path, "a+b")  # held for the whole run
-    try:
-        try:
-            if sys.platform == "win32":  # pragma: no cover - exercised on Windows desks
-                import msvcrt
-
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            yield False
-            return
-        yield True
-    finally:
-        handle.close()  # closing the file releases the lock on every platform
+    with exclusive(db_path.with_name(db_path.name + ".sync.lock")) as got:
+        yield got
 
 
 async def _run_sync_locked(

@@ -29,7 +29,9 @@ authenticated: someone who can edit this file can reset them — but that person
 the file and guess offline, where the counter never applied. Online guessing at the desk is
 stopped by the counter (5 failures → locked 15 min, both in ``policy``); offline guessing is
 stopped only by scrypt and the password's strength. Counter updates are written atomically
-(temp file, fsync, rename); two processes failing at the same instant may lose one increment.
+(temp file, fsync, rename) under an exclusive lock on ``<keyring>.lock`` held from the read to
+the write (``locked``), so two processes failing at the same instant both count; account
+changes by an admin take the same lock.
 
 ``unlock`` is the pure password check (bytes in, data key out) used by login and by restore;
 ``login`` adds the lockout policy and the counters on the file.
@@ -46,6 +48,8 @@ import re
 import secrets
 import tempfile
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -59,6 +63,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from onestop.domain.text import search_key
 from onestop.i18n import t
 from onestop.paths import keyring_path as keyring_path
+from onestop.store.filelock import exclusive
 
 FORMAT = "onestop-keyring"
 VERSION = 1
@@ -71,6 +76,7 @@ _SCRYPT_MAXMEM = 2**28
 MIN_PASSWORD = 8
 DEFAULT_MAX_FAILURES = 5
 DEFAULT_LOCKOUT_MINUTES = 15
+LOCK_WAIT_S = 10.0  # several scrypt runs queued behind one another, at worst
 ROLE_NAMES = ("clerk", "specialist", "leader", "admin")
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 
@@ -569,12 +575,32 @@ def unlock(keyring_bytes: bytes, username: str, password: str) -> bytes:
     return data_key
 
 
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold the keyring's lock for a read-modify-write (login counters, account changes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(path.with_name(path.name + ".lock"), wait=LOCK_WAIT_S) as got:
+        if not got:
+            raise KeyringError(
+                t(
+                    "Tệp khóa {path} đang bận (một chương trình khác đang đăng nhập); thử lại.",
+                    path=path,
+                )
+            )
+        yield
+
+
 def login(path: Path, username: str, password: str, *, now: datetime) -> tuple[Account, bytes]:
     """Check the lockout, the password and the record; update the counters in the file.
 
     A wrong password adds one failure; at ``policy.max_failures`` the account is locked for
     ``policy.lockout_minutes``. A correct password resets the counter.
     """
+    with locked(path):
+        return _login(path, username, password, now=now)
+
+
+def _login(path: Path, username: str, password: str, *, now: datetime) -> tuple[Account, bytes]:
     data = read_keyring(path)
     doc = _load(data)
     u = normalise_username(username)
@@ -641,6 +667,7 @@ __all__ = [
     "disable",
     "is_demo",
     "keyring_path",
+    "locked",
     "login",
     "mark_demo",
     "new_data_key",

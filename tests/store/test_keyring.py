@@ -195,3 +195,31 @@ def test_write_is_atomic_and_private(ring: tuple[Path, bytes]) -> None:
     path, _ = ring
     assert path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
+
+
+def test_failures_from_two_processes_at_once_all_count(ring: tuple[Path, bytes]) -> None:
+    """The counter is a read-modify-write around a 0.1 s scrypt: two desks' processes failing
+    together must not overwrite each other's increments."""
+    import subprocess
+    import sys
+
+    path, _ = ring
+    keyring.write_keyring(path, keyring.set_policy(path.read_bytes(), keyring.Policy(100, 15)))
+    tries = 8
+    code = (
+        "from datetime import datetime; from pathlib import Path;"
+        "from onestop.store import keyring\n"
+        f"n = 0\nfor _ in range({tries}):\n"
+        "    try:\n"
+        f"        keyring.login(Path({str(path)!r}), 'canbo', 'sai', now=datetime(2026, 11, 20, 10))\n"
+        "    except keyring.BadCredentials:\n"
+        "        n += 1\n"
+        "print(n)"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert outs == [str(tries), str(tries)]
+    assert keyring.account(path.read_bytes(), "canbo").failed == 2 * tries
