@@ -77,7 +77,7 @@ COMMANDS = {
     ),
     **_lazy("onestop.cli_receipts", "keys", "receipt", "slip", "verify"),
     **_lazy("onestop.cli_backup", "backup", "restore"),
-    **_lazy("onestop.cli_accounts", "user"),
+    **_lazy("onestop.cli_accounts", "user", "encrypt"),
     **_lazy("onestop.cli_reports", "report"),
     **_lazy("onestop.cli_sync", "serve", "server", "enroll", "sync"),
 }

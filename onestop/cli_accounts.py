@@ -7,11 +7,23 @@ twice at a hidden prompt, or come from ``ONESTOP_NEW_PASSWORD`` in scripts.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from onestop.cli_common import db_option, emit, guard, json_option, open_desk, read_new_password
+from onestop.cli_common import (
+    PASSWORD_ENV,
+    Refused,
+    db_option,
+    desk_now,
+    emit,
+    guard,
+    json_option,
+    open_desk,
+    read_new_password,
+    settings_or_exit,
+)
 from onestop.domain.roles import Permission, Role, role_label
 from onestop.i18n import t
 from onestop.services import accounts
@@ -193,3 +205,64 @@ def user_policy(
             two_person_rule=two_person,
         )
     click.echo(t("Đã lưu cài đặt bảo mật."))
+
+
+@click.command("encrypt")
+@db_option
+@click.option("--admin", required=True, help="Tên đăng nhập của quản trị viên đầu tiên.")
+@click.option("--admin-name", default="", help="Họ tên quản trị viên (ghi vào nhật ký).")
+@click.option(
+    "--keep-plain",
+    is_flag=True,
+    help="Giữ lại bản chưa mã hóa thành <db>.plain-<thời điểm> (mặc định: xóa sau khi xong).",
+)
+@click.option("--yes", is_flag=True, help="Không hỏi xác nhận (cho script).")
+@json_option
+@guard
+def encrypt(
+    db: Path | None, admin: str, admin_name: str, keep_plain: bool, yes: bool, as_json: bool
+) -> None:
+    """Mã hóa một quầy cũ chưa mã hóa và tạo tài khoản quản trị đầu tiên.
+
+    \b
+    Quầy tạo trước khi có tài khoản (hoặc bằng script) lưu dữ liệu không mã hóa. Lệnh này chép
+    toàn bộ sang một tệp SQLCipher với khóa mới, kiểm tra bản chép (mở được, đủ hồ sơ và sự kiện,
+    chuỗi băm đúng) rồi mới thay. Mật khẩu quản trị: gõ hai lần, hoặc biến ONESTOP_PASSWORD.
+    Đóng quầy ở mọi chương trình khác trước khi chạy.
+    """
+    settings = settings_or_exit(db)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise Refused(
+                t("Chưa xác nhận mã hóa: thêm --yes (cho script) hoặc chạy trong cửa sổ lệnh.")
+            )
+        if not click.confirm(
+            t("Mã hóa quầy {p} và tạo quản trị viên {u}?", p=settings.db, u=admin),
+            default=False,
+            err=True,
+        ):
+            raise Refused(t("Đã hủy; chưa thay gì."))
+    password = read_new_password(what=admin, env_var=PASSWORD_ENV)
+    desk = accounts.encrypt_plain_desk(
+        settings.db,
+        admin=admin,
+        admin_name=admin_name,
+        password=password,
+        keep_plain=keep_plain,
+        clock=desk_now,
+    )
+    try:
+        total = desk.counts().total
+    finally:
+        desk.close()
+    if as_json:
+        emit({"db": str(settings.db), "admin": admin, "dossiers": total, "kept_plain": keep_plain})
+    else:
+        click.echo(
+            t(
+                "Đã mã hóa {p} ({n} hồ sơ). Từ nay đăng nhập: onestop --user {u}.",
+                p=settings.db,
+                n=total,
+                u=admin,
+            )
+        )

@@ -8,6 +8,8 @@ role through ``Desk.require``.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -135,7 +137,9 @@ def verify_password(desk: Desk, password: str) -> None:
 def _keyring_of(desk: Desk) -> tuple[Path, bytes, bytes]:
     if desk.data_key is None:
         raise DeskError(
-            t("Quầy này chưa được mã hóa nên chưa có tài khoản. Tạo quầy mới bằng «onestop init».")
+            t(
+                "Quầy này chưa được mã hóa nên chưa có tài khoản. Mã hóa nó và tạo quản trị viên đầu tiên bằng «onestop encrypt --admin TÊN»."
+            )
         )
     path = keyring_path(desk.store.path)
     try:
@@ -248,3 +252,106 @@ __all__ = [
     "set_roles",
     "verify_password",
 ]
+
+
+# ---------------------------------------------------------------------- a plain desk, encrypted
+
+
+def encrypt_plain_desk(
+    path: Path,
+    *,
+    admin: str,
+    admin_name: str = "",
+    password: str,
+    keep_plain: bool = False,
+    clock: Callable[[], datetime] = vn_now,
+) -> Desk:
+    """Turn a plain desk (made before accounts existed, or by scripts) into an encrypted one
+    with a first admin account; return it opened as that admin.
+
+    Nothing is replaced until the encrypted copy has been checked: it opens with the new key,
+    holds the same dossiers and events, and its hash chains and projections verify. The keyring
+    is written before the swap (a crash between leaves the plain file and a keyring that does
+    not open it — remove the keyring and run again — never an encrypted file whose key is
+    nowhere). The plain file is kept as ``<db>.plain-<time>`` during the swap and deleted at
+    the end unless ``keep_plain``; deleting does not scrub the disk blocks it used.
+    """
+    from onestop.store.engine import Store, export_encrypted, is_plain_sqlite
+
+    kpath = keyring_path(path)
+    if not path.is_file():
+        raise DeskError(t("Chưa có cơ sở dữ liệu {path}.", path=path))
+    if kpath.exists() or not is_plain_sqlite(path):
+        raise DeskError(t("Quầy {path} đã được mã hóa.", path=path))
+    plain = Desk.open(path, clock=clock)  # refuses a desk never set up, migrates an old one
+    try:
+        before = plain.rebuild(fix=False)
+        if not before.ok:
+            raise DeskError(
+                t(
+                    "Quầy {path} đang có lỗi dữ liệu ({n} lỗi); chạy «onestop rebuild» trước khi "
+                    "mã hóa.",
+                    path=path,
+                    n=len(before.chain_errors) + len(before.fixed),
+                )
+            )
+    finally:
+        plain.close()
+    # The WAL folded into the file, so the copy sees every commit; busy means another program
+    # still has the desk open and could write after the copy.
+    con = sqlite3.connect(path)
+    try:
+        busy = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    finally:
+        con.close()
+    if busy:
+        raise DeskError(
+            t(
+                "Quầy {path} đang mở ở một chương trình khác. Đóng quầy ở đó rồi chạy lại; chưa "
+                "thay đổi gì.",
+                path=path,
+            )
+        )
+    now = clock()
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    data_key = keyring.new_data_key()
+    try:
+        data = keyring.create_keyring(
+            data_key,
+            username=admin,
+            display_name=admin_name or admin,
+            roles=(Role.ADMIN.value,),
+            password=password,
+            now=now,
+        )
+    except KeyringError as e:
+        raise DeskError(str(e)) from e
+    work = path.with_name(f"{path.name}.encrypting-{stamp}")
+    kept = path.with_name(f"{path.name}.plain-{stamp}")
+    try:
+        export_encrypted(path, work, data_key)
+        copy = Desk(Store(work, key=data_key), clock=clock)
+        try:
+            after = copy.rebuild(fix=False)
+        finally:
+            copy.close()
+        if not after.ok or (after.dossiers, after.events) != (before.dossiers, before.events):
+            raise DeskError(t("Bản mã hóa không khớp với quầy; chưa thay gì."))
+        keyring.write_keyring(kpath, data)
+        os.link(path, kept)
+        for suffix in ("-wal", "-shm"):  # the plain file's, empty after the checkpoint
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.replace(work, path)
+    except BaseException:
+        if not path.exists() and kept.exists():
+            os.replace(kept, path)
+        if is_plain_sqlite(path):
+            kpath.unlink(missing_ok=True)
+            kept.unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{work}{suffix}").unlink(missing_ok=True)
+        raise
+    desk = open_logged_in(path, admin, password, clock=clock)
+    if not keep_plain:
+        kept.unlink(missing_ok=True)
+    return desk
