@@ -46,6 +46,20 @@ def _login_error(e: KeyringError) -> LoginError:
     return LoginError(str(e), getattr(e, "until", None))
 
 
+def _first_admin(
+    data_key: bytes, admin: str, admin_name: str, password: str, now: datetime
+) -> bytes:
+    """A new keyring holding the data key for the desk's first admin."""
+    return keyring.create_keyring(
+        data_key,
+        username=admin,
+        display_name=admin_name or admin,
+        roles=(Role.ADMIN.value,),
+        password=password,
+        now=now,
+    )
+
+
 def create_encrypted_desk(
     path: Path,
     *,
@@ -76,14 +90,7 @@ def create_encrypted_desk(
     now = clock()
     data_key = keyring.new_data_key()
     try:
-        data = keyring.create_keyring(
-            data_key,
-            username=admin,
-            display_name=admin_name or admin,
-            roles=(Role.ADMIN.value,),
-            password=password,
-            now=now,
-        )
+        data = _first_admin(data_key, admin, admin_name, password, now)
         for username, name, roles, pw in extra_accounts:
             data = keyring.add_account(
                 data,
@@ -316,14 +323,7 @@ def encrypt_plain_desk(
     stamp = now.strftime("%Y%m%d-%H%M%S")
     data_key = keyring.new_data_key()
     try:
-        data = keyring.create_keyring(
-            data_key,
-            username=admin,
-            display_name=admin_name or admin,
-            roles=(Role.ADMIN.value,),
-            password=password,
-            now=now,
-        )
+        data = _first_admin(data_key, admin, admin_name, password, now)
     except KeyringError as e:
         raise DeskError(str(e)) from e
     work = path.with_name(f"{path.name}.encrypting-{stamp}")

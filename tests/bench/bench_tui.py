@@ -35,6 +35,16 @@ def _tmux(socket: str, *args: str) -> str:
     ).stdout
 
 
+def _start_desk(socket: str, db: Path) -> None:
+    """The real ``onestop`` at 80×24 on its own tmux server (no race with the last one's exit)."""
+    exe = Path(sys.executable).parent / "onestop"
+    _tmux(
+        socket,
+        *("new-session", "-d", "-s", "bench", "-x", "80", "-y", "24"),
+        f"ONESTOP_NOW='2026-11-20 10:00' {exe} --db {db}",
+    )
+
+
 def _wait(socket: str, t0: float, ready: Callable[[str], bool]) -> float:
     while True:
         screen = _tmux(socket, "capture-pane", "-t", "bench", "-p")
@@ -57,23 +67,11 @@ def _counts_shown(screen: str) -> bool:
 def cold_start(db: Path, runs: int) -> tuple[list[float], list[float]]:
     """Per run: ms until the dashboard's counts show, and until the desk is open behind them
     (the preview table of the highlighted count is filled)."""
-    exe = str(Path(sys.executable).parent / "onestop")
     counts, ready = [], []
     for i in range(runs):
-        socket = f"bench-{os.getpid()}-{i}"  # a server per run: no race with the last one's exit
+        socket = f"bench-{os.getpid()}-{i}"
         t0 = time.perf_counter()
-        _tmux(
-            socket,
-            "new-session",
-            "-d",
-            "-s",
-            "bench",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            f"ONESTOP_NOW='2026-11-20 10:00' {exe} --db {db}",
-        )
+        _start_desk(socket, db)
         try:
             counts.append(_wait(socket, t0, _counts_shown))
             ready.append(_wait(socket, t0, lambda s: _DOSSIER_ROW.search(s) is not None))
@@ -85,23 +83,11 @@ def cold_start(db: Path, runs: int) -> tuple[list[float], list[float]]:
 def login_start(db: Path, runs: int) -> tuple[list[float], list[float]]:
     """An encrypted desk: ms until the login screen shows, and from Enter on the password to
     the dashboard's counts (scrypt key unwrap, SQLCipher open, first counts)."""
-    exe = str(Path(sys.executable).parent / "onestop")
     shown, logged = [], []
     for i in range(runs):
         socket = f"bench-login-{os.getpid()}-{i}"
         t0 = time.perf_counter()
-        _tmux(
-            socket,
-            "new-session",
-            "-d",
-            "-s",
-            "bench",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            f"ONESTOP_NOW='2026-11-20 10:00' {exe} --db {db}",
-        )
+        _start_desk(socket, db)
         try:
             shown.append(_wait(socket, t0, lambda s: "Tên đăng nhập" in s))
             time.sleep(1.0)  # a person takes longer than this to type
