@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -48,7 +48,7 @@ class StoreKeyError(Exception):
 
 
 def make_sqlite_engine(
-    url: str,
+    url: str | URL,
     *,
     immediate: bool,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
@@ -98,7 +98,10 @@ def make_sqlite_engine(
 
 
 def make_engine(path: Path, *, immediate: bool, key: bytes | None = None) -> Engine:
-    return make_sqlite_engine(f"sqlite:///{path}", immediate=immediate, key=key)
+    # URL.create, not an f-string: a folder named "Quầy #1" or "?" must not become a URL
+    # fragment or query and put the database somewhere else.
+    url = URL.create("sqlite", database=str(path))
+    return make_sqlite_engine(url, immediate=immediate, key=key)
 
 
 def is_plain_sqlite(path: Path) -> bool:

@@ -105,3 +105,19 @@ def test_declines_a_desk_never_set_up(tmp_path: Path) -> None:
     migrate.upgrade(store.write_engine)
     store.close()
     assert glance(path, BUILT) is None
+
+
+def test_folder_names_with_url_characters(tmp_path: Path) -> None:
+    """A folder named like "Quầy #1 ?" holds the database itself — it once became a URL
+    fragment/query, and the desk was created at a truncated path beside it."""
+    folder = tmp_path / "Quầy #1 ?x"
+    folder.mkdir()
+    path = folder / "quầy.sqlite"
+    build_demo(path, dossiers=5, now=BUILT)
+    assert path.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Quầy #1 ?x"]
+    seen = glance(path, BUILT)
+    assert seen is not None and seen.dashboard.counts.total == 5
+    desk = Desk.open(path, clock=lambda: BUILT)
+    assert desk.counts().total == 5
+    desk.close()
