@@ -67,11 +67,10 @@ class Tmux:
         raise AssertionError(f"timed out waiting for {check!r}; the screen was:\n{screen}")
 
 
-def test_receive_then_find_by_unaccented_name(tmp_path: Path) -> None:
-    db = tmp_path / "e2e.sqlite"
+def terminal_env(tmp_path: Path) -> dict[str, str]:
+    """A UTF-8 xterm, no developer config, no outer tmux or desk path leaking in."""
     env = {
         **os.environ,
-        "ONESTOP_NOW": NOW,
         "ONESTOP_CONFIG_FILE": str(tmp_path / "no-config.toml"),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
@@ -79,6 +78,12 @@ def test_receive_then_find_by_unaccented_name(tmp_path: Path) -> None:
     }
     env.pop("ONESTOP_DB", None)
     env.pop("TMUX", None)
+    return env
+
+
+def test_receive_then_find_by_unaccented_name(tmp_path: Path) -> None:
+    db = tmp_path / "e2e.sqlite"
+    env = {**terminal_env(tmp_path), "ONESTOP_NOW": NOW}
     subprocess.run(
         [str(ONESTOP), "demo", "--db", str(db), "--dossiers", "40"],
         env=env,
@@ -165,15 +170,7 @@ def test_plain_desk_counts_first_and_a_key_pressed_at_once_is_kept(tmp_path: Pat
 
     db = tmp_path / "plain.sqlite"
     build_demo(db, dossiers=60, now=datetime(2026, 11, 20, 10, 0))
-    env = {
-        **os.environ,
-        "ONESTOP_CONFIG_FILE": str(tmp_path / "no-config.toml"),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "TERM": "xterm-256color",
-    }
-    env.pop("ONESTOP_DB", None)
-    env.pop("TMUX", None)
+    env = terminal_env(tmp_path)
     tmux = Tmux(f"onestop-e2e-plain-{os.getpid()}", env)
     try:
         tmux.run(
