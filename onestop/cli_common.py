@@ -22,7 +22,7 @@ from onestop.config import ConfigError, Settings, load_settings
 from onestop.domain.cccd import CccdError
 from onestop.domain.text import datetime_vi
 from onestop.i18n import set_language, t
-from onestop.paths import keyring_path
+from onestop.paths import has_keyring
 from onestop.services.base import DeskError, IntakeError, vn_now
 
 if TYPE_CHECKING:  # the desk's libraries load when a command opens the desk, not for --help
@@ -99,7 +99,7 @@ def open_settings_desk(settings: Settings) -> Desk:
     from onestop.services.accounts import open_logged_in
     from onestop.services.desk import Desk
 
-    if keyring_path(settings.db).exists():
+    if has_keyring(settings.db):
         user, password = credentials(settings.db)
         return open_logged_in(settings.db, user, password, clock=desk_now)
     return Desk.open(settings.db, clock=desk_now, actor=settings.official, role=settings.role)

@@ -34,3 +34,8 @@ KEYRING_SUFFIX = ".keyring"
 def keyring_path(db: Path) -> Path:
     """``desk.sqlite`` -> ``desk.sqlite.keyring`` (same folder, so they are copied together)."""
     return db.with_name(db.name + KEYRING_SUFFIX)
+
+
+def has_keyring(db: Path) -> bool:
+    """An encrypted desk: every CLI and TUI path must log in."""
+    return keyring_path(db).exists()

@@ -281,12 +281,16 @@ def _package_year(year: int) -> _PackageYear:
     return table
 
 
+def _days_in(year: int) -> int:
+    return (date(year + 1, 1, 1) - date(year, 1, 1)).days if year < 9999 else 365
+
+
 def _build_package_year(year: int) -> _PackageYear:
     import holidays
 
     vn = holidays.country_holidays("VN", years=year, language="vi")
     first = date(year, 1, 1)
-    length = (date(year + 1, 1, 1) - first).days if year < 9999 else 365
+    length = _days_in(year)
     work = bytes(1 if vn.is_working_day(first + timedelta(days=i)) else 0 for i in range(length))
     names: dict[date, str] = {
         day: unicodedata.normalize("NFC", str(name)) for day, name in vn.items() if day.year == year
@@ -311,9 +315,7 @@ def package_year_table(year: int) -> tuple[str, dict[str, str]]:
 def use_package_year_table(year: int, work: str, names: Mapping[str, str]) -> None:
     """Take a year's table made earlier by ``package_year_table`` instead of importing the
     package. ``ValueError`` if it cannot be that year's table (then nothing is taken)."""
-    first = date(year, 1, 1)
-    length = (date(year + 1, 1, 1) - first).days if year < 9999 else 365
-    if len(work) != length or set(work) - {"0", "1"}:
+    if len(work) != _days_in(year) or set(work) - {"0", "1"}:
         raise ValueError(f"not a working-day table of {year}")
     days = {date.fromisoformat(day): str(name) for day, name in names.items()}
     if any(day.year != year for day in days):

@@ -9,7 +9,6 @@ role through ``Desk.require``.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from onestop.domain.roles import Permission, Role
 from onestop.i18n import t
+from onestop.paths import has_keyring as has_keyring
 from onestop.services.desk import Desk, DeskError, vn_now
 from onestop.store import keyring
 from onestop.store.keyring import Account, KeyringError, Policy, keyring_path
@@ -35,11 +35,6 @@ class LoginError(DeskError):
     def __init__(self, message: str, until: datetime | None = None):
         super().__init__(message)
         self.until = until
-
-
-def has_keyring(db: Path) -> bool:
-    """An encrypted desk: every CLI and TUI path must log in."""
-    return keyring_path(db).exists()
 
 
 def _login_error(e: KeyringError) -> LoginError:
@@ -141,14 +136,20 @@ def verify_password(desk: Desk, password: str) -> None:
 # ---------------------------------------------------------------------- administration
 
 
-def _keyring_of(desk: Desk) -> tuple[Path, bytes, bytes]:
+def _keyring_file(desk: Desk) -> Path:
+    """The desk's keyring; a plain desk has none and is refused with what to do."""
     if desk.data_key is None:
         raise DeskError(
             t(
                 "Quầy này chưa được mã hóa nên chưa có tài khoản. Mã hóa nó và tạo quản trị viên đầu tiên bằng «onestop encrypt --admin TÊN»."
             )
         )
-    path = keyring_path(desk.store.path)
+    return keyring_path(desk.store.path)
+
+
+def _keyring_of(desk: Desk) -> tuple[Path, bytes, bytes]:
+    path = _keyring_file(desk)
+    assert desk.data_key is not None  # _keyring_file refused a plain desk
     try:
         return path, keyring.read_keyring(path), desk.data_key
     except KeyringError as e:
@@ -156,10 +157,10 @@ def _keyring_of(desk: Desk) -> tuple[Path, bytes, bytes]:
 
 
 def _change(desk: Desk, fn: Callable[[bytes, bytes], bytes]) -> None:
-    path = _keyring_of(desk)[0]  # a plain desk is refused before any lock file is made
+    path = _keyring_file(desk)  # a plain desk is refused before any lock file is made
     try:
         with keyring.locked(path):  # no login's counter update slips in between
-            path, data, key = _keyring_of(desk)
+            _, data, key = _keyring_of(desk)
             keyring.write_keyring(path, fn(data, key))
     except KeyringError as e:
         raise DeskError(str(e)) from e
@@ -283,7 +284,7 @@ def encrypt_plain_desk(
     nowhere). The plain file is kept as ``<db>.plain-<time>`` during the swap and deleted at
     the end unless ``keep_plain``; deleting does not scrub the disk blocks it used.
     """
-    from onestop.store.engine import Store, export_encrypted, is_plain_sqlite
+    from onestop.store.engine import Store, export_encrypted, fold_wal, is_plain_sqlite
 
     kpath = keyring_path(path)
     if not path.is_file():
@@ -306,12 +307,7 @@ def encrypt_plain_desk(
         plain.close()
     # The WAL folded into the file, so the copy sees every commit; busy means another program
     # still has the desk open and could write after the copy.
-    con = sqlite3.connect(path)
-    try:
-        busy = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    finally:
-        con.close()
-    if busy:
+    if not fold_wal(path):
         raise DeskError(
             t(
                 "Quầy {path} đang mở ở một chương trình khác. Đóng quầy ở đó rồi chạy lại; chưa "

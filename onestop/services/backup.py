@@ -93,7 +93,7 @@ from onestop import __version__
 from onestop.i18n import t
 from onestop.services.desk import Desk, DeskError, NotInitialisedError
 from onestop.store import keyring, migrate
-from onestop.store.engine import Store, StoreKeyError
+from onestop.store.engine import Store, StoreKeyError, fold_wal, raw_connection
 
 __all__ = [
     "BACKUP_SUFFIX",
@@ -204,19 +204,6 @@ def _open_store(path: Path, key: bytes | None) -> Store:
         return Store(path, key=key)
     except StoreKeyError as e:
         raise BackupError(str(e)) from e
-
-
-def _raw_sqlite(path: Path, key: bytes | None) -> Any:
-    """A bare DB-API connection (autocommit) for checkpoint and checks; keyed if encrypted."""
-    if key is None:
-        conn: Any = sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
-    else:
-        import sqlcipher3  # type: ignore[import-not-found,unused-ignore]
-
-        conn = sqlcipher3.connect(str(path), timeout=5.0, isolation_level=None)
-        conn.execute("PRAGMA cipher_log_level = NONE")
-        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-    return conn
 
 
 # ----------------------------------------------------------------------------- key wrapping
@@ -841,14 +828,10 @@ def _write_file(path: Path, data: bytes) -> None:
 def _checkpoint_or_refuse(path: Path, key: bytes | None) -> None:
     """Fold the WAL into the main file so the kept copy is complete; refuse if in use."""
     try:
-        conn = _raw_sqlite(path, key)
-        try:
-            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        finally:
-            conn.close()
+        folded = fold_wal(path, key)
     except Exception as e:  # noqa: BLE001 - sqlite3 and sqlcipher3 have distinct error types
         raise BackupError(t("Không đọc được cơ sở dữ liệu hiện tại {p}: {e}", p=path, e=e)) from e
-    if busy:
+    if not folded:
         raise _in_use(path)
     _refuse_if_in_use(path)
 
@@ -986,7 +969,7 @@ def _current_summary(target: Path, key: bytes | None) -> tuple[DbSummary | None,
     if not target.exists():
         return None, False
     try:
-        conn = _raw_sqlite(target, key)
+        conn = raw_connection(target, key)
     except Exception:  # noqa: BLE001
         return None, True
     try:

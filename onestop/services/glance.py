@@ -22,7 +22,7 @@ from onestop.domain.desk import (
     override_from_row,
 )
 from onestop.i18n import t
-from onestop.paths import keyring_path
+from onestop.paths import has_keyring
 from onestop.services import calendar_cache
 from onestop.store.glance import glimpse
 from onestop.store.queries import Counts
@@ -61,7 +61,7 @@ class Glance:
 def glance(path: Path, now: datetime) -> Glance | None:
     """Today's dashboard of the plain desk at ``path``, or ``None`` when only the full desk can
     tell (no file, encrypted, not set up, schema to migrate, unreadable)."""
-    if not path.is_file() or keyring_path(path).exists():
+    if not path.is_file() or has_keyring(path):
         return None
     try:
         with glimpse(path) as g:

@@ -113,6 +113,29 @@ def is_plain_sqlite(path: Path) -> bool:
         return False
 
 
+def raw_connection(path: Path, key: bytes | None = None) -> Any:
+    """A bare DB-API connection (autocommit) for checkpoints and checks; keyed if encrypted."""
+    if key is None:
+        return sqlite3.connect(str(path), timeout=5.0, isolation_level=None)
+    from sqlcipher3 import dbapi2 as sqlcipher
+
+    conn = sqlcipher.connect(str(path), timeout=5.0, isolation_level=None)
+    conn.execute("PRAGMA cipher_log_level = NONE")
+    conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    return conn
+
+
+def fold_wal(path: Path, key: bytes | None = None) -> bool:
+    """Checkpoint the WAL into the main file and truncate it; ``False`` when another program's
+    connection kept part of it busy (the desk is open elsewhere)."""
+    conn = raw_connection(path, key)
+    try:
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    finally:
+        conn.close()
+    return not busy
+
+
 def export_encrypted(plain: Path, target: Path, key: bytes) -> None:
     """Write an SQLCipher copy of the plain database ``plain`` to ``target`` under ``key``
     (``sqlcipher_export``: every table, index, trigger and the FTS index, page by page)."""

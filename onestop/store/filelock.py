@@ -11,15 +11,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 
-def _try_lock(handle: object) -> bool:
-    fileno = handle.fileno()  # type: ignore[attr-defined]
+def _try_lock(handle: IO[bytes]) -> bool:
+    fileno = handle.fileno()
     try:
         if sys.platform == "win32":  # pragma: no cover - exercised on Windows desks
             import msvcrt
 
-            handle.seek(0)  # type: ignore[attr-defined]
+            handle.seek(0)
             msvcrt.locking(fileno, msvcrt.LK_NBLCK, 1)
         else:
             import fcntl

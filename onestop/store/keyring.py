@@ -49,7 +49,7 @@ import secrets
 import tempfile
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -578,8 +578,13 @@ def unlock(keyring_bytes: bytes, username: str, password: str) -> bytes:
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Hold the keyring's lock for a read-modify-write (login counters, account changes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive(path.with_name(path.name + ".lock"), wait=LOCK_WAIT_S) as got:
+    with ExitStack() as stack:
+        try:
+            got = stack.enter_context(
+                exclusive(path.with_name(path.name + ".lock"), wait=LOCK_WAIT_S)
+            )
+        except OSError as e:  # no such folder, read-only medium: as for an unreadable keyring
+            raise KeyringError(t("Không đọc được tệp khóa {path}: {e}", path=path, e=e)) from e
         if not got:
             raise KeyringError(
                 t(

@@ -31,7 +31,7 @@ from textual.worker import Worker, WorkerState
 
 from onestop.config import Settings, default_export_dir
 from onestop.i18n import get_language, set_language, t
-from onestop.paths import keyring_path
+from onestop.paths import has_keyring
 from onestop.services.base import DeskError, NotInitialisedError, vn_now
 from onestop.services.glance import Glance, glance
 from onestop.tui._backup import DailyBackup
@@ -616,7 +616,7 @@ def run_desk(
     set_language(settings.language)
     desk: Desk | None = None
     problem = ""
-    login_required = settings.db.exists() and keyring_path(settings.db).exists()
+    login_required = settings.db.exists() and has_keyring(settings.db)
     first = None if login_required else glance(settings.db, now())
     if first is not None and "language" not in explicit and first.language in ("vi", "en"):
         if first.language != get_language():
