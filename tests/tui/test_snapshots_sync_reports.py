@@ -15,7 +15,9 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from onestop.services import sync
+from onestop.services.desk import Desk
 from onestop.tui._sync import DeskSync
+from onestop.tui.app import OnestopApp
 from tests.conftest import FROZEN
 from tests.tui.conftest import settle
 from tests.tui.snapshot_app import build_app, copy_desk, open_desk
@@ -26,6 +28,20 @@ def _app(template: Path, tmp_path: Path):
     return desk, build_app(desk)
 
 
+def _compare_on(snap_compare, desk: Desk, app: OnestopApp, key: str) -> bool:
+    """The snapshot of the screen ``key`` opens from the dashboard (the desk closed after)."""
+
+    async def ready(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+
+    try:
+        return bool(snap_compare(app, run_before=ready))
+    finally:
+        desk.close()
+
+
 def _iso(minutes_ago: float) -> str:
     return (FROZEN - timedelta(minutes=minutes_ago)).isoformat(timespec="seconds")
 
@@ -33,15 +49,7 @@ def _iso(minutes_ago: float) -> str:
 def test_sync_screen_not_enrolled(snap_compare, demo_template: Path, tmp_path: Path) -> None:
     desk, app = _app(demo_template, tmp_path)
 
-    async def ready(pilot: Pilot[None]) -> None:
-        await settle(pilot)
-        await pilot.press("ctrl+y")
-        await settle(pilot)
-
-    try:
-        assert snap_compare(app, run_before=ready)
-    finally:
-        desk.close()
+    assert _compare_on(snap_compare, desk, app, "ctrl+y")
 
 
 def test_sync_screen_after_runs(
@@ -86,29 +94,13 @@ def test_sync_screen_after_runs(
     }.items():
         desk.set_setting(key, value)
 
-    async def ready(pilot: Pilot[None]) -> None:
-        await settle(pilot)
-        await pilot.press("ctrl+y")
-        await settle(pilot)
-
-    try:
-        assert snap_compare(app, run_before=ready)
-    finally:
-        desk.close()
+    assert _compare_on(snap_compare, desk, app, "ctrl+y")
 
 
 def test_reports_bieu06(snap_compare, demo_template: Path, tmp_path: Path) -> None:
     desk, app = _app(demo_template, tmp_path)
 
-    async def ready(pilot: Pilot[None]) -> None:
-        await settle(pilot)
-        await pilot.press("ctrl+b")
-        await settle(pilot)
-
-    try:
-        assert snap_compare(app, run_before=ready)
-    finally:
-        desk.close()
+    assert _compare_on(snap_compare, desk, app, "ctrl+b")
 
 
 def test_reports_weekly_chart(snap_compare, demo_template: Path, tmp_path: Path) -> None:
