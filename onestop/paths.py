@@ -1,8 +1,10 @@
-"""Where the shipped assets and migrations live (in a checkout and in an installed wheel), and
-the files that sit beside a desk database."""
+"""Where the shipped assets and migrations live (in a checkout and in an installed wheel), the
+files that sit beside a desk database, and writing a file so it is never seen half-written."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
@@ -39,3 +41,36 @@ def keyring_path(db: Path) -> Path:
 def has_keyring(db: Path) -> bool:
     """An encrypted desk: every CLI and TUI path must log in."""
     return keyring_path(db).exists()
+
+
+def write_atomically(
+    path: Path, data: bytes, *, mode: int | None = None, sync_folder: bool = False
+) -> None:
+    """Write ``data`` beside ``path``, fsync, rename over it: a crash or a full disk leaves the
+    old file or the new one, never half of one. ``mode`` is set before the rename;
+    ``sync_folder`` also makes the rename itself durable (keys, keyrings)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if sync_folder:
+        fsync_folder(path.parent)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a new directory entry durable (POSIX; folders cannot be opened on Windows)."""
+    if os.name == "nt":  # pragma: no cover - exercised on Windows desks
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

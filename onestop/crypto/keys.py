@@ -44,6 +44,7 @@ import os
 import secrets
 import tempfile
 import unicodedata
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Final
 
@@ -61,6 +62,7 @@ from onestop.crypto.signer import (
     kid_for,
     public_key_from_bytes,
 )
+from onestop.paths import fsync_folder
 
 __all__ = [
     "KEY_FILE_FORMAT",
@@ -163,24 +165,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
             if path.exists():
                 raise FileExistsError(str(path)) from None
             os.replace(tmp, path)
-        _fsync_dir(directory)
+        with suppress(OSError):  # a key file is already safe on disk; best effort here
+            fsync_folder(directory)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the new directory entry durable on POSIX; not possible (or needed) on Windows.
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def create_key_file(

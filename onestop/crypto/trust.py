@@ -55,7 +55,6 @@ is valid. A receipt claiming a time outside the entry's [valid_from, valid_to) i
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +73,7 @@ from onestop.crypto.signer import (
 )
 from onestop.domain.codes import validate_unit_eid
 from onestop.domain.receipt import decode_cbor_strict, validate_host
+from onestop.paths import write_atomically
 
 __all__ = [
     "TRUST_CONTENT_TYPE",
@@ -480,18 +480,8 @@ def load_trust_list(
 
 def write_public_file(path: Path, data: bytes) -> None:
     """Write a public file (a trust list) atomically: temp file, fsync, rename, mode 0644."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # The trust list is public; 0644 so a verifier running as another user can read it.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    # The trust list is public; 0644 so a verifier running as another user can read it.
+    write_atomically(path, data, mode=0o644)
 
 
 def export_trust_file(path: str | os.PathLike[str], root_signer: Signer, tl: TrustList) -> bytes:

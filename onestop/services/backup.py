@@ -91,6 +91,7 @@ from sqlalchemy import text
 
 from onestop import __version__
 from onestop.i18n import t
+from onestop.paths import fsync_folder
 from onestop.services.desk import Desk, DeskError, NotInitialisedError
 from onestop.store import keyring, migrate
 from onestop.store.engine import Store, StoreKeyError, fold_wal, raw_connection
@@ -169,16 +170,6 @@ def _scrypt_n() -> int:
         if 2**10 <= n <= 2**20 and not n & (n - 1):
             return n
     return DEFAULT_SCRYPT_N
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name == "nt":  # pragma: no cover - directories cannot be opened on Windows
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def data_key_of(desk: Desk) -> bytes | None:
@@ -504,7 +495,7 @@ def _write_encrypted(
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_folder(target.parent)
     except OSError as e:
         with suppress(OSError):
             tmp.unlink()
@@ -765,7 +756,7 @@ class RestorePlan:
         for suffix in ("-wal", "-shm"):
             with suppress(OSError):
                 Path(str(self.target) + suffix).unlink()
-        _fsync_dir(self.target.parent)
+        fsync_folder(self.target.parent)
         self._install_keys(stamp)
         self.committed = kept
         return kept
@@ -795,7 +786,7 @@ class RestorePlan:
                 os.replace(
                     ring_path, ring_path.with_name(f"{ring_path.name}.before-restore-{stamp}")
                 )
-            _write_file(ring_path, data)
+            keyring.write_keyring(ring_path, data)
 
     def discard(self) -> None:
         for p in [self.staged, *self.staged_keys.values()]:
@@ -809,20 +800,6 @@ class RestorePlan:
     def __exit__(self, *exc: object) -> None:
         if self.committed is None:
             self.discard()
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(name, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(name)
-        raise
 
 
 def _checkpoint_or_refuse(path: Path, key: bytes | None) -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from platformdirs import user_cache_path
 
 from onestop.domain.calendar import package_year_table, use_package_year_table
+from onestop.paths import write_atomically
 
 CACHE_FORMAT = 1  # bump when the table's meaning changes on our side
 
@@ -71,9 +70,7 @@ def save(years: Iterable[int]) -> None:
     path = cache_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".calendar-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"key": key, "years": tables}, f, ensure_ascii=False)
-        os.replace(tmp, path)
+        doc = {"key": key, "years": tables}
+        write_atomically(path, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
     except OSError:
         return

@@ -44,6 +44,7 @@ from onestop.crypto.signer import InvalidPublicKeyError, Signer, kid_for
 from onestop.domain.calendar import DayKind
 from onestop.domain.events import GENESIS_HEAD, Event, EventFormatError, chain, to_epoch
 from onestop.i18n import t
+from onestop.paths import write_atomically
 from onestop.services import catalogue, conflicts, lockdown
 from onestop.services._wire import (
     API,
@@ -1277,16 +1278,7 @@ def export_bundle(
         batch=body,
     )
     target = to_dir / f"{env.desk}_{first:07d}-{last:07d}{BUNDLE_SUFFIX}"
-    fd, tmp = tempfile.mkstemp(prefix=".bundle.", dir=to_dir)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, data)
     return target
 
 

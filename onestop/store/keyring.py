@@ -43,10 +43,8 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-import tempfile
 import unicodedata
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -63,6 +61,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from onestop.domain.text import search_key
 from onestop.i18n import t
 from onestop.paths import keyring_path as keyring_path
+from onestop.paths import write_atomically
 from onestop.store.filelock import exclusive
 
 FORMAT = "onestop-keyring"
@@ -135,25 +134,9 @@ def read_keyring(path: Path) -> bytes:
 
 
 def write_keyring(path: Path, data: bytes) -> None:
-    """Atomic replace: temp file in the same folder, fsync, rename, fsync the folder."""
+    """Atomic replace: temp file in the same folder, fsync, mode 0600, rename, fsync the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):
-        dir_fd = os.open(path.parent, os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_atomically(path, data, mode=0o600, sync_folder=True)
 
 
 # ---------------------------------------------------------------------- encoding helpers
