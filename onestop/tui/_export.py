@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from onestop.i18n import t
-from onestop.services.desk import DeskError
+from onestop.services.base import DeskError
 
 PRINT_TIMEOUT_S = 30.0
 
