@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from onestop.cli import main
+from onestop.cli.main import main
 from tests.cli_login import LOGIN, init_desk
 
 NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
@@ -199,7 +199,7 @@ def test_help_lists_every_command():
 def test_the_desk_command_loads_no_database_library_before_opening():
     """``onestop`` must draw the desk before SQLAlchemy/SQLModel/pydantic load (cold start)."""
     code = (
-        "import sys, onestop.cli, onestop.tui.app, onestop.tui.screens.dashboard;"
+        "import sys, onestop.cli.main, onestop.tui.app, onestop.tui.screens.dashboard;"
         "heavy = ('sqlalchemy', 'sqlmodel', 'pydantic', 'alembic', 'httpx', 'qrcode', 'fpdf',"
         " 'sqlcipher3', 'cryptography');"
         "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & set(heavy))))"

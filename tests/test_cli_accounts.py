@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from onestop.cli import main
+from onestop.cli.main import main
 from tests.cli_login import ADMIN, PASSWORD, init_desk
 
 NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}

@@ -1,6 +1,6 @@
 """``onestop keys / receipt / verify / slip`` as an operator and a verifier use them.
 
-The commands run through ``onestop.cli.main`` (importing ``onestop.cli_receipts`` attaches
+The commands run through ``onestop.cli.main.main`` (importing ``onestop.cli_receipts`` attaches
 them). Exit codes: 0 ok, 1 refused, 2 usage; ``verify`` 0/3/4/5/6 by verdict.
 """
 
@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from onestop.cli import main
+from onestop.cli.main import main
 from onestop.crypto.verify import EXIT_CODES, Verdict
-from onestop.services import receipts as rc
+from onestop.services import keys as keys_svc
 from onestop.services.accounts import open_logged_in
 from tests.cli_login import LOGIN, PASSWORD, init_desk
 
 NOW = "2026-11-20 10:00"
-ENV = {"ONESTOP_NOW": NOW, rc.SCRYPT_N_ENV: "1024", **LOGIN}
+ENV = {"ONESTOP_NOW": NOW, "ONESTOP_SCRYPT_N": "1024", **LOGIN}
 NAME = "Nguyễn Thị Phương Thảo Tôn Nữ Hoàng Anh"
 DESK_PASS = "mật khẩu quầy một"
 ROOT_PASS = "mật khẩu khóa gốc tỉnh"
@@ -62,12 +62,12 @@ def _receive(db: str) -> str:
 @pytest.fixture
 def demo_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A desk with demo keys (province root, desk key, trust list), like ``onestop demo``."""
-    monkeypatch.setenv(rc.SCRYPT_N_ENV, "1024")
+    monkeypatch.setenv("ONESTOP_SCRYPT_N", "1024")
     path = tmp_path / "desk.sqlite"
     _init(path)
     desk = open_logged_in(path, "quantri", PASSWORD)
     try:
-        rc.ensure_demo_keys(desk)
+        keys_svc.ensure_demo_keys(desk)
     finally:
         desk.close()
     return str(path)
@@ -76,7 +76,7 @@ def demo_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def demo_pass(tmp_path: Path) -> str:
     path = tmp_path / "demo-pass.txt"
-    path.write_text(rc.DEMO_PASSPHRASE + "\n", encoding="utf-8")
+    path.write_text(keys_svc.DEMO_PASSPHRASE + "\n", encoding="utf-8")
     return str(path)
 
 
@@ -108,7 +108,7 @@ def test_receipt_verify_tamper_revoke_unknown(demo_db: str, demo_pass: str, tmp_
         assert status in (3, 6), (pos, status)
 
     # Province revokes the desk key (as of before this receipt) in a new list: exit 5.
-    keys = rc.keys_dir(Path(demo_db))
+    keys = keys_svc.keys_dir(Path(demo_db))
     extended = tmp_path / "province-list.cbor"
     shutil.copy(keys / "trust.cbor", extended)  # the province's current list, to extend
     status, out, err = run("keys", "show", "--db", demo_db, "--json")
@@ -234,11 +234,11 @@ def test_wrong_passphrase_exit_1_in_vietnamese(demo_db: str) -> None:
     status, _, err = run("receipt", code, "--db", demo_db, "--qr-text", input="sai mật khẩu nữa\n")
     assert status == 1 and "Sai mật khẩu" in err
     status, out, _ = run(
-        "receipt", code, "--db", demo_db, "--qr-text", input=rc.DEMO_PASSPHRASE + "\n"
+        "receipt", code, "--db", demo_db, "--qr-text", input=keys_svc.DEMO_PASSPHRASE + "\n"
     )
     assert status == 0 and out.strip().startswith("https://")
     # There is no way to put a passphrase on the command line.
-    status, _, err = run("receipt", code, "--db", demo_db, "--passphrase", rc.DEMO_PASSPHRASE)
+    status, _, err = run("receipt", code, "--db", demo_db, "--passphrase", keys_svc.DEMO_PASSPHRASE)
     assert status == 2 and "No such option" in err
 
 

@@ -17,7 +17,7 @@ import pytest
         "onestop.services.desk",
         "onestop.services.demo",
         "onestop.crypto.verify",
-        "onestop.cli",
+        "onestop.cli.main",
     ],
 )
 def test_core_does_not_import_textual_or_rich(module: str):

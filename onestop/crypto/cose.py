@@ -44,7 +44,7 @@ from onestop.crypto.signer import (
     Signer,
     verify_signature,
 )
-from onestop.domain.receipt import MalformedError, decode_cbor_strict
+from onestop.domain.cbor import MalformedError, decode_cbor_strict
 
 __all__ = ["COSE_SIGN1_TAG", "MalformedError", "Sign1", "parse_sign1", "sign1", "verify_sign1"]
 

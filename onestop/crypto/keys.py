@@ -37,8 +37,6 @@ future Rust/JS verifier) can read from this docstring alone.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import secrets
@@ -54,6 +52,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from onestop.crypto.kdf import SCRYPT_N, SCRYPT_P, SCRYPT_R, valid_n
 from onestop.crypto.signer import (
     ES256,
     SUPPORTED_ALGS,
@@ -62,6 +61,7 @@ from onestop.crypto.signer import (
     kid_for,
     public_key_from_bytes,
 )
+from onestop.domain import b64
 from onestop.paths import fsync_folder
 
 __all__ = [
@@ -82,11 +82,7 @@ __all__ = [
 
 KEY_FILE_FORMAT: Final = "onestop-key/1"
 MIN_PASSPHRASE_LENGTH: Final = 8
-DEFAULT_SCRYPT_N: Final = 2**15
-_SCRYPT_R: Final = 8
-_SCRYPT_P: Final = 1
 # Accepted on load: 2**10 (tests) .. 2**20 (1 GiB would be absurd on a desk laptop).
-_SCRYPT_N_RANGE: Final = (2**10, 2**20)
 _MAX_FILE_BYTES: Final = 64 * 1024
 _WRONG_PASSPHRASE: Final = "Sai mật khẩu hoặc tệp khóa bị hỏng."
 
@@ -123,16 +119,10 @@ def _derive(passphrase: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase)
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 def _unb64(value: object, field: str) -> bytes:
-    if not isinstance(value, str):
-        raise KeyFileError(f"Tệp khóa không đúng định dạng: trường '{field}' không hợp lệ.")
     try:
-        return base64.b64decode(value.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as exc:
+        return b64.std_decode(value)
+    except ValueError as exc:
         raise KeyFileError(
             f"Tệp khóa không đúng định dạng: trường '{field}' không phải base64."
         ) from exc
@@ -178,7 +168,7 @@ def create_key_file(
     *,
     label: str,
     alg: int = ES256,
-    scrypt_n: int = DEFAULT_SCRYPT_N,
+    scrypt_n: int = SCRYPT_N,
     signer: SoftwareSigner | None = None,
 ) -> SoftwareSigner:
     """Generate a key (or take ``signer``), write it encrypted to ``path``, return the signer.
@@ -190,7 +180,7 @@ def create_key_file(
     label = unicodedata.normalize("NFC", label).strip()
     if not label or len(label) > 200:
         raise KeyFileError("Nhãn khóa phải có từ 1 đến 200 ký tự.")
-    if not (_SCRYPT_N_RANGE[0] <= scrypt_n <= _SCRYPT_N_RANGE[1]) or scrypt_n & (scrypt_n - 1):
+    if not valid_n(scrypt_n):
         raise KeyFileError("Tham số scrypt n phải là lũy thừa của 2 trong khoảng cho phép.")
     if target.exists():
         raise KeyFileError(f"Tệp khóa {target} đã tồn tại; không ghi đè để tránh mất khóa.")
@@ -214,7 +204,7 @@ def create_key_file(
 
 
 def encrypt_key(
-    signer: SoftwareSigner, passphrase: str, *, label: str, scrypt_n: int = DEFAULT_SCRYPT_N
+    signer: SoftwareSigner, passphrase: str, *, label: str, scrypt_n: int = SCRYPT_N
 ) -> bytes:
     """The ``onestop-key/1`` document of ``signer`` encrypted under ``passphrase`` (bytes), for
     keys kept somewhere other than a file of their own (the server's key, in its database)."""
@@ -222,7 +212,7 @@ def encrypt_key(
     label = unicodedata.normalize("NFC", label).strip()
     if not label or len(label) > 200:
         raise KeyFileError("Nhãn khóa phải có từ 1 đến 200 ký tự.")
-    if not (_SCRYPT_N_RANGE[0] <= scrypt_n <= _SCRYPT_N_RANGE[1]) or scrypt_n & (scrypt_n - 1):
+    if not valid_n(scrypt_n):
         raise KeyFileError("Tham số scrypt n phải là lũy thừa của 2 trong khoảng cho phép.")
     salt = secrets.token_bytes(16)
     nonce = secrets.token_bytes(12)
@@ -231,18 +221,18 @@ def encrypt_key(
         "label": label,
         "alg": signer.alg,
         "kid": signer.kid.hex(),
-        "public_key": _b64(signer.public_key_bytes()),
+        "public_key": b64.std_encode(signer.public_key_bytes()),
         "kdf": {
             "name": "scrypt",
             "n": scrypt_n,
-            "r": _SCRYPT_R,
-            "p": _SCRYPT_P,
-            "salt": _b64(salt),
+            "r": SCRYPT_R,
+            "p": SCRYPT_P,
+            "salt": b64.std_encode(salt),
         },
     }
-    key = _derive(secret, salt, scrypt_n, _SCRYPT_R, _SCRYPT_P)
+    key = _derive(secret, salt, scrypt_n, SCRYPT_R, SCRYPT_P)
     ciphertext = AESGCM(key).encrypt(nonce, signer.private_key_pkcs8(), _header_aad(header))
-    document = header | {"nonce": _b64(nonce), "ciphertext": _b64(ciphertext)}
+    document = header | {"nonce": b64.std_encode(nonce), "ciphertext": b64.std_encode(ciphertext)}
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
@@ -341,7 +331,7 @@ def _decrypt_document(document: dict[str, Any], passphrase: str) -> SoftwareSign
         if not isinstance(value, int) or isinstance(value, bool):
             raise KeyFileError("Tệp khóa không đúng định dạng: tham số scrypt không hợp lệ.")
     assert isinstance(n, int) and isinstance(r, int) and isinstance(p, int)  # for mypy
-    if not (_SCRYPT_N_RANGE[0] <= n <= _SCRYPT_N_RANGE[1]) or n & (n - 1) or not 1 <= r <= 16:
+    if not valid_n(n) or not 1 <= r <= 16:
         raise KeyFileError("Tệp khóa không đúng định dạng: tham số scrypt ngoài phạm vi.")
     if not 1 <= p <= 4:
         raise KeyFileError("Tệp khóa không đúng định dạng: tham số scrypt ngoài phạm vi.")

@@ -71,8 +71,9 @@ from onestop.crypto.signer import (
     kid_for,
     public_key_from_bytes,
 )
+from onestop.domain.cbor import decode_cbor_strict
 from onestop.domain.codes import validate_unit_eid
-from onestop.domain.receipt import decode_cbor_strict, validate_host
+from onestop.domain.receipt import validate_host
 from onestop.paths import write_atomically
 
 __all__ = [

@@ -44,11 +44,11 @@ from typing import Final
 from onestop.crypto.cose import Sign1, parse_sign1, sign1, verify_sign1
 from onestop.crypto.signer import InvalidPublicKeyError, Signer, public_key_from_bytes
 from onestop.crypto.trust import STATUS_ACTIVE, TrustEntry, TrustList
+from onestop.domain.cbor import MalformedError
+from onestop.domain.clock import VN_TZ
 from onestop.domain.codes import parse_dossier_code
 from onestop.domain.receipt import (
     MAX_RECEIPT_BYTES,
-    VN_TZ,
-    MalformedError,
     RawClaims,
     ReceiptClaims,
     parse_receipt_url,
@@ -186,7 +186,7 @@ def make_receipt_qr_text(
 ) -> str:
     """The full QR text ``https://<host>/r1#<digits>`` for a receipt.
 
-    Render it with ``onestop.services.qr`` (byte + numeric segments); check ``qr_version``
+    Render it with ``onestop.forms.qr`` (byte + numeric segments); check ``qr_version``
     stays <= 11 if the slip prints the code at 25 mm.
     """
     return receipt_url(host, sign_receipt(signer, claims, entry))

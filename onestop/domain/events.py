@@ -19,10 +19,10 @@ from typing import Any
 
 import cbor2
 
+from onestop.domain.clock import VN_TZ
 from onestop.i18n import t
 
-VN_OFFSET = timedelta(hours=7)
-_EPOCH_LOCAL = datetime(1970, 1, 1) + VN_OFFSET
+_EPOCH_LOCAL = datetime(1970, 1, 1) + VN_TZ.utcoffset(None)
 GENESIS_HEAD = bytes(32)
 
 

@@ -72,15 +72,14 @@ Numeric encoding ("r1 digits"), length-safe and bijective:
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Final
+from datetime import date, datetime
+from typing import Final
 
-import cbor2
-
+from onestop.domain.cbor import MalformedError, decode_cbor_strict, encode_canonical
+from onestop.domain.clock import VN_TZ
 from onestop.domain.codes import (
     make_dossier_code,
     national_procedure_code,
@@ -93,19 +92,15 @@ __all__ = [
     "MAX_RECEIPT_BYTES",
     "RECEIPT_PATH",
     "VN_TZ",
-    "MalformedError",
     "RawClaims",
     "ReceiptClaims",
     "bytes_from_digits",
-    "decode_cbor_strict",
     "digits_from_bytes",
     "parse_receipt_url",
     "receipt_url",
     "validate_host",
 ]
 
-#: Vietnam has used UTC+7 without daylight saving since 1975.
-VN_TZ: Final = timezone(timedelta(hours=7), "ICT")
 
 #: Path of the citizen verify page; "r1" is the version of the QR text scheme.
 RECEIPT_PATH: Final = "/r1"
@@ -134,52 +129,9 @@ _URL_PREFIX_RE: Final = re.compile(
 )
 
 
-class MalformedError(ValueError):
-    """Input that is not a well-formed receipt, COSE message or CBOR item.
-
-    The one error type of the decoding path: callers (the verifier, the CLI) catch it and show
-    its message, which is Vietnamese and safe to display.
-    """
-
-
 # --------------------------------------------------------------------------------------------
 # strict CBOR
 # --------------------------------------------------------------------------------------------
-
-
-def decode_cbor_strict(data: bytes, *, max_depth: int = 16) -> Any:
-    """Decode exactly one CBOR item, refusing anything a careful verifier should refuse.
-
-    Refused: trailing bytes (cbor2.loads ignores them), indefinite-length items, duplicate map
-    keys, nesting deeper than ``max_depth``. Every failure is a ``MalformedError``: cbor2 is a C
-    extension that raises CBORDecodeError, ValueError, TypeError, OverflowError... on junk, and
-    no caller should have to know that list, so this is the one place that catches broadly.
-    """
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise MalformedError(t("Dữ liệu CBOR phải là chuỗi byte."))
-    raw = bytes(data)
-    if not raw:
-        raise MalformedError(t("Dữ liệu rỗng."))
-    stream = io.BytesIO(raw)
-    try:
-        decoder = cbor2.CBORDecoder(
-            stream,
-            max_depth=max_depth,
-            allow_indefinite=False,
-            allow_duplicate_keys=False,
-        )
-        value = decoder.decode()
-    except Exception as exc:  # noqa: BLE001 - see docstring: every decoder failure is malformed input
-        raise MalformedError(
-            t("Dữ liệu CBOR không hợp lệ ({error}).", error=type(exc).__name__)
-        ) from exc
-    if stream.tell() != len(raw):
-        raise MalformedError(t("Có dữ liệu thừa sau cấu trúc CBOR."))
-    return value
-
-
-def _encode_canonical(value: object) -> bytes:
-    return cbor2.dumps(value, canonical=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,7 +312,7 @@ class RawClaims:
 
     def to_cbor(self) -> bytes:
         """Canonical (deterministic) CBOR: one set of claims, one byte string."""
-        return _encode_canonical(self.to_map())
+        return encode_canonical(self.to_map())
 
     @classmethod
     def from_cbor(cls, data: bytes) -> RawClaims:

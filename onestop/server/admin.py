@@ -18,7 +18,8 @@ from onestop.server.errors import ApiError
 from onestop.server.ingest import ingest_batch
 from onestop.server.keys import ServerKeyError, server_signer
 from onestop.server.reference import NAMES, publish, seed
-from onestop.services._wire import WireError, decode_bundle
+from onestop.wire.base import WireError
+from onestop.wire.bundle import decode_bundle
 
 __all__ = [
     "AdminError",

@@ -56,21 +56,10 @@ from onestop.server.ingest import (
 from onestop.server.keys import server_signer
 from onestop.server.reference import changed_since, seed
 from onestop.server.web import mount as mount_web
-from onestop.services._wire import (
-    API,
-    CBOR_MEDIA,
-    MAX_WIRE_BYTES,
-    REF_CT,
-    WireError,
-    b64e,
-    dictionaries,
-    digest,
-    now_epoch,
-    parse_auth,
-    sign,
-    verify_message,
-)
-from onestop.services.lockdown import REVOKED_CT
+from onestop.wire.base import API, CBOR_MEDIA, MAX_WIRE_BYTES, WireError, b64e, now_epoch
+from onestop.wire.codec import dictionaries
+from onestop.wire.messages import REF_CT, REVOKED_CT, parse_auth, sign, verify_message
+from onestop.wire.state import digest
 
 log = logging.getLogger("onestop.server")
 DATABASE_URL_ENV = "ONESTOP_SERVER_DATABASE_URL"

@@ -34,24 +34,16 @@ from onestop.server.db import ServerDB
 from onestop.server.errors import ApiError
 from onestop.server.keys import server_public_key
 from onestop.server.reference import publish_revocations, reference_data
-from onestop.services._wire import (
-    AUTH_WINDOW_S,
+from onestop.wire.base import WireError, b64d, b64e, loads_strict, now_epoch
+from onestop.wire.enroll import (
     ENROLL_ALPHABET,
-    ENROLL_CT,
     ENROLL_HASH_PREFIX,
     ENROLL_SECRET_LEN,
-    WireError,
-    b64d,
-    b64e,
     enroll_check,
     enroll_secret_hash,
     group_code,
-    loads_strict,
-    now_epoch,
-    open_signed,
-    sign_time,
-    token_digest,
 )
+from onestop.wire.messages import AUTH_WINDOW_S, ENROLL_CT, open_signed, sign_time, token_digest
 
 CODE_TTL = 14 * 24 * 3600
 _COMMUNE_RE = re.compile(r"^\d{5}$")

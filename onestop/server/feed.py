@@ -18,7 +18,9 @@ from onestop.crypto.signer import Signer
 from onestop.server import repo
 from onestop.server.db import ServerDB
 from onestop.server.errors import ApiError
-from onestop.services._wire import FeedHeader, FeedRange, current_dictionary, encode_feed, now_epoch
+from onestop.wire.base import now_epoch
+from onestop.wire.codec import current_dictionary
+from onestop.wire.messages import FeedHeader, FeedRange, encode_feed
 
 MAX_FEED_EVENTS = 2000
 _AFTER_RE = re.compile(r"^\d{5}-\d{2}:\d{1,12}$")

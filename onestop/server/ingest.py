@@ -33,26 +33,17 @@ from onestop.domain.lifecycle import apply
 from onestop.server import repo
 from onestop.server.db import ServerDB
 from onestop.server.errors import ApiError
-from onestop.services._wire import (
+from onestop.store.timefmt import dt_to_text, opt_dt_to_text
+from onestop.wire.base import MAX_WIRE_BYTES, WireError, b64e, now_epoch
+from onestop.wire.codec import (
     ENCODINGS,
-    MAX_WIRE_BYTES,
-    Ack,
     UnsupportedEncoding,
-    WireError,
-    b64e,
     decompress,
     dictionaries,
-    event_key,
-    now_epoch,
-    replay_or_none,
-    sign_ack,
-    split_batch,
-    state_from_json,
-    state_json,
-    verify_message,
     zstd_dict_id,
 )
-from onestop.store.timefmt import dt_to_text, opt_dt_to_text
+from onestop.wire.messages import Ack, sign_ack, split_batch, verify_message
+from onestop.wire.state import event_key, replay_or_none, state_from_json, state_json
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from sqlalchemy import select, update
 
+from onestop.crypto import kdf
 from onestop.crypto.keys import (
     KeyFileError,
     decrypt_key,
@@ -42,7 +43,6 @@ from onestop.crypto.keys import (
 from onestop.crypto.signer import SoftwareSigner
 from onestop.server.db import ServerDB
 from onestop.server.repo import SETTING, insert_ignore
-from onestop.services.receipts import ReceiptError, scrypt_n
 
 log = logging.getLogger("onestop.server")
 
@@ -78,8 +78,8 @@ def server_passphrase() -> str | None:
 
 def _encrypt(signer: SoftwareSigner, passphrase: str) -> bytes:
     try:
-        return encrypt_key(signer, passphrase, label=_LABEL, scrypt_n=scrypt_n())
-    except (KeyFileError, ReceiptError) as e:
+        return encrypt_key(signer, passphrase, label=_LABEL, scrypt_n=kdf.scrypt_n())
+    except (KeyFileError, kdf.KdfSettingError) as e:
         raise ServerKeyError(f"Không mã hóa được khóa ký máy chủ: {e}") from e
 
 

@@ -26,12 +26,12 @@ from sqlalchemy import Connection, func, select, update
 
 from onestop.crypto.trust import TrustError, read_trust_bundle
 from onestop.domain.calendar import DayKind
+from onestop.domain.catalogue import CatalogueError, parse_catalogue
 from onestop.paths import asset_path
 from onestop.server import repo
 from onestop.server.db import ServerDB
 from onestop.server.errors import ApiError
-from onestop.services._wire import dumps, now_epoch
-from onestop.services.catalogue import CatalogueError, parse_catalogue
+from onestop.wire.base import dumps, now_epoch
 
 NAMES = ("catalogue", "calendar", "units", "trust", "revocations")
 _COUNTER = "reference_version"

@@ -14,10 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from onestop.domain.clock import vn_now
 from onestop.domain.roles import Permission, Role
 from onestop.i18n import t
 from onestop.paths import has_keyring as has_keyring
-from onestop.services.desk import Desk, DeskError, vn_now
+from onestop.services.desk import Desk, DeskError
 from onestop.store import keyring
 from onestop.store.keyring import Account, KeyringError, Policy, keyring_path
 

@@ -66,7 +66,6 @@ backups of this desk there.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -90,6 +89,8 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlalchemy import text
 
 from onestop import __version__
+from onestop.crypto import kdf
+from onestop.domain import b64
 from onestop.i18n import t
 from onestop.paths import fsync_folder
 from onestop.services.desk import Desk, DeskError, NotInitialisedError
@@ -120,10 +121,6 @@ CHUNK_SIZE: Final = 1024 * 1024
 WRAP_AAD: Final = b"onestop backup v1"
 HKDF_INFO: Final = b"onestop backup v1"
 PASSPHRASE_ENV: Final = "ONESTOP_BACKUP_PASSPHRASE"
-SCRYPT_N_ENV: Final = "ONESTOP_SCRYPT_N"  # tests only, shared with the desk key files
-DEFAULT_SCRYPT_N: Final = 2**15
-_SCRYPT_R: Final = 8
-_SCRYPT_P: Final = 1
 _MAX_HEADER: Final = 64 * 1024 * 1024  # the keyring copy is small; this bounds junk input
 _MAX_CHUNK: Final = 64 * 1024 * 1024
 DB_MEMBER: Final = "desk.sqlite"
@@ -150,26 +147,18 @@ class BackupError(DeskError):
 # ----------------------------------------------------------------------------- small helpers
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 def _unb64(value: object, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise BackupError(t("Tệp sao lưu hỏng: trường {f} không hợp lệ.", f=what))
     try:
-        return base64.b64decode(value.encode("ascii"), validate=True)
-    except (ValueError, UnicodeEncodeError) as e:
+        return b64.std_decode(value)
+    except ValueError as e:
         raise BackupError(t("Tệp sao lưu hỏng: trường {f} không hợp lệ.", f=what)) from e
 
 
 def _scrypt_n() -> int:
-    raw = os.environ.get(SCRYPT_N_ENV, "").strip()
-    if raw.isdigit():
-        n = int(raw)
-        if 2**10 <= n <= 2**20 and not n & (n - 1):
-            return n
-    return DEFAULT_SCRYPT_N
+    try:
+        return kdf.scrypt_n()
+    except kdf.KdfSettingError as e:
+        raise BackupError(str(e)) from e
 
 
 def data_key_of(desk: Desk) -> bytes | None:
@@ -324,7 +313,7 @@ def _snapshot(desk: Desk) -> Iterator[Path]:
 
 
 def _key_files(db_path: Path) -> list[Path]:
-    from onestop.services.receipts import keys_dir
+    from onestop.services.keys import keys_dir
 
     folder = keys_dir(db_path)
     if not folder.is_dir():
@@ -366,23 +355,28 @@ def create_backup(
     if data_key is not None:
         kek = _kek_from_data_key(data_key, salt)
         nonce, blob = _wrap(kek, content_key)
-        wrap = {"kind": "data-key", "salt": _b64(salt), "nonce": _b64(nonce), "key": _b64(blob)}
+        wrap = {
+            "kind": "data-key",
+            "salt": b64.std_encode(salt),
+            "nonce": b64.std_encode(nonce),
+            "key": b64.std_encode(blob),
+        }
         ring = _keyring_path(desk.store.path)
         if ring.exists():
             keyring_copy = ring.read_bytes()
     else:
         assert passphrase is not None
         n = _scrypt_n()
-        kek = _kek_from_passphrase(passphrase, salt, n, _SCRYPT_R, _SCRYPT_P)
+        kek = _kek_from_passphrase(passphrase, salt, n, kdf.SCRYPT_R, kdf.SCRYPT_P)
         nonce, blob = _wrap(kek, content_key)
         wrap = {
             "kind": "passphrase",
             "n": n,
-            "r": _SCRYPT_R,
-            "p": _SCRYPT_P,
-            "salt": _b64(salt),
-            "nonce": _b64(nonce),
-            "key": _b64(blob),
+            "r": kdf.SCRYPT_R,
+            "p": kdf.SCRYPT_P,
+            "salt": b64.std_encode(salt),
+            "nonce": b64.std_encode(nonce),
+            "key": b64.std_encode(blob),
         }
     with _snapshot(desk) as copy:
         summary, _unreadable = _current_summary(copy, data_key)
@@ -397,10 +391,10 @@ def create_backup(
             "created_at": when.isoformat(timespec="seconds"),
             "app_version": __version__,
             "chunk_size": chunk_size,
-            "nonce_prefix": _b64(secrets.token_bytes(4)),
+            "nonce_prefix": b64.std_encode(secrets.token_bytes(4)),
             "members": [{"name": name, "size": size} for name, size in sizes],
             "db_encrypted": data_key is not None,
-            "keyring": _b64(keyring_copy) if keyring_copy is not None else None,
+            "keyring": b64.std_encode(keyring_copy) if keyring_copy is not None else None,
             "summary": summary.as_dict(),
             "wrap": wrap,
         }
@@ -467,7 +461,7 @@ def _write_encrypted(
 ) -> int:
     header_raw = _header_bytes(header)
     header_hash = hashlib.sha256(MAGIC + header_raw).digest()
-    prefix = base64.b64decode(header["nonce_prefix"])
+    prefix = b64.std_decode(header["nonce_prefix"])
     chunk_size = int(header["chunk_size"])
     aead = AESGCM(content_key)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
@@ -657,7 +651,7 @@ def open_keys(info: BackupInfo, creds: Credentials) -> tuple[bytes, bytes | None
 def _iter_plain(info: BackupInfo, ckey: bytes, progress: Progress | None = None) -> Iterator[bytes]:
     """Decrypt and authenticate every chunk, in order; raise on any damage, at the end too."""
     aead = AESGCM(ckey)
-    prefix = base64.b64decode(info.header["nonce_prefix"])
+    prefix = b64.std_decode(info.header["nonce_prefix"])
     max_sealed = int(info.header["chunk_size"]) + 16
     total = sum(size for _, size in info.members)
     done = 0
@@ -762,7 +756,7 @@ class RestorePlan:
         return kept
 
     def _install_keys(self, stamp: str) -> None:
-        from onestop.services.receipts import keys_dir
+        from onestop.services.keys import keys_dir
 
         if self.staged_keys:
             folder = keys_dir(self.target)
@@ -781,7 +775,7 @@ class RestorePlan:
             # A plain backup over an encrypted desk: its keyring no longer fits the database.
             os.replace(ring_path, ring_path.with_name(f"{ring_path.name}.before-restore-{stamp}"))
         if isinstance(ring, str):
-            data = base64.b64decode(ring)
+            data = b64.std_decode(ring)
             if ring_path.exists() and ring_path.read_bytes() != data:
                 os.replace(
                     ring_path, ring_path.with_name(f"{ring_path.name}.before-restore-{stamp}")

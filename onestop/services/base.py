@@ -1,16 +1,7 @@
 """What every service and front end shares and must stay cheap to import: the desk's errors
-and its clock. (The desk's first screen is drawn before the database libraries load.)"""
+(the clock is domain/clock.py). (The desk's first screen is drawn before the database libraries load.)"""
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta, timezone
-
-VN_TZ = timezone(timedelta(hours=7))
-
-
-def vn_now() -> datetime:
-    """Wall-clock time in Vietnam, whatever the machine's timezone (laptops are often set to UTC)."""
-    return datetime.now(VN_TZ).replace(tzinfo=None)
 
 
 class DeskError(Exception):

@@ -7,56 +7,47 @@ an old dossier's deadline.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from onestop.domain.codes import validate_procedure_code
+from onestop.domain.catalogue import CATALOGUE_COLUMNS as CATALOGUE_COLUMNS
+from onestop.domain.catalogue import CatalogueError as CatalogueError
+from onestop.domain.catalogue import ProcedureInfo as ProcedureInfo
+from onestop.domain.catalogue import parse_catalogue as parse_info
 from onestop.domain.deadlines import TimeLimit, TimeUnit
-from onestop.domain.text import clean_text, search_key
+from onestop.domain.text import search_key
 from onestop.i18n import t
 from onestop.paths import asset_path
 from onestop.store.models import Procedure
 
-CATALOGUE_COLUMNS = (
-    "code",
-    "version",
-    "effective_from",
-    "effective_to",
-    "name_vi",
-    "field_vi",
-    "time_value",
-    "time_unit",
-    "same_day_cutoff",
-    "fee_vnd",
-    "fee_rule",
-    "handled_by",
-    "documents",
-)
+
+def to_row(info: ProcedureInfo) -> Procedure:
+    """The stored row of one parsed catalogue version (documents as JSON, dates as ISO text)."""
+    cutoff = info.limit.cutoff
+    return Procedure(
+        code=info.code,
+        version=info.version,
+        name=info.name,
+        field=info.field,
+        time_value=info.limit.value,
+        time_unit=info.limit.unit.value,
+        same_day_cutoff=cutoff.isoformat(timespec="minutes") if cutoff else None,
+        fee_vnd=info.fee_vnd,
+        fee_rule=info.fee_rule,
+        handled_by=info.handled_by,
+        documents=json.dumps(list(info.documents), ensure_ascii=False),
+        effective_from=info.effective_from.isoformat(),
+        effective_to=info.effective_to.isoformat() if info.effective_to else None,
+        search_key=search_key(info.code, info.name, info.field),
+    )
 
 
-class CatalogueError(ValueError):
-    """A catalogue file or lookup a clerk/admin must fix."""
-
-
-@dataclass(frozen=True)
-class ProcedureInfo:
-    code: str
-    version: int
-    name: str
-    field: str
-    limit: TimeLimit
-    fee_vnd: int | None
-    fee_rule: str
-    handled_by: str
-    documents: tuple[str, ...]
-    effective_from: date
-    effective_to: date | None
+def parse_catalogue(text: str, *, source: str = "catalogue") -> list[Procedure]:
+    """Parse and validate a whole catalogue CSV into rows; any bad row rejects the file."""
+    return [to_row(info) for info in parse_info(text, source=source)]
 
 
 def to_info(p: Procedure) -> ProcedureInfo:
@@ -74,70 +65,6 @@ def to_info(p: Procedure) -> ProcedureInfo:
         effective_from=date.fromisoformat(p.effective_from),
         effective_to=date.fromisoformat(p.effective_to) if p.effective_to else None,
     )
-
-
-def parse_catalogue(text: str, *, source: str = "catalogue") -> list[Procedure]:
-    """Parse and validate a whole catalogue CSV; any bad row rejects the file (nothing half-imported)."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in CATALOGUE_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise CatalogueError(
-            t("{source}: thiếu cột {cols}.", source=source, cols=", ".join(missing))
-        )
-    out: list[Procedure] = []
-    seen: set[tuple[str, int]] = set()
-    for n, row in enumerate(reader, start=2):
-        where = t("{source}, dòng {n}", source=source, n=n)
-        try:
-            code = validate_procedure_code(row["code"] or "")
-            version = int(row["version"])
-            eff_from = date.fromisoformat(row["effective_from"])
-            eff_to = date.fromisoformat(row["effective_to"]) if row["effective_to"] else None
-            if eff_to is not None and eff_to <= eff_from:
-                raise ValueError(t("ngày hết hiệu lực phải sau ngày có hiệu lực"))
-            unit = TimeUnit(row["time_unit"])
-            value = int(row["time_value"]) if row["time_value"] else None
-            if value is not None and value < 0:
-                raise ValueError(t("thời hạn không được âm"))
-            cutoff = row["same_day_cutoff"] or None
-            if cutoff:
-                time.fromisoformat(cutoff)
-            fee = int(row["fee_vnd"]) if row["fee_vnd"] else None
-            if fee is not None and fee < 0:
-                raise ValueError(t("phí không được âm"))
-            name = clean_text(row["name_vi"])
-            field = clean_text(row["field_vi"])
-            if not name or not field:
-                raise ValueError(t("thiếu tên thủ tục hoặc lĩnh vực"))
-            docs = [clean_text(d) for d in (row["documents"] or "").split("|") if d.strip()]
-        except (ValueError, KeyError) as e:
-            raise CatalogueError(f"{where}: {e}") from e
-        if (code, version) in seen:
-            raise CatalogueError(
-                t("{where}: trùng mã {code} phiên bản {v}.", where=where, code=code, v=version)
-            )
-        seen.add((code, version))
-        out.append(
-            Procedure(
-                code=code,
-                version=version,
-                name=name,
-                field=field,
-                time_value=value,
-                time_unit=unit.value,
-                same_day_cutoff=cutoff,
-                fee_vnd=fee,
-                fee_rule=clean_text(row["fee_rule"] or ""),
-                handled_by=clean_text(row["handled_by"] or ""),
-                documents=json.dumps(docs, ensure_ascii=False),
-                effective_from=eff_from.isoformat(),
-                effective_to=eff_to.isoformat() if eff_to else None,
-                search_key=search_key(code, name, field),
-            )
-        )
-    if not out:
-        raise CatalogueError(t("{source}: không có thủ tục nào.", source=source))
-    return out
 
 
 def default_catalogue_text() -> str:

@@ -19,7 +19,7 @@ from onestop.domain.lifecycle import Channel, DossierState, Status
 from onestop.domain.roles import ACTION_ROLES, Role
 from onestop.services.accounts import DEMO_ACCOUNTS
 from onestop.services.desk import Applicant, Desk, DeskError, IntakeForm
-from onestop.services.receipts import DEMO_PASSPHRASE, ensure_demo_keys
+from onestop.services.keys import DEMO_PASSPHRASE, ensure_demo_keys
 from onestop.store import keyring
 
 # Who did each step in the demo history: the demo account of the role that may do it.

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from onestop.domain.calendar import CalendarOverride, DayKind, OfficeHours, WorkCalendar
 from onestop.domain.cccd import CccdError, parse_cccd
+from onestop.domain.clock import vn_now
 from onestop.domain.codes import make_dossier_code, validate_unit_eid
 from onestop.domain.deadlines import compute_due, due_soon_until
 from onestop.domain.desk import (
@@ -58,9 +59,9 @@ from onestop.services import catalogue
 from onestop.services.base import DeskError as DeskError
 from onestop.services.base import IntakeError as IntakeError
 from onestop.services.base import NotInitialisedError as NotInitialisedError
-from onestop.services.base import vn_now as vn_now
 from onestop.services.catalogue import ProcedureInfo
 from onestop.services.glance import Dashboard, dashboard_of
+from onestop.services.setting_keys import S_ACKED
 from onestop.store import migrate
 from onestop.store.engine import Store, StoreKeyError
 from onestop.store.keyring import Account
@@ -736,19 +737,19 @@ class Desk:
     def conflicts(self, *, unseen_only: bool = False) -> list[Any]:
         """Conflicting actions of two desks on one dossier, newest first (services/conflicts.py:
         ``Conflict`` items with a plain Vietnamese ``description``)."""
-        from onestop.services.conflicts import list_conflicts
+        from onestop.services.sync.conflicts import list_conflicts
 
         return list(list_conflicts(self, unseen_only=unseen_only))
 
     def mark_conflict_seen(self, conflict_id: str) -> bool:
         """Record that this desk's clerk has seen a conflict (False if it already was)."""
-        from onestop.services.conflicts import mark_seen
+        from onestop.services.sync.conflicts import mark_seen
 
         return mark_seen(self, conflict_id)
 
     def outbox_size(self) -> int:
         """Events of this desk not yet acknowledged by the province (all, until sync lands)."""
-        acked = int(self.setting("sync_acked_seq", "0") or 0)
+        acked = int(self.setting(S_ACKED, "0") or 0)
         with self.store.read() as db:
             st = db.get(DeskState, self.identity.desk_id)
         return (st.last_seq if st else 0) - acked

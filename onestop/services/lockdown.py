@@ -45,7 +45,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlmodel import Session, select
 
@@ -53,45 +53,31 @@ from onestop.crypto.trust import Revocation, TrustList
 from onestop.domain.events import EventKind, from_epoch
 from onestop.domain.roles import Permission
 from onestop.i18n import t
-from onestop.services.desk import Desk, DeskError
+from onestop.services.base import DeskError
+from onestop.services.setting_keys import (
+    S_BLOCK,
+    S_ENROLLED_AT,
+    S_LAST_AT,
+    S_LAST_ERROR,
+    S_LAST_OK_AT,
+    S_LOCK,
+    S_REVOCATIONS,
+    S_SERVER_ALG,
+    S_SERVER_KEY,
+    S_UNLOCK_LOG,
+    S_UNLOCKED_UNTIL,
+    S_WARN,
+)
 from onestop.store.models import Setting
+from onestop.wire.messages import REVOKED_CT
 
-__all__ = [
-    "REVOKED_CT",
-    "DeskLockedError",
-    "OfflineBlockedError",
-    "OfflineLevel",
-    "OfflineState",
-    "check_append",
-    "check_signing",
-    "lock_state",
-    "observe_response",
-    "offline_state",
-    "require_admin",
-    "set_offline_limits",
-    "unlock_offline",
-    "with_downloaded_revocations",
-]
+if TYPE_CHECKING:  # the desk calls this module; at run time it is only passed in
+    from onestop.services.desk import Desk
 
-REVOKED_CT: Final = "onestop-revoked/1"
 
-S_LOCK: Final = "lockdown_revoked"
-S_LAST_OK: Final = "last_sync_ok_at"  # written by services/sync.py after a clean run
-S_WARN: Final = "offline_warn_days"
-S_BLOCK: Final = "offline_block_days"
-S_UNLOCKED_UNTIL: Final = "offline_unlocked_until"
-S_UNLOCK_LOG: Final = "offline_unlock_log"
 DEFAULT_WARN_DAYS: Final = 7
 DEFAULT_BLOCK_DAYS: Final = 30
 MAX_UNLOCK_DAYS: Final = 30
-# Settings written by services/sync.py that this module reads (kept as literals: sync imports
-# this module, not the other way round).
-_S_SERVER_KEY: Final = "sync_server_key"
-_S_SERVER_ALG: Final = "sync_server_alg"
-_S_ENROLLED_AT: Final = "sync_enrolled_at"
-_S_REVOCATIONS: Final = "sync_revocations"
-_S_LAST_AT: Final = "last_sync_at"
-_S_LAST_ERROR: Final = "last_sync_error"
 
 
 class DeskLockedError(DeskError):
@@ -148,7 +134,7 @@ def _lock_from_settings(values: dict[str, str]) -> LockState | None:
 
 def _own_revocation(values: dict[str, str], desk_id: str) -> int | None:
     """The revocation time of this desk in the downloaded (server-signed) revocations list."""
-    raw = values.get(_S_REVOCATIONS, "")
+    raw = values.get(S_REVOCATIONS, "")
     if not raw:
         return None
     try:
@@ -193,9 +179,9 @@ def lock_state(desk: Desk) -> LockState | None:
 
 def _server_keys(values: dict[str, str]) -> dict[bytes, tuple[int, bytes]]:
     from onestop.crypto.signer import kid_for
-    from onestop.services._wire import b64d
+    from onestop.wire.base import b64d
 
-    alg, pub = values.get(_S_SERVER_ALG, ""), values.get(_S_SERVER_KEY, "")
+    alg, pub = values.get(S_SERVER_ALG, ""), values.get(S_SERVER_KEY, "")
     if not alg or not pub:
         return {}
     public = b64d(pub)
@@ -216,7 +202,8 @@ def observe_response(desk: Desk, status: int, body: bytes) -> None:
         proof = data.get("proof")
         if not isinstance(proof, str):
             return
-        from onestop.services._wire import WireError, b64d, loads_strict, open_signed
+        from onestop.wire.base import WireError, b64d, loads_strict
+        from onestop.wire.messages import open_signed
 
         values = _settings(desk)
         keys = _server_keys(values)
@@ -236,17 +223,17 @@ def observe_response(desk: Desk, status: int, body: bytes) -> None:
         return
 
 
-_GUARD_KEYS: Final = (S_LOCK, _S_REVOCATIONS)
+_GUARD_KEYS: Final = (S_LOCK, S_REVOCATIONS)
 _OFFLINE_KEYS: Final = (
-    S_LAST_OK,
+    S_LAST_OK_AT,
     S_WARN,
     S_BLOCK,
     S_UNLOCKED_UNTIL,
     S_UNLOCK_LOG,
-    _S_SERVER_KEY,
-    _S_ENROLLED_AT,
-    _S_LAST_AT,
-    _S_LAST_ERROR,
+    S_SERVER_KEY,
+    S_ENROLLED_AT,
+    S_LAST_AT,
+    S_LAST_ERROR,
 )
 
 
@@ -289,7 +276,7 @@ def with_downloaded_revocations(desk: Desk, tl: TrustList) -> TrustList:
     """
     values = _settings(desk)
     try:
-        rows = json.loads(values.get(_S_REVOCATIONS, "") or "[]")
+        rows = json.loads(values.get(S_REVOCATIONS, "") or "[]")
     except ValueError:
         return tl
     extra: list[Revocation] = []
@@ -368,9 +355,9 @@ def _days(raw: str | None, default: int) -> int:
 
 
 def _last_ok(values: dict[str, str]) -> datetime | None:
-    candidates = [_dt(values.get(S_LAST_OK)), _dt(values.get(_S_ENROLLED_AT))]
-    if values.get(_S_LAST_AT) and not values.get(_S_LAST_ERROR):
-        candidates.append(_dt(values.get(_S_LAST_AT)))
+    candidates = [_dt(values.get(S_LAST_OK_AT)), _dt(values.get(S_ENROLLED_AT))]
+    if values.get(S_LAST_AT) and not values.get(S_LAST_ERROR):
+        candidates.append(_dt(values.get(S_LAST_AT)))
     found = [c for c in candidates if c is not None]
     return max(found) if found else None
 
@@ -378,7 +365,7 @@ def _last_ok(values: dict[str, str]) -> datetime | None:
 def _offline_from(values: dict[str, str], now: datetime) -> OfflineState:
     warn = _days(values.get(S_WARN), DEFAULT_WARN_DAYS)
     block = max(warn, _days(values.get(S_BLOCK), DEFAULT_BLOCK_DAYS))
-    if not values.get(_S_SERVER_KEY):
+    if not values.get(S_SERVER_KEY):
         return OfflineState(OfflineLevel.STANDALONE, None, None, warn, block, None, "")
     last = _last_ok(values)
     if last is None:  # enrolled before enrollment time was recorded: count from now on

@@ -39,7 +39,6 @@ changes by an admin take the same lock.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -58,6 +57,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from onestop.crypto.kdf import SCRYPT_N, SCRYPT_P, SCRYPT_R
+from onestop.domain.b64 import std_decode as _unb64
+from onestop.domain.b64 import std_encode as _b64
 from onestop.domain.text import search_key
 from onestop.i18n import t
 from onestop.paths import keyring_path as keyring_path
@@ -67,9 +69,6 @@ from onestop.store.filelock import exclusive
 FORMAT = "onestop-keyring"
 VERSION = 1
 DATA_KEY_BYTES = 32
-SCRYPT_N = 2**15
-SCRYPT_R = 8
-SCRYPT_P = 1
 # Refuse parameters an edited file could use to exhaust memory (n*r*128 bytes).
 _SCRYPT_MAXMEM = 2**28
 MIN_PASSWORD = 8
@@ -140,16 +139,6 @@ def write_keyring(path: Path, data: bytes) -> None:
 
 
 # ---------------------------------------------------------------------- encoding helpers
-
-
-def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode("ascii")
-
-
-def _unb64(s: Any) -> bytes:
-    if not isinstance(s, str):
-        raise ValueError("not base64 text")
-    return base64.b64decode(s.encode("ascii"), validate=True)
 
 
 def _load(keyring_bytes: bytes) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from onestop.config import ConfigError, load_settings
-from onestop.services.base import DeskError, vn_now
+from onestop.domain.clock import vn_now
+from onestop.services.base import DeskError
 from onestop.tui.app import run_desk
 
 

@@ -34,7 +34,7 @@ class SessionKey:
 
     @staticmethod
     def desk_has_key(desk: Desk) -> bool:
-        from onestop.services.receipts import ReceiptError, desk_key_info
+        from onestop.services.keys import ReceiptError, desk_key_info
 
         try:
             return desk_key_info(desk) is not None
@@ -43,7 +43,7 @@ class SessionKey:
 
     def unlock(self, desk: Desk, passphrase: str) -> Signer:
         """Decrypt the key (scrypt: ~0.1 s, call from a thread); ``ReceiptError`` if wrong."""
-        from onestop.services.receipts import unlock_desk_key
+        from onestop.services.keys import unlock_desk_key
 
         signer = unlock_desk_key(desk, passphrase)
         with self._lock:
@@ -64,7 +64,7 @@ class SessionKey:
             self._tried_automatic = True
         if not self.desk_has_key(desk):
             return None
-        from onestop.services.receipts import DEMO_PASSPHRASE, ReceiptError
+        from onestop.services.keys import DEMO_PASSPHRASE, ReceiptError
 
         candidates = [os.environ.get(PASSPHRASE_ENV, "")]
         if desk.setting("demo") == "1":

@@ -28,7 +28,7 @@ from onestop.tui.messages import SyncRan, SyncState
 
 if TYPE_CHECKING:  # httpx and the sync protocol load on the first run, not at desk start
     from onestop.services.desk import Desk
-    from onestop.services.sync import SyncOptions, SyncReport
+    from onestop.services.sync.base import SyncOptions, SyncReport
     from onestop.tui.app import OnestopApp
 
 MAX_BACKOFF_S = 15 * 60.0
@@ -39,7 +39,7 @@ OFFLINE_ALERTS = ("warn", "blocked", "unlocked")  # services.lockdown.OfflineLev
 
 
 def desk_options() -> SyncOptions:
-    from onestop.services.sync import SyncOptions
+    from onestop.services.sync.base import SyncOptions
 
     return SyncOptions(
         timeout=30.0, connect_timeout=5.0, max_attempts=3, base_delay=0.5, max_delay=4.0
@@ -252,8 +252,8 @@ class DeskSync:
         report: SyncReport | None = None
         error = ""
         enrolled = False
-        from onestop.services.sync import sync_once
-        from onestop.services.sync_status import sync_status
+        from onestop.services.sync.client import sync_once
+        from onestop.services.sync.status import sync_status
 
         try:
             enrolled = sync_status(desk).enrolled
@@ -318,7 +318,7 @@ class DeskSync:
     def read_state(self, desk: Desk) -> SyncState:
         """What the desk bars show (called in a thread worker: reads a few Settings rows)."""
         from onestop.services.lockdown import offline_state
-        from onestop.services.sync_status import sync_status
+        from onestop.services.sync.status import sync_status
 
         status = sync_status(desk)
         error = self.session_error or status.last_error

@@ -30,9 +30,10 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from onestop.config import Settings, default_export_dir
+from onestop.domain.clock import vn_now
 from onestop.i18n import get_language, set_language, t
 from onestop.paths import has_keyring
-from onestop.services.base import DeskError, NotInitialisedError, vn_now
+from onestop.services.base import DeskError, NotInitialisedError
 from onestop.services.glance import Glance, glance
 from onestop.tui._backup import DailyBackup
 from onestop.tui._bindings import bind, translated

@@ -7,16 +7,17 @@ same length as the real one, so the fuzzy matcher's offsets highlight the real t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
 from onestop.domain.text import search_key
+from onestop.tui._app_ref import desk_app
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
 
 if TYPE_CHECKING:
-    from onestop.tui.app import OnestopApp
+    pass
 
 
 def fold(text: str) -> str:
@@ -30,7 +31,7 @@ def fold(text: str) -> str:
 
 class DeskCommands(Provider):
     def _commands(self) -> list[PaletteCommand]:
-        app = cast("OnestopApp", self.app)
+        app = desk_app(self)
         commands: list[PaletteCommand] = []
         if isinstance(self.screen, DeskScreen):
             commands.extend(self.screen.palette_commands())

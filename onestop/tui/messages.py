@@ -18,12 +18,13 @@ if TYPE_CHECKING:  # the desk's first screen is drawn before the services' libra
     from onestop.domain.calendar import CalendarOverride
     from onestop.domain.events import Event, EventKind
     from onestop.domain.lifecycle import DossierState
+    from onestop.forms.report_files import Report
     from onestop.services.catalogue import ProcedureInfo
     from onestop.services.desk import Desk, IntakePreview
     from onestop.services.glance import Dashboard
-    from onestop.services.reports import Report, WeekFlow
-    from onestop.services.sync import SyncReport
-    from onestop.services.sync_status import Conflict, SyncStatus
+    from onestop.services.reports import WeekFlow
+    from onestop.services.sync.base import SyncReport
+    from onestop.services.sync.status import Conflict, SyncStatus
     from onestop.store.queries import DossierFilter, Page
 
 

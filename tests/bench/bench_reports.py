@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import text
 
 from onestop.domain.reports import Bieu06, Period
+from onestop.forms import report_files
 from onestop.services import reports as svc
 from onestop.services.desk import Desk
 from tests.bench.bench_desk import NOW, build_big_desk
@@ -88,8 +89,8 @@ def main() -> None:
         c = b.total
         return f"(3)={c.received:,} (7)={c.resolved:,} (11)={c.pending:,}"
 
-    def report(kind: str, p: Period, field: str | None = None) -> Callable[[], svc.Report]:
-        def run() -> svc.Report:
+    def report(kind: str, p: Period, field: str | None = None) -> Callable[[], report_files.Report]:
+        def run() -> report_files.Report:
             with desk.store.read() as db:
                 return svc.build_report(
                     db,
@@ -103,7 +104,7 @@ def main() -> None:
 
         return run
 
-    def rows_of(r: svc.Report) -> str:
+    def rows_of(r: report_files.Report) -> str:
         return f"{sum(len(s.rows) for s in r.sections):,} rows"
 
     with desk.store.read() as db:
@@ -122,7 +123,7 @@ def main() -> None:
     desk.close()
 
     env = {**os.environ, "ONESTOP_NOW": NOW.strftime("%Y-%m-%d %H:%M")}
-    code = "from onestop.cli_reports import report; report(prog_name='onestop report')"
+    code = "from onestop.cli.reports import report; report(prog_name='onestop report')"
     argv = [
         sys.executable,
         "-c",

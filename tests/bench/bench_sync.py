@@ -48,12 +48,14 @@ from onestop.server import repo  # noqa: E402
 from onestop.server.db import ServerDB, migrate  # noqa: E402
 from onestop.server.ingest import ingest_batch  # noqa: E402
 from onestop.server.keys import server_signer  # noqa: E402
-from onestop.services import sync  # noqa: E402
-from onestop.services._wire import Envelope, compress, current_dictionary, encode_batch  # noqa: E402
 from onestop.services.demo import build_demo  # noqa: E402
 from onestop.services.desk import Desk  # noqa: E402
+from onestop.services.sync import base as sync_base
+from onestop.services.sync import client as sync
 from onestop.store.repo_dossiers import count_all  # noqa: E402
 from onestop.store.timefmt import dt_to_text  # noqa: E402
+from onestop.wire.codec import compress, current_dictionary
+from onestop.wire.messages import Envelope, encode_batch
 from tests.sync.helpers import ServerProcess, enroll, passphrase, pg_bin, pg_cluster  # noqa: E402
 from tests.sync.proxy import FaultProxy  # noqa: E402
 
@@ -168,7 +170,7 @@ class Run:
 
 
 def sync_through_proxy(
-    src: Path, work: Path, name: str, options: sync.SyncOptions, *, thin: bool
+    src: Path, work: Path, name: str, options: sync_base.SyncOptions, *, thin: bool
 ) -> Run:
     server = ServerProcess(f"sqlite:///{work / f'{name}-server.sqlite'}")
     server.start()
@@ -323,7 +325,7 @@ def main() -> None:
     lines: list[tuple[str, str, str]] = []
     try:
         for size in () if args.ingest_only else (25, 100, 200):
-            opt = sync.SyncOptions(start_batch=size, max_batch=size, window=1)
+            opt = sync_base.SyncOptions(start_batch=size, max_batch=size, window=1)
             r = sync_through_proxy(src, work, f"b{size}", opt, thin=False)
             per = (r.batch_up + r.batch_down) / r.events
             lines.append(
@@ -343,7 +345,7 @@ def main() -> None:
                     )
                 )
         if not args.no_link and not args.ingest_only:
-            r = sync_through_proxy(src, work, "backlog", sync.SyncOptions(), thin=True)
+            r = sync_through_proxy(src, work, "backlog", sync_base.SyncOptions(), thin=True)
             floor = r.payload / LINK_BPS
             wire_floor = r.up / LINK_BPS
             lines += [

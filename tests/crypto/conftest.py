@@ -9,7 +9,8 @@ import pytest
 from onestop.crypto.cose import sign1
 from onestop.crypto.signer import Signer, SoftwareSigner
 from onestop.crypto.trust import Revocation, TrustEntry, TrustList
-from onestop.domain.receipt import VN_TZ, ReceiptClaims
+from onestop.domain.clock import VN_TZ
+from onestop.domain.receipt import ReceiptClaims
 
 HOST = "qr.ht.gov.vn"  # the stand-in host of QR-AND-SYNC.md: a 24-character URL prefix
 #: A realistic 24-character verify host ("tra cứu hồ sơ", province portal): 36-char prefix.

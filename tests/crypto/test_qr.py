@@ -14,7 +14,7 @@ from onestop.crypto.signer import SoftwareSigner
 from onestop.crypto.trust import TrustEntry, TrustList
 from onestop.crypto.verify import Verdict, make_receipt_qr_text, sign_receipt, verify_receipt
 from onestop.domain.receipt import ReceiptClaims
-from onestop.services.qr import (
+from onestop.forms.qr import (
     QrDecodeError,
     decode_image,
     qr_matrix,

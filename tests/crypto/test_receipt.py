@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from onestop.domain.cbor import MalformedError
 from onestop.domain.codes import make_dossier_code
 from onestop.domain.receipt import (
-    MalformedError,
     RawClaims,
     ReceiptClaims,
     bytes_from_digits,

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from onestop.crypto.signer import Signer
 from onestop.server.app import create_app
 from onestop.server.db import ServerDB
-from onestop.services import sync
 from onestop.services.desk import Desk
+from onestop.services.sync import enroll as sync_enroll
 from tests.sync.helpers import Clock, enroll, make_desk, passphrase, random_work
 
 # Every server these suites start (in process, or `onestop serve` subprocesses, which inherit
@@ -84,6 +84,6 @@ def enrolled(server: Server, tmp_path: Path) -> Iterator[EnrolledDesk]:
     desk = make_desk(tmp_path / "desk.sqlite", n=1, clock=clock)
     random_work(desk, clock, random.Random(3), 50)
     enroll(desk, server.url, "http://server", transport=httpx.ASGITransport(app=server.app))
-    signer = sync.desk_signer(desk, passphrase)
+    signer = sync_enroll.desk_signer(desk, passphrase)
     yield EnrolledDesk(desk, signer, clock)
     desk.close()

@@ -18,9 +18,12 @@ from onestop.server import db as server_db
 from onestop.server.admin import new_enroll_code, publish_file
 from onestop.server.db import ServerDB
 from onestop.server.enroll import issue_code
-from onestop.services import sync
-from onestop.services._wire import ENROLL_CT, auth_token, b64e, now_epoch, sign
+from onestop.services.sync import base as sync_base
+from onestop.services.sync import client as sync
+from onestop.services.sync import enroll as sync_enroll
 from onestop.store.models import CalendarDay
+from onestop.wire.base import b64e, now_epoch
+from onestop.wire.messages import ENROLL_CT, auth_token, sign
 from tests.server.conftest import EnrolledDesk, Server
 from tests.sync.helpers import Clock, make_desk, passphrase, random_work
 
@@ -77,7 +80,7 @@ def test_fresh_desk_adopts_the_assigned_number(server: Server, tmp_path: Path):
     issue_code(server.db, commune="20004", desk_name="Quầy 1", desk_no=1)  # desk 1 is taken
     code = new_enroll_code(server.db, commune="20004", desk_name="Quầy 2").code
     transport = httpx.ASGITransport(app=server.app)
-    result = sync.enroll(
+    result = sync_enroll.enroll(
         desk, "http://server", code, passphrase_provider=passphrase, transport=transport
     )
     assert result.renumbered and result.desk_id == "20004-02" and desk.identity.desk_no == 2
@@ -86,8 +89,8 @@ def test_fresh_desk_adopts_the_assigned_number(server: Server, tmp_path: Path):
     used = make_desk(tmp_path / "u.sqlite", n=4, desk_no=5)
     random_work(used, Clock(), random.Random(1), 3)
     code = new_enroll_code(server.db, commune="20004", desk_name="Quầy 6").code
-    with pytest.raises(sync.SyncError, match="xin mã cho quầy số 5"):
-        sync.enroll(
+    with pytest.raises(sync_base.SyncError, match="xin mã cho quầy số 5"):
+        sync_enroll.enroll(
             used, "http://server", code, passphrase_provider=passphrase, transport=transport
         )
 
@@ -136,7 +139,7 @@ def test_reference_etag_and_apply(server: Server, enrolled: EnrolledDesk, tmp_pa
         enrolled.desk,
         signer=enrolled.signer,
         transport=transport,
-        options=sync.SyncOptions(upload=False),
+        options=sync_base.SyncOptions(upload=False),
     )
     assert report.ok, report.error
     assert "calendar" in report.reference_updated
@@ -148,7 +151,7 @@ def test_reference_etag_and_apply(server: Server, enrolled: EnrolledDesk, tmp_pa
         enrolled.desk,
         signer=enrolled.signer,
         transport=transport,
-        options=sync.SyncOptions(upload=False, download=False),
+        options=sync_base.SyncOptions(upload=False, download=False),
     )
     assert report.ok and report.requests == 1 and report.reference_updated == []
     bad = tmp_path / "bad.csv"

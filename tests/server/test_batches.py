@@ -13,15 +13,10 @@ from onestop.domain.events import GENESIS_HEAD, chain
 from onestop.server import repo
 from onestop.server.admin import revoke
 from onestop.server.keys import server_signer
-from onestop.services._wire import (
-    Envelope,
-    b64d,
-    current_dictionary,
-    encode_batch,
-    open_ack,
-    sign_ack,
-)
-from onestop.services.sync import build_batch
+from onestop.services.sync.client import build_batch
+from onestop.wire.base import b64d
+from onestop.wire.codec import current_dictionary
+from onestop.wire.messages import Envelope, encode_batch, open_ack, sign_ack
 from tests.server.conftest import EnrolledDesk, Server
 from tests.sync.helpers import last_seq
 
@@ -181,7 +176,8 @@ def test_zip_bomb_and_truncated_compression(server: Server, enrolled: EnrolledDe
 
 def test_forged_ack_shape_is_not_ours(server: Server, enrolled: EnrolledDesk):
     """An ack signed by any key but the pinned server key does not open."""
-    from onestop.services._wire import Ack, WireError
+    from onestop.wire.base import WireError
+    from onestop.wire.messages import Ack
 
     fake = sign_ack(SoftwareSigner.generate(), Ack("20001-01", 999, bytes(32), 0, "x"))
     with pytest.raises(WireError):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlmodel import select as sm_select
 from starlette.concurrency import run_in_threadpool
 
-from onestop.cli_sync import sync_main
+from onestop.cli.main import main
 from onestop.crypto.keys import is_encrypted_key
 from onestop.crypto.signer import SoftwareSigner
 from onestop.domain.events import Event, EventFormatError
@@ -33,21 +33,16 @@ from onestop.server.keys import (
     server_public_key,
     server_signer,
 )
-from onestop.services import sync
-from onestop.services._wire import (
-    AUTH_WINDOW_S,
-    auth_token,
-    b64d,
-    b64e,
-    enroll_check,
-    now_epoch,
-    open_time,
-    state_json,
-    token_digest,
-)
-from onestop.services.sync import S_SERVER_KEY, S_SKEW
+from onestop.services.setting_keys import S_SERVER_KEY, S_SKEW
+from onestop.services.sync import base as sync_base
+from onestop.services.sync import client as sync
+from onestop.services.sync import enroll as sync_enroll
 from onestop.store.models import DossierRow
 from onestop.store.repo_dossiers import row_to_state, state_to_values
+from onestop.wire.base import b64d, b64e, now_epoch
+from onestop.wire.enroll import enroll_check
+from onestop.wire.messages import AUTH_WINDOW_S, auth_token, open_time, token_digest
+from onestop.wire.state import state_json
 from tests.server.conftest import EnrolledDesk, Server
 from tests.sync.helpers import make_desk, passphrase, random_work
 
@@ -116,7 +111,7 @@ def test_serve_refuses_to_start_without_the_passphrase(
     server_signer(db)  # encrypted under the suite's passphrase (conftest)
     db.close()
     monkeypatch.delenv(PASSPHRASE_ENV)
-    out = CliRunner().invoke(sync_main, ["serve", "--database-url", url, "--port", "9"])
+    out = CliRunner().invoke(main, ["serve", "--database-url", url, "--port", "9"])
     assert out.exit_code == 1, out.output
     assert PASSPHRASE_ENV in out.output and PASSPHRASE_FILE_ENV in out.output
 
@@ -164,7 +159,7 @@ def test_a_desk_with_a_wrong_clock_and_a_stale_offset_still_syncs(
         desk,
         signer=enrolled.signer,
         transport=httpx.ASGITransport(app=server.app),
-        options=sync.SyncOptions(upload=False, reference=False),
+        options=sync_base.SyncOptions(upload=False, reference=False),
     )
     assert report.ok, report.error
     assert report.skew_s is not None and abs(report.skew_s) > AUTH_WINDOW_S
@@ -222,22 +217,26 @@ def test_enrollment_checks_the_server_key_against_the_code(server: Server, tmp_p
 
     desk = make_desk(tmp_path / "d.sqlite", n=5, desk_no=1)
     # A machine in the middle with its own key: refused before anything is stored.
-    with pytest.raises(sync.SyncError, match="không khớp nhóm kiểm tra"):
-        sync.enroll(
+    with pytest.raises(sync_base.SyncError, match="không khớp nhóm kiểm tra"):
+        sync_enroll.enroll(
             desk, "http://server", code, passphrase_provider=passphrase, transport=KeySwapper(asgi)
         )
     assert desk.setting(S_SERVER_KEY) == ""
     # A misread check group: the same refusal (the real server did register the key).
     wrong = "-".join([*groups[:3], "AAAA" if groups[3] != "AAAA" else "BBBB"])
-    with pytest.raises(sync.SyncError, match="không khớp nhóm kiểm tra"):
-        sync.enroll(desk, "http://server", wrong, passphrase_provider=passphrase, transport=asgi)
+    with pytest.raises(sync_base.SyncError, match="không khớp nhóm kiểm tra"):
+        sync_enroll.enroll(
+            desk, "http://server", wrong, passphrase_provider=passphrase, transport=asgi
+        )
     assert desk.setting(S_SERVER_KEY) == ""
     # A code without its check group, or with letters that are not in the alphabet.
     for bad in ("-".join(groups[:3]), code.replace(groups[0], "OOOO")):
-        with pytest.raises(sync.SyncError, match="16 ký tự"):
-            sync.enroll(desk, "http://server", bad, passphrase_provider=passphrase, transport=asgi)
+        with pytest.raises(sync_base.SyncError, match="16 ký tự"):
+            sync_enroll.enroll(
+                desk, "http://server", bad, passphrase_provider=passphrase, transport=asgi
+            )
     # The code as read out, lower case and spaced: enrolled, server key pinned.
-    result = sync.enroll(
+    result = sync_enroll.enroll(
         desk,
         "http://server",
         code.lower().replace("-", " "),

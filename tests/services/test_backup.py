@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from onestop.cli import main
+from onestop.cli.main import main
 from onestop.services import backup as bk
-from onestop.services import receipts
+from onestop.services import keys as keys_svc
 from onestop.services.accounts import create_encrypted_desk
 from onestop.services.demo import _person
 from onestop.services.desk import Desk, IntakeForm
@@ -44,7 +44,7 @@ def clock() -> Clock:
 def desk(tmp_path: Path, clock: Clock) -> Iterator[Desk]:
     d = make_desk(tmp_path / "live" / "desk.sqlite", n=40, clock=clock)
     random_work(d, clock, random.Random(8), 120)
-    receipts.create_desk_key(d, "khóa quầy")
+    keys_svc.create_desk_key(d, "khóa quầy")
     yield d
     d.close()
 
@@ -107,8 +107,8 @@ def test_backup_restores_to_identical_database(desk: Desk, tmp_path: Path) -> No
         assert plan.backup == result.summary
         assert plan.commit(now=T0) is None
     assert content_hash(target) == content_hash(desk.store.path)
-    restored_key = receipts.keys_dir(target) / "desk.key"
-    assert restored_key.read_bytes() == receipts.desk_key_path(desk).read_bytes()
+    restored_key = keys_svc.keys_dir(target) / "desk.key"
+    assert restored_key.read_bytes() == keys_svc.desk_key_path(desk).read_bytes()
     reopened = Desk.open(target)
     try:
         assert reopened.rebuild(fix=False).ok

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from onestop.cli import main
+from onestop.cli.main import main
 from onestop.services import accounts
 from onestop.services.demo import build_demo
 from onestop.services.desk import Desk, DeskError

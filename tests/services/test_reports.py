@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onestop.cli_reports import report
+from onestop.cli.reports import report
 from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import Channel
 from onestop.domain.reports import BIEU06_KEYS, Bieu06, Period, ReportError, auto_scores

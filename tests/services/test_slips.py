@@ -21,7 +21,7 @@ import pytest
 from onestop.domain.desk import DeskIdentity
 from onestop.domain.events import Event, EventKind, to_epoch
 from onestop.domain.lifecycle import DossierState, Status, replay
-from onestop.services.slips import (
+from onestop.forms.slips import (
     SlipError,
     SlipKind,
     SlipSignature,

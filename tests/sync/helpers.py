@@ -28,15 +28,17 @@ from onestop.domain.events import EventKind
 from onestop.server import repo
 from onestop.server.admin import new_enroll_code, open_db
 from onestop.server.db import ServerDB
-from onestop.services import sync
-from onestop.services._wire import digest
 from onestop.services.demo import HANDLERS, PROCEDURES, SUPPLEMENT_REASONS, _person
 from onestop.services.desk import Desk, DeskError, IntakeForm
+from onestop.services.sync import apply as sync_apply
+from onestop.services.sync import base as sync_base
+from onestop.services.sync import enroll as sync_enroll
 from onestop.store.models import DeskState, EventRow
+from onestop.wire.state import digest
 
 PASSPHRASE = "mật khẩu thử nghiệm"
 START = datetime(2026, 11, 2, 8, 0)  # a Monday morning
-FAST = sync.SyncOptions(
+FAST = sync_base.SyncOptions(
     timeout=3.0, connect_timeout=1.0, base_delay=0.05, max_delay=0.4, max_attempts=12, seed=7
 )
 
@@ -145,7 +147,7 @@ def last_seq(desk: Desk) -> int:
 # ----------------------------------------------------------------------------- server side
 
 
-def enroll(desk: Desk, db_url: str, base_url: str, **kw: Any) -> sync.EnrollResult:
+def enroll(desk: Desk, db_url: str, base_url: str, **kw: Any) -> sync_enroll.EnrollResult:
     db = open_db(db_url)
     try:
         code = new_enroll_code(
@@ -156,7 +158,7 @@ def enroll(desk: Desk, db_url: str, base_url: str, **kw: Any) -> sync.EnrollResu
         ).code
     finally:
         db.close()
-    return sync.enroll(desk, base_url, code, passphrase_provider=passphrase, **kw)
+    return sync_enroll.enroll(desk, base_url, code, passphrase_provider=passphrase, **kw)
 
 
 def server_events(db_url: str, desk_id: str) -> list[tuple[int, bytes]]:
@@ -202,7 +204,7 @@ def assert_converged(desk: Desk, db_url: str) -> None:
     """Events exactly once, and the server's state of every dossier equals the desk's."""
     assert desk.outbox_size() == 0
     assert_exactly_once(desk, db_url)
-    assert server_digest(db_url, desk.identity.commune_code) == sync.desk_digest(desk)
+    assert server_digest(db_url, desk.identity.commune_code) == sync_apply.desk_digest(desk)
     report = desk.rebuild(fix=False)
     assert report.ok, report
 
@@ -215,7 +217,7 @@ def free_port() -> int:
 
 def _onestop_cmd() -> list[str]:
     """``onestop`` as the installed script runs it (``onestop serve ...``)."""
-    return [sys.executable, "-m", "onestop.cli"]
+    return [sys.executable, "-m", "onestop.cli.main"]
 
 
 class ServerProcess:

@@ -7,7 +7,7 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
-from onestop.services import sync
+from onestop.services.sync import client as sync
 from tests.sync.helpers import (
     FAST,
     Clock,

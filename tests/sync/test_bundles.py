@@ -9,7 +9,11 @@ import pytest
 
 from onestop.crypto.signer import SoftwareSigner
 from onestop.server.admin import AdminError, import_bundle, open_db
-from onestop.services import sync
+from onestop.services.sync import apply as sync_apply
+from onestop.services.sync import base as sync_base
+from onestop.services.sync import bundles
+from onestop.services.sync import client as sync
+from onestop.services.sync import enroll as sync_enroll
 from tests.sync.helpers import (
     FAST,
     Clock,
@@ -29,43 +33,45 @@ def test_field_laptop_to_office_by_usb(tmp_path: Path):
     field = make_desk(tmp_path / "field.sqlite", n=40, desk_no=2, clock=cf)
     office = make_desk(tmp_path / "office.sqlite", n=40, desk_no=1, clock=co)
     codes = random_work(field, cf, rng, 30)
-    signer = sync.desk_signer(field, passphrase, create=True)
+    signer = sync_enroll.desk_signer(field, passphrase, create=True)
     usb = tmp_path / "usb"
     usb.mkdir()
-    first = sync.export_bundle(field, usb, signer=signer, from_seq=1)
+    first = bundles.export_bundle(field, usb, signer=signer, from_seq=1)
     assert first is not None and first.name.startswith("20040-02_0000001-")
-    got = sync.import_bundle(office, first)
+    got = bundles.import_bundle(office, first)
     assert got.added == got.last_seq > 0
-    assert sync.desk_digest(office) == sync.desk_digest(field)
+    assert sync_apply.desk_digest(office) == sync_apply.desk_digest(field)
     # Importing the same file again changes nothing; the office can now process it.
-    assert sync.import_bundle(office, first).added == 0
+    assert bundles.import_bundle(office, first).added == 0
     target = next(c for c in codes if "forward" in office.get(c).allowed_actions())
     office.act(target, "forward", {"to": "Công an xã"})
     assert office.get(target).handler == "Công an xã"
     # More field work; a full export overlaps what the office has: only the new part is added.
     random_work(field, cf, rng, 10, codes)
-    again = sync.export_bundle(field, usb, signer=signer, from_seq=1)
+    again = bundles.export_bundle(field, usb, signer=signer, from_seq=1)
     assert again is not None
-    assert sync.import_bundle(office, again).added > 0
-    assert sync.desk_digest(office) != sync.desk_digest(field)  # office acted too
+    assert bundles.import_bundle(office, again).added > 0
+    assert sync_apply.desk_digest(office) != sync_apply.desk_digest(field)  # office acted too
     # Tampering with any byte is refused and changes nothing.
     data = bytearray(again.read_bytes())
     data[len(data) // 2] ^= 0x01
     bad = usb / "tampered.osb"
     bad.write_bytes(bytes(data))
-    before = sync.desk_digest(office)
-    with pytest.raises(sync.SyncError):
-        sync.import_bundle(office, bad)
-    assert sync.desk_digest(office) == before
+    before = sync_apply.desk_digest(office)
+    with pytest.raises(sync_base.SyncError):
+        bundles.import_bundle(office, bad)
+    assert sync_apply.desk_digest(office) == before
     # A desk's own bundle, or one signed by another key for the same desk id: refused.
-    own = sync.export_bundle(office, usb, signer=sync.desk_signer(office, passphrase, create=True))
+    own = bundles.export_bundle(
+        office, usb, signer=sync_enroll.desk_signer(office, passphrase, create=True)
+    )
     assert own is not None
-    with pytest.raises(sync.SyncError, match="chính quầy"):
-        sync.import_bundle(office, own)
-    impostor = sync.export_bundle(field, usb, signer=SoftwareSigner.generate(), from_seq=1)
+    with pytest.raises(sync_base.SyncError, match="chính quầy"):
+        bundles.import_bundle(office, own)
+    impostor = bundles.export_bundle(field, usb, signer=SoftwareSigner.generate(), from_seq=1)
     assert impostor is not None
-    with pytest.raises(sync.SyncError, match="khóa khác"):
-        sync.import_bundle(office, impostor)
+    with pytest.raises(sync_base.SyncError, match="khóa khác"):
+        bundles.import_bundle(office, impostor)
 
 
 def test_bundle_into_the_server_then_online(sqlite_server: ServerProcess, tmp_path: Path):
@@ -74,8 +80,8 @@ def test_bundle_into_the_server_then_online(sqlite_server: ServerProcess, tmp_pa
     desk = make_desk(tmp_path / "d.sqlite", n=41, clock=clock)
     codes = random_work(desk, clock, rng, 40)
     enroll(desk, sqlite_server.db_url, sqlite_server.url)
-    signer = sync.desk_signer(desk, passphrase)
-    bundle = sync.export_bundle(desk, tmp_path, signer=signer)
+    signer = sync_enroll.desk_signer(desk, passphrase)
+    bundle = bundles.export_bundle(desk, tmp_path, signer=signer)
     assert bundle is not None
     db = open_db(sqlite_server.db_url)
     try:
@@ -90,7 +96,7 @@ def test_bundle_into_the_server_then_online(sqlite_server: ServerProcess, tmp_pa
         assert_converged(desk, sqlite_server.db_url)
         # A stale export (from seq 1) imports as "already have most of it" + the rest.
         random_work(desk, clock, rng, 5, codes)
-        stale = sync.export_bundle(desk, tmp_path, signer=signer, from_seq=1)
+        stale = bundles.export_bundle(desk, tmp_path, signer=signer, from_seq=1)
         assert stale is not None
         assert import_bundle(db, stale).inserted > 0
         assert_exactly_once(desk, sqlite_server.db_url)

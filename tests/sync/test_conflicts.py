@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from onestop.services import sync
 from onestop.services.desk import DeskError
+from onestop.services.sync import apply as sync_apply
+from onestop.services.sync import client as sync
 from tests.sync.helpers import (
     FAST,
     Clock,
@@ -78,7 +79,7 @@ def test_concurrent_conflicting_actions_are_flagged_on_both_desks(
     # The notes change no dossier: desks and server still hold the same state everywhere.
     for d in (a, b):
         assert_converged(d, sqlite_server.db_url)
-    assert sync.desk_digest(a) == sync.desk_digest(b)
+    assert sync_apply.desk_digest(a) == sync_apply.desk_digest(b)
     assert a.get(d1).handler == b.get(d1).handler
     a.close()
     b.close()

@@ -19,7 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from onestop.server.app import create_app
-from onestop.services import sync
+from onestop.services.sync import apply as sync_apply
+from onestop.services.sync import base as sync_base
+from onestop.services.sync import client as sync
+from onestop.services.sync import enroll as sync_enroll
 from onestop.store.repo_dossiers import all_codes
 from tests.sync.helpers import (
     Clock,
@@ -46,8 +49,8 @@ class FlakyTransport(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-CUT = sync.SyncOptions(max_attempts=1, base_delay=0.0, seed=1)
-FULL = sync.SyncOptions(max_attempts=3, base_delay=0.0, seed=1)
+CUT = sync_base.SyncOptions(max_attempts=1, base_delay=0.0, seed=1)
+FULL = sync_base.SyncOptions(max_attempts=3, base_delay=0.0, seed=1)
 
 step = st.one_of(
     st.tuples(st.just("work"), st.integers(0, 1), st.integers(1, 12)),
@@ -77,9 +80,9 @@ def _run(tmp: Path, plan: list[tuple[str, int, int]], seed: int) -> None:
     try:
         for d in desks:
             enroll(d, url, "http://server", transport=asgi)
-        signers = [sync.desk_signer(d, passphrase) for d in desks]
+        signers = [sync_enroll.desk_signer(d, passphrase) for d in desks]
 
-        def run(i: int, options: sync.SyncOptions, transport: Any) -> sync.SyncReport:
+        def run(i: int, options: sync_base.SyncOptions, transport: Any) -> sync_base.SyncReport:
             return sync.sync_once(desks[i], signer=signers[i], options=options, transport=transport)
 
         for kind, i, n in plan:
@@ -88,10 +91,14 @@ def _run(tmp: Path, plan: list[tuple[str, int, int]], seed: int) -> None:
                     codes = all_codes(db=db)
                 random_work(desks[i], clocks[i], rng, n, codes)
             elif kind == "upload":
-                opts = sync.SyncOptions(**{**CUT.__dict__, "download": False, "reference": False})
+                opts = sync_base.SyncOptions(
+                    **{**CUT.__dict__, "download": False, "reference": False}
+                )
                 run(i, opts, FlakyTransport(asgi, n))
             elif kind == "download":
-                opts = sync.SyncOptions(**{**CUT.__dict__, "upload": False, "reference": False})
+                opts = sync_base.SyncOptions(
+                    **{**CUT.__dict__, "upload": False, "reference": False}
+                )
                 run(i, opts, FlakyTransport(asgi, n))
             else:
                 assert run(i, FULL, asgi).ok
@@ -101,7 +108,9 @@ def _run(tmp: Path, plan: list[tuple[str, int, int]], seed: int) -> None:
         for d in desks:
             assert_converged(d, url)
         assert (
-            sync.desk_digest(desks[0]) == sync.desk_digest(desks[1]) == server_digest(url, "20060")
+            sync_apply.desk_digest(desks[0])
+            == sync_apply.desk_digest(desks[1])
+            == server_digest(url, "20060")
         )
     finally:
         for d in desks:
@@ -122,8 +131,8 @@ def test_a_slow_clock_still_orders_after_what_it_has_seen(tmp_path: Path) -> Non
         enroll(d, url, "http://server", transport=asgi)
     rng = random.Random(2)
     codes = random_work(a, fast, rng, 8)
-    sa = sync.desk_signer(a, passphrase)
-    sb = sync.desk_signer(b, passphrase)
+    sa = sync_enroll.desk_signer(a, passphrase)
+    sb = sync_enroll.desk_signer(b, passphrase)
     assert sync.sync_once(a, signer=sa, transport=asgi, options=FULL).ok
     assert sync.sync_once(b, signer=sb, transport=asgi, options=FULL).ok
     target = next(c for c in codes if "forward" in b.get(c).allowed_actions())

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from onestop.cli_sync import sync_main
-from onestop.services import sync
+from onestop.cli.main import main as sync_main
+from onestop.services.sync import apply as sync_apply
+from onestop.services.sync import client as sync
 from tests.sync.helpers import (
     FAST,
     PASSPHRASE,
@@ -55,8 +56,8 @@ def test_two_desks_of_a_commune_converge(sqlite_server: ServerProcess, tmp_path:
     assert_converged(a, sqlite_server.db_url)
     assert_converged(b, sqlite_server.db_url)
     assert (
-        sync.desk_digest(a)
-        == sync.desk_digest(b)
+        sync_apply.desk_digest(a)
+        == sync_apply.desk_digest(b)
         == server_digest(sqlite_server.db_url, commune(1))
     )
     assert b.get(open_b[0]).handler == "Công chức Tư pháp"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from onestop.services import sync
+from onestop.services.sync import client as sync
 from tests.sync.helpers import (
     FAST,
     Clock,

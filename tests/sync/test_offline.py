@@ -11,11 +11,13 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from onestop.cli import main
+from onestop.cli.main import main
 from onestop.server.app import create_app
-from onestop.services import lockdown, sync
+from onestop.services import lockdown
 from onestop.services.desk import Applicant, Desk, IntakeForm
 from onestop.services.lockdown import OfflineBlockedError, OfflineLevel
+from onestop.services.sync import base as sync_base
+from onestop.services.sync import client as sync
 from tests.sync.helpers import (
     START,
     Clock,
@@ -92,7 +94,7 @@ def test_warn_block_unlock_and_sync(tmp_path: Path) -> None:
         desk,
         passphrase_provider=passphrase,
         transport=broken,
-        options=sync.SyncOptions(max_attempts=1, base_delay=0.01),
+        options=sync_base.SyncOptions(max_attempts=1, base_delay=0.01),
     )
     assert not report.ok
     assert lockdown.offline_state(desk, clock.now).blocks_intake

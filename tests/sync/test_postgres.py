@@ -17,9 +17,11 @@ from onestop.server import db as server_db
 from onestop.server import repo
 from onestop.server.app import create_app
 from onestop.server.db import ServerDB
-from onestop.services import sync
-from onestop.services._wire import current_dictionary
-from onestop.services.sync import build_batch
+from onestop.services.sync import apply as sync_apply
+from onestop.services.sync import client as sync
+from onestop.services.sync import enroll as sync_enroll
+from onestop.services.sync.client import build_batch
+from onestop.wire.codec import current_dictionary
 from tests.sync.helpers import (
     FAST,
     Clock,
@@ -90,7 +92,7 @@ def test_three_desks_two_workers_with_faults(pg: PgCluster, tmp_path: Path):
                     assert rep.ok, rep.error
             for d, *_ in desks:
                 assert_converged(d, url)
-            digests = {sync.desk_digest(d) for d, *_ in desks}
+            digests = {sync_apply.desk_digest(d) for d, *_ in desks}
             assert digests == {server_digest(url, commune(50))}
         finally:
             proxy.close()
@@ -105,7 +107,7 @@ def test_concurrent_duplicates_on_postgres(pg: PgCluster, tmp_path: Path):
     desk = make_desk(tmp_path / "d.sqlite", n=51, clock=clock)
     random_work(desk, clock, random.Random(4), 40)
     enroll(desk, url, "http://server", transport=httpx.ASGITransport(app=app))
-    signer = sync.desk_signer(desk, passphrase)
+    signer = sync_enroll.desk_signer(desk, passphrase)
     env, body = build_batch(desk, signer, 1, 30, "zstd", current_dictionary())
     results: list[tuple[int, bytes]] = []
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 
 from onestop.server.app import create_app
-from onestop.services import sync
+from onestop.services.sync import base as sync_base
+from onestop.services.sync import client as sync
+from onestop.services.sync import enroll as sync_enroll
 from onestop.store.repo_dossiers import all_codes
 from tests.sync.helpers import (
     Clock,
@@ -22,7 +24,7 @@ from tests.sync.helpers import (
     random_work,
 )
 
-OPT = sync.SyncOptions(base_delay=0.0, max_attempts=3, seed=1)
+OPT = sync_base.SyncOptions(base_delay=0.0, max_attempts=3, seed=1)
 
 
 def _copy_sqlite(src: Path, dst: Path) -> None:
@@ -68,7 +70,7 @@ def test_desk_restored_from_an_old_backup_is_stopped(tmp_path: Path):
     rng = random.Random(5)
     codes = random_work(desk, clock, rng, 20)
     enroll(desk, url, "http://server", transport=asgi)
-    signer = sync.desk_signer(desk, passphrase)
+    signer = sync_enroll.desk_signer(desk, passphrase)
     _copy_sqlite(path, tmp_path / "old.sqlite")
     random_work(desk, clock, rng, 20, codes)
     assert sync.sync_once(desk, signer=signer, transport=asgi, options=OPT).ok

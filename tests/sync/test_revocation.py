@@ -15,20 +15,24 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from onestop.cli import main
+from onestop.cli.main import main
 from onestop.crypto.cose import sign1
 from onestop.crypto.signer import SoftwareSigner
 from onestop.crypto.trust import make_trust_container
+from onestop.domain.clock import VN_TZ
 from onestop.domain.events import EventKind, to_epoch
 from onestop.domain.lifecycle import Status
-from onestop.domain.receipt import VN_TZ, receipt_url
+from onestop.domain.receipt import receipt_url
 from onestop.server.app import revocation_proof
 from onestop.server.db import ServerDB
 from onestop.server.keys import server_signer
 from onestop.server.reference import publish
-from onestop.services import lockdown, receipts, sync
+from onestop.services import keys as keys_svc
+from onestop.services import lockdown, receipts, setting_keys
 from onestop.services.desk import Desk, IntakeForm
 from onestop.services.lockdown import DeskLockedError
+from onestop.services.sync import client as sync
+from onestop.services.sync import enroll as sync_enroll
 from tests.sync.helpers import (
     _PARAMS,
     FAST,
@@ -53,8 +57,8 @@ def cli(*args: str) -> tuple[int, str, str]:
 def _province_trust(server: ServerProcess, desks: list[Desk]) -> None:
     """The province lists the desks' keys in a root-signed trust list, published on the server."""
     root = SoftwareSigner.generate()
-    requests = [receipts.parse_key_request(receipts.desk_public_export(d)) for d in desks]
-    tl = receipts.issue_trust_list(province="38", issued_at=to_epoch(START), requests=requests)
+    requests = [keys_svc.parse_key_request(keys_svc.desk_public_export(d)) for d in desks]
+    tl = keys_svc.issue_trust_list(province="38", issued_at=to_epoch(START), requests=requests)
     db = ServerDB(server.db_url)
     try:
         assert publish(db, "trust", make_trust_container(root, tl)) is not None
@@ -69,20 +73,20 @@ def test_revoked_desk_locks_itself_and_later_receipts_fail(
     field = make_desk(tmp_path / "field.sqlite", n=80, desk_no=2, clock=clock)
     office = make_desk(tmp_path / "office.sqlite", n=80, desk_no=1, clock=clock)
     for d in (field, office):
-        sync.desk_signer(d, passphrase, create=True)
+        sync_enroll.desk_signer(d, passphrase, create=True)
     _province_trust(sqlite_server, [field, office])
     for d in (field, office):
         assert enroll(d, sqlite_server.db_url, sqlite_server.url).trust_list
     rng = random.Random(4)
     codes = random_work(field, clock, rng, 20)
     assert sync.sync_once(field, passphrase_provider=passphrase, options=FAST).ok
-    signer = sync.desk_signer(field, passphrase)
+    signer = sync_enroll.desk_signer(field, passphrase)
     code = next(c for c in codes if field.get(c).status != Status.REFUSED)
     before = receipts.issue_receipt(field, code, signer)  # a genuine receipt, before revocation
 
     # The laptop keeps working offline, then is reported stolen; the province revokes it.
     random_work(field, clock, rng, 6)
-    acked = int(field.setting(sync.S_ACKED))
+    acked = int(field.setting(setting_keys.S_ACKED))
     assert last_seq(field) > acked
     code_, out, err = cli(
         "server", "revoke-desk", field.identity.desk_id, "--database-url", sqlite_server.db_url
@@ -142,7 +146,7 @@ def test_revoked_desk_locks_itself_and_later_receipts_fail(
     # sign with the key directly): the verifier with the downloaded trust data rejects it.
     after = datetime.now(VN_TZ).replace(tzinfo=None, microsecond=0) + timedelta(hours=1)
     forged_claims = replace(before.claims, received_at=after, due_at=None)
-    forged = receipt_url(receipts.receipt_host(office), sign1(signer, forged_claims.to_cbor()))
+    forged = receipt_url(keys_svc.receipt_host(office), sign1(signer, forged_claims.to_cbor()))
     office_db = str(office.store.path)
     office.close()
     status, out, err = cli("verify", "--db", office_db, forged, "--json")

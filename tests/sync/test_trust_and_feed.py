@@ -13,7 +13,12 @@ from onestop.crypto.trust import make_trust_container
 from onestop.server.app import create_app
 from onestop.server.db import ServerDB
 from onestop.server.reference import publish
-from onestop.services import receipts, sync
+from onestop.services import keys as keys_svc
+from onestop.services.sync import apply as sync_apply
+from onestop.services.sync import base as sync_base
+from onestop.services.sync import bundles
+from onestop.services.sync import client as sync
+from onestop.services.sync import enroll as sync_enroll
 from tests.sync.helpers import (
     Clock,
     assert_converged,
@@ -32,25 +37,27 @@ def test_trust_list_at_enrollment_guards_bundle_imports(tmp_path: Path):
     office = make_desk(tmp_path / "office.sqlite", n=70, desk_no=1)
     stranger = make_desk(tmp_path / "stranger.sqlite", n=70, desk_no=3)
     for d in (field, stranger):
-        sync.desk_signer(d, passphrase, create=True)
+        sync_enroll.desk_signer(d, passphrase, create=True)
     # The province lists the field laptop's key (not the stranger's) and publishes the list.
     root = SoftwareSigner.generate()
-    request = receipts.parse_key_request(receipts.desk_public_export(field))
-    tl = receipts.issue_trust_list(province="38", issued_at=1_790_000_000, requests=[request])
+    request = keys_svc.parse_key_request(keys_svc.desk_public_export(field))
+    tl = keys_svc.issue_trust_list(province="38", issued_at=1_790_000_000, requests=[request])
     db = ServerDB(url)
     assert publish(db, "trust", make_trust_container(root, tl)) is not None
     db.close()
     result = enroll(office, url, "http://server", transport=asgi)
     assert result.trust_list
-    assert receipts.trust_list(office) is not None
+    assert keys_svc.trust_list(office) is not None
     random_work(field, Clock(), random.Random(1), 8)
     random_work(stranger, Clock(), random.Random(2), 8)
-    ok = sync.export_bundle(field, tmp_path, signer=sync.desk_signer(field, passphrase))
-    bad = sync.export_bundle(stranger, tmp_path, signer=sync.desk_signer(stranger, passphrase))
+    ok = bundles.export_bundle(field, tmp_path, signer=sync_enroll.desk_signer(field, passphrase))
+    bad = bundles.export_bundle(
+        stranger, tmp_path, signer=sync_enroll.desk_signer(stranger, passphrase)
+    )
     assert ok is not None and bad is not None
-    assert sync.import_bundle(office, ok).added > 0
-    with pytest.raises(sync.SyncError, match="danh sách tin cậy"):
-        sync.import_bundle(office, bad)
+    assert bundles.import_bundle(office, ok).added > 0
+    with pytest.raises(sync_base.SyncError, match="danh sách tin cậy"):
+        bundles.import_bundle(office, bad)
 
 
 def test_download_in_pages(tmp_path: Path):
@@ -62,7 +69,7 @@ def test_download_in_pages(tmp_path: Path):
     for d, seed in ((a, 1), (b, 2), (c, 3)):
         enroll(d, url, "http://server", transport=asgi)
         random_work(d, Clock(), random.Random(seed), 15)
-    small = sync.SyncOptions(feed_limit=7, seed=1)
+    small = sync_base.SyncOptions(feed_limit=7, seed=1)
     for d in (a, b, c):
         assert sync.sync_once(d, passphrase_provider=passphrase, transport=asgi, options=small).ok
     report = sync.sync_once(a, passphrase_provider=passphrase, transport=asgi, options=small)
@@ -71,11 +78,11 @@ def test_download_in_pages(tmp_path: Path):
         assert sync.sync_once(d, passphrase_provider=passphrase, transport=asgi, options=small).ok
     for d in (a, b, c):
         assert_converged(d, url)
-    assert len({sync.desk_digest(d) for d in (a, b, c)}) == 1
+    assert len({sync_apply.desk_digest(d) for d in (a, b, c)}) == 1
 
 
 def test_one_sync_at_a_time_per_desk(tmp_path: Path):
-    from onestop.services.sync import _sync_lock
+    from onestop.services.sync.client import _sync_lock
 
     url = f"sqlite:///{tmp_path / 's.sqlite'}"
     asgi = httpx.ASGITransport(app=create_app(url))

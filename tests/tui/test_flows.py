@@ -645,7 +645,7 @@ async def test_qr_is_the_signed_receipt_on_a_demo_desk(demo_template: Path, tmp_
     import shutil
 
     from onestop.crypto.verify import Verdict, verify_receipt
-    from onestop.services.receipts import trust_list
+    from onestop.services.keys import trust_list
 
     target = copy_desk(demo_template, tmp_path / "desk.sqlite")
     shutil.copytree(demo_template.parent / f"{demo_template.stem}.keys", tmp_path / "desk.keys")
@@ -664,7 +664,8 @@ async def test_qr_is_the_signed_receipt_on_a_demo_desk(demo_template: Path, tmp_
             )
             assert app.screen.query_one("#qr-code").display
         # The QR drawn is the one the slip carries: it verifies offline against the trust list.
-        from onestop.services.receipts import DEMO_PASSPHRASE, receipt_qr_text
+        from onestop.services.keys import DEMO_PASSPHRASE
+        from onestop.services.receipts import receipt_qr_text
 
         trust = trust_list(desk)
         assert trust is not None

@@ -14,7 +14,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
-from onestop.services import sync
+from onestop.services import setting_keys
 from onestop.services.desk import Desk
 from onestop.tui._sync import DeskSync
 from onestop.tui.app import OnestopApp
@@ -82,15 +82,15 @@ def test_sync_screen_after_runs(
         },
     ]
     for key, value in {
-        sync.S_URL: "https://motcua.thanhhoa.gov.vn",
-        sync.S_SERVER_KEY: "AAAA",
-        sync.S_SERVER_ALG: "-7",
-        sync.S_ENROLLED_AT: "2026-11-02T08:00:00",
-        sync.S_LAST_OK_AT: _iso(25),
-        sync.S_LAST_AT: _iso(4),
-        sync.S_LAST_ERROR: "không kết nối được",
-        sync.S_SKEW: "420",
-        sync.S_RUNS: json.dumps(runs, ensure_ascii=False),
+        setting_keys.S_URL: "https://motcua.thanhhoa.gov.vn",
+        setting_keys.S_SERVER_KEY: "AAAA",
+        setting_keys.S_SERVER_ALG: "-7",
+        setting_keys.S_ENROLLED_AT: "2026-11-02T08:00:00",
+        setting_keys.S_LAST_OK_AT: _iso(25),
+        setting_keys.S_LAST_AT: _iso(4),
+        setting_keys.S_LAST_ERROR: "không kết nối được",
+        setting_keys.S_SKEW: "420",
+        setting_keys.S_RUNS: json.dumps(runs, ensure_ascii=False),
     }.items():
         desk.set_setting(key, value)
 

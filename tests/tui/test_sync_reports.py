@@ -25,10 +25,12 @@ from textual.widgets import DataTable, Input, Label, Select, Static, TabbedConte
 from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import Status
 from onestop.domain.reports import BIEU06_KEYS, Period, auto_scores
+from onestop.forms import report_files
 from onestop.services import reports as svc
-from onestop.services import sync
+from onestop.services import setting_keys
 from onestop.services.desk import Desk
-from onestop.services.receipts import DEMO_PASSPHRASE
+from onestop.services.keys import DEMO_PASSPHRASE
+from onestop.services.sync import client as sync
 from onestop.store.queries import DossierFilter
 from onestop.tui._actions import parse_scores
 from onestop.tui.app import OnestopApp, make_app
@@ -149,7 +151,7 @@ async def test_the_bar_goes_from_waiting_to_synced(
 
 
 async def test_a_server_that_is_down_gets_plain_words(enrolled: Desk) -> None:
-    enrolled.set_setting(sync.S_URL, f"http://127.0.0.1:{free_port()}")  # nobody listens
+    enrolled.set_setting(setting_keys.S_URL, f"http://127.0.0.1:{free_port()}")  # nobody listens
     waiting = enrolled.outbox_size()
     app = desk_app(enrolled, sync_interval=3600)
     async with app.run_test() as pilot:
@@ -224,7 +226,7 @@ async def test_reports_screen_shows_the_service_numbers(history_desk: Desk, tmp_
     from openpyxl import load_workbook
 
     expected = svc.desk_report(history_desk, "bieu06", MARCH)
-    section = svc.to_json(expected)["sections"][0]
+    section = report_files.to_json(expected)["sections"][0]
     app = desk_app(history_desk, export_dir=tmp_path)
     async with app.run_test() as pilot:
         await settle(pilot)
@@ -507,10 +509,10 @@ async def test_a_long_offline_desk_is_warned_in_the_bar(
     monkeypatch.setattr(DeskSync, "start", lambda self: None)  # no network in this test
     ten_days_ago = (FROZEN - timedelta(days=10)).isoformat(timespec="seconds")
     for key, value in {
-        sync.S_URL: "https://motcua.thanhhoa.gov.vn",
-        sync.S_SERVER_KEY: "AAAA",
-        sync.S_ENROLLED_AT: ten_days_ago,
-        sync.S_LAST_OK_AT: ten_days_ago,
+        setting_keys.S_URL: "https://motcua.thanhhoa.gov.vn",
+        setting_keys.S_SERVER_KEY: "AAAA",
+        setting_keys.S_ENROLLED_AT: ten_days_ago,
+        setting_keys.S_LAST_OK_AT: ten_days_ago,
     }.items():
         desk.set_setting(key, value)
     app = desk_app(desk)

@@ -17,13 +17,17 @@ from onestop.crypto.cose import sign1
 from onestop.crypto.signer import SoftwareSigner
 from onestop.crypto.trust import RootKey, TrustList, make_trust_container
 from onestop.crypto.verify import Verdict, verify_receipt
-from onestop.domain.receipt import VN_TZ, digits_from_bytes, parse_receipt_url, receipt_url
+from onestop.domain.clock import VN_TZ, vn_now
+from onestop.domain.receipt import digits_from_bytes, parse_receipt_url, receipt_url
 from onestop.server.db import ServerDB
 from onestop.server.reference import publish
 from onestop.server.web.lookup import effective_trust
-from onestop.services import receipts, sync
-from onestop.services.desk import Desk, vn_now
-from onestop.services.receipts import ReceiptError
+from onestop.services import keys as keys_svc
+from onestop.services import receipts
+from onestop.services.desk import Desk
+from onestop.services.keys import ReceiptError
+from onestop.services.sync import client as sync
+from onestop.services.sync import enroll as sync_enroll
 from tests.sync.helpers import PASSPHRASE, START, Clock, enroll, passphrase, random_work
 
 PROVINCE = "38"
@@ -45,9 +49,9 @@ class Province:
 
     def add(self, desk: Desk) -> bytes:
         """List this desk's key (created if needed); the signed container of the new list."""
-        sync.desk_signer(desk, passphrase, create=True)
-        request = receipts.parse_key_request(receipts.desk_public_export(desk))
-        self.tl = receipts.issue_trust_list(
+        sync_enroll.desk_signer(desk, passphrase, create=True)
+        request = keys_svc.parse_key_request(keys_svc.desk_public_export(desk))
+        self.tl = keys_svc.issue_trust_list(
             province=PROVINCE,
             issued_at=epoch(START) + (self.tl.version if self.tl else 0),
             requests=[request],
@@ -69,7 +73,7 @@ def publish_trust(db_url: str, container: bytes) -> None:
 def import_trust(desk: Desk, root: SoftwareSigner, container: bytes, folder: Path) -> None:
     path = folder / "trust.cbor"
     path.write_bytes(container)
-    receipts.import_trust(desk, path, RootKey.of(root).fingerprint())
+    keys_svc.import_trust(desk, path, RootKey.of(root).fingerprint())
 
 
 def prepare_desk(
@@ -91,7 +95,7 @@ def prepare_desk(
     publish_trust(db_url, container)
     kw: dict[str, Any] = {"transport": transport} if transport is not None else {}
     enroll(desk, db_url, base_url, **kw)
-    if receipts.trust_list(desk) is None:
+    if keys_svc.trust_list(desk) is None:
         import_trust(desk, root, container, folder)
     codes = random_work(desk, clock, random.Random(seed), steps)
     # The work happened in the past (START); the signed sync requests must carry the present
@@ -168,7 +172,7 @@ def personal_data(desk: Desk, codes: list[str]) -> list[str]:
 def onestop_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real ``onestop`` command line (same interpreter, so the same venv)."""
     exe = shutil.which("onestop", path=str(Path(sys.executable).parent))
-    cmd = [exe] if exe else [sys.executable, "-m", "onestop.cli"]
+    cmd = [exe] if exe else [sys.executable, "-m", "onestop.cli.main"]
     return subprocess.run(
         [*cmd, *args], capture_output=True, text=True, timeout=120, env=env, check=False
     )

@@ -26,13 +26,15 @@ from sqlalchemy import update
 from onestop.crypto.cose import sign1
 from onestop.crypto.signer import EDDSA, SoftwareSigner
 from onestop.crypto.trust import TrustEntry, make_trust_container
+from onestop.domain.clock import vn_now
 from onestop.domain.lifecycle import status_label
 from onestop.domain.receipt import digits_from_bytes
 from onestop.server import repo
 from onestop.server.db import ServerDB
 from onestop.server.web import staff
-from onestop.services import receipts, sync
-from onestop.services.desk import Desk, vn_now
+from onestop.services import receipts
+from onestop.services.desk import Desk
+from onestop.services.sync import client as sync
 from tests.sync.helpers import START, Clock, ServerProcess, make_desk, passphrase, receive
 from tests.web.helpers import (
     STAFF_PASSWORD,

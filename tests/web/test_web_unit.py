@@ -17,8 +17,8 @@ from onestop.domain.lifecycle import Status, status_label
 from onestop.server.web import lookup, staff
 from onestop.server.web.headers import PAGE_CSP
 from onestop.server.web.ratelimit import RateLimiter
-from onestop.services._wire import now_epoch
 from onestop.services.desk import Desk
+from onestop.wire.base import now_epoch
 from tests.server.conftest import Server
 from tests.sync.helpers import Clock, make_desk
 from tests.web.helpers import (

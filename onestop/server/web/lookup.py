@@ -20,7 +20,6 @@ reported as such, with the desk's last contact when known.
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -31,13 +30,16 @@ from sqlalchemy import Connection, select
 
 from onestop.crypto.trust import Revocation, TrustEntry, TrustError, TrustList, read_trust_bundle
 from onestop.crypto.verify import Verdict, verify_receipt
+from onestop.domain.b64 import url_encode
+from onestop.domain.cbor import MalformedError
+from onestop.domain.clock import VN_TZ
 from onestop.domain.lifecycle import Status, status_label
-from onestop.domain.receipt import VN_TZ, MalformedError, bytes_from_digits
+from onestop.domain.receipt import bytes_from_digits
 from onestop.domain.text import date_vi
 from onestop.i18n import t
 from onestop.server import repo
 from onestop.server.reference import reference_data
-from onestop.services._wire import state_from_json
+from onestop.wire.state import state_from_json
 
 __all__ = [
     "effective_trust",
@@ -98,7 +100,7 @@ def entry_json(tl: TrustList, entry: TrustEntry) -> dict[str, Any]:
     return {
         "kid": entry.kid.hex(),
         "alg": entry.alg,
-        "public_key": base64.urlsafe_b64encode(entry.public_key).rstrip(b"=").decode(),
+        "public_key": url_encode(entry.public_key),
         "commune": entry.commune,
         "unit_eid": entry.unit_eid,
         "desk_label": entry.desk_label,

@@ -32,9 +32,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from onestop.domain.catalogue import CatalogueError, parse_catalogue
+from onestop.domain.clock import VN_TZ
 from onestop.domain.events import Event, EventKind
 from onestop.domain.lifecycle import DossierState
-from onestop.domain.receipt import VN_TZ
 from onestop.domain.reports import (
     Bieu06,
     EvaluationRecord,
@@ -48,9 +49,8 @@ from onestop.domain.reports import (
 )
 from onestop.server import repo
 from onestop.server.reference import reference_data
-from onestop.services._wire import state_from_json
-from onestop.services.catalogue import CatalogueError, parse_catalogue
 from onestop.store.timefmt import dt_to_text
+from onestop.wire.state import state_from_json
 
 __all__ = [
     "CommuneStats",

@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from onestop import __version__
-from onestop.domain.receipt import VN_TZ
+from onestop.domain.clock import vn_now
 from onestop.domain.reports import (
     BIEU06_COLUMNS,
     Bieu06,
@@ -68,7 +68,7 @@ from onestop.server.web.schemas import (
     TrustKeysOut,
     TrustPageOut,
 )
-from onestop.services._wire import now_epoch
+from onestop.wire.base import now_epoch
 
 __all__ = ["STALE_DAYS_ENV", "WebContext", "mount"]
 
@@ -149,10 +149,6 @@ class WebContext:
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f} %".replace(".", ",")
-
-
-def vn_now() -> datetime:
-    return datetime.now(VN_TZ).replace(tzinfo=None)
 
 
 def client_ip(request: Request) -> str:

@@ -18,11 +18,9 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import unicodedata
@@ -31,11 +29,14 @@ from typing import Any, Final
 
 from sqlalchemy import Table, select, update
 
+from onestop.crypto import kdf
+from onestop.domain.b64 import url_decode as _b64d
+from onestop.domain.b64 import url_encode as _b64e
 from onestop.i18n import t
 from onestop.server import repo
 from onestop.server.db import ServerDB
 from onestop.server.models import ServerStaff, metadata
-from onestop.services._wire import now_epoch
+from onestop.wire.base import now_epoch
 
 __all__ = [
     "COOKIE_NAME",
@@ -63,9 +64,6 @@ LOCK_SECONDS: Final = 15 * 60
 SESSION_SECONDS: Final = 8 * 3600
 MIN_PASSWORD: Final = 10
 MAX_PASSWORD: Final = 1024
-_DEFAULT_N: Final = 2**15
-_R: Final = 8
-_P: Final = 1
 _SESSION_KEY: Final = "web_session_key"
 _USER_RE: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 
@@ -89,30 +87,15 @@ class Staff:
     session_version: int
 
 
-def _b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _scrypt_n() -> int:
-    raw = os.environ.get("ONESTOP_SCRYPT_N", "").strip()
-    if raw.isdigit() and 2**10 <= int(raw) <= 2**20 and not int(raw) & (int(raw) - 1):
-        return int(raw)
-    return _DEFAULT_N
-
-
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     secret = unicodedata.normalize("NFC", password).encode("utf-8")
     return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, dklen=32, maxmem=256 * 1024 * 1024)
 
 
 def hash_password(password: str, *, n: int | None = None) -> str:
-    n = n or _scrypt_n()
+    n = n or kdf.scrypt_n()
     salt = secrets.token_bytes(16)
-    return f"scrypt${n}${_R}${_P}${_b64e(salt)}${_b64e(_scrypt(password, salt, n, _R, _P))}"
+    return f"scrypt${n}${kdf.SCRYPT_R}${kdf.SCRYPT_P}${_b64e(salt)}${_b64e(_scrypt(password, salt, n, kdf.SCRYPT_R, kdf.SCRYPT_P))}"
 
 
 def check_password(password: str, stored: str) -> bool:
@@ -131,7 +114,7 @@ _DUMMY: dict[int, str] = {}
 
 
 def _dummy_hash() -> str:
-    n = _scrypt_n()
+    n = kdf.scrypt_n()
     if n not in _DUMMY:
         _DUMMY[n] = hash_password(secrets.token_urlsafe(16), n=n)
     return _DUMMY[n]

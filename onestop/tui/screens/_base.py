@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,13 +13,13 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from onestop.i18n import t
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import translate_bindings
 from onestop.tui.messages import SyncState
 from onestop.tui.widgets.chrome.desk_bar import DeskBar
 
 if TYPE_CHECKING:
     from onestop.services.desk import Desk
-    from onestop.tui.app import OnestopApp
 
 
 @dataclass(frozen=True)
@@ -41,17 +41,13 @@ class DeskScreen(Screen[None]):
         translate_bindings(self)
 
     @property
-    def ostop(self) -> OnestopApp:
-        return cast("OnestopApp", self.app)
-
-    @property
     def desk(self) -> Desk:
-        desk = self.ostop.desk
+        desk = desk_app(self).desk
         assert desk is not None, "a desk screen is only shown once a desk is open"
         return desk
 
     def compose(self) -> ComposeResult:
-        app = self.ostop
+        app = desk_app(self)
         yield DeskBar(t(self.BAR_TITLE), app.desk_label(), app.sync_state)
         yield from self.compose_body()
         yield Footer()
@@ -74,4 +70,4 @@ class DeskScreen(Screen[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         # The one place worker failures surface (STYLE rule 14): never a traceback on screen.
         if event.state == WorkerState.ERROR:
-            self.ostop.report_worker_error(event.worker)
+            desk_app(self).report_worker_error(event.worker)

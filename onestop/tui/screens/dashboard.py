@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 from onestop.i18n import t
 from onestop.services.glance import Dashboard
 from onestop.store.queries import Counts, DossierFilter
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
 from onestop.tui._filters import CATEGORIES, category_filter, count_of
 from onestop.tui._format import weekday_vi
@@ -77,7 +78,7 @@ class DashboardScreen(DeskScreen):
                 yield Static("", id="preview-empty", markup=False)
 
     def _today(self, note: str = "") -> str:
-        now = self.ostop.now()
+        now = desk_app(self).now()
         text = t(
             "{weekday}, {day}", weekday=weekday_vi(now.date()), day=now.strftime("%d/%m/%Y %H:%M")
         )
@@ -88,7 +89,7 @@ class DashboardScreen(DeskScreen):
 
     def on_mount(self) -> None:
         self.query_one("#dash-counts", OptionList).focus()
-        if self._first is not None and self.ostop.desk is None:
+        if self._first is not None and desk_app(self).desk is None:
             self._update_preview_title()
             self.query_one("#preview", DossierTable).display = False
             self.query_one("#preview-empty", Static).update(t("Đang mở cơ sở dữ liệu quầy…"))
@@ -100,7 +101,7 @@ class DashboardScreen(DeskScreen):
         self.reload()
 
     def reload(self) -> None:
-        if self.ostop.desk is None:
+        if desk_app(self).desk is None:
             return  # drawn from the glance; the app calls reload() once the desk is open
         self._load_counts()
         self._load_preview(self._category)
@@ -139,15 +140,15 @@ class DashboardScreen(DeskScreen):
 
     @on(OptionList.OptionSelected, "#dash-counts")
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.ostop.open_list(preset=event.option_id or "")
+        desk_app(self).open_list(preset=event.option_id or "")
 
     @on(DataTable.RowSelected, "#preview")
     def _open_row(self, event: DataTable.RowSelected) -> None:
-        self.ostop.open_dossier(str(event.row_key.value))
+        desk_app(self).open_dossier(str(event.row_key.value))
 
     def _load_preview(self, category: str) -> None:
         self._category = category
-        self._preview_filter = category_filter(category, self.ostop.now())
+        self._preview_filter = category_filter(category, desk_app(self).now())
         self._update_preview_title()
         self._fetch_preview(self._preview_filter)
 
@@ -170,7 +171,10 @@ class DashboardScreen(DeskScreen):
         empty = self.query_one("#preview-empty", Static)
         rows = message.page.rows
         table.show_states(
-            rows, now=self.ostop.now(), cal=self.desk.calendar, unit_eid=self.desk.identity.unit_eid
+            rows,
+            now=desk_app(self).now(),
+            cal=self.desk.calendar,
+            unit_eid=self.desk.identity.unit_eid,
         )
         table.display = bool(rows)
         empty.display = not rows
@@ -191,7 +195,7 @@ class DashboardScreen(DeskScreen):
         return [
             PaletteCommand(
                 t("Mở danh sách: {label}", label=t(label)),
-                partial(self.ostop.open_list, preset=key),
+                partial(desk_app(self).open_list, preset=key),
                 t("Danh sách hồ sơ đã lọc sẵn"),
             )
             for key, label in CATEGORIES

@@ -24,6 +24,7 @@ from onestop.tui._actions import (
     initial_values,
     refusal_message,
 )
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
 from onestop.tui.messages import ActionRefused, DossierActed, DossierLoaded
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
@@ -98,7 +99,7 @@ class DossierDetailScreen(DeskScreen):
         self.state = message.state
         self.events = message.events  # the evaluation form prefills from the log
         self.query_one("#summary", DossierSummary).show(
-            message.state, self.ostop.now(), self.desk.calendar
+            message.state, desk_app(self).now(), self.desk.calendar
         )
         timeline = self.query_one("#timeline", Timeline)
         timeline.show_events(message.events)
@@ -136,7 +137,7 @@ class DossierDetailScreen(DeskScreen):
         if kind is None or self.state is None:
             return
         refusal = self.desk.role_refusal(kind) or refusal_message(
-            self.state, kind, self.ostop.now(), self.desk.calendar
+            self.state, kind, desk_app(self).now(), self.desk.calendar
         )
         if refusal is not None:
             self.notify(
@@ -200,7 +201,7 @@ class DossierDetailScreen(DeskScreen):
         commands = []
         for kind in MENU_ORDER:
             why = (
-                refusal_message(self.state, kind, self.ostop.now(), self.desk.calendar)
+                refusal_message(self.state, kind, desk_app(self).now(), self.desk.calendar)
                 if self.state
                 else None
             )

@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 from onestop.domain.lifecycle import Status, status_label
 from onestop.i18n import t
 from onestop.store.queries import PAGE_SIZE, DossierFilter
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
 from onestop.tui._filters import PRESETS, WINDOWS, build_filter
 from onestop.tui.messages import PageLoaded
@@ -98,7 +99,7 @@ class DossierListScreen(DeskScreen):
             field=str(field) if field is not Select.NULL else None,
             window=str(window) if window is not Select.NULL else None,
             search=self.query_one("#list-search", Input).value,
-            now=self.ostop.now(),
+            now=desk_app(self).now(),
         )
 
     @on(Input.Changed, "#list-search")
@@ -157,7 +158,10 @@ class DossierListScreen(DeskScreen):
         self._rows_shown = len(rows)
         table = self.query_one("#list-table", DossierTable)
         table.show_states(
-            rows, now=self.ostop.now(), cal=self.desk.calendar, unit_eid=self.desk.identity.unit_eid
+            rows,
+            now=desk_app(self).now(),
+            cal=self.desk.calendar,
+            unit_eid=self.desk.identity.unit_eid,
         )
         table.display = bool(rows)
         empty = self.query_one("#list-empty", Static)
@@ -205,7 +209,7 @@ class DossierListScreen(DeskScreen):
 
     @on(DataTable.RowSelected, "#list-table")
     def _open(self, event: DataTable.RowSelected) -> None:
-        self.ostop.open_dossier(str(event.row_key.value))
+        desk_app(self).open_dossier(str(event.row_key.value))
 
     def action_back(self) -> None:
         self.dismiss()

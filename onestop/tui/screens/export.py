@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -22,17 +22,18 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from onestop.crypto.signer import Signer
 from onestop.domain.lifecycle import DossierState
+from onestop.forms.slips import SLIP_TITLES, SlipKind, applicable_slips
 from onestop.i18n import t
 from onestop.services.desk import DeskError
 from onestop.services.receipts import render_signed_slip
-from onestop.services.slips import SLIP_TITLES, SlipKind, applicable_slips
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind, translate_bindings
 from onestop.tui._export import no_printer_text, print_file, printer_command, write_file
 from onestop.tui.screens.modals import ConfirmModal
 from onestop.tui.screens.passphrase import PassphraseModal
 
 if TYPE_CHECKING:
-    from onestop.tui.app import OnestopApp
+    pass
 
 
 @dataclass(frozen=True)
@@ -215,10 +216,6 @@ class SlipExport:
         self.only = only
         self.on_written = on_written
 
-    @property
-    def ostop(self) -> OnestopApp:
-        return cast("OnestopApp", self.screen.app)
-
     def start(self) -> None:
         self.screen.run_worker(
             self._prepare,
@@ -230,15 +227,15 @@ class SlipExport:
         )
 
     def _prepare(self) -> None:
-        desk = self.ostop.desk
+        desk = desk_app(self.screen).desk
         assert desk is not None
         if self.only is not None:
             kinds = [self.only]
         else:
             kinds = applicable_slips(self.state, desk.history(self.state.code))
-        has_key = self.ostop.keyring.desk_has_key(desk)
-        signer = self.ostop.keyring.automatic(desk)
-        self.ostop.call_from_thread(self._choose, kinds, has_key, signer)
+        has_key = desk_app(self.screen).keyring.desk_has_key(desk)
+        signer = desk_app(self.screen).keyring.automatic(desk)
+        desk_app(self.screen).call_from_thread(self._choose, kinds, has_key, signer)
 
     def _choose(self, kinds: list[SlipKind], has_key: bool, signer: Signer | None) -> None:
         if not kinds:
@@ -255,7 +252,7 @@ class SlipExport:
         modal = ExportModal(
             t("Xuất phiếu của hồ sơ {code}", code=code),
             [(t(SLIP_TITLES[k]).capitalize(), k.value) for k in kinds],
-            folder=self.ostop.export_dir,
+            folder=desk_app(self.screen).export_dir,
             name_for=partial(slip_file_name, code),
             choice_label=t("Phiếu"),
             note=note,
@@ -282,7 +279,7 @@ class SlipExport:
                 t("Không mở khóa: phiếu in không có chữ ký số."), severity="warning", markup=False
             )
         else:
-            self.ostop.sync.unlocked()
+            desk_app(self.screen).sync.unlocked()
         self._render(choice, signer)
 
     def _render(self, choice: ExportChoice, signer: Signer | None) -> None:
@@ -296,11 +293,11 @@ class SlipExport:
         )
 
     def _write(self, choice: ExportChoice, signer: Signer | None) -> None:
-        desk = self.ostop.desk
+        desk = desk_app(self.screen).desk
         assert desk is not None
         pdf = render_signed_slip(desk, self.state.code, choice.value, signer)
         path = write_file(choice.path, pdf)
-        self.ostop.call_from_thread(self._written, path, signer is not None)
+        desk_app(self.screen).call_from_thread(self._written, path, signer is not None)
 
     def _written(self, path: Path, signed: bool) -> None:
         if self.on_written is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,11 +12,12 @@ from textual.widgets import Button, Footer, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from onestop.i18n import t
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind, translate_bindings
 from onestop.tui.messages import DemoCreated, DemoProgressed
 
 if TYPE_CHECKING:
-    from onestop.tui.app import OnestopApp
+    pass
 
 DEMO_DOSSIERS = 300
 
@@ -38,12 +39,8 @@ class FirstRunScreen(Screen[None]):
         translate_bindings(self)
         self.problem = problem
 
-    @property
-    def ostop(self) -> OnestopApp:
-        return cast("OnestopApp", self.app)
-
     def compose(self) -> ComposeResult:
-        path = self.ostop.db_path
+        path = desk_app(self).db_path
         can_create = not path.exists()
         with VerticalScroll(id="first-run"):
             yield Label(t("Chào mừng đến với quầy Một cửa"), id="first-title", markup=False)
@@ -84,7 +81,7 @@ class FirstRunScreen(Screen[None]):
 
     @on(Button.Pressed, "#first-demo")
     def action_create_demo(self) -> None:
-        if self.ostop.db_path.exists() or self.query_one("#first-progress").display:
+        if desk_app(self).db_path.exists() or self.query_one("#first-progress").display:
             return
         self.query_one("#first-progress").display = True
         self.query_one("#first-demo", Button).disabled = True
@@ -104,7 +101,7 @@ class FirstRunScreen(Screen[None]):
     def _build(self) -> None:
         from onestop.services.demo import build_demo
 
-        app = self.ostop
+        app = desk_app(self)
 
         def progress(done: int, total: int) -> None:
             self.post_message(DemoProgressed(done, total))
@@ -127,10 +124,10 @@ class FirstRunScreen(Screen[None]):
     def on_demo_created(self, message: DemoCreated) -> None:
         from onestop.tui.screens.login import LoginScreen
 
-        self.ostop.login_required = True
+        desk_app(self).login_required = True
         self.app.switch_screen(LoginScreen())
 
     @on(Worker.StateChanged)
     def _failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
-            self.ostop.report_worker_error(event.worker)
+            desk_app(self).report_worker_error(event.worker)

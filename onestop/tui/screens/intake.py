@@ -38,6 +38,7 @@ from onestop.domain.text import datetime_vi, format_vnd
 from onestop.i18n import t
 from onestop.services.catalogue import ProcedureInfo
 from onestop.services.desk import Applicant, IntakeError, IntakeForm, IntakePreview
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
 from onestop.tui._format import parse_amount, parse_datetime
 from onestop.tui.messages import DossierReceived, DossierRefused, IntakeChecked, ProceduresFound
@@ -329,7 +330,7 @@ class IntakeScreen(DeskScreen):
             self._clear_error(widget_id)
             return
         try:
-            info = parse_cccd(value, today=self.ostop.now().date())
+            info = parse_cccd(value, today=desk_app(self).now().date())
         except CccdError as e:
             if e.code == "length" and len(value) < 12:
                 self._show_hint(widget_id, t("Đã nhập {n}/12 chữ số.", n=len(value)))
@@ -366,7 +367,7 @@ class IntakeScreen(DeskScreen):
 
     def _apply_qr(self, text: str) -> None:
         try:
-            card = parse_chip_qr(text, today=self.ostop.now().date())
+            card = parse_chip_qr(text, today=desk_app(self).now().date())
         except CccdError as e:
             self._show_error("qr", str(e))
             return

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.actions import SkipAction
@@ -28,6 +28,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from onestop.i18n import t
 from onestop.services.base import DeskError
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind, translate_bindings
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def demo_hint(db_path: Path) -> str:
     """The demo accounts, shown only on a desk that ``onestop demo`` made."""
     from onestop.domain.roles import role_label
     from onestop.services import accounts
-    from onestop.services.receipts import DEMO_PASSPHRASE
+    from onestop.services.keys import DEMO_PASSPHRASE
     from onestop.store import keyring
 
     path = keyring.keyring_path(db_path)
@@ -110,14 +111,10 @@ class LoginScreen(Screen[None]):
         super().__init__()
         translate_bindings(self)
 
-    @property
-    def ostop(self) -> OnestopApp:
-        return cast("OnestopApp", self.app)
-
     def compose(self) -> ComposeResult:
         with Vertical(id="login"):
             yield Label(t("Đăng nhập quầy Một cửa"), id="login-title", markup=False)
-            yield Static(str(self.ostop.db_path), id="login-path", markup=False)
+            yield Static(str(desk_app(self).db_path), id="login-path", markup=False)
             yield Label(t("Tên đăng nhập"), markup=False)
             yield Input(id="login-user", compact=True)
             yield Label(t("Mật khẩu"), markup=False)
@@ -136,7 +133,7 @@ class LoginScreen(Screen[None]):
     def _prepare(self) -> None:
         # While the clerk types: load the desk's libraries (~0.4 s, so the screen did not wait
         # for them) and read whether this is a demo desk whose accounts may be shown.
-        self.post_message(HintLoaded(demo_hint(self.ostop.db_path)))
+        self.post_message(HintLoaded(demo_hint(desk_app(self).db_path)))
 
     def on_hint_loaded(self, message: HintLoaded) -> None:
         hint = self.query_one("#login-hint", Static)
@@ -173,7 +170,7 @@ class LoginScreen(Screen[None]):
     def _login(self, user: str, password: str) -> None:
         from onestop.services import accounts
 
-        app = self.ostop
+        app = desk_app(self)
         try:
             desk = accounts.open_logged_in(app.db_path, user, password, clock=app.clock)
         except DeskError as e:
@@ -189,7 +186,7 @@ class LoginScreen(Screen[None]):
         pw.focus()
 
     def on_logged_in(self, message: LoggedIn) -> None:
-        self.ostop.desk_opened(message.desk)
+        desk_app(self).desk_opened(message.desk)
 
     def _error(self, text: str) -> None:
         self.query_one("#login-error", Static).update(text)

@@ -7,7 +7,7 @@ with a plain message and an empty field. Unlocking runs scrypt (~0.1 s) in a thr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,10 +19,11 @@ from textual.worker import Worker, WorkerState
 from onestop.crypto.signer import Signer
 from onestop.i18n import t
 from onestop.services.desk import DeskError
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind, translate_bindings
 
 if TYPE_CHECKING:
-    from onestop.tui.app import OnestopApp
+    pass
 
 
 class PassphraseModal(ModalScreen[Signer | None]):
@@ -49,10 +50,6 @@ class PassphraseModal(ModalScreen[Signer | None]):
         super().__init__()
         translate_bindings(self)
         self.why = why or t("Cần khóa ký của quầy để ký mã QR biên nhận, phiếu in và đồng bộ.")
-
-    @property
-    def ostop(self) -> OnestopApp:
-        return cast("OnestopApp", self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -89,10 +86,10 @@ class PassphraseModal(ModalScreen[Signer | None]):
         description="Mở khóa ký",
     )
     def _unlock(self, passphrase: str) -> None:
-        desk = self.ostop.desk
+        desk = desk_app(self).desk
         assert desk is not None
         try:
-            signer: Signer | None = self.ostop.keyring.unlock(desk, passphrase)
+            signer: Signer | None = desk_app(self).keyring.unlock(desk, passphrase)
             error = ""
         except DeskError as e:  # ReceiptError: wrong passphrase, no key, damaged file
             signer, error = None, str(e)
@@ -117,7 +114,7 @@ class PassphraseModal(ModalScreen[Signer | None]):
     def _failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.query_one("#pass-input", Input).disabled = False
-            self.ostop.report_worker_error(event.worker)
+            desk_app(self).report_worker_error(event.worker)
 
     @on(Button.Pressed, "#pass-cancel")
     def action_cancel(self) -> None:

@@ -24,9 +24,10 @@ from textual.widgets import Static
 from onestop.crypto.signer import Signer
 from onestop.domain.lifecycle import DossierState, status_label
 from onestop.domain.text import datetime_vi, format_vnd
+from onestop.forms.slips import SlipKind
 from onestop.i18n import t
 from onestop.services.desk import Desk, DeskError
-from onestop.services.slips import SlipKind
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind, translate_bindings
 from onestop.tui._format import channel_label
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
@@ -108,7 +109,7 @@ class ReceiptScreen(DeskScreen):
         description="Ký mã QR biên nhận",
     )
     def _prepare_qr(self) -> None:
-        keyring = self.ostop.keyring
+        keyring = desk_app(self).keyring
         signer = keyring.automatic(self.desk)
         ask = signer is None and keyring.desk_has_key(self.desk)
         self.app.call_from_thread(self._show_qr, signer, ask)
@@ -121,7 +122,7 @@ class ReceiptScreen(DeskScreen):
 
         def unlocked(result: Signer | None) -> None:
             if result is not None:
-                self.ostop.sync.unlocked()
+                desk_app(self).sync.unlocked()
             self.app.push_screen(QrScreen(self.state.code, self.desk, result))
 
         self.app.push_screen(
@@ -137,9 +138,8 @@ class ReceiptScreen(DeskScreen):
         self.query_one("#receipt-file", Static).update(t("Đã ghi: {path}", path=path))
 
     def action_open_dossier(self) -> None:
-        from onestop.tui.screens.dossier_detail import DossierDetailScreen
-
-        self.app.switch_screen(DossierDetailScreen(self.state.code))
+        self.app.pop_screen()
+        desk_app(self).open_dossier(self.state.code)
 
     def palette_commands(self) -> list[PaletteCommand]:
         return [
@@ -156,7 +156,7 @@ def signed_qr_lines(desk: Desk, code: str, signer: Signer | None = None) -> list
     demo desk) the published demo passphrase is tried. Otherwise None: the caller shows the
     labelled lookup code.
     """
-    from onestop.services.qr import qr_terminal
+    from onestop.forms.qr import qr_terminal
     from onestop.services.receipts import issue_receipt
     from onestop.tui._keyring import SessionKey
 
@@ -172,9 +172,9 @@ def signed_qr_lines(desk: Desk, code: str, signer: Signer | None = None) -> list
 def lookup_qr_lines(code: str) -> list[str] | str:
     """Half-block lines of the dossier code's lookup QR, or why it cannot be drawn."""
     try:
-        from onestop.services.qr import qr_terminal
+        from onestop.forms.qr import qr_terminal
     except ImportError:
-        return t("Chưa có mô-đun vẽ mã QR (onestop.services.qr).")
+        return t("Không vẽ được mã QR: bản cài đặt thiếu thư viện vẽ mã QR, hãy cài lại onestop.")
     try:
         return qr_terminal(code)
     except ValueError as e:

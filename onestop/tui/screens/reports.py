@@ -30,17 +30,11 @@ from onestop.domain.reports import (
     period,
     period_label,
 )
+from onestop.forms.report_files import Column, Report, Section, cell_text
 from onestop.i18n import t
 from onestop.services.desk import DeskError
-from onestop.services.reports import (
-    Column,
-    Report,
-    Section,
-    cell_text,
-    desk_report,
-    desk_weekly_flow,
-    export_bytes,
-)
+from onestop.services.reports import desk_report, desk_weekly_flow, export_bytes
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
 from onestop.tui._export import write_file
 from onestop.tui._format import parse_day
@@ -157,7 +151,7 @@ class ReportsScreen(DeskScreen):
 
     def compose_body(self) -> ComposeResult:
         self.start, self.end, self.label = standard_period(
-            self.period_kind, self.ostop.now().date()
+            self.period_kind, desk_app(self).now().date()
         )
         with Horizontal(id="rep-row1", classes="rep-row"):
             yield Select(
@@ -460,7 +454,7 @@ class ReportsScreen(DeskScreen):
             ExportModal(
                 t("Xuất báo cáo ra tệp"),
                 [(label, fmt) for label, fmt in FORMATS],
-                folder=self.ostop.export_dir,
+                folder=desk_app(self).export_dir,
                 name_for=name_for,
             ),
             partial(self._export_chosen, report),

@@ -12,6 +12,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static, Tab
 
 from onestop.domain.calendar import CalendarOverride, DayKind, OfficeHours
 from onestop.i18n import LANGUAGES, get_language, t
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
 from onestop.tui._format import parse_day, role_label, weekday_vi
 from onestop.tui.messages import CalendarLoaded, SettingSaved
@@ -227,12 +228,12 @@ class SettingsScreen(DeskScreen):
     @on(Select.Changed, "#look-theme")
     def _theme(self, event: Select.Changed) -> None:
         if event.value is not Select.NULL and event.value != self.app.theme:
-            self.ostop.choose_theme(str(event.value))
+            desk_app(self).choose_theme(str(event.value))
 
     @on(Select.Changed, "#look-language")
     def _language(self, event: Select.Changed) -> None:
         if event.value is not Select.NULL and event.value != get_language():
-            self.ostop.choose_language(str(event.value))
+            desk_app(self).choose_language(str(event.value))
 
     def palette_commands(self) -> list[PaletteCommand]:
         tabs = self.query_one("#settings-tabs", TabbedContent)

@@ -19,7 +19,8 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from onestop.i18n import t
-from onestop.services.sync_status import Conflict, SyncStatus, conflicts, sync_status
+from onestop.services.sync.status import Conflict, SyncStatus, conflicts, sync_status
+from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
 from onestop.tui._sync import explain, relative_vi
 from onestop.tui.messages import SyncState, SyncStatusLoaded
@@ -129,8 +130,8 @@ class SyncScreen(DeskScreen):
         grid.add_column(no_wrap=True, width=19, style="bold")
         grid.add_column(ratio=1)
         out = Text()
-        runner = self.ostop.sync
-        now = self.ostop.now()
+        runner = desk_app(self).sync
+        now = desk_app(self).now()
 
         def row(label: str, value: str | Text, style: str = "") -> None:
             grid.add_row(label, value if isinstance(value, Text) else Text(value, style=style))
@@ -203,7 +204,7 @@ class SyncScreen(DeskScreen):
             )
         if s.held:
             row(t("Bị giữ lại"), t("{n} mục — xem thẻ «Bị giữ lại»", n=len(s.held)), "bold red")
-        shown = self.ostop.sync_state
+        shown = desk_app(self).sync_state
         if shown is not None and shown.offline_message:
             row(t("Lâu chưa đồng bộ"), shown.offline_message, "bold red")
         return Group(grid)
@@ -313,15 +314,15 @@ class SyncScreen(DeskScreen):
         self.app.call_from_thread(self._seen_recorded)
 
     def _seen_recorded(self) -> None:
-        self.ostop.refresh_sync()
-        self.ostop.sync.local_write()  # the note is an event: the province gets it too
+        desk_app(self).refresh_sync()
+        desk_app(self).sync.local_write()  # the note is an event: the province gets it too
         self.reload()
 
     # ------------------------------------------------------------------ actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "unlock":
-            keyring = self.ostop.keyring
+            keyring = desk_app(self).keyring
             return keyring.signer is None and keyring.desk_has_key(self.desk)
         if action == "mark_seen":
             if not self.is_mounted:
@@ -335,10 +336,10 @@ class SyncScreen(DeskScreen):
         self.dismiss()
 
     def action_sync_now(self) -> None:
-        self.ostop.action_sync_now()
+        desk_app(self).action_sync_now()
 
     def action_unlock(self) -> None:
-        self.ostop.action_unlock_key()
+        desk_app(self).action_unlock_key()
 
     def palette_commands(self) -> list[PaletteCommand]:
         tabs = self.query_one("#sync-tabs", TabbedContent)

@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from onestop.cli_common import (
+from onestop.cli._common import (
     Refused,
     credentials,
     db_option,
@@ -85,9 +85,6 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
 
 def _mib(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MiB"
-
-
-# ----------------------------------------------------------------------------- backup
 
 
 @click.command("backup")
@@ -205,9 +202,6 @@ def backup(
         )
 
 
-# ----------------------------------------------------------------------------- restore
-
-
 def _describe(summary: bk.DbSummary | None) -> str:
     if summary is None:
         return "—"
@@ -309,9 +303,6 @@ def restore(
             click.echo(t("Cơ sở dữ liệu cũ được giữ tại {k}.", k=kept))
 
 
-# ----------------------------------------------------------------------------- desk status
-
-
 def _status_dict(desk: Any) -> dict[str, Any]:
     now = desk.clock()
     lock = lockdown.lock_state(desk)
@@ -327,109 +318,3 @@ def _status_dict(desk: Any) -> dict[str, Any]:
         "backup_last_auto_at": desk.setting(bk.S_LAST_AUTO) or None,
         "backup_last_error": desk.setting(bk.S_LAST_ERROR) or None,
     }
-
-
-@click.command("status")
-@db_option
-@json_option
-@guard
-def desk_status(db: Path | None, as_json: bool) -> None:
-    """Tình trạng an toàn của quầy: thu hồi, thời gian chưa đồng bộ, sao lưu tự động.
-
-    Mã thoát 1 khi quầy bị thu hồi hoặc đang ngừng tiếp nhận vì quá lâu chưa đồng bộ.
-    """
-    with open_desk(db) as desk:
-        out = _status_dict(desk)
-    refused = out["revoked"] or out["offline"]["blocks_intake"]
-    if as_json:
-        emit(out)
-        sys.exit(1 if refused else 0)
-    if out["revoked"]:
-        click.echo(f"! {out['lock_message']}")
-    offline = out["offline"]
-    if offline["message"]:
-        click.echo(f"! {offline['message']}")
-    elif offline["level"] == "standalone":
-        click.echo(t("Quầy chưa đăng ký với tỉnh: không giới hạn thời gian làm việc ngoại tuyến."))
-    else:
-        click.echo(
-            t(
-                "Đồng bộ thành công lần cuối: {when} (cảnh báo sau {w} ngày, ngừng tiếp nhận sau {b} ngày).",
-                when=offline["last_sync_ok"] or "—",
-                w=offline["warn_days"],
-                b=offline["block_days"],
-            )
-        )
-    if out["backup_dir"]:
-        click.echo(
-            t(
-                "Sao lưu tự động: {p} (giữ {n} bản); lần cuối {when}.",
-                p=out["backup_dir"],
-                n=out["backup_keep"],
-                when=out["backup_last_auto_at"] or "—",
-            )
-        )
-        if out["backup_last_error"]:
-            click.echo(f"! {out['backup_last_error']}")
-    else:
-        click.echo(t("Chưa cấu hình sao lưu tự động (onestop backup --set-dir DIR)."))
-    if refused:
-        sys.exit(1)
-
-
-@click.command("unlock-offline")
-@db_option
-@click.option(
-    "--days",
-    type=click.IntRange(1, lockdown.MAX_UNLOCK_DAYS),
-    required=True,
-    help="Cho phép tiếp nhận thêm N ngày dù quầy quá hạn đồng bộ.",
-)
-@json_option
-@guard
-def unlock_offline(db: Path | None, days: int, as_json: bool) -> None:
-    """Quản trị viên mở tạm tiếp nhận hồ sơ khi quầy quá lâu chưa đồng bộ (được ghi lại)."""
-    with open_desk(db) as desk:
-        state = lockdown.unlock_offline(desk, days, desk.clock())
-        who = desk.actor
-    if as_json:
-        emit(state.as_dict())
-    else:
-        until = state.unlocked_until
-        click.echo(
-            t(
-                "{who} đã cho phép tiếp nhận hồ sơ đến {until}.",
-                who=who,
-                until=f"{until:%H:%M %d/%m/%Y}" if until else "—",
-            )
-        )
-
-
-@click.command("offline-limits")
-@db_option
-@click.option(
-    "--warn",
-    "warn_days",
-    type=click.IntRange(1, 365),
-    required=True,
-    help="Cảnh báo sau N ngày chưa đồng bộ.",
-)
-@click.option(
-    "--block",
-    "block_days",
-    type=click.IntRange(1, 365),
-    required=True,
-    help="Ngừng tiếp nhận sau N ngày chưa đồng bộ.",
-)
-@guard
-def offline_limits(db: Path | None, warn_days: int, block_days: int) -> None:
-    """Đặt giới hạn làm việc ngoại tuyến của quầy (quản trị viên)."""
-    with open_desk(db) as desk:
-        lockdown.set_offline_limits(desk, warn_days, block_days)
-    click.echo(
-        t(
-            "Cảnh báo sau {w} ngày, ngừng tiếp nhận sau {b} ngày chưa đồng bộ.",
-            w=warn_days,
-            b=block_days,
-        )
-    )

@@ -13,11 +13,9 @@ from typing import Any
 
 import click
 
-from onestop.cli_common import (
-    PASSWORD_ENV,
+from onestop.cli._common import (
     F,
     Refused,
-    credentials,
     db_option,
     desk_now,
     emit,
@@ -26,13 +24,10 @@ from onestop.cli_common import (
     json_option,
     open_desk,
     parse_dt,
-    read_new_password,
-    settings_or_exit,
 )
 from onestop.domain.cccd import CccdError, parse_cccd
 from onestop.domain.events import SYSTEM_KINDS, EventKind
 from onestop.domain.lifecycle import Channel, Status, action_label, status_label
-from onestop.domain.roles import role_label
 from onestop.domain.text import datetime_vi, format_vnd
 from onestop.i18n import t
 from onestop.services.desk import (
@@ -42,152 +37,6 @@ from onestop.services.desk import (
     state_json,
 )
 from onestop.store.queries import DossierFilter
-
-# ---------------------------------------------------------------- setup
-
-
-@click.command()
-@db_option
-@click.option(
-    "--unit-id", required=True, help="Mã định danh điện tử của đơn vị, ví dụ 000.00.14.H56."
-)
-@click.option("--commune-code", required=True, help="Mã xã 5 chữ số (QĐ 19/2025/QĐ-TTg).")
-@click.option("--commune-name", default="", help="Tên xã, ví dụ «Xã Mường Lát».")
-@click.option("--province", default=None, help="Mã tỉnh 2 chữ số, ví dụ 38 (Thanh Hóa).")
-@click.option(
-    "--desk-no",
-    type=click.IntRange(1, 99),
-    default=1,
-    show_default=True,
-    help="Số hiệu quầy trong đơn vị (1–99), do tỉnh cấp; hai quầy của một đơn vị phải khác số.",
-)
-@click.option("--desk-name", default="", help="Tên quầy, ví dụ «Quầy 1».")
-@click.option(
-    "--admin",
-    required=True,
-    help="Tên đăng nhập của quản trị viên đầu tiên, ví dụ «quantri». Mật khẩu hỏi ẩn hai lần "
-    "(hoặc lấy từ ONESTOP_PASSWORD).",
-)
-@click.option("--admin-name", default="", help="Họ tên quản trị viên (ghi vào nhật ký).")
-@json_option
-@guard
-def init(
-    db: Path | None,
-    unit_id: str,
-    commune_code: str,
-    commune_name: str,
-    province: str | None,
-    desk_no: int,
-    desk_name: str,
-    admin: str,
-    admin_name: str,
-    as_json: bool,
-) -> None:
-    """Khởi tạo quầy: cơ sở dữ liệu mã hóa, danh tính quầy và tài khoản quản trị đầu tiên."""
-    from onestop.services.accounts import create_encrypted_desk
-
-    settings = settings_or_exit(db)
-    password = read_new_password(what=admin, env_var=PASSWORD_ENV)
-    desk = create_encrypted_desk(
-        settings.db,
-        admin=admin,
-        admin_name=admin_name,
-        password=password,
-        unit_eid=unit_id,
-        commune_code=commune_code,
-        commune_name=commune_name,
-        province_code=province,
-        desk_no=desk_no,
-        desk_name=desk_name,
-        clock=desk_now,
-    )
-    ident = desk.identity
-    desk.close()
-    if as_json:
-        emit(
-            {
-                "db": str(settings.db),
-                "desk_id": ident.desk_id,
-                "unit_eid": ident.unit_eid,
-                "admin": admin.strip().lower(),
-                "encrypted": True,
-            }
-        )
-    else:
-        click.echo(
-            t(
-                "Đã khởi tạo quầy {d} ({name}) tại {path}, đã mã hóa. Quản trị viên: {admin}. "
-                "Thêm tài khoản: onestop --user {admin} user add …",
-                d=ident.desk_id,
-                name=ident.desk_name,
-                path=settings.db,
-                admin=admin.strip().lower(),
-            )
-        )
-
-
-@click.command()
-@db_option
-@click.option(
-    "--dossiers",
-    type=click.IntRange(1, 2_000_000),
-    default=300,
-    show_default=True,
-    help="Số hồ sơ mẫu.",
-)
-@click.option("--force", is_flag=True, help="Xóa cơ sở dữ liệu cũ (nếu có) trước khi tạo.")
-@click.option(
-    "--seed",
-    type=int,
-    default=2026,
-    show_default=True,
-    help="Hạt giống ngẫu nhiên (dữ liệu lặp lại được).",
-)
-@json_option
-@guard
-def demo(db: Path | None, dossiers: int, force: bool, seed: int, as_json: bool) -> None:
-    """Tạo một quầy mẫu (đã mã hóa, có tài khoản mẫu) với hồ sơ trải trên nhiều tháng."""
-    from onestop.services.demo import build_demo
-    from onestop.services.receipts import DEMO_PASSPHRASE
-
-    settings = settings_or_exit(db)
-    path = settings.db
-    if path.exists():
-        if not force:
-            raise Refused(
-                t(
-                    "Đã có cơ sở dữ liệu {path}. Thêm --force để tạo lại (dữ liệu cũ sẽ bị xóa).",
-                    path=path,
-                )
-            )
-        for suffix in ("", "-wal", "-shm", ".keyring"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-
-    def progress(done: int, total: int) -> None:
-        if not as_json and sys.stderr.isatty():
-            click.echo(f"\r{t('Đang tạo hồ sơ mẫu')}: {done}/{total}", nl=False, err=True)
-
-    summary = build_demo(
-        path, dossiers=dossiers, seed=seed, now=desk_now(), progress=progress, encrypted=True
-    )
-    if not as_json and sys.stderr.isatty():
-        click.echo("", err=True)
-    if as_json:
-        emit(summary)
-    else:
-        click.echo(
-            t(
-                "Đã tạo {n} hồ sơ mẫu tại {path}. Mở quầy: onestop --db {path}",
-                n=summary["dossiers"],
-                path=path,
-            )
-        )
-        click.echo(t("Quầy mẫu đã mã hóa. Tài khoản mẫu (mật khẩu «{pw}»):", pw=DEMO_PASSPHRASE))
-        for acc in summary["accounts"]:
-            click.echo(f"  {acc['username']:<12} {role_label(acc['role']):<16} {acc['name']}")
-
-
-# ---------------------------------------------------------------- rules
 
 
 @click.command()
@@ -253,9 +102,6 @@ def check_id(number: str, birth_year: int | None, sex: str | None, as_json: bool
                 year=info.birth_year,
             )
         )
-
-
-# ---------------------------------------------------------------- intake
 
 
 def _intake_options(f: F) -> F:
@@ -384,9 +230,6 @@ def refuse(
         emit(state_json(state))
     else:
         click.echo(t("Đã từ chối tiếp nhận. Số phiếu theo mã: {code}", code=state.code))
-
-
-# ---------------------------------------------------------------- dossiers
 
 
 @click.group()
@@ -643,31 +486,3 @@ def rebuild(db: Path | None, check_only: bool, as_json: bool) -> None:
             click.echo(f"  ! {err}")
     if report.chain_errors or integrity != "ok" or (check_only and report.fixed):
         sys.exit(1)
-
-
-@click.command()
-@db_option
-def migrate(db: Path | None) -> None:
-    """Nâng cấp cấu trúc cơ sở dữ liệu lên bản mới nhất."""
-    from onestop.services.accounts import LoginError, has_keyring, login
-    from onestop.store import migrate as mig
-    from onestop.store.engine import Store, StoreKeyError
-
-    settings = settings_or_exit(db)
-    key: bytes | None = None
-    try:
-        if has_keyring(settings.db):
-            user, password = credentials(settings.db)
-            key = login(settings.db, user, password, now=desk_now())[1]
-        store = Store(settings.db, key=key)
-    except (LoginError, StoreKeyError) as e:
-        raise Refused(str(e)) from e
-    mig.upgrade(store.write_engine)
-    click.echo(
-        t(
-            "Cơ sở dữ liệu {p} ở phiên bản {r}.",
-            p=settings.db,
-            r=mig.current_revision(store.write_engine),
-        )
-    )
-    store.close()

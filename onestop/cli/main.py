@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from onestop import __version__
-from onestop.cli_common import (
+from onestop.cli._common import (
     USER_META,
     Refused,
     db_option,
@@ -71,19 +71,21 @@ def _lazy(module: str, *names: str) -> dict[str, str]:
 
 COMMANDS = {
     **_lazy(
-        "onestop.cli_dossiers",
-        *("init", "demo", "due", "check-id", "receive", "refuse", "dossier", "act", "rebuild"),
-        "migrate",
+        "onestop.cli.dossiers",
+        *("due", "check-id", "receive", "refuse", "dossier", "act", "rebuild"),
     ),
-    **_lazy("onestop.cli_receipts", "keys", "receipt", "slip", "verify"),
-    **_lazy("onestop.cli_backup", "backup", "restore"),
-    **_lazy("onestop.cli_accounts", "user", "encrypt"),
-    **_lazy("onestop.cli_reports", "report"),
-    **_lazy("onestop.cli_sync", "serve", "server", "enroll", "sync"),
+    **_lazy("onestop.cli.desk", "init", "demo", "migrate"),
+    **_lazy("onestop.cli.keys", "keys"),
+    **_lazy("onestop.cli.receipts", "receipt", "slip", "verify"),
+    **_lazy("onestop.cli.backup", "backup", "restore"),
+    **_lazy("onestop.cli.accounts", "user", "encrypt"),
+    **_lazy("onestop.cli.reports", "report"),
+    **_lazy("onestop.cli.server", "serve", "server"),
+    **_lazy("onestop.cli.sync", "enroll", "sync"),
 }
 DESK_COMMANDS = {
-    "status": "onestop.cli_backup:desk_status",
-    **_lazy("onestop.cli_backup", "unlock-offline", "offline-limits"),
+    "status": "onestop.cli.desk:desk_status",
+    **_lazy("onestop.cli.desk", "unlock-offline", "offline-limits"),
 }
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from onestop.services import sync
-from onestop.services.conflicts import Conflict, list_conflicts
+from onestop.services import setting_keys
 from onestop.services.desk import Desk
-from onestop.services.receipts import ReceiptError, desk_key_info
+from onestop.services.keys import ReceiptError, desk_key_info
+from onestop.services.sync import base as sync_base
+from onestop.services.sync.conflicts import Conflict, list_conflicts
 
 __all__ = ["Conflict", "HeldBack", "SyncRun", "SyncStatus", "conflicts", "sync_status"]
 
@@ -68,7 +69,7 @@ class SyncStatus:
 
     @property
     def skew_flagged(self) -> bool:
-        return self.skew_s is not None and abs(self.skew_s) > sync.SKEW_LIMIT_S
+        return self.skew_s is not None and abs(self.skew_s) > sync_base.SKEW_LIMIT_S
 
 
 def _when(text: Any) -> datetime | None:
@@ -94,13 +95,13 @@ def _int(value: Any) -> int:
 
 def sync_status(desk: Desk) -> SyncStatus:
     """The sync state as recorded on this desk (cheap: a few Settings rows and one count)."""
-    url = desk.setting(sync.S_URL)
-    enrolled = bool(url and desk.setting(sync.S_SERVER_KEY))
+    url = desk.setting(setting_keys.S_URL)
+    enrolled = bool(url and desk.setting(setting_keys.S_SERVER_KEY))
     try:
         has_key = desk_key_info(desk) is not None
     except ReceiptError:
         has_key = True  # a damaged key file is reported when it is unlocked, in plain words
-    skew_text = desk.setting(sync.S_SKEW)
+    skew_text = desk.setting(setting_keys.S_SKEW)
     runs = tuple(
         SyncRun(
             at=_when(r.get("at")),
@@ -112,7 +113,7 @@ def sync_status(desk: Desk) -> SyncStatus:
             bytes_down=_int(r.get("bytes_down")),
             duration_s=float(r.get("duration_s") or 0.0),
         )
-        for r in reversed(_rows(desk, sync.S_RUNS))
+        for r in reversed(_rows(desk, setting_keys.S_RUNS))
     )
     held = tuple(
         HeldBack(
@@ -122,17 +123,17 @@ def sync_status(desk: Desk) -> SyncStatus:
             last_seq=_int(h.get("last_seq")),
             reason=str(h.get("reason") or ""),
         )
-        for h in _rows(desk, sync.S_HELD)
+        for h in _rows(desk, setting_keys.S_HELD)
     )
     return SyncStatus(
         enrolled=enrolled,
         server_url=url,
-        enrolled_at=_when(desk.setting(sync.S_ENROLLED_AT)),
+        enrolled_at=_when(desk.setting(setting_keys.S_ENROLLED_AT)),
         has_key=has_key,
         waiting=desk.outbox_size(),
-        last_attempt_at=_when(desk.setting(sync.S_LAST_AT)),
-        last_ok_at=_when(desk.setting(sync.S_LAST_OK_AT)),
-        last_error=desk.setting(sync.S_LAST_ERROR),
+        last_attempt_at=_when(desk.setting(setting_keys.S_LAST_AT)),
+        last_ok_at=_when(desk.setting(setting_keys.S_LAST_OK_AT)),
+        last_error=desk.setting(setting_keys.S_LAST_ERROR),
         skew_s=int(skew_text) if skew_text.lstrip("-").isdigit() else None,
         runs=runs,
         held=held,

@@ -20,10 +20,11 @@ import click
 
 from onestop.config import ConfigError, Settings, load_settings
 from onestop.domain.cccd import CccdError
+from onestop.domain.clock import vn_now
 from onestop.domain.text import datetime_vi
 from onestop.i18n import set_language, t
 from onestop.paths import has_keyring
-from onestop.services.base import DeskError, IntakeError, vn_now
+from onestop.services.base import DeskError, IntakeError
 
 if TYPE_CHECKING:  # the desk's libraries load when a command opens the desk, not for --help
     from onestop.services.desk import Desk

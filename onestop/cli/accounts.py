@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from onestop.cli_common import (
+from onestop.cli._common import (
     PASSWORD_ENV,
     Refused,
     db_option,

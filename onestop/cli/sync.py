@@ -16,13 +16,12 @@ The desk key's passphrase comes from ``ONESTOP_PASSPHRASE`` or a prompt.
 
 The server package is imported lazily (importlib) inside the server commands: the desk's own
 start-up must not pay for FastAPI/uvicorn, and the CLI layer stays independent of
-``onestop.server`` (import-linter contract "onestop.cli | onestop.server").
+``onestop.server`` (import-linter contract "onestop.cli.main | onestop.server").
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from typing import Any
 
 import click
 
-from onestop.cli_common import (
+from onestop.cli._common import (
     F,
     Refused,
     db_option,
@@ -43,7 +42,11 @@ from onestop.cli_common import (
 )
 from onestop.config import load_settings
 from onestop.i18n import t
+from onestop.services import setting_keys
 from onestop.services.desk import DeskError
+from onestop.services.sync import bundles
+from onestop.services.sync import client as sync_client
+from onestop.services.sync import enroll as sync_enroll
 
 DATABASE_URL_ENV = "ONESTOP_SERVER_DATABASE_URL"
 
@@ -80,211 +83,6 @@ def _server_db(url: str | None) -> Any:
         raise Refused(t("Không mở được CSDL máy chủ {u}: {e}", u=real, e=e)) from e
 
 
-# ---------------------------------------------------------------------------- serve, server
-
-
-@click.command()
-@_url_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Địa chỉ lắng nghe.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
-@click.option(
-    "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Số tiến trình."
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-    default="warning",
-    show_default=True,
-)
-def serve(database_url: str | None, host: str, port: int, workers: int, log_level: str) -> None:
-    """Chạy máy chủ tỉnh (HTTP API đồng bộ). Không trạng thái: chạy nhiều tiến trình được."""
-    import uvicorn
-
-    url = database_url or _server("db").default_database_url()
-    db = _server_db(url)  # migrate once here, before the workers race for it
-    label = _server("admin").describe(db)
-    keys = _server("keys")
-    try:
-        keys.server_signer(db)  # a missing or wrong key passphrase: say so before any worker
-    except keys.ServerKeyError as e:
-        raise Refused(str(e)) from e
-    finally:
-        db.close()
-    os.environ[DATABASE_URL_ENV] = url
-    click.echo(
-        t(
-            "Máy chủ tỉnh: http://{h}:{p} ({db}, {w} tiến trình)",
-            h=host,
-            p=port,
-            db=label,
-            w=workers,
-        ),
-        err=True,
-    )
-    uvicorn.run(
-        "onestop.server.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=log_level in ("info", "debug"),
-        # Every byte counts on a 64 kbit/s link: no "server: uvicorn", no "date" header.
-        server_header=False,
-        date_header=False,
-    )
-
-
-@click.group()
-def server() -> None:
-    """Quản trị máy chủ tỉnh: mã đăng ký quầy, thu hồi quầy, dữ liệu tham chiếu."""
-
-
-@server.command("enroll-code")
-@click.option("--commune", required=True, help="Mã xã 5 chữ số, ví dụ 16279.")
-@click.option("--desk", "desk_name", required=True, help="Tên quầy, ví dụ «Quầy 2».")
-@click.option(
-    "--desk-no",
-    type=click.IntRange(1, 99),
-    default=None,
-    help="Số hiệu quầy (mặc định: số tiếp theo còn trống của xã).",
-)
-@_url_option
-@json_option
-def enroll_code(
-    commune: str, desk_name: str, desk_no: int | None, database_url: str | None, as_json: bool
-) -> None:
-    """Cấp mã đăng ký dùng một lần cho một quầy (hết hạn sau 14 ngày)."""
-    admin = _server("admin")
-    db = _server_db(database_url)
-    try:
-        issued = admin.new_enroll_code(db, commune=commune, desk_name=desk_name, desk_no=desk_no)
-    except admin.AdminError as e:
-        raise Refused(str(e)) from e
-    finally:
-        db.close()
-    desk_id = f"{issued.commune}-{issued.desk_no:02d}"
-    if as_json:
-        emit(
-            {
-                "code": issued.code,
-                "commune": issued.commune,
-                "desk_no": issued.desk_no,
-                "desk_id": desk_id,
-                "expires_at": issued.expires_at,
-            }
-        )
-        return
-    click.echo(issued.code)
-    click.echo(
-        t("Quầy {d} ({n}); mã dùng một lần, hết hạn sau 14 ngày.", d=desk_id, n=issued.desk_name),
-        err=True,
-    )
-
-
-@server.command("revoke-desk")
-@click.argument("desk_id")
-@_url_option
-def revoke_desk(desk_id: str, database_url: str | None) -> None:
-    """Thu hồi quyền đồng bộ của một quầy (mọi yêu cầu sau đó bị từ chối)."""
-    db = _server_db(database_url)
-    try:
-        done = _server("admin").revoke(db, desk_id.strip())
-    finally:
-        db.close()
-    if not done:
-        raise Refused(t("Không có quầy {d} đang hoạt động.", d=desk_id))
-    click.echo(t("Đã thu hồi quầy {d}.", d=desk_id))
-
-
-@server.command("publish")
-@click.argument("kind", type=click.Choice(["catalogue", "calendar", "units", "trust"]))
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@_url_option
-def publish(kind: str, file: Path, database_url: str | None) -> None:
-    """Phát hành dữ liệu tham chiếu cho các quầy (danh mục, lịch, đơn vị, danh sách tin cậy)."""
-    admin = _server("admin")
-    db = _server_db(database_url)
-    try:
-        version = admin.publish_file(db, kind, file)
-    except admin.AdminError as e:
-        raise Refused(str(e)) from e
-    finally:
-        db.close()
-    if version is None:
-        click.echo(t("{k}: không có gì thay đổi.", k=kind))
-    else:
-        click.echo(t("{k}: đã phát hành phiên bản {v}.", k=kind, v=version))
-
-
-STAFF_PASSWORD_ENV = "ONESTOP_STAFF_PASSWORD"
-
-
-@server.command("add-staff")
-@click.argument("username")
-@click.option("--name", "display_name", default="", help="Họ tên hiển thị trên bảng điều hành.")
-@click.option("--reset", is_flag=True, help="Đặt lại mật khẩu, mở khóa và đăng xuất mọi phiên.")
-@_url_option
-def add_staff(username: str, display_name: str, reset: bool, database_url: str | None) -> None:
-    """Tạo tài khoản cán bộ tỉnh cho bảng điều hành (mật khẩu: ONESTOP_STAFF_PASSWORD hoặc nhập)."""
-    password = os.environ.get(STAFF_PASSWORD_ENV) or click.prompt(
-        t("Mật khẩu cho {u}", u=username),
-        hide_input=True,
-        confirmation_prompt=t("Nhập lại mật khẩu"),
-        err=True,
-    )
-    staff = _server("web.staff")
-    db = _server_db(database_url)
-    try:
-        who = staff.add_staff(db, username, password, display_name=display_name, reset=reset)
-    except staff.StaffError as e:
-        raise Refused(str(e)) from e
-    finally:
-        db.close()
-    if reset:
-        click.echo(t("Đã đặt lại mật khẩu của {u}.", u=who.username))
-    else:
-        click.echo(t("Đã tạo tài khoản {u}.", u=who.username))
-
-
-@server.command("staff")
-@_url_option
-@json_option
-def staff_list(database_url: str | None, as_json: bool) -> None:
-    """Danh sách tài khoản cán bộ tỉnh (không hiện mật khẩu)."""
-    db = _server_db(database_url)
-    try:
-        rows = _server("web.staff").list_staff(db)
-    finally:
-        db.close()
-    if as_json:
-        emit(rows)
-        return
-    for r in rows:
-        locked = t("tạm khóa") if (r["locked_until"] or 0) > time.time() else ""
-        click.echo(f"{r['username']:<24} {r['display_name']:<30} {locked}")
-
-
-@server.command("desks")
-@_url_option
-@json_option
-def desks(database_url: str | None, as_json: bool) -> None:
-    """Danh sách quầy đã đăng ký và số sự kiện đã nhận."""
-    db = _server_db(database_url)
-    try:
-        rows = _server("admin").desk_list(db)
-    finally:
-        db.close()
-    if as_json:
-        emit(rows)
-        return
-    for r in rows:
-        click.echo(f"{r['desk_id']}  {r['status']:8}  {r['acked_seq']:>8}  {r['desk_name']}")
-
-
-# ---------------------------------------------------------------------------- desk side
-
-
 @click.command()
 @db_option
 @click.option("--server", "server_url", required=True, help="Địa chỉ máy chủ tỉnh.")
@@ -292,11 +90,9 @@ def desks(database_url: str | None, as_json: bool) -> None:
 @json_option
 def enroll(db: Path | None, server_url: str, code: str, as_json: bool) -> None:
     """Đăng ký quầy với máy chủ tỉnh (tạo khóa ký nếu chưa có)."""
-    from onestop.services import sync
-
     with open_desk(db) as desk:
         try:
-            result = sync.enroll(
+            result = sync_enroll.enroll(
                 desk, server_url, code, passphrase_provider=_passphrase(confirm=True)
             )
         except DeskError as e:
@@ -370,19 +166,18 @@ def sync(
     ctx.obj["db"] = db
     if ctx.invoked_subcommand is not None:
         return
-    from onestop.services import sync as svc
 
     with open_desk(db) as desk:
         try:
-            signer = svc.desk_signer(desk, _passphrase(confirm=False))
+            signer = sync_enroll.desk_signer(desk, _passphrase(confirm=False))
         except DeskError as e:
             raise Refused(str(e)) from e
-        if not server_url and not desk.setting(svc.S_URL):
+        if not server_url and not desk.setting(setting_keys.S_URL):
             # Enrollment records the server; the config file's server_url is the fallback.
             server_url = load_settings(db=db).server_url or None
         while True:
             try:
-                report = svc.sync_once(desk, server_url, signer=signer)
+                report = sync_client.sync_once(desk, server_url, signer=signer)
             except DeskError as e:
                 raise Refused(str(e)) from e
             _print_report(report, as_json)
@@ -408,14 +203,13 @@ def sync_export(
     ctx: click.Context, db: Path | None, to_dir: Path, everything: bool, as_json: bool
 ) -> None:
     """Ghi các sự kiện chưa gửi ra một tệp gói đã ký (mang bằng USB khi không có mạng)."""
-    from onestop.services import sync as svc
 
     with open_desk(db or ctx.obj.get("db")) as desk:
         try:
             # A field laptop that never met the server may have no key yet: make one.
-            fresh = not svc.key_path(desk.store.path).exists()
-            signer = svc.desk_signer(desk, _passphrase(confirm=fresh), create=True)
-            path = svc.export_bundle(
+            fresh = not sync_enroll.key_path(desk.store.path).exists()
+            signer = sync_enroll.desk_signer(desk, _passphrase(confirm=fresh), create=True)
+            path = bundles.export_bundle(
                 desk, to_dir, signer=signer, from_seq=1 if everything else None
             )
         except DeskError as e:
@@ -453,11 +247,9 @@ def sync_import(
             sdb.close()
         data = {"desk": out.desk, "added": out.inserted, "acked_seq": out.acked_seq}
     else:
-        from onestop.services import sync as svc
-
         with open_desk(db or ctx.obj.get("db")) as desk:
             try:
-                res = svc.import_bundle(desk, file)
+                res = bundles.import_bundle(desk, file)
             except DeskError as e:
                 raise Refused(str(e)) from e
         data = {"desk": res.desk, "added": res.added, "acked_seq": res.last_seq}
@@ -472,18 +264,3 @@ def sync_import(
                 s=data["acked_seq"],
             )
         )
-
-
-COMMANDS = (serve, server, enroll, sync)
-
-
-@click.group()
-def sync_main() -> None:
-    """Stand-alone entry (``python -m onestop.cli_sync``) until cli.py attaches COMMANDS."""
-
-
-for _cmd in COMMANDS:
-    sync_main.add_command(_cmd)
-
-if __name__ == "__main__":
-    sync_main()

@@ -1,6 +1,6 @@
 """Low-level drawing for the printed slips: fonts, the ND 30/2020 header, fields, barcodes.
 
-Private to :mod:`onestop.services.slips`. Everything here draws on an fpdf2 document in
+Private to :mod:`onestop.forms.slips`. Everything here draws on an fpdf2 document in
 millimetres; nothing reads a database or the clock.
 
 Measurements behind the fixed numbers (Liberation Serif, metric twin of Times New Roman):
@@ -15,43 +15,22 @@ Measurements behind the fixed numbers (Liberation Serif, metric twin of Times Ne
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
-from onestop.services.qr import qr_png
+from onestop.forms.page import FAMILY, nfc
+from onestop.forms.qr import qr_png
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from onestop.services._pdf_doc import SlipPDF
+    from onestop.forms.pdf_doc import SlipPDF
 
-FAMILY = "LiberationSerif"
-FONT_FILES = {
-    "": "LiberationSerif-Regular.ttf",
-    "B": "LiberationSerif-Bold.ttf",
-    "I": "LiberationSerif-Italic.ttf",
-    "BI": "LiberationSerif-BoldItalic.ttf",
-}
-
-# Side margins (mm). ND 30/2020 asks 30-35 mm on the left for bound documents; slips are not
-# bound, and 20 mm leaves room for the two header columns on one line each (see above).
-MARGIN_LEFT = 20.0
-MARGIN_RIGHT = 15.0
-MARGIN_TOP = 12.0
-MARGIN_BOTTOM = 16.0
-LANDSCAPE_MARGIN = 10.0
 
 DOTS = "…………………"
 TN_TKQ = "Bộ phận TN&TKQ"
-
-
-def nfc(text: str) -> str:
-    """Every string drawn goes through NFC: fpdf2 places glyphs per code point, and a decomposed
-    "ễ" (e + two combining marks) would print its marks beside the letter."""
-    return unicodedata.normalize("NFC", text)
 
 
 def new_pdf(
@@ -63,7 +42,7 @@ def new_pdf(
 ) -> SlipPDF:
     """A new A4 document. fpdf2 (with fontTools) takes a fifth of a second to import, so it is
     loaded on the first slip, not when the desk starts."""
-    from onestop.services._pdf_doc import SlipPDF
+    from onestop.forms.pdf_doc import SlipPDF
 
     return SlipPDF(
         landscape=landscape,

@@ -1,6 +1,6 @@
 """``onestop report``: Biểu 06, the tracking book, fees, evaluations and service indicators.
 
-Attached to the main group in :mod:`onestop.cli` with ``main.add_command(report)``. The helpers
+Attached to the main group in :mod:`onestop.cli.main` with ``main.add_command(report)``. The helpers
 of ``cli.py`` (``open_desk``, ``Refused``) are imported inside the command, when ``cli`` is
 fully loaded, so importing this module from ``cli.py`` is never circular.
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from onestop.cli_common import Refused, db_option, open_desk
+from onestop.cli._common import Refused, db_option, open_desk
 from onestop.domain.reports import Period, PeriodKind, ReportError, period, period_label
 from onestop.i18n import t
 
@@ -129,6 +129,7 @@ def report(
           indicators  Chỉ số phục vụ (tinh thần QĐ 766) kèm công thức
     Ví dụ: onestop report bieu06 --period quarter --year 2026 --n 1 --format xlsx --out q1.xlsx
     """
+    from onestop.forms import report_files
     from onestop.services import reports as svc
     from onestop.services.desk import DeskError
 
@@ -157,16 +158,18 @@ def report(
                 )
             payload: bytes | str
             if fmt == "json":
-                payload = json.dumps(svc.to_json(rep), ensure_ascii=False, indent=2, default=str)
+                payload = json.dumps(
+                    report_files.to_json(rep), ensure_ascii=False, indent=2, default=str
+                )
                 payload += "\n"
             elif fmt == "csv":
-                payload = svc.to_csv(rep)
+                payload = report_files.to_csv(rep)
             elif fmt == "xlsx":
-                payload = svc.to_xlsx(rep)
+                payload = report_files.to_xlsx(rep)
             elif fmt == "pdf":
-                payload = svc.to_pdf(rep, identity=desk.identity, now=now)
+                payload = report_files.to_pdf(rep, identity=desk.identity, now=now)
             else:
-                payload = svc.to_text(rep)
+                payload = report_files.to_text(rep)
         except (ReportError, DeskError) as e:
             raise Refused(str(e)) from e
     if isinstance(payload, bytes) and out is None:

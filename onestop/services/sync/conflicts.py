@@ -42,9 +42,9 @@ from sqlmodel import Session, col, select
 from onestop.domain.events import SYSTEM_KINDS, Event, EventKind
 from onestop.domain.lifecycle import DossierState, action_label, status_label
 from onestop.i18n import t
-from onestop.services._wire import event_key, replay_or_none
 from onestop.store.models import EventRow
 from onestop.store.repo_events import append_event, events_for, row_to_event
+from onestop.wire.state import event_key, replay_or_none
 
 if TYPE_CHECKING:
     from onestop.services.desk import Desk

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from onestop import __version__
+from onestop.domain.clock import VN_TZ
 from onestop.domain.deadlines import TimeUnit
 from onestop.domain.desk import DeskIdentity
 from onestop.domain.events import Event, EventKind, from_epoch
@@ -41,8 +42,8 @@ from onestop.domain.lifecycle import (
     apply,
 )
 from onestop.domain.text import date_vi, datetime_vi
-from onestop.i18n import t
-from onestop.services._pdf import (
+from onestop.forms.page import nfc
+from onestop.forms.pdf import (
     DOTS,
     TN_TKQ,
     Signer,
@@ -50,12 +51,12 @@ from onestop.services._pdf import (
     draw_barcode,
     line_height,
     new_pdf,
-    nfc,
     qr_image,
 )
+from onestop.i18n import t
 
 if TYPE_CHECKING:
-    from onestop.services._pdf_doc import SlipPDF
+    from onestop.forms.pdf_doc import SlipPDF
 
 __all__ = [
     "SLIP_TITLES",
@@ -66,8 +67,6 @@ __all__ = [
     "render_slip",
     "render_tracking_book",
 ]
-
-_VN = timezone(timedelta(hours=7))
 
 
 class SlipKind(StrEnum):
@@ -296,12 +295,12 @@ def _not_applicable(kind: SlipKind, dossier: DossierState) -> str:
 
 
 def _aware(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=_VN) if dt.tzinfo is None else dt
+    return dt.replace(tzinfo=VN_TZ) if dt.tzinfo is None else dt
 
 
 def _local(dt: datetime) -> datetime:
     """Naive Vietnam wall-clock time (the convention of the whole app)."""
-    return dt if dt.tzinfo is None else dt.astimezone(_VN).replace(tzinfo=None)
+    return dt if dt.tzinfo is None else dt.astimezone(VN_TZ).replace(tzinfo=None)
 
 
 def _short_dt(dt: datetime) -> str:

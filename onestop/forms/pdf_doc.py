@@ -1,12 +1,11 @@
-"""The fpdf2 document class of the slips, apart from :mod:`onestop.services._pdf` because
-importing fpdf2 is slow: :func:`onestop.services._pdf.new_pdf` loads this module on first use."""
+"""The fpdf2 document class of the slips, apart from :mod:`onestop.forms.pdf` because
+importing fpdf2 is slow: :func:`onestop.forms.pdf.new_pdf` loads this module on first use."""
 
 from __future__ import annotations
 
 from fpdf import FPDF
 
-from onestop.paths import asset_path
-from onestop.services._pdf import (
+from onestop.forms.page import (
     FAMILY,
     FONT_FILES,
     LANDSCAPE_MARGIN,
@@ -16,6 +15,7 @@ from onestop.services._pdf import (
     MARGIN_TOP,
     nfc,
 )
+from onestop.paths import asset_path
 
 
 class SlipPDF(FPDF):

@@ -1,0 +1,303 @@
+"""``onestop init``, ``demo`` and ``migrate`` set a desk up; ``onestop desk status``,
+``unlock-offline`` and ``offline-limits`` tell and bound its state (revocation, days offline,
+backups)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from onestop.cli._common import (
+    PASSWORD_ENV,
+    Refused,
+    credentials,
+    db_option,
+    desk_now,
+    emit,
+    guard,
+    json_option,
+    open_desk,
+    read_new_password,
+    settings_or_exit,
+)
+from onestop.cli.backup import _status_dict
+from onestop.domain.roles import role_label
+from onestop.i18n import t
+from onestop.services import lockdown
+
+
+@click.command()
+@db_option
+@click.option(
+    "--unit-id", required=True, help="Mã định danh điện tử của đơn vị, ví dụ 000.00.14.H56."
+)
+@click.option("--commune-code", required=True, help="Mã xã 5 chữ số (QĐ 19/2025/QĐ-TTg).")
+@click.option("--commune-name", default="", help="Tên xã, ví dụ «Xã Mường Lát».")
+@click.option("--province", default=None, help="Mã tỉnh 2 chữ số, ví dụ 38 (Thanh Hóa).")
+@click.option(
+    "--desk-no",
+    type=click.IntRange(1, 99),
+    default=1,
+    show_default=True,
+    help="Số hiệu quầy trong đơn vị (1–99), do tỉnh cấp; hai quầy của một đơn vị phải khác số.",
+)
+@click.option("--desk-name", default="", help="Tên quầy, ví dụ «Quầy 1».")
+@click.option(
+    "--admin",
+    required=True,
+    help="Tên đăng nhập của quản trị viên đầu tiên, ví dụ «quantri». Mật khẩu hỏi ẩn hai lần "
+    "(hoặc lấy từ ONESTOP_PASSWORD).",
+)
+@click.option("--admin-name", default="", help="Họ tên quản trị viên (ghi vào nhật ký).")
+@json_option
+@guard
+def init(
+    db: Path | None,
+    unit_id: str,
+    commune_code: str,
+    commune_name: str,
+    province: str | None,
+    desk_no: int,
+    desk_name: str,
+    admin: str,
+    admin_name: str,
+    as_json: bool,
+) -> None:
+    """Khởi tạo quầy: cơ sở dữ liệu mã hóa, danh tính quầy và tài khoản quản trị đầu tiên."""
+    from onestop.services.accounts import create_encrypted_desk
+
+    settings = settings_or_exit(db)
+    password = read_new_password(what=admin, env_var=PASSWORD_ENV)
+    desk = create_encrypted_desk(
+        settings.db,
+        admin=admin,
+        admin_name=admin_name,
+        password=password,
+        unit_eid=unit_id,
+        commune_code=commune_code,
+        commune_name=commune_name,
+        province_code=province,
+        desk_no=desk_no,
+        desk_name=desk_name,
+        clock=desk_now,
+    )
+    ident = desk.identity
+    desk.close()
+    if as_json:
+        emit(
+            {
+                "db": str(settings.db),
+                "desk_id": ident.desk_id,
+                "unit_eid": ident.unit_eid,
+                "admin": admin.strip().lower(),
+                "encrypted": True,
+            }
+        )
+    else:
+        click.echo(
+            t(
+                "Đã khởi tạo quầy {d} ({name}) tại {path}, đã mã hóa. Quản trị viên: {admin}. "
+                "Thêm tài khoản: onestop --user {admin} user add …",
+                d=ident.desk_id,
+                name=ident.desk_name,
+                path=settings.db,
+                admin=admin.strip().lower(),
+            )
+        )
+
+
+@click.command()
+@db_option
+@click.option(
+    "--dossiers",
+    type=click.IntRange(1, 2_000_000),
+    default=300,
+    show_default=True,
+    help="Số hồ sơ mẫu.",
+)
+@click.option("--force", is_flag=True, help="Xóa cơ sở dữ liệu cũ (nếu có) trước khi tạo.")
+@click.option(
+    "--seed",
+    type=int,
+    default=2026,
+    show_default=True,
+    help="Hạt giống ngẫu nhiên (dữ liệu lặp lại được).",
+)
+@json_option
+@guard
+def demo(db: Path | None, dossiers: int, force: bool, seed: int, as_json: bool) -> None:
+    """Tạo một quầy mẫu (đã mã hóa, có tài khoản mẫu) với hồ sơ trải trên nhiều tháng."""
+    from onestop.services.demo import build_demo
+    from onestop.services.keys import DEMO_PASSPHRASE
+
+    settings = settings_or_exit(db)
+    path = settings.db
+    if path.exists():
+        if not force:
+            raise Refused(
+                t(
+                    "Đã có cơ sở dữ liệu {path}. Thêm --force để tạo lại (dữ liệu cũ sẽ bị xóa).",
+                    path=path,
+                )
+            )
+        for suffix in ("", "-wal", "-shm", ".keyring"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+    def progress(done: int, total: int) -> None:
+        if not as_json and sys.stderr.isatty():
+            click.echo(f"\r{t('Đang tạo hồ sơ mẫu')}: {done}/{total}", nl=False, err=True)
+
+    summary = build_demo(
+        path, dossiers=dossiers, seed=seed, now=desk_now(), progress=progress, encrypted=True
+    )
+    if not as_json and sys.stderr.isatty():
+        click.echo("", err=True)
+    if as_json:
+        emit(summary)
+    else:
+        click.echo(
+            t(
+                "Đã tạo {n} hồ sơ mẫu tại {path}. Mở quầy: onestop --db {path}",
+                n=summary["dossiers"],
+                path=path,
+            )
+        )
+        click.echo(t("Quầy mẫu đã mã hóa. Tài khoản mẫu (mật khẩu «{pw}»):", pw=DEMO_PASSPHRASE))
+        for acc in summary["accounts"]:
+            click.echo(f"  {acc['username']:<12} {role_label(acc['role']):<16} {acc['name']}")
+
+
+@click.command()
+@db_option
+def migrate(db: Path | None) -> None:
+    """Nâng cấp cấu trúc cơ sở dữ liệu lên bản mới nhất."""
+    from onestop.services.accounts import LoginError, has_keyring, login
+    from onestop.store import migrate as mig
+    from onestop.store.engine import Store, StoreKeyError
+
+    settings = settings_or_exit(db)
+    key: bytes | None = None
+    try:
+        if has_keyring(settings.db):
+            user, password = credentials(settings.db)
+            key = login(settings.db, user, password, now=desk_now())[1]
+        store = Store(settings.db, key=key)
+    except (LoginError, StoreKeyError) as e:
+        raise Refused(str(e)) from e
+    mig.upgrade(store.write_engine)
+    click.echo(
+        t(
+            "Cơ sở dữ liệu {p} ở phiên bản {r}.",
+            p=settings.db,
+            r=mig.current_revision(store.write_engine),
+        )
+    )
+    store.close()
+
+
+@click.command("status")
+@db_option
+@json_option
+@guard
+def desk_status(db: Path | None, as_json: bool) -> None:
+    """Tình trạng an toàn của quầy: thu hồi, thời gian chưa đồng bộ, sao lưu tự động.
+
+    Mã thoát 1 khi quầy bị thu hồi hoặc đang ngừng tiếp nhận vì quá lâu chưa đồng bộ.
+    """
+    with open_desk(db) as desk:
+        out = _status_dict(desk)
+    refused = out["revoked"] or out["offline"]["blocks_intake"]
+    if as_json:
+        emit(out)
+        sys.exit(1 if refused else 0)
+    if out["revoked"]:
+        click.echo(f"! {out['lock_message']}")
+    offline = out["offline"]
+    if offline["message"]:
+        click.echo(f"! {offline['message']}")
+    elif offline["level"] == "standalone":
+        click.echo(t("Quầy chưa đăng ký với tỉnh: không giới hạn thời gian làm việc ngoại tuyến."))
+    else:
+        click.echo(
+            t(
+                "Đồng bộ thành công lần cuối: {when} (cảnh báo sau {w} ngày, ngừng tiếp nhận sau {b} ngày).",
+                when=offline["last_sync_ok"] or "—",
+                w=offline["warn_days"],
+                b=offline["block_days"],
+            )
+        )
+    if out["backup_dir"]:
+        click.echo(
+            t(
+                "Sao lưu tự động: {p} (giữ {n} bản); lần cuối {when}.",
+                p=out["backup_dir"],
+                n=out["backup_keep"],
+                when=out["backup_last_auto_at"] or "—",
+            )
+        )
+        if out["backup_last_error"]:
+            click.echo(f"! {out['backup_last_error']}")
+    else:
+        click.echo(t("Chưa cấu hình sao lưu tự động (onestop backup --set-dir DIR)."))
+    if refused:
+        sys.exit(1)
+
+
+@click.command("unlock-offline")
+@db_option
+@click.option(
+    "--days",
+    type=click.IntRange(1, lockdown.MAX_UNLOCK_DAYS),
+    required=True,
+    help="Cho phép tiếp nhận thêm N ngày dù quầy quá hạn đồng bộ.",
+)
+@json_option
+@guard
+def unlock_offline(db: Path | None, days: int, as_json: bool) -> None:
+    """Quản trị viên mở tạm tiếp nhận hồ sơ khi quầy quá lâu chưa đồng bộ (được ghi lại)."""
+    with open_desk(db) as desk:
+        state = lockdown.unlock_offline(desk, days, desk.clock())
+        who = desk.actor
+    if as_json:
+        emit(state.as_dict())
+    else:
+        until = state.unlocked_until
+        click.echo(
+            t(
+                "{who} đã cho phép tiếp nhận hồ sơ đến {until}.",
+                who=who,
+                until=f"{until:%H:%M %d/%m/%Y}" if until else "—",
+            )
+        )
+
+
+@click.command("offline-limits")
+@db_option
+@click.option(
+    "--warn",
+    "warn_days",
+    type=click.IntRange(1, 365),
+    required=True,
+    help="Cảnh báo sau N ngày chưa đồng bộ.",
+)
+@click.option(
+    "--block",
+    "block_days",
+    type=click.IntRange(1, 365),
+    required=True,
+    help="Ngừng tiếp nhận sau N ngày chưa đồng bộ.",
+)
+@guard
+def offline_limits(db: Path | None, warn_days: int, block_days: int) -> None:
+    """Đặt giới hạn làm việc ngoại tuyến của quầy (quản trị viên)."""
+    with open_desk(db) as desk:
+        lockdown.set_offline_limits(desk, warn_days, block_days)
+    click.echo(
+        t(
+            "Cảnh báo sau {w} ngày, ngừng tiếp nhận sau {b} ngày chưa đồng bộ.",
+            w=warn_days,
+            b=block_days,
+        )
+    )

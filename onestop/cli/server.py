@@ -1,0 +1,217 @@
+"""The province side: ``onestop serve`` and ``onestop server …`` (enrollment codes, revocation,
+reference data, staff, desks)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import click
+
+from onestop.cli._common import (
+    Refused,
+    emit,
+    json_option,
+)
+from onestop.cli.sync import DATABASE_URL_ENV, _server, _server_db, _url_option
+from onestop.i18n import t
+
+
+@click.command()
+@_url_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Địa chỉ lắng nghe.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Số tiến trình."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="warning",
+    show_default=True,
+)
+def serve(database_url: str | None, host: str, port: int, workers: int, log_level: str) -> None:
+    """Chạy máy chủ tỉnh (HTTP API đồng bộ). Không trạng thái: chạy nhiều tiến trình được."""
+    import uvicorn
+
+    url = database_url or _server("db").default_database_url()
+    db = _server_db(url)  # migrate once here, before the workers race for it
+    label = _server("admin").describe(db)
+    keys = _server("keys")
+    try:
+        keys.server_signer(db)  # a missing or wrong key passphrase: say so before any worker
+    except keys.ServerKeyError as e:
+        raise Refused(str(e)) from e
+    finally:
+        db.close()
+    os.environ[DATABASE_URL_ENV] = url
+    click.echo(
+        t(
+            "Máy chủ tỉnh: http://{h}:{p} ({db}, {w} tiến trình)",
+            h=host,
+            p=port,
+            db=label,
+            w=workers,
+        ),
+        err=True,
+    )
+    uvicorn.run(
+        "onestop.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=log_level in ("info", "debug"),
+        # Every byte counts on a 64 kbit/s link: no "server: uvicorn", no "date" header.
+        server_header=False,
+        date_header=False,
+    )
+
+
+@click.group()
+def server() -> None:
+    """Quản trị máy chủ tỉnh: mã đăng ký quầy, thu hồi quầy, dữ liệu tham chiếu."""
+
+
+@server.command("enroll-code")
+@click.option("--commune", required=True, help="Mã xã 5 chữ số, ví dụ 16279.")
+@click.option("--desk", "desk_name", required=True, help="Tên quầy, ví dụ «Quầy 2».")
+@click.option(
+    "--desk-no",
+    type=click.IntRange(1, 99),
+    default=None,
+    help="Số hiệu quầy (mặc định: số tiếp theo còn trống của xã).",
+)
+@_url_option
+@json_option
+def enroll_code(
+    commune: str, desk_name: str, desk_no: int | None, database_url: str | None, as_json: bool
+) -> None:
+    """Cấp mã đăng ký dùng một lần cho một quầy (hết hạn sau 14 ngày)."""
+    admin = _server("admin")
+    db = _server_db(database_url)
+    try:
+        issued = admin.new_enroll_code(db, commune=commune, desk_name=desk_name, desk_no=desk_no)
+    except admin.AdminError as e:
+        raise Refused(str(e)) from e
+    finally:
+        db.close()
+    desk_id = f"{issued.commune}-{issued.desk_no:02d}"
+    if as_json:
+        emit(
+            {
+                "code": issued.code,
+                "commune": issued.commune,
+                "desk_no": issued.desk_no,
+                "desk_id": desk_id,
+                "expires_at": issued.expires_at,
+            }
+        )
+        return
+    click.echo(issued.code)
+    click.echo(
+        t("Quầy {d} ({n}); mã dùng một lần, hết hạn sau 14 ngày.", d=desk_id, n=issued.desk_name),
+        err=True,
+    )
+
+
+@server.command("revoke-desk")
+@click.argument("desk_id")
+@_url_option
+def revoke_desk(desk_id: str, database_url: str | None) -> None:
+    """Thu hồi quyền đồng bộ của một quầy (mọi yêu cầu sau đó bị từ chối)."""
+    db = _server_db(database_url)
+    try:
+        done = _server("admin").revoke(db, desk_id.strip())
+    finally:
+        db.close()
+    if not done:
+        raise Refused(t("Không có quầy {d} đang hoạt động.", d=desk_id))
+    click.echo(t("Đã thu hồi quầy {d}.", d=desk_id))
+
+
+@server.command("publish")
+@click.argument("kind", type=click.Choice(["catalogue", "calendar", "units", "trust"]))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_url_option
+def publish(kind: str, file: Path, database_url: str | None) -> None:
+    """Phát hành dữ liệu tham chiếu cho các quầy (danh mục, lịch, đơn vị, danh sách tin cậy)."""
+    admin = _server("admin")
+    db = _server_db(database_url)
+    try:
+        version = admin.publish_file(db, kind, file)
+    except admin.AdminError as e:
+        raise Refused(str(e)) from e
+    finally:
+        db.close()
+    if version is None:
+        click.echo(t("{k}: không có gì thay đổi.", k=kind))
+    else:
+        click.echo(t("{k}: đã phát hành phiên bản {v}.", k=kind, v=version))
+
+
+STAFF_PASSWORD_ENV = "ONESTOP_STAFF_PASSWORD"
+
+
+@server.command("add-staff")
+@click.argument("username")
+@click.option("--name", "display_name", default="", help="Họ tên hiển thị trên bảng điều hành.")
+@click.option("--reset", is_flag=True, help="Đặt lại mật khẩu, mở khóa và đăng xuất mọi phiên.")
+@_url_option
+def add_staff(username: str, display_name: str, reset: bool, database_url: str | None) -> None:
+    """Tạo tài khoản cán bộ tỉnh cho bảng điều hành (mật khẩu: ONESTOP_STAFF_PASSWORD hoặc nhập)."""
+    password = os.environ.get(STAFF_PASSWORD_ENV) or click.prompt(
+        t("Mật khẩu cho {u}", u=username),
+        hide_input=True,
+        confirmation_prompt=t("Nhập lại mật khẩu"),
+        err=True,
+    )
+    staff = _server("web.staff")
+    db = _server_db(database_url)
+    try:
+        who = staff.add_staff(db, username, password, display_name=display_name, reset=reset)
+    except staff.StaffError as e:
+        raise Refused(str(e)) from e
+    finally:
+        db.close()
+    if reset:
+        click.echo(t("Đã đặt lại mật khẩu của {u}.", u=who.username))
+    else:
+        click.echo(t("Đã tạo tài khoản {u}.", u=who.username))
+
+
+@server.command("staff")
+@_url_option
+@json_option
+def staff_list(database_url: str | None, as_json: bool) -> None:
+    """Danh sách tài khoản cán bộ tỉnh (không hiện mật khẩu)."""
+    db = _server_db(database_url)
+    try:
+        rows = _server("web.staff").list_staff(db)
+    finally:
+        db.close()
+    if as_json:
+        emit(rows)
+        return
+    for r in rows:
+        locked = t("tạm khóa") if (r["locked_until"] or 0) > time.time() else ""
+        click.echo(f"{r['username']:<24} {r['display_name']:<30} {locked}")
+
+
+@server.command("desks")
+@_url_option
+@json_option
+def desks(database_url: str | None, as_json: bool) -> None:
+    """Danh sách quầy đã đăng ký và số sự kiện đã nhận."""
+    db = _server_db(database_url)
+    try:
+        rows = _server("admin").desk_list(db)
+    finally:
+        db.close()
+    if as_json:
+        emit(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['desk_id']}  {r['status']:8}  {r['acked_seq']:>8}  {r['desk_name']}")

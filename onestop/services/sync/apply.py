@@ -1,0 +1,235 @@
+"""Folding what the province sends into the desk: other desks' events of the commune, reference
+data (catalogue, calendar, units, trust list), and the digest that proves both sides agree."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from onestop.domain.calendar import DayKind
+from onestop.domain.events import GENESIS_HEAD, Event, EventFormatError, chain
+from onestop.i18n import t
+from onestop.services import catalogue
+from onestop.services.desk import Desk
+from onestop.services.keys import (
+    ReceiptError,
+    import_trust,
+)
+from onestop.services.setting_keys import S_ACKED, S_REVOCATIONS
+from onestop.services.sync import conflicts
+from onestop.services.sync.base import SyncError
+from onestop.store.models import DeskState, DossierRow, EventRow, Setting, Unit
+from onestop.store.repo_dossiers import row_to_state, save_dossier
+from onestop.store.repo_events import events_for
+from onestop.store.timefmt import dt_to_text
+from onestop.wire.base import WireError, loads_strict
+from onestop.wire.state import digest, replay_or_none, state_json
+
+
+def apply_foreign(
+    desk: Desk,
+    ranges: Sequence[tuple[str, int, bytes | None, Sequence[bytes]]],
+    *,
+    unseen_after: int | None = None,
+) -> int:
+    """Store other desks' events (desk, first_seq, head after last or None, bodies) and project.
+
+    One transaction. Each desk's chain is recomputed from the head we hold for it; events we
+    already hold must be byte-identical; a gap or a head mismatch refuses the whole call.
+    Touched dossiers are replayed from all their events in (hlc, desk, seq) order — the order
+    the server uses — and this desk's HLC is raised past everything seen, so its next event
+    sorts after them (the HLC receive rule). Then, in the same transaction, actions of this
+    desk that were concurrent with the new events and came out differently are flagged
+    (services/conflicts.py); ``unseen_after`` = this desk's acked seq before the current sync
+    run (default: now), beyond which no other desk can have seen its events.
+    """
+    own = desk.identity.desk_id
+    added = 0
+    fresh: list[Event] = []
+    touched: set[str] = set()
+    max_hlc = 0
+    with desk.store.write() as db:
+        for desk_id, first, head_after, bodies in ranges:
+            if desk_id == own:
+                raise SyncError(t("Không nhận sự kiện mang số hiệu của chính quầy này."))
+            st = db.get(DeskState, desk_id) or DeskState(
+                desk_id=desk_id, last_seq=0, head=GENESIS_HEAD, hlc=0
+            )
+            if first > st.last_seq + 1:
+                raise SyncError(
+                    t(
+                        "Thiếu sự kiện của quầy {d}: đang có đến số {n}, gói bắt đầu từ {f}.",
+                        d=desk_id,
+                        n=st.last_seq,
+                        f=first,
+                    )
+                )
+            head = bytes(st.head)
+            last_hlc = st.hlc
+            for i, body in enumerate(bodies):
+                seq = first + i
+                if seq <= st.last_seq:
+                    held = db.get(EventRow, (desk_id, seq))
+                    if held is None or bytes(held.body) != body:
+                        raise SyncError(
+                            t("Sự kiện {d}#{n} khác bản quầy đang giữ.", d=desk_id, n=seq)
+                        )
+                    continue
+                try:
+                    ev = Event.from_body(desk_id, body)
+                except EventFormatError as e:
+                    raise SyncError(f"{desk_id}#{seq}: {e}") from e
+                if ev.seq != seq:
+                    raise SyncError(t("Sự kiện {d}#{n} mang sai số thứ tự.", d=desk_id, n=seq))
+                head = chain(head, body)
+                db.add(
+                    EventRow(
+                        desk_id=desk_id,
+                        seq=seq,
+                        hlc=ev.hlc,
+                        kind=ev.kind.value,
+                        dossier=ev.dossier,
+                        at=dt_to_text(ev.at),
+                        actor=ev.actor,
+                        role=ev.role,
+                        body=body,
+                        head=head,
+                    )
+                )
+                touched.add(ev.dossier)
+                fresh.append(ev)
+                last_hlc = max(last_hlc, ev.hlc)
+                max_hlc = max(max_hlc, ev.hlc)
+                st.last_seq, st.head, st.hlc = seq, head, last_hlc
+                added += 1
+            end = first + len(bodies) - 1
+            if head_after is not None and bodies and st.last_seq == end and head != head_after:
+                raise SyncError(
+                    t("Chuỗi băm của quầy {d} không khớp: dữ liệu đã bị sửa.", d=desk_id)
+                )
+            db.add(st)
+        if max_hlc:
+            mine = db.get(DeskState, own) or DeskState(
+                desk_id=own, last_seq=0, head=GENESIS_HEAD, hlc=0
+            )
+            if mine.hlc < max_hlc:
+                mine.hlc = max_hlc
+                db.add(mine)
+        db.flush()
+        for code in sorted(touched):
+            state = replay_or_none(events_for(db=db, dossier=code))
+            if state is not None:
+                save_dossier(db=db, state=state)
+        if fresh:
+            if unseen_after is None:
+                row = db.get(Setting, S_ACKED)
+                unseen_after = int(row.value or 0) if row is not None else 0
+            conflicts.detect(db, desk, fresh, unseen_after=unseen_after)
+    return added
+
+
+def _store_trust(desk: Desk, data: bytes) -> bool:
+    """Hand a server-delivered trust list to services/receipts (the one trust store).
+
+    The list arrives over a channel signed by the pinned server key. The first list pins the
+    province root (its fingerprint is shown at enrollment for comparison); later lists must be
+    signed by that root and be at least as new, or they are ignored.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=".trust.", suffix=".cbor")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        import_trust(desk, Path(tmp), allow_first_use=True)
+    except ReceiptError:
+        return False
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return True
+
+
+def apply_reference(desk: Desk, items: dict[Any, Any]) -> list[str]:
+    """Fold reference items into the desk. Returns the names that changed something."""
+    changed: list[str] = []
+    calendar: list[tuple[date, DayKind, str]] = []
+    trust = items.get("trust")
+    if isinstance(trust, dict) and isinstance(trust.get(2), bytes) and _store_trust(desk, trust[2]):
+        changed.append("trust")
+    with desk.store.write() as db:
+        for name, item in sorted(items.items()):
+            if not isinstance(item, dict) or not isinstance(item.get(2), bytes):
+                continue
+            data: bytes = item[2]
+            if name == "catalogue":
+                try:
+                    procs = catalogue.parse_catalogue(data.decode("utf-8-sig"), source="server")
+                except (catalogue.CatalogueError, UnicodeDecodeError):
+                    continue
+                added, _kept = catalogue.import_catalogue(db=db, procedures=procs)
+                if added:
+                    changed.append(name)
+            elif name == "units":
+                if _merge_units(db, data):
+                    changed.append(name)
+            elif name == "calendar":
+                try:
+                    days = loads_strict(data, "calendar", max_depth=3)
+                    calendar = [(date.fromisoformat(d), DayKind(k), str(n)) for d, k, n in days]
+                except (WireError, ValueError, TypeError):
+                    continue
+                changed.append(name)
+            elif name == "revocations":
+                try:
+                    rows = loads_strict(data, "revocations", max_depth=3)
+                    text = json.dumps(
+                        [{"desk": r[0], "kid": r[1].hex(), "revoked_at": r[2]} for r in rows]
+                    )
+                except (WireError, TypeError, IndexError, AttributeError):
+                    continue
+                db.merge(Setting(key=S_REVOCATIONS, value=text))
+                changed.append(name)
+    for day, kind, note in calendar:
+        desk.set_calendar_day(day, kind, note)
+    return changed
+
+
+def _merge_units(db: Session, data: bytes) -> bool:
+    try:
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    except UnicodeDecodeError:
+        return False
+    have = {(u.code, u.effective_from) for u in db.exec(select(Unit)).all()}
+    added = False
+    for r in rows:
+        key = (r.get("code", ""), r.get("effective_from") or "2025-07-01")
+        if not key[0] or key in have:
+            continue
+        db.add(
+            Unit(
+                code=key[0],
+                name=r.get("name", ""),
+                level=r.get("level", ""),
+                parent_code=r.get("parent_code") or None,
+                effective_from=key[1],
+                effective_to=r.get("effective_to") or None,
+            )
+        )
+        have.add(key)
+        added = True
+    return added
+
+
+def desk_digest(desk: Desk) -> tuple[int, str]:
+    """(dossiers, digest) over every dossier this desk holds, comparable with GET /digest."""
+    with desk.store.read() as db:
+        rows = db.exec(select(DossierRow)).all()
+        pairs = [(r.code, state_json(row_to_state(r))) for r in rows]
+    return len(pairs), digest(pairs)

@@ -1,0 +1,388 @@
+"""The sync wire format, shared by the desk (services/sync.py) and the server (server/*).
+
+Pure encoding and checking, no I/O. Every message that changes what the other side believes
+is a COSE_Sign1 (crypto/cose.py) with its own content type, so a signature made for one kind of
+message can never be replayed as another:
+
+================  ===========================  ===============================================
+content type      signed by                    payload (canonical CBOR, integer keys)
+================  ===========================  ===============================================
+onestop-batch/1   desk key                     {1: desk, 2: first_seq, 3: last_seq,
+                                               4: prev_head, 5: head, 6: dict_id, 7: hlc_max,
+                                               8: count}
+onestop-ack/1     server key                   {1: desk, 2: acked_seq, 3: head,
+                                               4: server_time, 5: batch key / null}
+onestop-feed/1    server key                   {1: commune, 2: [[desk, first, last, head]...],
+                                               3: server_time, 4: codec, 5: dict_id,
+                                               6: more, 7: requesting desk,
+                                               8: its acked_seq, 9: its head}
+onestop-ref/1     server key                   {1: version, 2: {name: {1: version,
+                                               2: data}}, 3: server_time, 4: [dict ids]}
+onestop-auth/1    desk key                     {1: desk, 2: "GET /path?query", 3: estimate
+                                               of the server's time}
+onestop-time/1    server key                   {1: desk, 2: server_time, 3: SHA-256 of the
+                                               refused auth token}
+onestop-enroll/1  desk key (proof of           {1: code, 2: commune, 3: desk_no, 4: desk_name,
+                  possession)                  5: may renumber, 6: desk time, 7: unit e-ID}
+================  ===========================  ===============================================
+
+Batch body, before Content-Encoding: ``[bstr envelope, [bstr event body, ...]]`` (CBOR). The
+event bodies are the exact bytes the desk stored and chained, so the server recomputes the
+desk's hash chain from them and compares it with the signed ``head``: one signature covers
+every byte of every event (QR-AND-SYNC.md B.2: per-event signatures cost 5x the bandwidth).
+
+Compression: zstd with a dictionary trained on real events and shipped in ``assets/sync``; the
+zstd frame header names the dictionary (its dict ID), which must equal the signed ``dict_id``.
+``gzip`` (dict_id 0) is the fallback when a server answers 415 (RFC 7694).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import cbor2
+
+from onestop.crypto.cose import MalformedError, Sign1, parse_sign1, sign1, verify_sign1
+from onestop.crypto.signer import InvalidPublicKeyError, Signer, public_key_from_bytes
+from onestop.wire.base import (
+    AUTH_SCHEME,
+    MAX_EVENT_BYTES,
+    MAX_SERVER_EVENTS,
+    WireError,
+    _bytes,
+    _int,
+    _map,
+    _str,
+    b64d,
+    b64e,
+    dumps,
+    loads_strict,
+)
+from onestop.wire.codec import ENCODINGS, compress, decompress
+
+BATCH_CT: Final = "onestop-batch/1"
+
+
+ACK_CT: Final = "onestop-ack/1"
+
+
+FEED_CT: Final = "onestop-feed/1"
+
+
+REF_CT: Final = "onestop-ref/1"
+
+
+AUTH_CT: Final = "onestop-auth/1"
+
+
+ENROLL_CT: Final = "onestop-enroll/1"
+
+
+TIME_CT: Final = "onestop-time/1"
+#: The server's signed proof that it revoked a desk (sent with a 403; the desk locks itself).
+REVOKED_CT: Final = "onestop-revoked/1"
+
+
+def batch_key(desk: str, first_seq: int, last_seq: int) -> str:
+    """The Idempotency-Key of a batch: ``<desk>:<first>-<last>``."""
+    return f"{desk}:{first_seq}-{last_seq}"
+
+
+def sign(signer: Signer, content_type: str, payload: Mapping[int, Any]) -> bytes:
+    return sign1(signer, dumps(dict(payload)), content_type=content_type)
+
+
+def open_signed(
+    data: bytes, content_type: str, keys: Mapping[bytes, tuple[int, bytes]]
+) -> tuple[Sign1, bytes]:
+    """Parse and verify a COSE_Sign1 against ``keys`` (kid -> (alg, public key))."""
+    msg = peek_kid(data, content_type)
+    verify_message(msg, keys)
+    return msg, msg.payload
+
+
+def verify_message(msg: Sign1, keys: Mapping[bytes, tuple[int, bytes]]) -> None:
+    """Check a parsed COSE_Sign1 against ``keys`` (kid -> (alg, public key))."""
+    known = keys.get(msg.kid)
+    if known is None:
+        raise WireError("Thông điệp được ký bởi khóa không quen biết.")
+    alg, public = known
+    try:
+        key = public_key_from_bytes(alg, public)
+    except InvalidPublicKeyError as e:
+        raise WireError(str(e)) from e
+    if alg != msg.alg or not verify_sign1(msg, key):
+        raise WireError("Chữ ký không hợp lệ.")
+
+
+def peek_kid(data: bytes, content_type: str) -> Sign1:
+    """Parse (not verify) a COSE_Sign1 to learn its kid, e.g. to look up the desk's key."""
+    try:
+        msg = parse_sign1(data, max_size=1024 * 1024)
+    except MalformedError as e:
+        raise WireError(f"Thông điệp ký không hợp lệ: {e}") from e
+    if msg.content_type != content_type:
+        raise WireError("Thông điệp ký sai loại nội dung.")
+    return msg
+
+
+@dataclass(frozen=True)
+class Envelope:
+    desk: str
+    first_seq: int
+    last_seq: int
+    prev_head: bytes
+    head: bytes
+    dict_id: int
+    hlc_max: int
+    count: int
+
+    @property
+    def key(self) -> str:
+        return batch_key(self.desk, self.first_seq, self.last_seq)
+
+    def identity(self) -> bytes:
+        """What must be equal for a replay to be "the same batch" (not the codec or dict)."""
+        return hashlib.sha256(
+            dumps([self.desk, self.first_seq, self.last_seq, self.prev_head, self.head])
+        ).digest()
+
+    def to_map(self) -> dict[int, Any]:
+        return {
+            1: self.desk,
+            2: self.first_seq,
+            3: self.last_seq,
+            4: self.prev_head,
+            5: self.head,
+            6: self.dict_id,
+            7: self.hlc_max,
+            8: self.count,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Envelope:
+        m = _map(payload, "Phong bì lô", set(range(1, 9)))
+        env = cls(
+            desk=_str(m[1], "desk"),
+            first_seq=_int(m[2], "first_seq", 1),
+            last_seq=_int(m[3], "last_seq", 1),
+            prev_head=_bytes(m[4], "prev_head", 32),
+            head=_bytes(m[5], "head", 32),
+            dict_id=_int(m[6], "dict_id", 0, 2**32 - 1),
+            hlc_max=_int(m[7], "hlc_max"),
+            count=_int(m[8], "count", 1, MAX_SERVER_EVENTS),
+        )
+        if env.last_seq - env.first_seq + 1 != env.count:
+            raise WireError("Phong bì lô: số sự kiện không khớp khoảng số thứ tự.")
+        return env
+
+
+def encode_batch(signer: Signer, envelope: Envelope, bodies: Sequence[bytes]) -> bytes:
+    """The uncompressed batch body: ``[bstr envelope, [bstr body...]]``."""
+    return cbor2.dumps([sign(signer, BATCH_CT, envelope.to_map()), list(bodies)])
+
+
+@dataclass(frozen=True)
+class RawBatch:
+    """A batch body split into its signed envelope (not yet verified) and event bodies."""
+
+    message: Sign1
+    envelope: Envelope
+    bodies: list[bytes]
+
+
+def split_batch(plain: bytes) -> RawBatch:
+    top = loads_strict(plain, "Lô sự kiện", max_depth=3)
+    if not isinstance(top, list) or len(top) != 2:
+        raise WireError("Lô sự kiện phải là mảng [phong bì, các sự kiện].")
+    cose, bodies = top
+    if not isinstance(cose, bytes) or not isinstance(bodies, list):
+        raise WireError("Lô sự kiện sai cấu trúc.")
+    msg = peek_kid(cose, BATCH_CT)
+    env = Envelope.from_payload(msg.payload)
+    if len(bodies) != env.count:
+        raise WireError("Số sự kiện trong lô khác số ghi trong phong bì.")
+    for b in bodies:
+        if not isinstance(b, bytes) or not 0 < len(b) <= MAX_EVENT_BYTES:
+            raise WireError("Sự kiện trong lô phải là chuỗi byte hợp lệ.")
+    return RawBatch(msg, env, bodies)
+
+
+@dataclass(frozen=True)
+class Ack:
+    desk: str
+    acked_seq: int
+    head: bytes
+    server_time: int
+    batch_key: str | None
+
+    def to_map(self) -> dict[int, Any]:
+        return {
+            1: self.desk,
+            2: self.acked_seq,
+            3: self.head,
+            4: self.server_time,
+            5: self.batch_key,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> Ack:
+        m = _map(payload, "Xác nhận", {1, 2, 3, 4, 5})
+        key = m[5]
+        if key is not None:
+            key = _str(key, "batch key", 200)
+        return cls(
+            desk=_str(m[1], "desk"),
+            acked_seq=_int(m[2], "acked_seq"),
+            head=_bytes(m[3], "head", 32),
+            server_time=_int(m[4], "server_time"),
+            batch_key=key,
+        )
+
+
+def sign_ack(signer: Signer, ack: Ack) -> bytes:
+    return sign(signer, ACK_CT, ack.to_map())
+
+
+def open_ack(data: bytes, server_keys: Mapping[bytes, tuple[int, bytes]]) -> Ack:
+    _msg, payload = open_signed(data, ACK_CT, server_keys)
+    return Ack.from_payload(payload)
+
+
+@dataclass(frozen=True)
+class FeedRange:
+    desk: str
+    first_seq: int
+    last_seq: int
+    head: bytes
+
+
+@dataclass(frozen=True)
+class FeedHeader:
+    commune: str
+    ranges: tuple[FeedRange, ...]
+    server_time: int
+    codec: str
+    dict_id: int
+    more: bool
+    requester: str
+    # Where the server stands on the requester's own log: a server restored from a backup
+    # is noticed by the next download, even when the desk has nothing to send.
+    requester_acked: int
+    requester_head: bytes
+
+    def to_map(self) -> dict[int, Any]:
+        return {
+            1: self.commune,
+            2: [[r.desk, r.first_seq, r.last_seq, r.head] for r in self.ranges],
+            3: self.server_time,
+            4: self.codec,
+            5: self.dict_id,
+            6: self.more,
+            7: self.requester,
+            8: self.requester_acked,
+            9: self.requester_head,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> FeedHeader:
+        m = _map(payload, "Tiêu đề gói sự kiện", set(range(1, 10)))
+        if not isinstance(m[2], list) or not isinstance(m[6], bool):
+            raise WireError("Tiêu đề gói sự kiện sai cấu trúc.")
+        ranges = []
+        for item in m[2]:
+            if not isinstance(item, list) or len(item) != 4:
+                raise WireError("Tiêu đề gói sự kiện sai cấu trúc.")
+            first, last = _int(item[1], "first", 1), _int(item[2], "last", 1)
+            if last < first:
+                raise WireError("Khoảng sự kiện không hợp lệ.")
+            ranges.append(
+                FeedRange(_str(item[0], "desk"), first, last, _bytes(item[3], "head", 32))
+            )
+        codec = _str(m[4], "codec", 16)
+        if codec not in ENCODINGS:
+            raise WireError("Mã hóa nén không hỗ trợ.")
+        return cls(
+            commune=_str(m[1], "commune", 5),
+            ranges=tuple(ranges),
+            server_time=_int(m[3], "server_time"),
+            codec=codec,
+            dict_id=_int(m[5], "dict_id", 0, 2**32 - 1),
+            more=m[6],
+            requester=_str(m[7], "requester"),
+            requester_acked=_int(m[8], "acked_seq"),
+            requester_head=_bytes(m[9], "head", 32),
+        )
+
+
+def encode_feed(signer: Signer, header: FeedHeader, blocks: Sequence[Sequence[bytes]]) -> bytes:
+    plain = cbor2.dumps([list(b) for b in blocks])
+    blob = compress(plain, header.codec, header.dict_id)
+    return cbor2.dumps([sign(signer, FEED_CT, header.to_map()), blob])
+
+
+def decode_feed(
+    data: bytes, server_keys: Mapping[bytes, tuple[int, bytes]]
+) -> tuple[FeedHeader, list[list[bytes]]]:
+    top = loads_strict(data, "Gói sự kiện", max_depth=2)
+    if not isinstance(top, list) or len(top) != 2 or not all(isinstance(x, bytes) for x in top):
+        raise WireError("Gói sự kiện sai cấu trúc.")
+    _msg, payload = open_signed(top[0], FEED_CT, server_keys)
+    header = FeedHeader.from_payload(payload)
+    plain = decompress(top[1], header.codec)
+    blocks = loads_strict(plain, "Gói sự kiện", max_depth=3)
+    if not isinstance(blocks, list) or len(blocks) != len(header.ranges):
+        raise WireError("Gói sự kiện không khớp tiêu đề.")
+    out: list[list[bytes]] = []
+    for rng, block in zip(header.ranges, blocks, strict=True):
+        if (
+            not isinstance(block, list)
+            or len(block) != rng.last_seq - rng.first_seq + 1
+            or not all(isinstance(b, bytes) for b in block)
+        ):
+            raise WireError("Gói sự kiện không khớp tiêu đề.")
+        out.append(block)
+    return header, out
+
+
+AUTH_WINDOW_S: Final = 10 * 60
+
+
+def auth_token(signer: Signer, desk: str, target: str, server_time_estimate: int) -> str:
+    """``Authorization: Onestop <token>`` for GET requests: the desk signs method + path + query
+    and its estimate of the server's time (epoch seconds)."""
+    return b64e(sign(signer, AUTH_CT, {1: desk, 2: target, 3: server_time_estimate}))
+
+
+def parse_auth(header: str | None) -> tuple[Sign1, str, str, int]:
+    """(message, desk, target, time) from an Authorization header; the signature and the time
+    are checked by the caller."""
+    if not header or not header.startswith(AUTH_SCHEME + " "):
+        raise WireError("Thiếu chữ ký yêu cầu (Authorization: Onestop ...).")
+    msg = peek_kid(b64d(header[len(AUTH_SCHEME) + 1 :].strip()), AUTH_CT)
+    m = _map(msg.payload, "Chữ ký yêu cầu", {1, 2, 3})
+    return msg, _str(m[1], "desk"), _str(m[2], "target", 2000), _int(m[3], "time")
+
+
+def token_digest(header: str) -> bytes:
+    """What a signed time answer is bound to: SHA-256 of the Authorization header's token."""
+    return hashlib.sha256(header[len(AUTH_SCHEME) + 1 :].strip().encode("ascii")).digest()
+
+
+def sign_time(signer: Signer, desk: str, server_time: int, token: bytes) -> bytes:
+    """The server's time for ``desk``, bound to the refused token (``token_digest``)."""
+    return sign(signer, TIME_CT, {1: desk, 2: server_time, 3: token})
+
+
+def open_time(
+    data: bytes, server_keys: Mapping[bytes, tuple[int, bytes]], *, desk: str, token: bytes
+) -> int:
+    """The server time from a signed ``onestop-time/1`` answer to *this* token (else WireError)."""
+    _msg, payload = open_signed(data, TIME_CT, server_keys)
+    m = _map(payload, "Giờ máy chủ", {1, 2, 3})
+    if m[1] != desk or m[3] != token:
+        raise WireError("Giờ máy chủ không dành cho yêu cầu này.")
+    return _int(m[2], "server_time")
