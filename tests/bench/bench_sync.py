@@ -56,8 +56,8 @@ from onestop.store.repo_dossiers import count_all  # noqa: E402
 from onestop.store.timefmt import dt_to_text  # noqa: E402
 from onestop.wire.codec import compress, current_dictionary
 from onestop.wire.messages import Envelope, encode_batch
-from tests.sync.helpers import ServerProcess, enroll, passphrase, pg_bin, pg_cluster  # noqa: E402
-from tests.sync.proxy import FaultProxy  # noqa: E402
+from tests.services.sync.helpers import ServerProcess, enroll, passphrase, pg_bin, pg_cluster  # noqa: E402
+from tests.services.sync.proxy import FaultProxy  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 10, 0)
 LINK_BPS = 64_000 / 8  # 64 kbit/s

@@ -17,7 +17,7 @@ from onestop.server.app import create_app
 from onestop.server.db import ServerDB
 from onestop.services.desk import Desk
 from onestop.services.sync import enroll as sync_enroll
-from tests.sync.helpers import Clock, enroll, make_desk, passphrase, random_work
+from tests.services.sync.helpers import Clock, enroll, make_desk, passphrase, random_work
 
 # Every server these suites start (in process, or `onestop serve` subprocesses, which inherit
 # the environment) keeps its signing key encrypted at rest, as in production (server/keys.py).

@@ -25,7 +25,7 @@ from onestop.store.models import CalendarDay
 from onestop.wire.base import b64e, now_epoch
 from onestop.wire.messages import ENROLL_CT, auth_token, sign
 from tests.server.conftest import EnrolledDesk, Server
-from tests.sync.helpers import Clock, make_desk, passphrase, random_work
+from tests.services.sync.helpers import Clock, make_desk, passphrase, random_work
 
 
 def _enroll_body(signer: SoftwareSigner, code: str, commune: str, desk_no: int = 1, renumber=False):

@@ -18,7 +18,7 @@ from onestop.wire.base import b64d
 from onestop.wire.codec import current_dictionary
 from onestop.wire.messages import Envelope, encode_batch, open_ack, sign_ack
 from tests.server.conftest import EnrolledDesk, Server
-from tests.sync.helpers import last_seq
+from tests.services.sync.helpers import last_seq
 
 API = "/sync/v1/batches"
 
@@ -102,7 +102,7 @@ def test_same_key_different_events_is_422(server: Server, enrolled: EnrolledDesk
 
 
 def _own(e: EnrolledDesk):
-    from tests.sync.helpers import own_events
+    from tests.services.sync.helpers import own_events
 
     return own_events(e.desk)
 

@@ -44,7 +44,7 @@ from onestop.wire.enroll import enroll_check
 from onestop.wire.messages import AUTH_WINDOW_S, auth_token, open_time, token_digest
 from onestop.wire.state import state_json
 from tests.server.conftest import EnrolledDesk, Server
-from tests.sync.helpers import make_desk, passphrase, random_work
+from tests.services.sync.helpers import make_desk, passphrase, random_work
 
 # ----------------------------------------------------------------------------- key at rest
 

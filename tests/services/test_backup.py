@@ -23,7 +23,7 @@ from onestop.services.accounts import create_encrypted_desk
 from onestop.services.demo import _person
 from onestop.services.desk import Desk, IntakeForm
 from onestop.store import keyring
-from tests.sync.helpers import Clock, make_desk, random_work, receive
+from tests.services.sync.helpers import Clock, make_desk, random_work, receive
 
 PASS = "mật khẩu sao lưu"
 T0 = datetime(2026, 11, 2, 8, 0)

@@ -1,7 +1,7 @@
 """Pilot walks through sync (against a real ``onestop serve``), reports, exports and signing.
 
 The sync tests enroll a real desk with a real server process on 127.0.0.1 (the fixtures of
-``tests/sync/conftest.py``); the reports tests run on the scripted history of
+``tests/services/sync/conftest.py``); the reports tests run on the scripted history of
 ``tests/services/report_history.py`` whose numbers are worked out by hand.
 """
 
@@ -44,8 +44,8 @@ from onestop.tui.screens.reports import ReportsScreen, standard_period
 from onestop.tui.screens.sync import SyncScreen
 from tests.conftest import Clock as HistoryClock
 from tests.services.report_history import CT, FINAL, HT, play
-from tests.sync.conftest import _fast_keys, sqlite_server  # noqa: F401  (fixtures)
-from tests.sync.helpers import (
+from tests.services.sync.conftest import _fast_keys, sqlite_server  # noqa: F401  (fixtures)
+from tests.services.sync.helpers import (
     PASSPHRASE,
     Clock,
     ServerProcess,
@@ -86,7 +86,7 @@ def bar(app: OnestopApp) -> str:
 
 @pytest.fixture
 def enrolled(
-    sqlite_server: ServerProcess,  # noqa: F811  (the fixture of tests/sync/conftest.py)
+    sqlite_server: ServerProcess,  # noqa: F811  (the fixture of tests/services/sync/conftest.py)
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Desk]:
@@ -553,7 +553,7 @@ def desk_with_a_conflict(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[Desk, str]]:
     """Desk b of a commune, whose forward of a dossier crossed desk a's forward of it."""
-    from tests.sync.helpers import FAST, passphrase, receive
+    from tests.services.sync.helpers import FAST, passphrase, receive
 
     n = next(_COMMUNES)
     ca, cb = Clock(), Clock()

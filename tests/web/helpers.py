@@ -28,7 +28,7 @@ from onestop.services.desk import Desk
 from onestop.services.keys import ReceiptError
 from onestop.services.sync import client as sync
 from onestop.services.sync import enroll as sync_enroll
-from tests.sync.helpers import PASSPHRASE, START, Clock, enroll, passphrase, random_work
+from tests.services.sync.helpers import PASSPHRASE, START, Clock, enroll, passphrase, random_work
 
 PROVINCE = "38"
 HOST = "tracuu.example.vn"

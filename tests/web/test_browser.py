@@ -35,7 +35,7 @@ from onestop.server.web import staff
 from onestop.services import receipts
 from onestop.services.desk import Desk
 from onestop.services.sync import client as sync
-from tests.sync.helpers import START, Clock, ServerProcess, make_desk, passphrase, receive
+from tests.services.sync.helpers import START, Clock, ServerProcess, make_desk, passphrase, receive
 from tests.web.helpers import (
     STAFF_PASSWORD,
     STAFF_USER,

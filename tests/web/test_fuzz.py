@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from onestop.server.web import staff
-from tests.sync.helpers import Clock, ServerProcess, make_desk
+from tests.services.sync.helpers import Clock, ServerProcess, make_desk
 from tests.web.helpers import STAFF_PASSWORD, STAFF_USER, onestop_cli, prepare_desk
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed")

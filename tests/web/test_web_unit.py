@@ -20,7 +20,7 @@ from onestop.server.web.ratelimit import RateLimiter
 from onestop.services.desk import Desk
 from onestop.wire.base import now_epoch
 from tests.server.conftest import Server
-from tests.sync.helpers import Clock, make_desk
+from tests.services.sync.helpers import Clock, make_desk
 from tests.web.helpers import (
     STAFF_PASSWORD,
     STAFF_USER,
@@ -297,7 +297,7 @@ def test_lookup_refuses_what_does_not_verify(site: Site):
 def test_lookup_of_a_dossier_not_synced_yet(site: Site):
     import random as _random
 
-    from tests.sync.helpers import receive
+    from tests.services.sync.helpers import receive
 
     code = receive(site.desk, Clock(), _random.Random(9))
     r = site.server.client.post(
@@ -343,7 +343,7 @@ def test_dashboard_api_needs_a_login(site: Site):
 def test_dashboard_api_pagination_and_bad_input(site: Site, tmp_path: Path):
     # A second commune (a desk with no dossiers) so that there are two rows to page through.
     other = make_desk(tmp_path / "other.sqlite", n=91)
-    from tests.sync.helpers import enroll
+    from tests.services.sync.helpers import enroll
 
     enroll(
         other, site.server.url, "http://server", transport=httpx.ASGITransport(app=site.server.app)

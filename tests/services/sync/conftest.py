@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync.helpers import PgCluster, ServerProcess, pg_bin, pg_cluster
-from tests.sync.proxy import FaultProxy
+from tests.services.sync.helpers import PgCluster, ServerProcess, pg_bin, pg_cluster
+from tests.services.sync.proxy import FaultProxy
 
 # Every server these suites start (in process, or `onestop serve` subprocesses, which inherit
 # the environment) keeps its signing key encrypted at rest, as in production (server/keys.py).

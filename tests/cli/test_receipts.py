@@ -18,7 +18,7 @@ from onestop.cli.main import main
 from onestop.crypto.verify import EXIT_CODES, Verdict
 from onestop.services import keys as keys_svc
 from onestop.services.accounts import open_logged_in
-from tests.cli_login import LOGIN, PASSWORD, init_desk
+from tests.cli.login import LOGIN, PASSWORD, init_desk
 
 NOW = "2026-11-20 10:00"
 ENV = {"ONESTOP_NOW": NOW, "ONESTOP_SCRYPT_N": "1024", **LOGIN}

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from onestop.cli.main import main
-from tests.cli_login import ADMIN, PASSWORD, init_desk
+from tests.cli.login import ADMIN, PASSWORD, init_desk
 
 NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
 

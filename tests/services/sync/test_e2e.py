@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from onestop.cli.main import main as sync_main
 from onestop.services.sync import apply as sync_apply
 from onestop.services.sync import client as sync
-from tests.sync.helpers import (
+from tests.services.sync.helpers import (
     FAST,
     PASSPHRASE,
     Clock,

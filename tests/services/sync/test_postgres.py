@@ -22,7 +22,7 @@ from onestop.services.sync import client as sync
 from onestop.services.sync import enroll as sync_enroll
 from onestop.services.sync.client import build_batch
 from onestop.wire.codec import current_dictionary
-from tests.sync.helpers import (
+from tests.services.sync.helpers import (
     FAST,
     Clock,
     PgCluster,
@@ -35,7 +35,7 @@ from tests.sync.helpers import (
     running_server,
     server_digest,
 )
-from tests.sync.proxy import FaultProxy
+from tests.services.sync.proxy import FaultProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ import pytest
 from onestop.services.desk import DeskError
 from onestop.services.sync import apply as sync_apply
 from onestop.services.sync import client as sync
-from tests.sync.helpers import (
+from tests.services.sync.helpers import (
     FAST,
     Clock,
     ServerProcess,

@@ -18,7 +18,7 @@ from onestop.services.desk import Applicant, Desk, IntakeForm
 from onestop.services.lockdown import OfflineBlockedError, OfflineLevel
 from onestop.services.sync import base as sync_base
 from onestop.services.sync import client as sync
-from tests.sync.helpers import (
+from tests.services.sync.helpers import (
     START,
     Clock,
     act_randomly,

@@ -33,7 +33,7 @@ from onestop.services.desk import Desk, IntakeForm
 from onestop.services.lockdown import DeskLockedError
 from onestop.services.sync import client as sync
 from onestop.services.sync import enroll as sync_enroll
-from tests.sync.helpers import (
+from tests.services.sync.helpers import (
     _PARAMS,
     FAST,
     START,

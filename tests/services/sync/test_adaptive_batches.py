@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from onestop.services.sync import client as sync
-from tests.sync.helpers import (
+from tests.services.sync.helpers import (
     FAST,
     Clock,
     ServerProcess,
@@ -18,7 +18,7 @@ from tests.sync.helpers import (
     passphrase,
     random_work,
 )
-from tests.sync.proxy import FaultProxy
+from tests.services.sync.proxy import FaultProxy
 
 
 def test_batch_size_halves_on_timeout_and_grows_back(

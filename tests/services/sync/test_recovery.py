@@ -14,7 +14,7 @@ from onestop.services.sync import base as sync_base
 from onestop.services.sync import client as sync
 from onestop.services.sync import enroll as sync_enroll
 from onestop.store.repo_dossiers import all_codes
-from tests.sync.helpers import (
+from tests.services.sync.helpers import (
     Clock,
     assert_converged,
     enroll,

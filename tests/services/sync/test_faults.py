@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from onestop.services.sync import client as sync
-from tests.sync.helpers import (
+from tests.services.sync.helpers import (
     FAST,
     Clock,
     ServerProcess,
@@ -25,7 +25,7 @@ from tests.sync.helpers import (
     passphrase,
     random_work,
 )
-from tests.sync.proxy import FaultProxy
+from tests.services.sync.proxy import FaultProxy
 
 FAULTS = [
     "refuse",

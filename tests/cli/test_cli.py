@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from onestop.cli.main import main
-from tests.cli_login import LOGIN, init_desk
+from tests.cli.login import LOGIN, init_desk
 
 NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
 
