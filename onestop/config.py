@@ -21,6 +21,7 @@ from typing import Any
 from platformdirs import user_config_path, user_data_path, user_documents_path
 
 from onestop.i18n import LANGUAGES, t
+from onestop.services.sync.url import check_server_url
 
 APP_NAME = "onestop"
 ROLES = ("clerk", "specialist", "leader", "admin")
@@ -70,6 +71,11 @@ class Settings:
     """Seconds between two background syncs of the desk while the server answers (5 to 86400);
     after a failure the desk waits longer each time, up to 15 minutes."""
 
+    allow_insecure_http: bool = False
+    """Lab only: allow a plain ``http://`` server_url to another machine (names, ID numbers and
+    phones then cross the network readable). Off: the server must use https://, except on this
+    machine (127.0.0.1, ::1, localhost). Enrollment warns while it is on."""
+
     export_dir: Path | None = None
     """Folder the desk offers for exported reports and slips (default: the user's Documents
     folder if it exists, else the user data dir)."""
@@ -109,6 +115,18 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[object], str]:
     return check
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(t("phải là true hoặc false"))
+
+
 def _interval(value: object) -> float:
     low, high = SYNC_INTERVAL_RANGE
     try:
@@ -128,6 +146,7 @@ _CHECKS: dict[str, Callable[[object], Any]] = {
     "role": _one_of(ROLES),
     "server_url": _text,
     "sync_interval": _interval,
+    "allow_insecure_http": _flag,
     "export_dir": _path,
 }
 
@@ -197,4 +216,18 @@ def load_settings(**overrides: Any) -> Settings:
     given = {k: v for k, v in overrides.items() if v is not None}
     from_caller = _checked(given, lambda name: f"--{name.replace('_', '-')}")
     merged = {**from_file, **from_env, **from_caller}
+    if merged.get("server_url"):
+        try:
+            check_server_url(merged["server_url"], bool(merged.get("allow_insecure_http")))
+        except ValueError as e:
+            where = (
+                "--server-url"
+                if "server_url" in from_caller
+                else "ONESTOP_SERVER_URL"
+                if "server_url" in from_env
+                else f"{path} [server_url]"
+            )
+            raise ConfigError(
+                t("Cấu hình không hợp lệ: {problems}.", problems=f"{where}: {e}".rstrip("."))
+            ) from e
     return Settings(**merged, explicit=frozenset(merged))

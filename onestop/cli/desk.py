@@ -117,7 +117,9 @@ def init(
     show_default=True,
     help="Số hồ sơ mẫu.",
 )
-@click.option("--force", is_flag=True, help="Xóa cơ sở dữ liệu cũ (nếu có) trước khi tạo.")
+@click.option(
+    "--force", is_flag=True, help="Tạo lại một quầy mẫu đã có (không bao giờ xóa quầy thật)."
+)
 @click.option(
     "--seed",
     type=int,
@@ -129,21 +131,24 @@ def init(
 @guard
 def demo(db: Path | None, dossiers: int, force: bool, seed: int, as_json: bool) -> None:
     """Tạo một quầy mẫu (đã mã hóa, có tài khoản mẫu) với hồ sơ trải trên nhiều tháng."""
-    from onestop.services.demo import build_demo
+    from onestop.services.demo import build_demo, is_demo_desk, remove_demo_desk
     from onestop.services.keys import DEMO_PASSPHRASE
 
     settings = settings_or_exit(db)
     path = settings.db
-    if path.exists():
-        if not force:
+    if path.exists() or Path(str(path) + ".keyring").exists():
+        if not is_demo_desk(path):
+            # Never offer --force here: a real desk is never replaced by a demo.
             raise Refused(
                 t(
-                    "Đã có cơ sở dữ liệu {path}. Thêm --force để tạo lại (dữ liệu cũ sẽ bị xóa).",
+                    "{path} là một quầy thật, không phải quầy mẫu: onestop demo không bao giờ "
+                    "thay thế nó. Hãy chọn tệp khác bằng --db.",
                     path=path,
                 )
             )
-        for suffix in ("", "-wal", "-shm", ".keyring"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        if not force:
+            raise Refused(t("Đã có quầy mẫu {path}. Thêm --force để tạo lại quầy mẫu.", path=path))
+        remove_demo_desk(path)
 
     def progress(done: int, total: int) -> None:
         if not as_json and sys.stderr.isatty():

@@ -27,6 +27,7 @@ from onestop.cli._common import (
 )
 from onestop.domain.cccd import CccdError, parse_cccd
 from onestop.domain.events import SYSTEM_KINDS, EventKind
+from onestop.domain.fields import escape_display
 from onestop.domain.lifecycle import Channel, Status, action_label, status_label
 from onestop.domain.text import datetime_vi, format_vnd
 from onestop.i18n import t
@@ -257,12 +258,17 @@ def dossier_show(db: Path | None, code: str, as_json: bool) -> None:
             }
         )
         return
-    click.echo(f"{state.code} — {status_label(state.status)}")
+    # Everything below may come from another desk's events, or a forged one: printed through
+    # escape_display, so a stored ESC or bidi override cannot drive the clerk's terminal.
+    esc = escape_display
+    click.echo(f"{esc(state.code)} — {status_label(state.status)}")
     click.echo(
-        f"  {t('Thủ tục')}: {state.procedure_code} {state.procedure_name} (v{state.procedure_version})"
+        f"  {t('Thủ tục')}: {esc(state.procedure_code)} {esc(state.procedure_name)}"
+        f" (v{state.procedure_version})"
     )
     click.echo(
-        f"  {t('Người nộp')}: {state.applicant_name} · {state.applicant_id} · {state.applicant_phone}"
+        f"  {t('Người nộp')}: {esc(state.applicant_name)} · {esc(state.applicant_id)}"
+        f" · {esc(state.applicant_phone)}"
     )
     click.echo(f"  {t('Tiếp nhận')}: {datetime_vi(state.received_at)}")
     click.echo(f"  {t('Hẹn trả')}: {fmt_due(state.due_at)}")
@@ -274,12 +280,13 @@ def dossier_show(db: Path | None, code: str, as_json: bool) -> None:
     click.echo(t("Lịch sử:"))
     for e in events:
         extra = "; ".join(
-            f"{k}={v}"
+            f"{k}={esc(v)}"
             for k, v in e.data.items()
             if k in ("to", "reason", "decision", "channel", "amount")
         )
         click.echo(
-            f"  {e.at:%d/%m/%Y %H:%M}  {action_label(e.kind):<40} {e.actor} ({e.role}) {extra} {e.note}".rstrip()
+            f"  {e.at:%d/%m/%Y %H:%M}  {action_label(e.kind):<40} {esc(e.actor)} ({esc(e.role)})"
+            f" {extra} {esc(e.note)}".rstrip()
         )
     allowed = ", ".join(a.value for a in state.allowed_actions()) or "—"
     click.echo(t("Thao tác được phép: {a}", a=allowed))
@@ -336,7 +343,10 @@ def dossier_list(
         return
     for s in page.rows:
         due_s = f"{s.due_at:%d/%m %H:%M}" if s.due_at else "—"
-        click.echo(f"{s.code:<30} {status_label(s.status):<24} {due_s:<12} {s.applicant_name}")
+        click.echo(
+            f"{escape_display(s.code):<30} {status_label(s.status):<24} {due_s:<12}"
+            f" {escape_display(s.applicant_name)}"
+        )
     if page.next_cursor:
         click.echo(t("Còn nữa: thêm --after {c}", c=page.next_cursor))
 

@@ -29,6 +29,7 @@ from onestop.crypto.trust import (
 from onestop.domain.clock import VN_TZ
 from onestop.domain.text import datetime_vi
 from onestop.i18n import t
+from onestop.paths import write_atomically
 from onestop.services import keys as keys_svc
 
 
@@ -120,7 +121,7 @@ def keys_export_public(db: Path | None, out: Path, as_json: bool) -> None:
         data = keys_svc.desk_public_export(desk)
     req = keys_svc.parse_key_request(data)
     try:
-        out.write_bytes(data)
+        write_atomically(out, data)
     except OSError as e:
         raise Refused(t("Không ghi được {path}: {e}", path=out, e=e)) from e
     if as_json:

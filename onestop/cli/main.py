@@ -3,8 +3,9 @@
 Exit codes: 0 done; 1 refused input (the message says why, nothing was changed);
 2 usage or configuration error. Every command that prints data takes ``--json``.
 
-The commands live in ``cli_*.py`` modules and load on demand (``LazyGroup``); only the desk
-command is here, so ``onestop`` opens the desk without importing the rest of the CLI.
+The other commands live in the modules of this package, one per command group, and load on
+demand (``LazyGroup``); only the desk command is here, so ``onestop`` opens the desk without
+importing the rest of the CLI.
 """
 
 from __future__ import annotations

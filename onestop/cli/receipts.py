@@ -42,6 +42,7 @@ from onestop.domain.text import datetime_vi, format_vnd
 from onestop.forms.qr import QrDecodeError, decode_image, qr_png, qr_terminal
 from onestop.forms.slips import SlipKind
 from onestop.i18n import set_language, t
+from onestop.paths import write_atomically
 from onestop.services import keys as keys_svc
 from onestop.services import receipts as rc
 
@@ -91,10 +92,10 @@ def receipt(
     written: list[Path] = []
     try:
         if pdf_path is not None and pdf is not None:
-            pdf_path.write_bytes(pdf)
+            write_atomically(pdf_path, pdf)
             written.append(pdf_path)
         if png_path is not None:
-            png_path.write_bytes(qr_png(issued.qr_text))
+            write_atomically(png_path, qr_png(issued.qr_text))
             written.append(png_path)
     except OSError as e:
         raise Refused(t("Không ghi được tệp: {e}", e=e)) from e
@@ -179,7 +180,7 @@ def slip(
         )
         pdf = rc.render_signed_slip(desk, code, kind, signer)
     try:
-        pdf_path.write_bytes(pdf)
+        write_atomically(pdf_path, pdf)
     except OSError as e:
         raise Refused(t("Không ghi được {path}: {e}", path=pdf_path, e=e)) from e
     click.echo(t("Đã ghi {path}.", path=pdf_path))

@@ -1,15 +1,15 @@
 """``onestop report``: Biểu 06, the tracking book, fees, evaluations and service indicators.
 
-Attached to the main group in :mod:`onestop.cli.main` with ``main.add_command(report)``. The helpers
-of ``cli.py`` (``open_desk``, ``Refused``) are imported inside the command, when ``cli`` is
-fully loaded, so importing this module from ``cli.py`` is never circular.
+Attached to the main group in :mod:`onestop.cli.main` with ``main.add_command(report)``. The
+report is built and exported by :mod:`onestop.services.reports` (``desk_report``,
+``export_bytes``), the same path as the desk's Reports screen; this module only reads the options
+and writes the result.
 
-Exit codes as in ``cli.py``: 0 done; 1 refused input (bad period, broken report); 2 usage.
+Exit codes as in ``cli/main.py``: 0 done; 1 refused input (bad period, broken report); 2 usage.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ __all__ = ["report"]
 
 _FORMATS = ("table", "json", "csv", "xlsx", "pdf")
 _KINDS = ("bieu06", "book", "fees", "evaluation", "indicators")
+_TEXT_FORMATS = ("table", "json", "csv")  # printed when there is no --out
 
 
 def _parse_day(value: str, what: str) -> date:
@@ -129,7 +130,7 @@ def report(
           indicators  Chỉ số phục vụ (tinh thần QĐ 766) kèm công thức
     Ví dụ: onestop report bieu06 --period quarter --year 2026 --n 1 --format xlsx --out q1.xlsx
     """
-    from onestop.forms import report_files
+    from onestop.forms.report_files import to_text
     from onestop.services import reports as svc
     from onestop.services.desk import DeskError
 
@@ -143,47 +144,29 @@ def report(
         # Again once the desk's language is set: the period label ("Quý I năm 2026") is text.
         label = _resolve_period(start, end, period_kind, year, n, cutoff)[1]
         try:
-            now = desk.clock()
-            with desk.store.read() as session:
-                rep = svc.build_report(
-                    session,
-                    kind,
-                    p,
-                    field=field.strip() if field and field.strip() else None,
-                    unit=desk.identity.office_name,
-                    commune=desk.identity.commune_name,
-                    generated_at=now,
-                    period_label=label,
-                    cutoff=cutoff,
-                )
-            payload: bytes | str
-            if fmt == "json":
-                payload = json.dumps(
-                    report_files.to_json(rep), ensure_ascii=False, indent=2, default=str
-                )
-                payload += "\n"
-            elif fmt == "csv":
-                payload = report_files.to_csv(rep)
-            elif fmt == "xlsx":
-                payload = report_files.to_xlsx(rep)
-            elif fmt == "pdf":
-                payload = report_files.to_pdf(rep, identity=desk.identity, now=now)
-            else:
-                payload = report_files.to_text(rep)
+            # The one way a report is built and exported: the TUI's Reports screen uses the same.
+            rep = svc.desk_report(
+                desk,
+                kind,
+                p,
+                field=field.strip() if field else None,
+                period_label=label,
+                cutoff=cutoff,
+            )
+            # "table" is the screen form; every file format is the service's export.
+            data = (
+                to_text(rep).encode("utf-8") if fmt == "table" else svc.export_bytes(rep, fmt, desk)
+            )
         except (ReportError, DeskError) as e:
             raise Refused(str(e)) from e
-    if isinstance(payload, bytes) and out is None:
-        out = Path(f"{kind}-{p.start:%Y%m%d}-{p.end:%Y%m%d}.{fmt}")
-    if out is None:
-        assert isinstance(payload, str)
-        click.echo(payload, nl=False)
+    if out is None and fmt in _TEXT_FORMATS:
+        # On the terminal without the CSV file's BOM (it is only there for Excel).
+        click.echo(data.decode("utf-8-sig"), nl=False)
         return
+    if out is None:
+        out = Path(f"{kind}-{p.start:%Y%m%d}-{p.end:%Y%m%d}.{fmt}")
     try:
-        if isinstance(payload, bytes):
-            out.write_bytes(payload)
-        else:
-            # A BOM lets Excel open a Vietnamese CSV as UTF-8.
-            out.write_text(payload, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        out.write_bytes(data)
     except OSError as e:
         raise Refused(t("Không ghi được tệp {path}: {err}", path=out, err=e.strerror)) from e
     click.echo(t("Đã ghi {path}", path=out))

@@ -106,6 +106,8 @@ def enroll(db: Path | None, server_url: str, code: str, as_json: bool) -> None:
     )
     if result.renumbered:
         click.echo(t("Quầy được cấp số hiệu mới: {n}.", n=result.desk_no))
+    if result.warning:
+        click.echo(result.warning, err=True)
 
 
 def _print_report(report: Any, as_json: bool) -> None:
@@ -249,7 +251,9 @@ def sync_import(
     else:
         with open_desk(db or ctx.obj.get("db")) as desk:
             try:
-                res = bundles.import_bundle(desk, file)
+                res = bundles.import_bundle(
+                    desk, file, passphrase_provider=_passphrase(confirm=False)
+                )
             except DeskError as e:
                 raise Refused(str(e)) from e
         data = {"desk": res.desk, "added": res.added, "acked_seq": res.last_seq}

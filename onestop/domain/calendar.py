@@ -437,10 +437,6 @@ class WorkCalendar:
         """The first working day strictly after ``d``."""
         return date.fromordinal(self._nth_working_after(d.toordinal(), 1))
 
-    def previous_working_day(self, d: date) -> date:
-        """The last working day strictly before ``d``."""
-        return date.fromordinal(self._nth_working_before(d.toordinal(), 1))
-
     def add_working_days(self, d: date, n: int) -> date:
         """The n-th working day after ``d`` (n > 0), before it (n < 0), or ``d`` itself (0)."""
         if n > 0:

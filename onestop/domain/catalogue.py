@@ -10,6 +10,7 @@ from datetime import date, time
 
 from onestop.domain.codes import validate_procedure_code
 from onestop.domain.deadlines import TimeLimit, TimeUnit
+from onestop.domain.fields import clean_documents, clean_field
 from onestop.domain.text import clean_text
 from onestop.i18n import t
 
@@ -78,11 +79,14 @@ def parse_catalogue(text: str, *, source: str = "catalogue") -> list[ProcedureIn
             fee = int(row["fee_vnd"]) if row["fee_vnd"] else None
             if fee is not None and fee < 0:
                 raise ValueError(t("phí không được âm"))
-            name = clean_text(row["name_vi"])
-            field = clean_text(row["field_vi"])
+            # Name, field and documents are copied into every receive event: the event field
+            # policy (domain/fields.py) applies, so a catalogue cannot make a desk's events
+            # unsyncable.
+            name = clean_field("procedure_name", row["name_vi"])
+            field = clean_field("field", row["field_vi"])
             if not name or not field:
                 raise ValueError(t("thiếu tên thủ tục hoặc lĩnh vực"))
-            docs = [clean_text(d) for d in (row["documents"] or "").split("|") if d.strip()]
+            docs = list(clean_documents((row["documents"] or "").split("|")))
             limit = TimeLimit(unit, value, time.fromisoformat(cutoff) if cutoff else None)
         except (ValueError, KeyError) as e:
             raise CatalogueError(f"{where}: {e}") from e

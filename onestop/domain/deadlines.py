@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from onestop.domain.calendar import WorkCalendar, parse_time_of_day
+from onestop.domain.calendar import WorkCalendar
 from onestop.i18n import t
 
 __all__ = [
@@ -128,22 +128,6 @@ class TimeLimit:
             or self.cutoff.microsecond
         ):
             raise ValueError(t("Giờ chốt tiếp nhận phải là một mốc giờ tính đến phút."))
-
-    @classmethod
-    def from_csv(cls, time_value: str, time_unit: str, same_day_cutoff: str = "") -> TimeLimit:
-        """Build from the text columns of procedures.csv (empty strings mean "not given")."""
-        value_text = time_value.strip()
-        value: int | None = None
-        if value_text:
-            try:
-                value = int(value_text)
-            except ValueError:
-                raise ValueError(
-                    t("Thời hạn {value} phải là một số nguyên ngày.", value=repr(time_value))
-                ) from None
-        cutoff_text = same_day_cutoff.strip()
-        cutoff = parse_time_of_day(cutoff_text) if cutoff_text else None
-        return cls(unit=_coerce_unit(time_unit.strip()), value=value, cutoff=cutoff)
 
     @property
     def has_fixed_due(self) -> bool:

@@ -26,6 +26,7 @@ from onestop.domain.deadlines import (
     resume_due,
 )
 from onestop.domain.events import SYSTEM_KINDS, Event, EventKind, from_epoch, to_epoch
+from onestop.domain.fields import FieldError, clean_field
 from onestop.i18n import t
 
 
@@ -115,7 +116,6 @@ class Decision(StrEnum):
 
 
 # The law's transition table. Actions not listed for a status are refused with the list below.
-_ACTIVE = (Status.RECEIVED, Status.FORWARDED, Status.PROCESSING)
 ALLOWED: dict[Status | None, tuple[EventKind, ...]] = {
     None: (EventKind.RECEIVE, EventKind.REFUSE),
     Status.RECEIVED: (
@@ -164,10 +164,6 @@ ALLOWED: dict[Status | None, tuple[EventKind, ...]] = {
 # Statuses in which the legal clock runs (used for "due today" / "overdue" and reports).
 CLOCK_RUNNING = frozenset(
     {Status.RECEIVED, Status.FORWARDED, Status.PROCESSING, Status.PAYMENT_REQUESTED}
-)
-OPEN_STATUSES = frozenset(set(_ACTIVE) | {Status.SUPPLEMENT_REQUESTED, Status.PAYMENT_REQUESTED})
-FINISHED_STATUSES = frozenset(
-    {Status.RESOLVED, Status.RESULT_READY, Status.RETURNED, Status.REFUSED, Status.WITHDRAWN}
 )
 
 
@@ -270,11 +266,23 @@ def _refuse(
     return LifecycleError(msg, status=state.status if state else None, allowed=allowed)
 
 
+def _text(params: dict[str, Any], key: str) -> str:
+    """An optional text parameter, through the field policy (domain/fields.py)."""
+    value = params.get(key)
+    try:
+        return clean_field(key, value if isinstance(value, str) or value is None else str(value))
+    except FieldError as e:
+        raise LifecycleError(str(e)) from None
+
+
 def _need(params: dict[str, Any], key: str, message: str) -> str:
     value = params.get(key)
     if not isinstance(value, str) or not value.strip():
         raise LifecycleError(t(message))
-    return value.strip()
+    cleaned = _text(params, key)
+    if not cleaned:
+        raise LifecycleError(t(message))
+    return cleaned
 
 
 def decide(
@@ -319,7 +327,9 @@ def decide(
         )
     elif action == EventKind.START:
         if params.get("to"):
-            data["to"] = str(params["to"]).strip()
+            data["to"] = _text(params, "to")
+            if not data["to"]:
+                del data["to"]
     elif action == EventKind.REQUEST_SUPPLEMENT:
         if state.supplement_count >= 1:
             raise _refuse(
@@ -345,7 +355,7 @@ def decide(
         if amount <= 0:
             raise LifecycleError(t("Số tiền đã nộp phải lớn hơn 0."))
         data["amount"] = amount
-        data["method"] = str(params.get("method") or "cash")
+        data["method"] = _text(params, "method") or "cash"
     elif action == EventKind.RESOLVE:
         decision = params.get("decision", Decision.APPROVED)
         try:
@@ -357,7 +367,9 @@ def decide(
         if data["decision"] == Decision.DENIED:
             data["reason"] = _need(params, "reason", "Từ chối giải quyết phải ghi rõ lý do.")
         elif params.get("reason"):
-            data["reason"] = str(params["reason"]).strip()
+            reason = _text(params, "reason")
+            if reason:
+                data["reason"] = reason
     elif action == EventKind.RETURN_RESULT:
         channel = params.get("channel", ReturnChannel.DESK)
         try:

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 
+from onestop.domain.fields import forbidden_char
 from onestop.i18n import t
 
 __all__ = [
@@ -57,15 +58,16 @@ def clean_text(s: str, *, max_len: int = 500) -> str:
     """Normalise a one-line text field: NFC, single spaces, no control characters.
 
     Tabs and line breaks collapse into a space (pasted or scanned text carries them) and invisible
-    zero-width characters are dropped. Any other control character (NUL, ESC, DEL, C1 controls)
-    or a lone surrogate (cannot be stored as UTF-8) raises ``ValueError`` with a message the clerk
-    can read.
+    zero-width characters are dropped. Any other control character (NUL, ESC, DEL, C1 controls),
+    a bidirectional override/isolate/mark or a lone surrogate (cannot be stored as UTF-8) raises
+    ``ValueError`` with a message the clerk can read. The same character rule as the per-field
+    policy of ``domain/fields.py`` (:func:`onestop.domain.fields.clean_field`), which event
+    fields use.
     """
     for ch in s:
         if ch in _SOFT_CONTROLS:
             continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs"):
+        if forbidden_char(ch) is not None:
             raise ValueError(
                 t(
                     "Nội dung có ký tự điều khiển không hợp lệ (mã U+{code}).",

@@ -5,12 +5,15 @@ No FastAPI here: these run in the CLI process against the same database the work
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from onestop.crypto.seal import SealError, ecdh_key_for, open_sealed, recipient_kids
+from onestop.crypto.signer import SoftwareSigner
 from onestop.server import repo
 from onestop.server.db import ServerDB, backend_label, migrate
 from onestop.server.enroll import IssuedCode, issue_code, revoke_desk
@@ -18,8 +21,9 @@ from onestop.server.errors import ApiError
 from onestop.server.ingest import ingest_batch
 from onestop.server.keys import ServerKeyError, server_signer
 from onestop.server.reference import NAMES, publish, seed
-from onestop.wire.base import WireError
-from onestop.wire.bundle import decode_bundle
+from onestop.wire.base import MAX_BUNDLE_BYTES, WireError
+from onestop.wire.bundle import SealedBundle, decode_bundle
+from onestop.wire.files import is_truncated, read_bounded
 
 __all__ = [
     "AdminError",
@@ -85,18 +89,52 @@ class ImportOutcome:
     replay: bool
 
 
+def _server_opener(signer: SoftwareSigner) -> Callable[[SealedBundle], bytes]:
+    """Decrypts an ``onestop-bundle/2`` with the server key (wire/bundle.py, crypto/seal.py)."""
+
+    def open_(sb: SealedBundle) -> bytes:
+        try:
+            if signer.kid not in recipient_kids(sb.sealed):
+                raise AdminError(
+                    f"Gói này không dành cho máy chủ tỉnh này: gói của quầy {sb.desk} không được "
+                    "mã hóa cho khóa của máy chủ (quầy đã đăng ký với máy chủ khác, hoặc chưa "
+                    "đăng ký). Hãy đăng ký quầy với máy chủ này rồi xuất lại gói."
+                )
+            return open_sealed(sb.sealed, signer.kid, ecdh_key_for(signer), aad=sb.aad)
+        except SealError as e:
+            raise AdminError(f"Tệp gói đồng bộ không hợp lệ: {e}") from e
+
+    return open_
+
+
 def import_bundle(db: ServerDB, path: Path) -> ImportOutcome:
-    """Apply a desk's bundle file as if it had arrived over HTTP (same checks, same ack)."""
+    """Apply a desk's bundle file as if it had arrived over HTTP (same checks, same ack).
+
+    Encrypted bundles (onestop-bundle/2) are checked against their outer signature, then
+    opened with the server key; plain onestop-bundle/1 files of earlier versions are still
+    accepted. Either way the batch inside is authenticated by ``ingest_batch`` against the key
+    the desk enrolled with, exactly as online.
+    """
     try:
-        bundle = decode_bundle(path.read_bytes())
+        signer = server_signer(db)
+    except ServerKeyError as e:
+        raise AdminError(str(e)) from e
+    try:
+        # Bounded before reading: /dev/zero, a FIFO or a 2 GB file is refused, never loaded.
+        data = read_bounded(path, MAX_BUNDLE_BYTES)
     except OSError as e:
         raise AdminError(f"Không đọc được tệp {path}: {e.strerror or e}") from e
     except WireError as e:
         raise AdminError(f"Tệp gói đồng bộ không hợp lệ: {e}") from e
     try:
-        signer = server_signer(db)
-    except ServerKeyError as e:
-        raise AdminError(str(e)) from e
+        bundle = decode_bundle(data, opener=_server_opener(signer))
+    except WireError as e:
+        if not data or is_truncated(e):
+            raise AdminError(
+                f"Tệp gói {path.name} không đầy đủ (bị cắt ngang khi chép). Hãy chép lại tệp "
+                "từ máy của quầy gửi rồi nhập lại."
+            ) from e
+        raise AdminError(f"Tệp gói đồng bộ không hợp lệ: {e}") from e
     try:
         result = ingest_batch(
             db,

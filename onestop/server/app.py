@@ -56,6 +56,7 @@ from onestop.server.ingest import (
 from onestop.server.keys import server_signer
 from onestop.server.reference import changed_since, seed
 from onestop.server.web import mount as mount_web
+from onestop.server.web.ratelimit import RateLimiter
 from onestop.wire.base import API, CBOR_MEDIA, MAX_WIRE_BYTES, WireError, b64e, now_epoch
 from onestop.wire.codec import dictionaries
 from onestop.wire.messages import REF_CT, REVOKED_CT, parse_auth, sign, verify_message
@@ -64,6 +65,9 @@ from onestop.wire.state import digest
 log = logging.getLogger("onestop.server")
 DATABASE_URL_ENV = "ONESTOP_SERVER_DATABASE_URL"
 _MAX_JSON = 64 * 1024
+
+#: Failed enrollment attempts per client address: 10 at once, then one every 30 s.
+ENROLL_FAILURE_RATE = (1 / 30, 10)
 
 
 class ServerContext:
@@ -201,6 +205,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
             "dict_ids": sorted(dictionaries()),
         }
 
+    enroll_failures = RateLimiter(rate=ENROLL_FAILURE_RATE[0], burst=ENROLL_FAILURE_RATE[1])
+
     @app.post(f"{API}/enroll")
     async def post_enroll(request: Request) -> JSONResponse:
         raw = await _read_body(request, _MAX_JSON)
@@ -208,7 +214,22 @@ def create_app(database_url: str | None = None) -> FastAPI:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as e:
             raise ApiError(400, "bad_request", "Yêu cầu đăng ký phải là JSON.") from e
-        answer = await run_in_threadpool(enroll, db, ctx.signer, body)
+        # A wrong code costs a token; an address out of tokens waits (codes cannot be guessed
+        # at speed, and a desk with the right code is never slowed by the limit).
+        ip = request.client.host if request.client else "unknown"
+        wait = enroll_failures.wait(ip)
+        if wait > 0:
+            raise ApiError(
+                429,
+                "too_many_attempts",
+                "Nhập sai mã đăng ký quá nhiều lần. Hãy thử lại sau ít phút.",
+                headers={"Retry-After": enroll_failures.retry_after(wait)},
+            )
+        try:
+            answer = await run_in_threadpool(enroll, db, ctx.signer, body)
+        except ApiError:
+            enroll_failures.take(ip)
+            raise
         return JSONResponse(answer)
 
     @app.post(f"{API}/batches")

@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from onestop.crypto.signer import InvalidPublicKeyError, Signer, kid_for
+from onestop.domain.fields import FIELDS, forbidden_char
 from onestop.server import repo
 from onestop.server.db import ServerDB
 from onestop.server.errors import ApiError
@@ -84,8 +85,13 @@ def issue_code(
     if not _COMMUNE_RE.match(commune):
         raise ApiError(400, "bad_commune", "Mã xã phải gồm đúng 5 chữ số, ví dụ 16279.")
     desk_name = desk_name.strip()
-    if not desk_name or len(desk_name) > 100:
-        raise ApiError(400, "bad_desk_name", "Tên quầy phải có từ 1 đến 100 ký tự.")
+    limit = FIELDS["desk_name"].max_len  # the desk's own limit (domain/fields.py)
+    if not desk_name or len(desk_name) > limit or forbidden_char(desk_name) is not None:
+        raise ApiError(
+            400,
+            "bad_desk_name",
+            f"Tên quầy phải có từ 1 đến {limit} ký tự, không có ký tự điều khiển.",
+        )
     raw = "".join(secrets.choice(ENROLL_ALPHABET) for _ in range(ENROLL_SECRET_LEN))
     alg, public_key = server_public_key(db)
     code = group_code(raw + enroll_check(raw, alg, public_key))

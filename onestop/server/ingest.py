@@ -6,8 +6,9 @@ Order of work, cheapest refusals first and the expensive checks outside the lock
 2. split the body into the signed envelope and the event bodies (400);
 3. look the desk up: unknown → 403, revoked → 403; verify the envelope signature against the
    enrolled key (401);
-4. decode every event (canonical CBOR only), check seqs are first..last and recompute the hash
-   chain from the envelope's ``prev_head``: it must end at the signed ``head`` (400);
+4. decode every event (canonical CBOR only), check every text against the field policy the
+   desk applied (domain/fields.py), check seqs are first..last and recompute the hash chain
+   from the envelope's ``prev_head``: it must end at the signed ``head`` (400);
 5. in one transaction, holding the desk row lock (``SELECT … FOR UPDATE``):
    * the same idempotency key already accepted → replay its stored ack byte for byte, or 422
      if the events differ;
@@ -29,6 +30,7 @@ from sqlalchemy import Connection
 
 from onestop.crypto.signer import Signer
 from onestop.domain.events import Event, EventFormatError, chain
+from onestop.domain.fields import FieldError, check_event
 from onestop.domain.lifecycle import apply
 from onestop.server import repo
 from onestop.server.db import ServerDB
@@ -261,6 +263,19 @@ def _check_events(
             )
         if not ev.dossier or len(ev.dossier) > 64:
             raise ApiError(400, "bad_event", f"Sự kiện số {ev.seq}: mã hồ sơ không hợp lệ.")
+        try:
+            # The field policy the desk applied before appending (domain/fields.py): the same
+            # function, so only a forged or foreign-built event can fail here.
+            check_event(
+                dossier=ev.dossier,
+                actor=ev.actor,
+                role=ev.role,
+                note=ev.note,
+                data=ev.data,
+                body_len=len(body),
+            )
+        except FieldError as e:
+            raise ApiError(400, "bad_event", f"Sự kiện số {ev.seq}: {e}") from e
         head = chain(head, body)
         hlc_max = max(hlc_max, ev.hlc)
         events.append(ev)
@@ -285,41 +300,6 @@ def _check_events(
     return events, rows, head, hlc_max
 
 
-def project(
-    *,
-    conn: Connection,
-    db: ServerDB,
-    events: list[Event],
-    batch: tuple[str, int, int] | None = None,
-    communes: dict[str, str] | None = None,
-) -> int:
-    """Fold newly stored events into the dossier projections. Returns dossiers written.
-
-    ``batch`` = (desk, first, last) of the events just stored. Work per dossier, all of it
-    batched (one query in, one multi-row upsert out):
-
-    * a projection row exists and every new event sorts after the last one folded in (the
-      common case): the new events are applied on top of the stored state, nothing replayed;
-    * no row yet, and no stored event of the dossier outside this batch (a dossier received in
-      this batch): folded from the batch's own, already decoded events;
-    * anything else (a late event from another desk, events that arrived before their
-      dossier's receive): replayed from the dossier's whole stored log, in (hlc, desk, seq)
-      order. A dossier whose receive has not arrived yet stays unprojected until it does.
-    """
-    by_dossier = _by_dossier(events)
-    repo.lock_dossiers(conn=conn, db=db, codes=sorted(by_dossier))
-    if batch is None:
-        first = min((e.seq for e in events), default=0)
-        batch = (events[0].desk_id if events else "", first, first + len(events) - 1)
-    existing, outside = repo.projection_inputs(
-        conn=conn, db=db, codes=list(by_dossier), desk_id=batch[0], first=batch[1], last=batch[2]
-    )
-    out = _fold(conn, events, by_dossier, existing, outside, communes or {})
-    if out:
-        repo.upsert_dossiers(conn=conn, db=db, rows=out)
-    return len(out)
-
-
 def _by_dossier(events: list[Event]) -> dict[str, list[Event]]:
     by_dossier: dict[str, list[Event]] = {}
     for e in events:
@@ -337,7 +317,18 @@ def _fold(
     outside: dict[str, int],
     communes: dict[str, str],
 ) -> list[dict[str, Any]]:
-    """The projection rows to write (see ``project``); queries only for rare replays."""
+    """The projection rows to write for newly stored events; queries only for rare replays.
+
+    Per dossier:
+
+    * a projection row exists and every new event sorts after the last one folded in (the
+      common case): the new events are applied on top of the stored state, nothing replayed;
+    * no row yet, and no stored event of the dossier outside this batch (a dossier received in
+      this batch): folded from the batch's own, already decoded events;
+    * anything else (a late event from another desk, events that arrived before their
+      dossier's receive): replayed from the dossier's whole stored log, in (hlc, desk, seq)
+      order. A dossier whose receive has not arrived yet stays unprojected until it does.
+    """
     cache = dict(communes)
     out: list[dict[str, Any]] = []
     replay: list[str] = []

@@ -21,7 +21,6 @@ import io
 from datetime import date
 from typing import Any
 
-import cbor2
 from sqlalchemy import Connection, func, select, update
 
 from onestop.crypto.trust import TrustError, read_trust_bundle
@@ -157,8 +156,3 @@ def changed_since(*, conn: Connection, cursor: int) -> tuple[int, dict[str, dict
     ).all()
     items = {str(r[0]): {1: int(r[1]), 2: bytes(r[2])} for r in rows}
     return current_version(conn=conn), items
-
-
-def decode_calendar(data: bytes) -> list[tuple[str, str, str]]:
-    value = cbor2.loads(data)
-    return [(str(d), str(k), str(n)) for d, k, n in value]

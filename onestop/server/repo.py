@@ -283,16 +283,6 @@ def desks_of_commune(*, conn: Connection, commune: str) -> list[RowMapping]:
     )
 
 
-def advance_desk(
-    *, conn: Connection, desk_id: str, acked_seq: int, head: bytes, hlc_max: int, now: int
-) -> None:
-    conn.execute(
-        update(DESK)
-        .where(DESK.c.desk_id == desk_id)
-        .values(acked_seq=acked_seq, head=head, hlc_max=hlc_max, last_seen_at=now)
-    )
-
-
 def touch_desk(*, conn: Connection, desk_id: str, now: int) -> None:
     conn.execute(update(DESK).where(DESK.c.desk_id == desk_id).values(last_seen_at=now))
 
@@ -309,32 +299,6 @@ def get_batch(*, conn: Connection, desk_id: str, first: int, last: int) -> RowMa
         )
         .mappings()
         .first()
-    )
-
-
-def insert_batch(
-    *,
-    conn: Connection,
-    db: ServerDB,
-    desk_id: str,
-    first: int,
-    last: int,
-    identity: bytes,
-    ack: bytes,
-    now: int,
-) -> None:
-    conn.execute(
-        insert_ignore(db, BATCH, ["desk_id", "first_seq", "last_seq"]),
-        [
-            {
-                "desk_id": desk_id,
-                "first_seq": first,
-                "last_seq": last,
-                "identity": identity,
-                "ack": ack,
-                "accepted_at": now,
-            }
-        ],
     )
 
 
@@ -361,23 +325,6 @@ def event_head(*, conn: Connection, desk_id: str, seq: int) -> bytes | None:
         select(EVENT.c.head).where(EVENT.c.desk_id == desk_id, EVENT.c.seq == seq)
     ).first()
     return None if row is None else bytes(row[0])
-
-
-def event_keys_of_dossiers(
-    *, conn: Connection, codes: Iterable[str]
-) -> dict[str, list[tuple[str, int]]]:
-    """(desk, seq) of every event of each dossier, in (hlc, desk, seq) order (index only)."""
-    out: dict[str, list[tuple[str, int]]] = {}
-    codes = list(codes)
-    for i in range(0, len(codes), _CHUNK):
-        rows = conn.execute(
-            select(EVENT.c.dossier, EVENT.c.desk_id, EVENT.c.seq)
-            .where(EVENT.c.dossier.in_(codes[i : i + _CHUNK]))
-            .order_by(EVENT.c.dossier, EVENT.c.hlc, EVENT.c.desk_id, EVENT.c.seq)
-        ).all()
-        for r in rows:
-            out.setdefault(str(r[0]), []).append((str(r[1]), int(r[2])))
-    return out
 
 
 def events_of_dossiers(

@@ -77,7 +77,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Final, cast
 
@@ -530,10 +530,6 @@ class BackupInfo:
     @property
     def desk_id(self) -> str:
         return str(self.header.get("desk_id", ""))
-
-    @property
-    def db_encrypted(self) -> bool:
-        return bool(self.header.get("db_encrypted"))
 
     @property
     def wrap_kind(self) -> str:
@@ -1062,8 +1058,3 @@ def _parse_dt(raw: str) -> datetime | None:
         return datetime.fromisoformat(raw) if raw else None
     except ValueError:
         return None
-
-
-def last_backup_day(desk: Desk) -> date | None:
-    dt = _parse_dt(desk.setting(S_LAST_AUTO))
-    return dt.date() if dt else None

@@ -17,6 +17,7 @@ from typing import Any
 from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import Channel, DossierState, Status
 from onestop.domain.roles import ACTION_ROLES, Role
+from onestop.i18n import t
 from onestop.services.accounts import DEMO_ACCOUNTS
 from onestop.services.desk import Applicant, Desk, DeskError, IntakeForm
 from onestop.services.keys import DEMO_PASSPHRASE, ensure_demo_keys
@@ -33,6 +34,40 @@ def _act_as(desk: Desk, kind: EventKind) -> None:
 
 def _same_actor(desk: Desk, kind: EventKind) -> None:
     return None
+
+
+def is_demo_desk(path: Path) -> bool:
+    """True only for a desk ``onestop demo`` made: its keyring is flagged demo AND the public
+    demo admin password opens it. The flag alone is unauthenticated, so it is not enough: a real
+    desk (plain, or with accounts of its own) is never taken for a demo and never replaced."""
+    from onestop.paths import keyring_path
+
+    ring = keyring_path(path)
+    try:
+        data = ring.read_bytes()
+    except OSError:
+        return False
+    admin = next(name for name, _display, role in DEMO_ACCOUNTS if role is Role.ADMIN)
+    if not keyring.is_demo(data):
+        return False
+    try:
+        keyring.unlock(data, admin, DEMO_PASSPHRASE)
+    except keyring.KeyringError:
+        return False
+    return True
+
+
+def remove_demo_desk(path: Path) -> None:
+    """Delete a demo desk (database, WAL files, keyring, demo keys) before making a new one."""
+    import shutil
+
+    from onestop.services.keys import keys_dir
+
+    if not is_demo_desk(path):
+        raise DeskError(t("{path} không phải quầy mẫu: không xóa.", path=path))
+    for suffix in ("", "-wal", "-shm", ".keyring"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(keys_dir(path), ignore_errors=True)
 
 
 def write_demo_keyring(path: Path, now: datetime) -> bytes:

@@ -37,6 +37,7 @@ from onestop.domain.events import (
     chain,
     to_epoch,
 )
+from onestop.domain.fields import FieldError, clean_documents, clean_field
 from onestop.domain.lifecycle import (
     Channel,
     DossierState,
@@ -53,7 +54,6 @@ from onestop.domain.roles import (
     check_two_person,
     require_permission,
 )
-from onestop.domain.text import clean_text
 from onestop.i18n import t
 from onestop.services import catalogue
 from onestop.services.base import DeskError as DeskError
@@ -136,6 +136,13 @@ class RebuildReport:
 _PHONE_RE = re.compile(r"^0\d{9,10}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COMMUNE_RE = re.compile(r"^\d{5}$")
+
+
+def _clean_note(note: str) -> str:
+    try:
+        return clean_field("note", note)
+    except FieldError as e:
+        raise DeskError(str(e)) from e
 
 
 def normalise_phone(raw: str) -> str:
@@ -244,6 +251,11 @@ class Desk:
             unit_eid = validate_unit_eid(unit_eid)
         except ValueError as e:
             raise DeskError(str(e)) from e
+        try:
+            commune_name = clean_field("commune_name", commune_name)
+            desk_name = clean_field("desk_name", desk_name)
+        except FieldError as e:
+            raise DeskError(str(e)) from e
         commune_code = commune_code.strip()
         if not _COMMUNE_RE.match(commune_code):
             raise DeskError(t("Mã xã phải gồm đúng 5 chữ số (QĐ 19/2025/QĐ-TTg), ví dụ 16279."))
@@ -268,11 +280,11 @@ class Desk:
             values = {
                 "unit_eid": unit_eid,
                 "commune_code": commune_code,
-                "commune_name": clean_text(commune_name) or t("Xã {code}", code=commune_code),
+                "commune_name": commune_name or t("Xã {code}", code=commune_code),
                 "province_code": province_code,
                 "province_name": provinces[province_code],
                 "desk_no": str(desk_no),
-                "desk_name": clean_text(desk_name) or t("Quầy {n}", n=desk_no),
+                "desk_name": desk_name or t("Quầy {n}", n=desk_no),
                 "office_hours": OfficeHours().format(),
                 "same_day_cutoff": "15:00",
                 "created_at": clock().isoformat(timespec="seconds"),
@@ -363,13 +375,17 @@ class Desk:
     def set_calendar_day(self, day: date, kind: DayKind | None, note: str = "") -> None:
         """Add (or with ``kind=None`` remove) a local day off / make-up working day."""
         self.require(Permission.CALENDAR)
+        try:
+            note = clean_field("calendar_note", note)
+        except FieldError as e:
+            raise DeskError(str(e)) from e
         with self.store.write() as db:
             existing = db.get(CalendarDay, day.isoformat())
             if kind is None:
                 if existing is not None:
                     db.delete(existing)
             else:
-                db.merge(CalendarDay(day=day.isoformat(), kind=kind.value, note=clean_text(note)))
+                db.merge(CalendarDay(day=day.isoformat(), kind=kind.value, note=note))
         self.calendar = self._load_calendar(self.calendar.hours)
 
     def set_office_hours(self, hours: OfficeHours) -> None:
@@ -452,8 +468,8 @@ class Desk:
                 form.proxy, "proxy", errors, id_required=True, today=now.date()
             )
             if form.proxy_paper.strip():
-                proxy["paper"] = self._text(form.proxy_paper, "proxy_paper", errors)
-        note = self._text(form.note, "note", errors, max_len=2000)
+                proxy["paper"] = self._text(form.proxy_paper, "proxy_paper", errors, rule="paper")
+        note = self._text(form.note, "note", errors)
         fee = form.fee_vnd
         if fee is None:
             fee = (proc.fee_vnd or 0) if proc else 0
@@ -466,8 +482,8 @@ class Desk:
                 documents = proc.documents
             else:
                 try:
-                    documents = tuple(d for d in (clean_text(x) for x in form.documents) if d)
-                except ValueError as e:
+                    documents = clean_documents(form.documents)
+                except FieldError as e:
                     errors["documents"] = str(e)
         due: datetime | None = None
         if proc is not None:
@@ -505,10 +521,13 @@ class Desk:
         data["_note"] = note
         return preview, data
 
-    def _text(self, value: str, key: str, errors: dict[str, str], *, max_len: int = 500) -> str:
+    def _text(
+        self, value: str, key: str, errors: dict[str, str], *, rule: str | None = None
+    ) -> str:
+        """One field through the policy of domain/fields.py (``rule``: its row, default ``key``)."""
         try:
-            return clean_text(value or "", max_len=max_len)
-        except ValueError as e:
+            return clean_field(rule or key, value or "")
+        except FieldError as e:
             errors[key] = str(e)
             return ""
 
@@ -516,7 +535,7 @@ class Desk:
         self, p: Applicant, prefix: str, errors: dict[str, str], *, id_required: bool, today: date
     ) -> dict[str, str]:
         who = t("người nộp") if prefix == "applicant" else t("người được ủy quyền")
-        name = self._text(p.name, f"{prefix}_name", errors, max_len=200)
+        name = self._text(p.name, f"{prefix}_name", errors, rule="name")
         if not name and f"{prefix}_name" not in errors:
             errors[f"{prefix}_name"] = t("Chưa nhập họ tên {who}.", who=who)
         id_number = re.sub(r"\s", "", p.id_number or "")
@@ -532,10 +551,10 @@ class Desk:
             errors[f"{prefix}_phone"] = t(
                 "Số điện thoại không hợp lệ: cần 10–11 chữ số, bắt đầu bằng 0 (hoặc +84)."
             )
-        email = (p.email or "").strip()
+        email = self._text(p.email, f"{prefix}_email", errors, rule="email")
         if email and not _EMAIL_RE.match(email):
             errors[f"{prefix}_email"] = t("Địa chỉ email không hợp lệ.")
-        address = self._text(p.address, f"{prefix}_address", errors)
+        address = self._text(p.address, f"{prefix}_address", errors, rule="address")
         person = {"name": name, "id": id_number, "phone": phone, "address": address, "email": email}
         return {k: v for k, v in person.items() if v}
 
@@ -576,8 +595,8 @@ class Desk:
     def refuse_intake_in(self, db: Session, form: IntakeForm, reason: str) -> DossierState:
         role = self._acting_role(EventKind.REFUSE)
         try:
-            reason = clean_text(reason, max_len=2000)
-        except ValueError as e:
+            reason = clean_field("reason", reason)
+        except FieldError as e:
             raise IntakeError({"reason": str(e)}) from e
         if not reason:
             raise IntakeError({"reason": t("Phải ghi rõ lý do từ chối tiếp nhận hồ sơ.")})
@@ -616,17 +635,20 @@ class Desk:
         from onestop.services.lockdown import check_append
 
         check_append(self, db, kind)
-        return append_event(
-            db=db,
-            desk_id=self.identity.desk_id,
-            kind=kind,
-            dossier=code,
-            at=at or self.clock(),
-            actor=self.actor,
-            role=role or self.role,
-            note=note,
-            data=data,
-        )
+        try:
+            return append_event(
+                db=db,
+                desk_id=self.identity.desk_id,
+                kind=kind,
+                dossier=code,
+                at=at or self.clock(),
+                actor=self.actor,
+                role=role or self.role,
+                note=note,
+                data=data,
+            )
+        except FieldError as e:  # the last guard: what the server would refuse is never written
+            raise DeskError(str(e)) from e
 
     # ------------------------------------------------------------------ lifecycle actions
 
@@ -653,10 +675,7 @@ class Desk:
             raise DeskError(t("Tiếp nhận hồ sơ mới dùng «onestop receive», không dùng «act»."))
         if kind in SYSTEM_KINDS:
             raise DeskError(t("«{action}» do phần mềm ghi, không phải một thao tác.", action=kind))
-        try:
-            note = clean_text(note, max_len=2000)
-        except ValueError as e:
-            raise DeskError(str(e)) from e
+        note = _clean_note(note)
         with self.store.write() as db:
             return self.act_in(db, code, kind, dict(params or {}), note=note)
 
@@ -664,6 +683,7 @@ class Desk:
         self, db: Session, code: str, kind: EventKind, params: dict[str, Any], *, note: str = ""
     ) -> DossierState:
         """``act`` inside the caller's write transaction."""
+        note = _clean_note(note)
         role = self._acting_role(kind)
         now = self.clock()
         state = get_dossier(db=db, code=code.strip().upper())

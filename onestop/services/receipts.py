@@ -1,38 +1,12 @@
-"""Signed receipts at the desk: the desk key, the province trust list, the receipt QR, slips.
+"""Signed receipts at the desk: the receipt QR and the signed slips.
 
-Where things live (beside the desk database, so a backup of the folder takes both)::
-
-    <db>.sqlite
-    <db>.keys/            keys_dir(db_path), mode 0700
-        desk.key          the desk's private key, encrypted under the official's passphrase
-                          (onestop.crypto.keys: scrypt + AES-256-GCM, mode 0600)
-        trust.cbor        the province trust list last imported (signed container)
-        root.key          the province ROOT key: only on a demo desk (ensure_demo_keys), or on
-                          the province's own machine (``onestop keys create-root --out``)
-
-The pinned province root key and the highest trust-list version seen are kept in the desk
-database (settings ``trust_root`` and ``trust_version``), not in the keys folder: the stored
-list is re-verified against that pin every time it is read, and a list older than the highest
-version ever imported is refused, so a deleted or swapped ``trust.cbor`` cannot roll back a
-revocation.
-
-Flow (file based, works with no network; online enrollment through the province server can
-produce the same trust list later):
-
-1. ``create_desk_key(desk, passphrase)`` at the desk;
-2. ``desk_public_export(desk)`` -> a small JSON request (public key, kid, province, commune,
-   unit e-ID, desk number and label), carried to the province;
-3. at the province: ``issue_trust_list(...)`` + ``trust.export_trust_file`` with the root key
-   (``onestop keys issue-trust``); the kid is confirmed with the commune by phone or letter;
-4. ``import_trust(desk, path, pinned_root_fingerprint)`` at the desk: the first import pins the
-   province root fingerprint, which the operator compares with the one the province announced;
-5. ``receipt_qr_text(desk, code, passphrase)`` / ``issue_receipt`` sign receipts.
+A receipt is signed with the desk key under the province trust list (both kept by
+services/keys.py): ``receipt_qr_text(desk, code, passphrase)`` / ``issue_receipt`` sign one.
 
 The receipt host (``https://<host>/r1#...``) is, in this order: the desk setting
 ``receipt_host`` (an explicit local override), the host the province put in the trust list,
 ``DEFAULT_HOST``. Every character of the host costs QR capacity: with the realistic receipt
 (210 B signed) version 11 at level M allows a host of up to 24 characters.
-
 """
 
 from __future__ import annotations

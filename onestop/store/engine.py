@@ -26,6 +26,7 @@ down. The memory-hard KDF is spent once per login on the password (``store/keyri
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -41,6 +42,22 @@ from onestop.i18n import t
 
 BUSY_TIMEOUT_MS = 5000
 KEY_BYTES = 32
+
+
+def _private_file(path: Path) -> None:
+    """The desk file holds personal data: its folder is 0700 when we create it, the file is
+    0600 (created empty, which SQLite treats as a new database), and SQLite gives the -wal and
+    -shm files the database file's mode. An older 0644 file is tightened on open."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.chmod(str(path) + suffix, 0o600)
+        except OSError:
+            pass  # not ours to change (another account's file) or not there: leave it
 
 
 class StoreKeyError(Exception):
@@ -164,7 +181,7 @@ class Store:
     def __init__(self, path: Path, key: bytes | None = None) -> None:
         self.path = path
         self.key = key
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(path)
         self.write_engine = make_engine(path, immediate=True, key=key)
         self.read_engine = make_engine(path, immediate=False, key=key)
         self._lock = threading.Lock()

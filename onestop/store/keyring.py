@@ -60,6 +60,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from onestop.crypto.kdf import SCRYPT_N, SCRYPT_P, SCRYPT_R
 from onestop.domain.b64 import std_decode as _unb64
 from onestop.domain.b64 import std_encode as _b64
+from onestop.domain.fields import FIELDS, FieldError, FieldRule, clean_field
+from onestop.domain.passwords import password_problem
 from onestop.domain.text import search_key
 from onestop.i18n import t
 from onestop.paths import keyring_path as keyring_path
@@ -269,14 +271,21 @@ def _check_username(username: str) -> str:
     return u
 
 
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise KeyringError(t("Mật khẩu phải có ít nhất {n} ký tự.", n=MIN_PASSWORD))
+def check_password(password: str, username: str = "") -> None:
+    problem = password_problem(password, username=username, min_length=MIN_PASSWORD)
+    if problem:
+        raise KeyringError(problem)
 
 
 def _clean_display(display_name: str, username: str) -> str:
-    name = unicodedata.normalize("NFC", " ".join(display_name.split()))
-    return name[:80] or username
+    """NFC, one-line, cut to the event field's limit (it is written on every event as the
+    actor); control and bidi characters are refused (domain/fields.py)."""
+    limit = FIELDS["actor"].max_len
+    try:
+        name = clean_field(FieldRule("actor", "Tên hiển thị", len(display_name) + 1), display_name)
+    except FieldError as e:
+        raise KeyringError(str(e)) from None
+    return name[:limit].rstrip() or username
 
 
 # ---------------------------------------------------------------------- creating and changing
@@ -289,7 +298,7 @@ def new_data_key() -> bytes:
 def _wrap(
     doc: dict[str, Any], data_key: bytes, username: str, password: str, rec: dict[str, Any]
 ) -> None:
-    check_password(password)
+    check_password(password, username)
     kdf = {"name": "scrypt", "salt": _b64(secrets.token_bytes(16)), "n": SCRYPT_N}
     kdf.update({"r": SCRYPT_R, "p": SCRYPT_P})
     kek = _kek(password, kdf)

@@ -197,17 +197,6 @@ def _due_window(stmt: Any, due: str | None, now: datetime, soon_until: datetime 
     raise ValueError(f"unknown due window {due!r}")
 
 
-def count_search(*, db: Session, query: str) -> int:
-    q = fts_query(query)
-    if q is None:
-        return 0
-    return int(
-        db.execute(
-            text("SELECT count(*) FROM dossier_fts WHERE dossier_fts MATCH :q"), {"q": q}
-        ).scalar_one()
-    )
-
-
 def dashboard_counts(*, db: Session, now: datetime, soon_until: datetime) -> Counts:
     """The dashboard's numbers (the query lives in ``store/queries.py``, shared with the glance)."""
     row = db.execute(text(COUNTS_SQL), counts_params(now, soon_until)).one()

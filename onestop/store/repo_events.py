@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from onestop.domain.events import GENESIS_HEAD, Event, EventKind, chain, next_hlc
+from onestop.domain.fields import check_event
 from onestop.store.models import DeskState, EventRow
 from onestop.store.timefmt import dt_to_text
 
@@ -25,7 +26,10 @@ def append_event(
     note: str,
     data: dict[str, Any],
 ) -> Event:
-    """Append one event for this desk inside the caller's transaction."""
+    """Append one event for this desk inside the caller's transaction.
+
+    Raises ``FieldError`` (domain/fields.py), appending nothing, if a text breaks the field
+    policy or the body is over ``MAX_EVENT_BYTES``."""
     state = db.get(DeskState, desk_id)
     if state is None:
         state = DeskState(desk_id=desk_id, last_seq=0, head=GENESIS_HEAD, hlc=0)
@@ -42,6 +46,9 @@ def append_event(
         data=data,
     )
     body = event.body()
+    # The server runs this same check on every event it ingests (domain/fields.py): an event
+    # it would refuse must never enter this desk's hash chain, where it would block sync.
+    check_event(dossier=dossier, actor=actor, role=role, note=note, data=data, body_len=len(body))
     head = chain(state.head, body)
     db.add(
         EventRow(
@@ -97,7 +104,3 @@ def iter_event_rows(
             return
         yield from rows
         last = (rows[-1].desk_id, rows[-1].seq)
-
-
-def desk_state(*, db: Session, desk_id: str) -> DeskState | None:
-    return db.get(DeskState, desk_id)

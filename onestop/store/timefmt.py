@@ -15,9 +15,5 @@ def opt_dt_to_text(dt: datetime | None) -> str | None:
     return None if dt is None else dt.strftime(_FMT)
 
 
-def text_to_dt(s: str) -> datetime:
-    return datetime.strptime(s, _FMT)
-
-
 def opt_text_to_dt(s: str | None) -> datetime | None:
     return None if s is None else datetime.strptime(s, _FMT)

@@ -37,7 +37,7 @@ from onestop.services.base import DeskError, NotInitialisedError
 from onestop.services.glance import Glance, glance
 from onestop.tui._backup import DailyBackup
 from onestop.tui._bindings import bind, translated
-from onestop.tui._keyring import SessionKey
+from onestop.tui._session_key import SessionKey
 from onestop.tui._sync import DeskSync
 from onestop.tui.commands import DeskCommands
 from onestop.tui.messages import (
@@ -224,6 +224,11 @@ class OnestopApp(App[None]):
             self.push_screen(DashboardScreen())
             self._start_sync_watch()
             self.idle_lock.start(self.desk)
+
+    def on_unmount(self) -> None:
+        # Quitting ends the official's session (the desk has no log-out but this): the unlocked
+        # signing key goes with it, however the app was left (Ctrl+Q, the palette, a crash).
+        self.keyring.forget()
 
     def apply_theme(self, name: str) -> None:
         if name not in self.available_themes:

@@ -11,6 +11,7 @@ import cbor2
 from onestop.crypto.cose import MalformedError
 from onestop.domain import b64
 from onestop.domain.cbor import decode_cbor_strict
+from onestop.domain.fields import MAX_EVENT_BYTES as _MAX_EVENT_BYTES
 
 API: Final = "/sync/v1"
 
@@ -36,8 +37,19 @@ MAX_WIRE_BYTES: Final = 16 * 1024 * 1024
 MAX_PLAIN_BYTES: Final = 64 * 1024 * 1024
 
 
+#: Largest zstd window a receiver gives memory to: level 19 never uses more than 8 MiB, and a
+#: hostile frame header cannot ask for the decoder's default of 128 MiB (or 2 GiB).
+MAX_ZSTD_WINDOW_BYTES: Final = 8 * 1024 * 1024
+
+
+#: Largest bundle file (.osb) read at all: one batch of MAX_WIRE_BYTES plus its wrapping (desk,
+#: key, and room for the encryption header). Checked on the file's size before reading.
+MAX_BUNDLE_BYTES: Final = MAX_WIRE_BYTES + 64 * 1024
+
+
 #: One event body (a receive with a long document list is ~600 B; refuse absurd ones early).
-MAX_EVENT_BYTES: Final = 64 * 1024
+#: Defined with the field policy that guarantees a desk never writes a bigger one.
+MAX_EVENT_BYTES: Final = _MAX_EVENT_BYTES
 
 
 class WireError(ValueError):

@@ -11,7 +11,7 @@ from typing import Final
 import zstandard
 
 from onestop.paths import asset_path
-from onestop.wire.base import MAX_PLAIN_BYTES, WireError
+from onestop.wire.base import MAX_PLAIN_BYTES, MAX_ZSTD_WINDOW_BYTES, WireError
 
 ENCODINGS: Final = ("zstd", "gzip", "identity")
 
@@ -66,8 +66,19 @@ def zstd_dict_id(data: bytes) -> int:
         raise WireError("Dữ liệu zstd hỏng.") from e
 
 
+#: Compressed bytes fed to the zstd decoder at a time. One input byte can inflate to ~32 KiB
+#: (a 3-byte RLE block header and its byte make 128 KiB), so one feed yields at most ~8 MiB
+#: before the running total is checked against the limit; 64 KiB of input is 256 feeds.
+_ZSTD_FEED: Final = 256
+
+
 def decompress(data: bytes, encoding: str, *, limit: int = MAX_PLAIN_BYTES) -> bytes:
-    """Undo ``compress``; refuses output over ``limit`` (zip bombs) and any trailing junk."""
+    """Undo ``compress``; refuses output over ``limit`` (zip bombs) and any trailing junk.
+
+    Every path stops at ``limit``: gzip asks zlib for at most ``limit + 1`` bytes, zstd refuses a
+    frame whose header declares more, caps the decoder's window, and decodes in small feeds,
+    checking the running total after each one (a frame without a declared size cannot make the
+    receiver allocate more than ``limit`` plus one feed's output)."""
     if encoding == "identity":
         if len(data) > limit:
             raise WireError("Dữ liệu quá lớn.")
@@ -84,19 +95,40 @@ def decompress(data: bytes, encoding: str, *, limit: int = MAX_PLAIN_BYTES) -> b
             raise WireError("Dữ liệu gzip bị cắt cụt hoặc thừa byte.")
         return out
     if encoding == "zstd":
-        dict_id = zstd_dict_id(data)
-        zd = dictionaries().get(dict_id) if dict_id else None
-        if dict_id and zd is None:
-            raise UnsupportedEncoding(f"Máy chủ không có từ điển nén {dict_id}.")
-        dctx = zstandard.ZstdDecompressor(dict_data=zd)
-        try:
-            obj = dctx.decompressobj()
-            out = obj.decompress(data)
-            if len(out) > limit:
-                raise WireError("Dữ liệu giải nén quá lớn.")
-            if not obj.eof or obj.unused_data:
-                raise WireError("Dữ liệu zstd bị cắt cụt hoặc thừa byte.")
-        except zstandard.ZstdError as e:
-            raise WireError("Dữ liệu zstd hỏng.") from e
-        return out
+        return _zstd_decompress(data, limit)
     raise UnsupportedEncoding(f"Không hỗ trợ mã hóa nén {encoding!r}.")
+
+
+def _zstd_decompress(data: bytes, limit: int) -> bytes:
+    try:
+        params = zstandard.get_frame_parameters(data)
+    except zstandard.ZstdError as e:
+        raise WireError("Dữ liệu zstd hỏng.") from e
+    if params.content_size != zstandard.CONTENTSIZE_UNKNOWN and params.content_size > limit:
+        raise WireError(
+            f"Dữ liệu giải nén quá lớn (khung zstd ghi {params.content_size} byte, tối đa {limit})."
+        )
+    if params.window_size > MAX_ZSTD_WINDOW_BYTES:
+        raise WireError("Khung zstd đòi cửa sổ giải nén quá lớn.")
+    dict_id = int(params.dict_id)
+    zd = dictionaries().get(dict_id) if dict_id else None
+    if dict_id and zd is None:
+        raise UnsupportedEncoding(f"Máy chủ không có từ điển nén {dict_id}.")
+    dctx = zstandard.ZstdDecompressor(dict_data=zd, max_window_size=MAX_ZSTD_WINDOW_BYTES)
+    out = bytearray()
+    view = memoryview(data)
+    pos = 0
+    try:
+        obj = dctx.decompressobj()
+        while pos < len(view) and not obj.eof:
+            out += obj.decompress(view[pos : pos + _ZSTD_FEED])
+            pos += _ZSTD_FEED
+            if len(out) > limit:
+                raise WireError(f"Dữ liệu giải nén quá lớn (tối đa {limit} byte).")
+        if not obj.eof:
+            raise WireError("Dữ liệu zstd bị cắt cụt hoặc thừa byte.")
+        if obj.unused_data or pos < len(view):
+            raise WireError("Dữ liệu zstd bị cắt cụt hoặc thừa byte.")
+    except zstandard.ZstdError as e:
+        raise WireError("Dữ liệu zstd hỏng.") from e
+    return bytes(out)

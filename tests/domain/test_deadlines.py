@@ -7,16 +7,15 @@ Sat 14/2 - Sun 22/2; Sat 22/8/2026 is a make-up working day; Tue 24/11/2026 is a
 
 from __future__ import annotations
 
-import csv
 import unicodedata
 from datetime import datetime, time, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from onestop.domain.calendar import OfficeHours, WorkCalendar
+from onestop.domain.catalogue import parse_catalogue
 from onestop.domain.deadlines import (
     TimeLimit,
     Timeliness,
@@ -28,9 +27,9 @@ from onestop.domain.deadlines import (
     resume_due,
     working_days_left,
 )
+from onestop.paths import asset_path
 
 CAL = WorkCalendar()
-PROCEDURES_CSV = Path(__file__).resolve().parents[3] / "shared" / "domain" / "procedures.csv"
 
 # Hypothesis budgets keep the whole file well under a second of test time; the year
 # tables are built on first use, so no per-example deadline.
@@ -232,33 +231,18 @@ def test_time_limit_validation(kwargs: dict[str, object], message: str) -> None:
         TimeLimit(**kwargs)  # type: ignore[arg-type]
 
 
-def test_from_csv() -> None:
-    assert TimeLimit.from_csv("3", "working_days") == wd(3)
-    assert TimeLimit.from_csv("", "same_day", "15:00") == SAME_DAY
-    assert TimeLimit.from_csv(" ", "immediate", "") == IMMEDIATE
-    assert TimeLimit.from_csv("", "working_days", "15:00") == TimeLimit(
-        TimeUnit.WORKING_DAYS, None, time(15)
-    )
+def test_unit_given_as_text_is_coerced() -> None:
     assert TimeLimit("working_days", 2).unit is TimeUnit.WORKING_DAYS  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="số nguyên"):
-        TimeLimit.from_csv("ba", "working_days")
-    with pytest.raises(ValueError, match="Đơn vị thời hạn"):
-        TimeLimit.from_csv("3", "ngày")
 
 
-@pytest.mark.skipif(
-    not PROCEDURES_CSV.exists(), reason="shared/domain/procedures.csv not beside the repo"
-)
 def test_every_catalogue_row_gives_a_limit() -> None:
-    with PROCEDURES_CSV.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert rows
+    procedures = parse_catalogue(asset_path("catalogue", "procedures.csv").read_text("utf-8"))
+    assert procedures
     received = dt(2026, 3, 10, 9)
-    for row in rows:
-        limit = TimeLimit.from_csv(row["time_value"], row["time_unit"], row["same_day_cutoff"])
-        due = compute_due(limit, received, CAL)
-        assert (due is None) == (not limit.has_fixed_due), row["name_vi"]
-        assert limit.describe_vi()
+    for info in procedures:
+        due = compute_due(info.limit, received, CAL)
+        assert (due is None) == (not info.limit.has_fixed_due), info.name
+        assert info.limit.describe_vi()
 
 
 # -- supplement pause ---------------------------------------------------------------------------

@@ -232,3 +232,23 @@ def test_junk_gets_get_4xx_json_or_ok(
     assert r.status_code < 500, (r.status_code, r.text)
     if r.status_code >= 400:
         assert "error" in r.json()
+
+
+def test_wrong_enrollment_codes_are_rate_limited(server: Server):
+    """Hardening item 17: guessing codes gets 429 after a burst of failures; the limit counts
+    failures only, and a right code is refused only while the address is out of tokens."""
+    from onestop.server.app import ENROLL_FAILURE_RATE
+
+    key = SoftwareSigner.generate()
+    burst = ENROLL_FAILURE_RATE[1]
+    statuses = [
+        server.client.post(
+            "/sync/v1/enroll", json=_enroll_body(key, "AAAA-BBBB-CCCC", "20031")
+        ).status_code
+        for _ in range(burst + 2)
+    ]
+    assert statuses[:burst] == [403] * burst
+    assert statuses[burst:] == [429, 429]
+    r = server.client.post("/sync/v1/enroll", json=_enroll_body(key, "AAAA-BBBB-CCCC", "20031"))
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert "quá nhiều lần" in r.json()["message"]

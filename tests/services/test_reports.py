@@ -30,7 +30,7 @@ from onestop.domain.lifecycle import Channel
 from onestop.domain.reports import BIEU06_KEYS, Bieu06, Period, ReportError, auto_scores
 from onestop.services import reports as svc
 from onestop.services.desk import Applicant, Desk, DeskError, IntakeForm
-from tests.conftest import Clock
+from tests.conftest import TEMPLATES, Clock
 from tests.services.report_history import CT, FINAL, HT, MARCH_END, History, play
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))
@@ -56,7 +56,7 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     """The whole history, played once per module (about a second) and copied for each test."""
     path = tmp_path_factory.mktemp("history") / "desk.sqlite"
     clock = Clock()
-    desk = Desk.initialise(
+    desk = TEMPLATES.initialise(
         path,
         unit_eid="000.00.14.H56",
         commune_code="16279",
@@ -573,7 +573,7 @@ def _act_params(action: str, now: datetime, draw: Any) -> dict[str, Any]:
 def test_random_desk_histories(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject):
     draw = data.draw
     clock = Clock(datetime(2026, 2, 23, 8, 0))
-    desk = Desk.initialise(
+    desk = TEMPLATES.initialise(
         tmp_path_factory.mktemp("random") / "desk.sqlite",
         unit_eid="000.00.14.H56",
         commune_code="16279",

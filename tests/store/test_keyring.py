@@ -223,3 +223,11 @@ def test_failures_from_two_processes_at_once_all_count(ring: tuple[Path, bytes])
     outs = [p.communicate(timeout=120)[0].strip() for p in procs]
     assert outs == [str(tries), str(tries)]
     assert keyring.account(path.read_bytes(), "canbo").failed == 2 * tries
+
+
+@pytest.mark.parametrize("weak", ["        ", "12345678", "quantri1"])
+def test_weak_new_password_is_refused_by_the_keyring(weak: str) -> None:
+    from onestop.store import keyring as kr
+
+    with pytest.raises(kr.KeyringError):
+        kr.check_password(weak, "quantri")

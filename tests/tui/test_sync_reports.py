@@ -42,6 +42,7 @@ from onestop.tui.screens.passphrase import PassphraseModal
 from onestop.tui.screens.receipt import QrScreen, ReceiptScreen
 from onestop.tui.screens.reports import ReportsScreen, standard_period
 from onestop.tui.screens.sync import SyncScreen
+from tests.conftest import TEMPLATES
 from tests.conftest import Clock as HistoryClock
 from tests.services.report_history import CT, FINAL, HT, play
 from tests.services.sync.conftest import _fast_keys, sqlite_server  # noqa: F401  (fixtures)
@@ -199,7 +200,7 @@ def test_backoff_grows_and_is_capped() -> None:
 def played(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("history") / "desk.sqlite"
     clock = HistoryClock()
-    desk = Desk.initialise(
+    desk = TEMPLATES.initialise(
         path,
         unit_eid="000.00.14.H56",
         commune_code="16279",

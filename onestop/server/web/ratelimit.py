@@ -64,6 +64,17 @@ class RateLimiter:
                 return 0.0
             return (1.0 - bucket.tokens) / self.rate
 
+    def wait(self, key: str) -> float:
+        """Seconds until ``key`` has a token again, without taking one (0.0 when it has one):
+        for limits that count only failures, checked before the work and taken after it."""
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                return 0.0
+            tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
+            return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def retry_after(self, wait: float) -> str:
         """The ``Retry-After`` header value (whole seconds, at least 1)."""
         return str(max(1, math.ceil(wait)))

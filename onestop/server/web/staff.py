@@ -32,6 +32,7 @@ from sqlalchemy import Table, select, update
 from onestop.crypto import kdf
 from onestop.domain.b64 import url_decode as _b64d
 from onestop.domain.b64 import url_encode as _b64e
+from onestop.domain.passwords import password_problem
 from onestop.i18n import t
 from onestop.server import repo
 from onestop.server.db import ServerDB
@@ -132,12 +133,10 @@ def normalise_username(username: str) -> str:
     return name
 
 
-def _check_new_password(password: str) -> None:
-    clean = unicodedata.normalize("NFC", password)
-    if len(clean) < MIN_PASSWORD:
-        raise StaffError(t("Mật khẩu phải có ít nhất {n} ký tự.", n=MIN_PASSWORD))
-    if len(clean) > MAX_PASSWORD:
-        raise StaffError(t("Mật khẩu quá dài."))
+def _check_new_password(password: str, username: str) -> None:
+    problem = password_problem(password, username=username, min_length=MIN_PASSWORD)
+    if problem:
+        raise StaffError(problem)
 
 
 def add_staff(
@@ -152,7 +151,7 @@ def add_staff(
     """Create an account, or with ``reset`` set a new password, unlock it and end its sessions."""
     now = now_epoch() if now is None else now
     name = normalise_username(username)
-    _check_new_password(password)
+    _check_new_password(password, name)
     display = unicodedata.normalize("NFC", display_name).strip()[:100]
     hashed = hash_password(password)
     with db.write() as conn:

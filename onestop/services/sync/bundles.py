@@ -1,5 +1,27 @@
-"""No link at all: the desk's outbox as a signed, compressed bundle file for a USB stick, and
-the import of another desk's bundle with the same idempotency rules as online sync."""
+"""No link at all: the desk's outbox as a signed, compressed, encrypted bundle file for a USB
+stick, and the import of another desk's bundle with the same idempotency rules as online sync.
+
+Who can read a bundle (wire/bundle.py ``onestop-bundle/2``, crypto/seal.py): the bundle is
+sealed to every legitimate reader the exporting desk knows, with their P-256 keys —
+
+* the province server, whose key the desk pinned at enrollment (S_SERVER_KEY);
+* the commune's other desks: from the province trust list when the desk holds one (active,
+  unrevoked entries of its own commune), otherwise the sibling keys it pinned when importing
+  their bundles (PEER_KEY_PREFIX, own commune only).
+
+Ed25519 keys cannot do key agreement and are left out (such a desk cannot open bundles). The
+province root key is not a recipient: it is kept offline and is no reader of bundles. A desk
+that knows no reader at all (never enrolled, no trust list, no pinned sibling) refuses to
+export: writing personal data in clear is exactly what bundles must not do any more, and an
+unencrypted fallback would be silent. Enrolling once, or importing the trust list the province
+hands out on paper/USB (``onestop keys import-trust``), is enough for a field laptop.
+
+Importing needs the reader's private key: the desk key (unlocked with its passphrase; asked
+only once the file has been checked to be addressed to this desk) or the server key. Plain
+``onestop-bundle/1`` files written by earlier versions are still imported (same signature and
+chain checks), so nothing already on a stick is lost; new files are always encrypted and
+written with mode 0600.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +29,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from onestop.crypto.signer import InvalidPublicKeyError, Signer, kid_for
+from sqlmodel import col, select
+
+from onestop.crypto.seal import NotARecipientError, Recipient, SealError, ecdh_key_for
+from onestop.crypto.seal import open_sealed as _open_sealed
+from onestop.crypto.seal import recipient_kids as _recipient_kids
+from onestop.crypto.signer import ES256, InvalidPublicKeyError, Signer, kid_for
 from onestop.domain.events import GENESIS_HEAD, chain
 from onestop.i18n import t
 from onestop.paths import write_atomically
 from onestop.services.desk import Desk
 from onestop.services.keys import (
+    desk_key_info,
     trust_list,
 )
-from onestop.services.setting_keys import PEER_KEY_PREFIX, S_ACKED
+from onestop.services.setting_keys import PEER_KEY_PREFIX, S_ACKED, S_SERVER_ALG, S_SERVER_KEY
 from onestop.services.sync.apply import apply_foreign
-from onestop.services.sync.base import SyncError, _Fatal
+from onestop.services.sync.base import PassphraseProvider, SyncError, _Fatal
 from onestop.services.sync.client import build_batch
-from onestop.store.models import DeskState
-from onestop.wire.base import WireError, b64e
-from onestop.wire.bundle import decode_bundle, encode_bundle
+from onestop.services.sync.enroll import desk_signer
+from onestop.store.models import DeskState, Setting
+from onestop.wire.base import MAX_BUNDLE_BYTES, WireError, b64d, b64e
+from onestop.wire.bundle import Opener, SealedBundle, decode_bundle, encode_sealed_bundle
 from onestop.wire.codec import current_dictionary, decompress
+from onestop.wire.files import is_truncated, read_bounded
 from onestop.wire.messages import (
     split_batch,
     verify_message,
@@ -50,10 +80,12 @@ def export_bundle(
     """Write this desk's events from ``from_seq`` (default: the outbox) as a signed bundle file.
 
     Returns None when there is nothing to export. The file is a batch exactly as it would go
-    over HTTP, wrapped with the desk's public key (onestop-bundle/1).
+    over HTTP, sealed to the server and the commune's desks (``bundle_recipients``), signed
+    with the desk key (onestop-bundle/2), written atomically with mode 0600.
     """
     if not to_dir.is_dir():
         raise SyncError(t("Thư mục {p} không tồn tại.", p=to_dir))
+    recipients = bundle_recipients(desk, signer)
     last = 0
     with desk.store.read() as db:
         st = db.get(DeskState, desk.identity.desk_id)
@@ -69,39 +101,144 @@ def export_bundle(
         env, body = build_batch(desk, signer, first, last, encoding, dictionary)
     except _Fatal as e:
         raise SyncError(str(e)) from e
-    data = encode_bundle(
-        desk=env.desk,
-        alg=signer.alg,
-        public_key=signer.public_key_bytes(),
-        encoding=encoding,
-        batch=body,
+    data = encode_sealed_bundle(
+        desk=env.desk, signer=signer, encoding=encoding, batch=body, recipients=recipients
     )
     target = to_dir / f"{env.desk}_{first:07d}-{last:07d}{BUNDLE_SUFFIX}"
-    write_atomically(target, data)
+    write_atomically(target, data, mode=0o600)
     return target
 
 
-def read_bundle(path: Path) -> tuple[Any, bytes]:
+def bundle_recipients(desk: Desk, signer: Signer) -> list[Recipient]:
+    """Every legitimate reader of this desk's bundles that it knows (see the module docstring).
+
+    Refuses (SyncError) when there is none: the bundle would have no reader.
+    """
+    own_commune = desk.identity.commune_code
+    found: dict[bytes, Recipient] = {}
+
+    def add(alg: int, public_key: bytes) -> None:
+        if alg != ES256 or public_key == signer.public_key_bytes():
+            return
+        try:
+            found.setdefault(public_key, (kid_for(alg, public_key), public_key, alg))
+        except InvalidPublicKeyError:
+            return
+
+    server_alg, server_key = desk.setting(S_SERVER_ALG), desk.setting(S_SERVER_KEY)
+    if server_alg and server_key:
+        add(int(server_alg), b64d(server_key))
+    tl = trust_list(desk)
+    if tl is not None:
+        for e in tl.entries:
+            if e.commune == own_commune and e.status == "active" and tl.revocation_time(e) is None:
+                add(e.alg, e.public_key)
+    else:
+        with desk.store.read() as db:
+            pins = db.exec(
+                select(Setting).where(col(Setting.key).startswith(PEER_KEY_PREFIX))
+            ).all()
+        for pin in pins:
+            peer = pin.key.removeprefix(PEER_KEY_PREFIX)
+            alg_text, _, key_text = pin.value.partition(":")
+            if peer.split("-")[0] != own_commune or not alg_text.lstrip("-").isdigit():
+                continue
+            try:
+                add(int(alg_text), b64d(key_text))
+            except WireError:
+                continue
+    if not found:
+        raise SyncError(
+            t(
+                "Chưa thể xuất gói: gói chứa dữ liệu cá nhân nên phải được mã hóa cho máy chủ "
+                "tỉnh hoặc các quầy cùng xã, nhưng quầy này chưa biết khóa của nơi nhận nào. "
+                "Hãy đăng ký quầy với tỉnh («onestop enroll») hoặc nhập danh sách tin cậy của "
+                "tỉnh («onestop keys import-trust») rồi xuất lại."
+            )
+        )
+    return list(found.values())
+
+
+def _desk_opener(
+    desk: Desk, signer: Signer | None, passphrase_provider: PassphraseProvider | None
+) -> Opener:
+    """Decrypts a sealed bundle with this desk's key; the passphrase is asked only once the
+    file is known to be addressed to this desk."""
+
+    def open_(sb: SealedBundle) -> bytes:
+        if sb.desk == desk.identity.desk_id:
+            raise SyncError(t("Đây là gói của chính quầy này."))
+        try:
+            kids = _recipient_kids(sb.sealed)
+        except SealError as e:
+            raise SyncError(t("Tệp gói đồng bộ không hợp lệ: {e}", e=e)) from e
+        info = desk_key_info(desk)
+        mine = signer.kid if signer is not None else info.kid if info is not None else None
+        if mine is None or mine not in kids:
+            raise SyncError(
+                t(
+                    "Gói này không dành cho quầy này: gói của quầy {d} chỉ được mã hóa cho máy "
+                    "chủ tỉnh và các quầy cùng xã mà quầy đó biết. Hãy nhập gói tại máy chủ "
+                    "tỉnh, hoặc đăng ký quầy này rồi xuất lại gói ở quầy {d}.",
+                    d=sb.desk,
+                )
+            )
+        key = signer
+        if key is None:
+            if passphrase_provider is None:
+                raise SyncError(t("Gói đã mã hóa: cần mật khẩu khóa của quầy để mở."))
+            key = desk_signer(desk, passphrase_provider)
+        try:
+            return _open_sealed(sb.sealed, key.kid, ecdh_key_for(key), aad=sb.aad)
+        except NotARecipientError as e:  # the unlocked key is not the one the header named
+            raise SyncError(t("Khóa đã mở không phải khóa của quầy này.")) from e
+        except SealError as e:
+            raise SyncError(t("Tệp gói đồng bộ không hợp lệ: {e}", e=e)) from e
+
+    return open_
+
+
+def read_bundle(path: Path, opener: Opener | None = None) -> tuple[Any, bytes]:
     """(bundle, raw batch body after decompression) — raises SyncError on anything wrong."""
     try:
-        data = path.read_bytes()
+        # Bounded before reading: /dev/zero, a FIFO or a 2 GB file is refused, never loaded.
+        data = read_bounded(path, MAX_BUNDLE_BYTES)
     except OSError as e:
         raise SyncError(t("Không đọc được tệp {p}: {e}", p=path, e=e.strerror or e)) from e
+    except WireError as e:
+        raise SyncError(t("Tệp gói đồng bộ không hợp lệ: {e}", e=e)) from e
     try:
-        bundle = decode_bundle(data)
+        bundle = decode_bundle(data, opener=opener)
         return bundle, decompress(bundle.batch, bundle.encoding)
     except WireError as e:
+        if not data or is_truncated(e):  # a copy cut short (stick pulled out): say so
+            raise SyncError(
+                t(
+                    "Tệp gói {p} không đầy đủ (bị cắt ngang khi chép). Hãy chép lại tệp từ "
+                    "máy của quầy gửi rồi nhập lại.",
+                    p=path.name,
+                )
+            ) from e
         raise SyncError(t("Tệp gói đồng bộ không hợp lệ: {e}", e=e)) from e
 
 
-def import_bundle(desk: Desk, path: Path) -> ImportResult:
-    """Apply another desk's bundle here: signature, chain, then the same path as downloads.
+def import_bundle(
+    desk: Desk,
+    path: Path,
+    *,
+    signer: Signer | None = None,
+    passphrase_provider: PassphraseProvider | None = None,
+) -> ImportResult:
+    """Apply another desk's bundle here: signature, decryption, chain, then the same path as
+    downloads.
 
+    An encrypted bundle is opened with this desk's key: ``signer`` when given, else the key
+    unlocked with ``passphrase_provider`` (asked only if the bundle is addressed to this desk).
     The signing key is checked against the province trust list when the desk holds one;
     otherwise the first bundle of a desk pins its key (trust on first use) and later bundles
-    must carry the same key.
+    must carry the same key. Nothing is stored before every check has passed.
     """
-    bundle, plain = read_bundle(path)
+    bundle, plain = read_bundle(path, _desk_opener(desk, signer, passphrase_provider))
     try:
         raw = split_batch(plain)
         env = raw.envelope

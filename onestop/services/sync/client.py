@@ -64,6 +64,7 @@ from onestop.services.sync.base import (
     _Outcome,
 )
 from onestop.services.sync.enroll import _server_keys, desk_signer
+from onestop.services.sync.url import check_server_url, plain_http_allowed
 from onestop.store.filelock import exclusive
 from onestop.store.models import DeskState, EventRow, Setting
 from onestop.wire.base import API, CBOR_MEDIA, WireError, b64d, loads_strict
@@ -572,6 +573,9 @@ async def _run_sync_locked(
     report = SyncReport(server_url=url)
     if not url:
         raise SyncError(t("Chưa có địa chỉ máy chủ tỉnh; chạy «onestop enroll» trước."))
+    # https, or plain http only to this machine or with allow_insecure_http (sync/url.py); an
+    # injected transport (in-process app, test double) puts nothing on a network.
+    url = check_server_url(url, transport is not None or plain_http_allowed())
     if signer is None:
         if passphrase_provider is None:
             raise SyncError(t("Cần mật khẩu khóa ký của quầy để đồng bộ."))
@@ -678,23 +682,3 @@ def sync_once(
             transport=transport,
         )
     )
-
-
-async def server_digest(
-    desk: Desk,
-    *,
-    signer: Signer,
-    server_url: str | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> dict[str, Any]:
-    url = (server_url or desk.setting(S_URL)).rstrip("/")
-    async with httpx.AsyncClient(transport=transport, timeout=30) as client:
-        session = _Session(desk, url, signer, SyncOptions(max_attempts=2), client, SyncReport())
-        try:
-            resp = await session.get_with_retry(lambda: session.signed_get(f"{API}/digest", {}))
-        except (_Fatal, _GiveUp) as e:
-            raise SyncError(str(e) or t("Máy chủ không trả lời được.")) from e
-    data = _json_or_none(resp)
-    if resp.status_code != 200 or not isinstance(data, dict):
-        raise SyncError(t("Máy chủ không trả lời được (HTTP {s}).", s=resp.status_code))
-    return data

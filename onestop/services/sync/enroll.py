@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +25,12 @@ from onestop.services.keys import (
 from onestop.services.setting_keys import S_ENROLLED_AT, S_SERVER_ALG, S_SERVER_KEY, S_SKEW, S_URL
 from onestop.services.sync.apply import _store_trust
 from onestop.services.sync.base import PassphraseProvider, SyncError, _describe, _json_or_none
+from onestop.services.sync.url import (
+    check_server_url,
+    insecure_http_warning,
+    is_plain_http_elsewhere,
+    plain_http_allowed,
+)
 from onestop.store.models import CodeCounter, DeskState, Setting
 from onestop.wire.base import API, WireError, b64d, b64e
 from onestop.wire.enroll import (
@@ -39,6 +46,8 @@ from onestop.wire.messages import (
     ENROLL_CT,
     sign,
 )
+
+log = logging.getLogger("onestop.sync")
 
 
 def key_path(db_path: Path) -> Path:
@@ -85,6 +94,8 @@ class EnrollResult:
     renumbered: bool
     server_fingerprint: str
     trust_list: bool
+    warning: str | None = None
+    """Set when the desk enrolled over plain http to another machine (allow_insecure_http)."""
 
 
 def _has_own_history(desk: Desk) -> bool:
@@ -102,11 +113,24 @@ async def enroll_async(
     passphrase_provider: PassphraseProvider,
     transport: httpx.AsyncBaseTransport | None = None,
     timeout: float = 30.0,
+    allow_plain_http: bool | None = None,
 ) -> EnrollResult:
-    """Register this desk's key with the server using a one-time code; pin the server key."""
-    server_url = server_url.rstrip("/")
-    if not server_url.startswith(("http://", "https://")):
-        raise SyncError(t("Địa chỉ máy chủ phải bắt đầu bằng http:// hoặc https://."))
+    """Register this desk's key with the server using a one-time code; pin the server key.
+
+    The address must be https://, or http:// to this machine, unless ``allow_plain_http``
+    (default: the ``allow_insecure_http`` setting) — checked before anything is asked or
+    stored (services/sync/url.py); the result's ``warning`` says when plain http to another
+    machine was allowed. By default an injected ``transport`` (an in-process app, a test
+    double) is exempt: it carries nothing over a network.
+    """
+    explicit = allow_plain_http is not None
+    if allow_plain_http is None:
+        allow_plain_http = transport is not None or plain_http_allowed()
+    server_url = check_server_url(server_url, allow_plain_http)
+    warning = None
+    if is_plain_http_elsewhere(server_url) and (transport is None or explicit):
+        warning = insecure_http_warning(server_url)
+        log.warning("%s", warning)
     secret, check = _parse_enroll_code(code)
     signer = desk_signer(desk, passphrase_provider, create=True)
     ident = desk.identity
@@ -189,7 +213,9 @@ async def enroll_async(
     if trust:
         trust = trust if _store_trust(desk, trust) else None
     assert desk.identity.desk_id == desk_id, (desk.identity.desk_id, desk_id)
-    return EnrollResult(desk_id, desk_no, renumbered, server_fingerprint(desk), bool(trust))
+    return EnrollResult(
+        desk_id, desk_no, renumbered, server_fingerprint(desk), bool(trust), warning
+    )
 
 
 def _parse_enroll_code(code: str) -> tuple[str, str]:
@@ -214,9 +240,15 @@ def enroll(
     *,
     passphrase_provider: PassphraseProvider,
     transport: httpx.AsyncBaseTransport | None = None,
+    allow_plain_http: bool | None = None,
 ) -> EnrollResult:
     return asyncio.run(
         enroll_async(
-            desk, server_url, code, passphrase_provider=passphrase_provider, transport=transport
+            desk,
+            server_url,
+            code,
+            passphrase_provider=passphrase_provider,
+            transport=transport,
+            allow_plain_http=allow_plain_http,
         )
     )

@@ -302,6 +302,8 @@ class IdleLock:
         if self.locked or desk is None or desk.account is None:
             return
         self.locked = True
+        # The unlocked signing key does not outlive the lock: signing asks for it again.
+        self.app.keyring.forget()
         self.app.push_screen(LockScreen(desk), self._unlocked)
 
     def _unlocked(self, _: None) -> None:

@@ -158,7 +158,7 @@ def signed_qr_lines(desk: Desk, code: str, signer: Signer | None = None) -> list
     """
     from onestop.forms.qr import qr_terminal
     from onestop.services.receipts import issue_receipt
-    from onestop.tui._keyring import SessionKey
+    from onestop.tui._session_key import SessionKey
 
     signer = signer or SessionKey().automatic(desk)
     if signer is None:

@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from onestop.domain.fields import escape_display
 from onestop.i18n import t
 from onestop.services.sync.status import Conflict, SyncStatus, conflicts, sync_status
 from onestop.tui._app_ref import desk_app
@@ -257,7 +258,8 @@ class SyncScreen(DeskScreen):
         table.clear()
         for c in found:
             seen = Text(t("đã xem"), style="dim") if c.seen else Text(t("chưa xem"), "bold red")
-            table.add_row(_dt(c.detected_at), c.dossier, seen, key=c.id)
+            # Text, never str (a str cell is Rich markup); the code came from another desk.
+            table.add_row(_dt(c.detected_at), Text(escape_display(c.dossier)), seen, key=c.id)
         if found:
             table.move_cursor(row=min(row, len(found) - 1))
         table.display = bool(found)

@@ -35,6 +35,7 @@ from onestop.services.sync import base as sync_base
 from onestop.services.sync import enroll as sync_enroll
 from onestop.store.models import DeskState, EventRow
 from onestop.wire.state import digest
+from tests.conftest import TEMPLATES
 
 PASSPHRASE = "mật khẩu thử nghiệm"
 START = datetime(2026, 11, 2, 8, 0)  # a Monday morning
@@ -60,7 +61,7 @@ class Clock:
 
 def make_desk(path: Path, *, n: int, desk_no: int = 1, clock: Clock | None = None) -> Desk:
     """A desk of test commune ``n`` (commune 2000n, unit 000.nn.14.H56: codes never collide)."""
-    return Desk.initialise(
+    return TEMPLATES.initialise(
         path,
         unit_eid=f"000.{n:02d}.14.H56",
         commune_code=f"{20000 + n}",

@@ -14,11 +14,13 @@ from onestop.server.app import create_app
 from onestop.server.db import ServerDB
 from onestop.server.reference import publish
 from onestop.services import keys as keys_svc
+from onestop.services.setting_keys import PEER_KEY_PREFIX
 from onestop.services.sync import apply as sync_apply
 from onestop.services.sync import base as sync_base
 from onestop.services.sync import bundles
 from onestop.services.sync import client as sync
 from onestop.services.sync import enroll as sync_enroll
+from onestop.wire.base import b64e
 from tests.services.sync.helpers import (
     Clock,
     assert_converged,
@@ -50,14 +52,22 @@ def test_trust_list_at_enrollment_guards_bundle_imports(tmp_path: Path):
     assert keys_svc.trust_list(office) is not None
     random_work(field, Clock(), random.Random(1), 8)
     random_work(stranger, Clock(), random.Random(2), 8)
+    # Bundles are encrypted to readers the sender knows: both senders learned the office's key
+    # (as from an earlier office bundle), so only the trust list can tell them apart.
+    office_key = sync_enroll.desk_signer(office, passphrase)
+    for d in (field, stranger):
+        d.set_setting(
+            PEER_KEY_PREFIX + office.identity.desk_id,
+            f"{office_key.alg}:{b64e(office_key.public_key_bytes())}",
+        )
     ok = bundles.export_bundle(field, tmp_path, signer=sync_enroll.desk_signer(field, passphrase))
     bad = bundles.export_bundle(
         stranger, tmp_path, signer=sync_enroll.desk_signer(stranger, passphrase)
     )
     assert ok is not None and bad is not None
-    assert bundles.import_bundle(office, ok).added > 0
+    assert bundles.import_bundle(office, ok, signer=office_key).added > 0
     with pytest.raises(sync_base.SyncError, match="danh sách tin cậy"):
-        bundles.import_bundle(office, bad)
+        bundles.import_bundle(office, bad, signer=office_key)
 
 
 def test_download_in_pages(tmp_path: Path):

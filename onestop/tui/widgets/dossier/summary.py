@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
 
 from onestop.domain.calendar import WorkCalendar
+from onestop.domain.fields import escape_display
 from onestop.domain.lifecycle import DossierState, status_label
 from onestop.domain.text import format_vnd
 from onestop.i18n import t
 from onestop.tui._format import badge_styles, channel_label, due_badge, full_dt
 
 
+def _escaped(state: DossierState) -> DossierState:
+    """The state with every text made terminal-safe (it may come from another desk's events)."""
+    changes: dict[str, Any] = {
+        f.name: escape_display(v)
+        for f in fields(state)
+        if isinstance(v := getattr(state, f.name), str)
+    }
+    changes["proxy"] = {k: escape_display(v) for k, v in state.proxy.items()}
+    return replace(state, **changes)
+
+
 def summary_text(
     state: DossierState, now: datetime, cal: WorkCalendar, styles: dict[str, str]
 ) -> Text:
+    # Text, never markup; and control/bidi characters shown as visible escapes.
+    state = _escaped(state)
     badge = due_badge(state, now, cal)
     out = Text()
     out.append(state.code, style="bold")

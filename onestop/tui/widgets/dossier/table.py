@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from onestop.domain.calendar import WorkCalendar
+from onestop.domain.fields import escape_display
 from onestop.domain.lifecycle import DossierState
 from onestop.i18n import t
 from onestop.tui._format import badge_styles, due_badge, short_code, short_dt, status_short
@@ -38,11 +39,12 @@ def row_cells(
     state: DossierState, now: datetime, cal: WorkCalendar, unit_eid: str, styles: dict[str, str]
 ) -> dict[str, Text]:
     # Text, never str: a str cell is parsed as Rich markup, and a name may contain "[".
+    # escape_display: a dossier received on another desk may carry ESC or bidi overrides.
     badge = due_badge(state, now, cal)
     return {
-        "code": Text(short_code(state.code, unit_eid)),
-        "applicant": Text(state.applicant_name),
-        "procedure": Text(state.procedure_name),
+        "code": Text(escape_display(short_code(state.code, unit_eid))),
+        "applicant": Text(escape_display(state.applicant_name)),
+        "procedure": Text(escape_display(state.procedure_name)),
         "status": Text(status_short(state.status)),
         "due": Text(short_dt(state.due_at), style=styles[badge.kind]),
     }
@@ -80,9 +82,3 @@ class DossierTable(DataTable[Text]):
         self.clear()
         for code, cells in rows.items():
             self.add_row(*(cells[key] for key in keys), key=code)
-
-    @property
-    def current_code(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        return self.codes[self.cursor_row]

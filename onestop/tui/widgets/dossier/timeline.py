@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from onestop.domain.events import Event, EventKind, from_epoch
+from onestop.domain.fields import escape_display
 from onestop.domain.lifecycle import (
     RETURN_CHANNEL_LABELS,
     SATISFACTION_LEVELS,
@@ -85,8 +86,9 @@ class Timeline(DataTable[Text]):
         self.clear()
         for key, e in zip(keys, events, strict=True):
             # Text, never str: a str cell is parsed as Rich markup, and a note may contain "[".
+            # escape_display: an event from another desk may carry ESC or bidi overrides.
             cells = (e.at.strftime("%d/%m %H:%M"), event_title(e), e.actor, event_detail(e))
-            self.add_row(*(Text(c) for c in cells), key=key)
+            self.add_row(*(Text(escape_display(c)) for c in cells), key=key)
         if events:
             self.move_cursor(row=len(events) - 1)
 
@@ -102,4 +104,5 @@ class Timeline(DataTable[Text]):
             who=e.actor,
             role=role_label(e.role),
         )
+        head, detail = escape_display(head), escape_display(detail)
         return f"{head}\n{detail}" if detail else head

@@ -2,8 +2,8 @@
 
 A signed receipt QR, a signed slip and every sync batch need the desk key, which is stored
 encrypted under the official's passphrase (services/receipts.py). The desk asks for the
-passphrase once (``PassphraseModal``) and keeps the unlocked signer here until it closes:
-never on disk, never in a setting. ``ONESTOP_PASSPHRASE`` still works for unattended desks, and
+passphrase once (``PassphraseModal``) and keeps the unlocked signer here until the screen locks
+(idle or by hand) or the desk closes: never on disk, never in a setting. ``ONESTOP_PASSPHRASE`` still works for unattended desks, and
 a demo desk uses the published demo passphrase.
 """
 
@@ -79,6 +79,7 @@ class SessionKey:
         return None
 
     def forget(self) -> None:
+        """Drop the signer (the idle lock, quitting); the next signing asks again."""
         with self._lock:
             self._signer = None
             self._tried_automatic = False
