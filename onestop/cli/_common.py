@@ -6,12 +6,16 @@ importing the main group, and ``cli.py`` attaches them without a circular import
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import stat
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -22,7 +26,7 @@ from onestop.config import ConfigError, Settings, load_settings
 from onestop.domain.cccd import CccdError
 from onestop.domain.clock import vn_now
 from onestop.domain.text import datetime_vi
-from onestop.i18n import set_language, t
+from onestop.i18n import get_language, set_language, t
 from onestop.paths import has_keyring
 from onestop.services.base import DeskError, IntakeError
 
@@ -45,6 +49,132 @@ class Refused(click.ClickException):
         click.echo(t("Lỗi: {msg}", msg=self.message), err=True)
 
 
+class SetupError(Refused):
+    """A desk file or setting that cannot work (``--db /dev/null``, a folder): exit 2."""
+
+    exit_code = 2
+
+
+# --- Input bounds: one place, documented in the README ("Supported ranges") ---------------
+MAX_VND = 10**12  # any one amount of money (fee, payment): 0 ≤ amount ≤ 1 000 000 000 000 đ
+MAX_CURSOR = 2**62  # a page cursor is a dossier row id: positive, well inside SQLite INTEGER
+FIRST_DAY = date(2000, 1, 1)  # every date and time typed on the command line (or ONESTOP_NOW)
+LAST_DAY = date(2099, 12, 31)  # lies in FIRST_DAY..LAST_DAY, both included
+_MAX_INPUT = 64  # longer number or date text is refused before it is parsed
+_DIGITS = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII only: not "1e23", "nan", "١٢", "1_000"
+
+
+def _shown(value: object) -> str:
+    """Typed text as it goes back into a message: short, and safe for the terminal."""
+    from onestop.domain.fields import escape_display
+
+    text = str(value)
+    return escape_display(text if len(text) <= 40 else text[:40] + "…")
+
+
+def _grouped(n: int) -> str:
+    # 1000000 -> 1.000.000, as Vietnamese writes it; years and small counts stay as they are
+    return f"{n:,}".replace(",", ".") if abs(n) >= 10_000 else str(n)
+
+
+class BoundedInt(click.ParamType[int]):
+    """The one integer option type: ASCII digits only, within ``low..high`` (both included).
+
+    Money (``MONEY``), counts (``count(1, 200)``), years (``YEAR``) and page cursors
+    (``CURSOR``) all go through it, so a 20-digit number never reaches SQLite or a date.
+    """
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            text = str(value).strip()
+            if len(text) > _MAX_INPUT or not _DIGITS.fullmatch(text):
+                self.fail(
+                    t(
+                        "phải là số nguyên viết bằng chữ số 0–9 (không dấu chấm, dấu phẩy, "
+                        "khoảng trắng); nhận được «{v}».",
+                        v=_shown(value),
+                    ),
+                    param,
+                    ctx,
+                )
+            number = int(text)
+        if not self.low <= number <= self.high:
+            self.fail(
+                t(
+                    "phải từ {low} đến {high}; nhận được {v}.",
+                    low=_grouped(self.low),
+                    high=_grouped(self.high),
+                    v=_shown(value),
+                ),
+                param,
+                ctx,
+            )
+        return number
+
+
+class PageCursor(BoundedInt):
+    """``--after``: the keyset cursor printed at the end of the previous page (a row id)."""
+
+    def __init__(self) -> None:
+        super().__init__(1, MAX_CURSOR)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(
+                t(
+                    "không phải con trỏ trang: dùng đúng số in ở dòng «Còn nữa: thêm --after …» "
+                    "của trang trước; nhận được «{v}».",
+                    v=_shown(value),
+                ),
+                param,
+                ctx,
+            )
+
+
+def count(low: int, high: int) -> BoundedInt:
+    """A bounded whole number option (days, workers, limits...)."""
+    return BoundedInt(low, high)
+
+
+MONEY = BoundedInt(0, MAX_VND)
+YEAR = BoundedInt(FIRST_DAY.year, LAST_DAY.year)
+CURSOR = PageCursor()
+
+
+def _check_day(day: date, what: str, value: str) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise click.BadParameter(
+            t(
+                "{what} phải trong khoảng {first} đến {last}; nhận được «{v}».",
+                what=what,
+                first=f"{FIRST_DAY:%d/%m/%Y}",
+                last=f"{LAST_DAY:%d/%m/%Y}",
+                v=_shown(value),
+            )
+        )
+
+
+def _parse(value: str, formats: tuple[str, ...]) -> datetime | None:
+    text = value.strip()
+    if len(text) > _MAX_INPUT or not text.isascii():  # strptime takes "２０２６" as 2026
+        return None
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
 def settings_or_exit(db: Path | None) -> Settings:
     """The settings, or exit 2 with a readable message when the configuration is bad."""
     try:
@@ -58,13 +188,18 @@ def desk_now() -> datetime:
     """The desk clock; ``ONESTOP_NOW="YYYY-MM-DD HH:MM"`` freezes it (demos, end-to-end tests)."""
     frozen = os.environ.get("ONESTOP_NOW")
     if frozen:
-        try:
-            return datetime.strptime(frozen, "%Y-%m-%d %H:%M")
-        except ValueError:
+        at = _parse(frozen, ("%Y-%m-%d %H:%M",))
+        if at is None:
             click.echo(
                 t("ONESTOP_NOW phải có dạng YYYY-MM-DD HH:MM, ví dụ 2026-02-05 10:00."), err=True
             )
             sys.exit(2)
+        try:
+            _check_day(at.date(), "ONESTOP_NOW", frozen)
+        except click.BadParameter as e:
+            click.echo(e.message, err=True)
+            sys.exit(2)
+        return at
     return vn_now()
 
 
@@ -106,14 +241,93 @@ def open_settings_desk(settings: Settings) -> Desk:
     return Desk.open(settings.db, clock=desk_now, actor=settings.official, role=settings.role)
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_desk_file(db: Path) -> None:
+    """The one check before a desk file is opened: a folder, a device (``/dev/null``), an
+    unreadable file or a plain file that is not SQLite is refused with exit 2, before SQLite
+    gets to turn it into "disk I/O error". A missing file is left to ``Desk.open`` (it says
+    how to create one); an encrypted desk has no readable header, its key check says it."""
+    try:
+        st = db.stat()
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise SetupError(
+            t("Không đọc được tệp quầy {path}: {err}.", path=db, err=e.strerror or e)
+        ) from e
+    if stat.S_ISDIR(st.st_mode):
+        raise SetupError(
+            t(
+                "{path} là một thư mục, không phải tệp cơ sở dữ liệu của quầy; --db cần một tệp "
+                ".sqlite.",
+                path=db,
+            )
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise SetupError(
+            t(
+                "{path} không phải tệp thường (thiết bị, ống dẫn…), không thể là cơ sở dữ liệu "
+                "của quầy.",
+                path=db,
+            )
+        )
+    if not os.access(db, os.R_OK | os.W_OK):
+        raise SetupError(t("Không có quyền đọc và ghi tệp quầy {path}.", path=db))
+    if st.st_size == 0 or has_keyring(db):
+        return
+    try:
+        with db.open("rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+    except OSError as e:
+        raise SetupError(
+            t("Không đọc được tệp quầy {path}: {err}.", path=db, err=e.strerror or e)
+        ) from e
+    if head != _SQLITE_HEADER:
+        raise SetupError(
+            t(
+                "{path} không phải cơ sở dữ liệu của quầy (không phải tệp SQLite, hoặc đã hỏng).",
+                path=db,
+            )
+        )
+
+
+def _is_database_error(e: BaseException) -> bool:
+    """SQLite (or SQLCipher) refusing the file itself, wrapped or not by SQLAlchemy."""
+    import sqlite3
+
+    cause: BaseException | None = e
+    while cause is not None:
+        if isinstance(cause, sqlite3.DatabaseError) or type(cause).__name__ in (
+            "DatabaseError",
+            "OperationalError",
+        ):
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
+
+
 @contextmanager
 def open_desk(db: Path | None) -> Iterator[Desk]:
     settings = settings_or_exit(db)
     set_language(settings.language)
+    check_desk_file(settings.db)
     try:
         desk = open_settings_desk(settings)
     except DeskError as e:
         raise Refused(str(e)) from e
+    except Exception as e:
+        if not _is_database_error(e):
+            raise
+        raise SetupError(
+            t(
+                "Không mở được cơ sở dữ liệu của quầy {path}: tệp hỏng hoặc không phải tệp của "
+                "quầy ({err}).",
+                path=settings.db,
+                err=_shown(getattr(e, "orig", None) or e),
+            )
+        ) from e
     try:
         yield desk
     finally:
@@ -138,18 +352,34 @@ def emit(data: Any) -> None:
 
 
 def parse_dt(value: str, what: str) -> datetime:
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"):
-        try:
-            return datetime.strptime(value.strip(), fmt)
-        except ValueError:
-            continue
-    raise click.BadParameter(
-        t(
-            "{what} phải có dạng «YYYY-MM-DD HH:MM», ví dụ «2026-02-05 10:00»; nhận được «{v}».",
-            what=what,
-            v=value,
+    """The one date-and-time parser of the command line: three written forms, and a date in
+    ``FIRST_DAY..LAST_DAY`` (so no deadline is ever computed towards year 9999)."""
+    at = _parse(value, ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"))
+    if at is None:
+        raise click.BadParameter(
+            t(
+                "{what} phải có dạng «YYYY-MM-DD HH:MM», ví dụ «2026-02-05 10:00»; nhận được «{v}».",
+                what=what,
+                v=_shown(value),
+            )
         )
-    )
+    _check_day(at.date(), what, value)
+    return at
+
+
+def parse_day(value: str, what: str) -> date:
+    """The one day parser (report periods): «YYYY-MM-DD» or «DD/MM/YYYY», in the same range."""
+    at = _parse(value, ("%Y-%m-%d", "%d/%m/%Y"))
+    if at is None:
+        raise click.BadParameter(
+            t(
+                "{what} phải có dạng «YYYY-MM-DD» hoặc «DD/MM/YYYY», ví dụ «2026-03-31»; nhận được «{v}».",
+                what=what,
+                v=_shown(value),
+            )
+        )
+    _check_day(at.date(), what, value)
+    return at.date()
 
 
 def fmt_due(dt: datetime | None) -> str:
@@ -209,8 +439,175 @@ def read_passphrase(
     return value
 
 
+# --- click's own messages, in the desk's language ------------------------------------------
+# click writes its usage errors through gettext (``from gettext import gettext as _`` in each of
+# its modules, looked up when the message is made). ``install_click_translations`` points those
+# names at ``_click_gettext``: the English template -> our Vietnamese text through ``t()``, so
+# under ``language = "en"`` en.json gives click's own English back. One table, one hook.
+
+
+def _click_messages() -> dict[str, str]:
+    return {
+        "Usage:": t("Cách dùng:"),
+        "Try '{command} {option}' for help.": t("Gõ «{command} {option}» để xem hướng dẫn."),
+        "Error: {message}": t("Lỗi: {message}"),
+        "Missing argument": t("Thiếu tham số"),
+        "Missing option": t("Thiếu tùy chọn"),
+        "Missing parameter": t("Thiếu tham số"),
+        "Missing {param_type}": t("Thiếu {param_type}"),
+        "Missing parameter: {param_name}": t("Thiếu tham số: {param_name}"),
+        "Missing command.": t("Thiếu lệnh."),
+        "No such option {name!r}.": t("Không có tùy chọn «{name}»."),
+        "No such command {name!r}.": t("Không có lệnh «{name}»."),
+        "Did you mean {possibility}?": t("Có phải ý bạn là {possibility}?"),
+        "(Did you mean one of: {possibilities}?)": t(
+            "(Có phải ý bạn là một trong: {possibilities}?)"
+        ),
+        "Invalid value: {message}": t("Giá trị không hợp lệ: {message}"),
+        "Invalid value for {param_hint}: {message}": t(
+            "Giá trị không hợp lệ cho {param_hint}: {message}"
+        ),
+        "Got unexpected extra argument ({args})": t("Thừa tham số không cần ({args})"),
+        "Got unexpected extra arguments ({args})": t("Thừa các tham số không cần ({args})"),
+        "Option {name!r} does not take a value.": t("Tùy chọn «{name}» không nhận giá trị."),
+        "Option {name!r} requires an argument.": t("Tùy chọn «{name}» cần một giá trị."),
+        "Option {name!r} requires {nargs} arguments.": t("Tùy chọn «{name}» cần {nargs} giá trị."),
+        "Argument {name!r} takes {nargs} values.": t("Tham số «{name}» nhận {nargs} giá trị."),
+        "{value!r} is not {choice}.": t("«{value}» không phải {choice}."),
+        "{value!r} is not one of {choices}.": t("«{value}» không phải một trong {choices}."),
+        "{value!r} is not a valid {number_type}.": t(
+            "«{value}» không phải số hợp lệ ({number_type})."
+        ),
+        "{value} is not in the range {range}.": t("{value} nằm ngoài khoảng {range}."),
+        "{value!r} is not a valid boolean. Recognized values: {states}": t(
+            "«{value}» không phải giá trị đúng/sai. Các giá trị nhận: {states}"
+        ),
+        "{value!r} does not match the format {format}.": t("«{value}» không đúng dạng {format}."),
+        "{value!r} does not match the formats {formats}.": t(
+            "«{value}» không đúng các dạng {formats}."
+        ),
+        "{name} {filename!r} does not exist.": t("{name} «{filename}» không tồn tại."),
+        "{name} {filename!r} is a file.": t("{name} «{filename}» là một tệp."),
+        "{name} {filename!r} is a directory.": t("{name} «{filename}» là một thư mục."),
+        "{name} {filename!r} is not readable.": t("{name} «{filename}» không đọc được."),
+        "{name} {filename!r} is not writable.": t("{name} «{filename}» không ghi được."),
+        "{name} {filename!r} is not executable.": t("{name} «{filename}» không chạy được."),
+        "Could not open file {filename!r}: {message}": t(
+            "Không mở được tệp «{filename}»: {message}"
+        ),
+        "file": t("Tệp"),
+        "directory": t("Thư mục"),
+        "path": t("Đường dẫn"),
+        "Aborted!": t("Đã hủy."),
+        "Error: The two entered values do not match.": t("Lỗi: hai lần nhập không khớp nhau."),
+        "Error: invalid input": t("Lỗi: giá trị nhập không hợp lệ"),
+        "Repeat for confirmation": t("Nhập lại để xác nhận"),
+        "Options": t("Tùy chọn"),
+        "Commands": t("Lệnh"),
+        "default: {default}": t("mặc định: {default}"),
+        "env var: {var}": t("biến môi trường: {var}"),
+        "required": t("bắt buộc"),
+    }
+
+
+def _click_gettext(message: str) -> str:
+    if get_language() == "en":
+        return message
+    return _click_messages().get(message, message)
+
+
+def _click_ngettext(singular: str, plural: str, n: int) -> str:
+    return _click_gettext(singular if n == 1 else plural)
+
+
+_CLICK_MODULES = ("core", "exceptions", "parser", "types", "formatting", "termui", "decorators")
+
+
+def install_click_translations() -> None:
+    """Route click's messages through ``t()`` (idempotent; the root group calls it)."""
+    import importlib
+
+    for name in _CLICK_MODULES:
+        module = importlib.import_module(f"click.{name}")
+        if hasattr(module, "_"):
+            module._ = _click_gettext  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = _click_ngettext  # type: ignore[attr-defined]
+
+
+def adopt_configured_language() -> None:
+    """Take the language from the settings before click parses anything, so a usage error is
+    already in it. A broken configuration is reported later by the command itself."""
+    try:
+        set_language(load_settings().language)
+    except (ConfigError, ValueError, OSError):
+        pass
+
+
+# --- Unexpected failures -------------------------------------------------------------------
+DEBUG_ENV = "ONESTOP_DEBUG"  # =1: let the traceback through (developers)
+ERROR_LOG_MAX = 1_000_000  # bytes; the log is moved to errors.log.1 beyond this
+
+
+def error_log_path() -> Path:
+    from platformdirs import user_data_path
+
+    from onestop.config import APP_NAME
+
+    return user_data_path(APP_NAME) / "logs" / "errors.log"
+
+
+def _write_error_log(exc: BaseException, command: str) -> Path:
+    path = error_log_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        if path.stat().st_size > ERROR_LOG_MAX:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(f"--- {datetime.now().isoformat(timespec='seconds')} onestop {command}\n")
+        f.write("".join(traceback.format_exception(exc)))
+    return path
+
+
+class Unexpected(Refused):
+    """A bug or an unforeseen state: one sentence for the clerk, the traceback in the log."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
+def unexpected(exc: Exception, command: str) -> click.ClickException:
+    """What the root group raises for any exception no command turned into a message."""
+    try:
+        where = str(_write_error_log(exc, command))
+    except OSError as e:
+        where = t("(không ghi được nhật ký lỗi: {err})", err=e.strerror or e)
+    return Unexpected(
+        t(
+            "Lỗi không lường trước: {kind}. Hãy báo cho quản trị viên; chi tiết đã ghi vào {log}.",
+            kind=type(exc).__name__,
+            log=where,
+        )
+    )
+
+
+def passes_through(exc: BaseException) -> bool:
+    """Exceptions click itself turns into exits (usage, abort, EOF, a closed pipe) or that a
+    developer asked to see (``ONESTOP_DEBUG=1``)."""
+    if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort | EOFError):
+        return True
+    if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+        return True
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
 def guard(f: F) -> F:
-    """Domain refusals become exit 1 with a readable message, never a traceback."""
+    """Domain refusals become exit 1 with a readable message, never a traceback (anything else
+    reaches the root group's catch-all, ``unexpected``)."""
 
     @wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

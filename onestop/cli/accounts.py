@@ -15,6 +15,7 @@ import click
 from onestop.cli._common import (
     PASSWORD_ENV,
     Refused,
+    count,
     db_option,
     desk_now,
     emit,
@@ -166,19 +167,19 @@ def user_set_role(db: Path | None, username: str, roles: str) -> None:
 @db_option
 @click.option(
     "--max-failures",
-    type=click.IntRange(1, 100),
+    type=count(1, 100),
     default=None,
     help="Số lần sai mật khẩu trước khi khóa (mặc định 5).",
 )
 @click.option(
     "--lockout-minutes",
-    type=click.IntRange(1, 1440),
+    type=count(1, 1440),
     default=None,
     help="Thời gian khóa tài khoản, phút (mặc định 15).",
 )
 @click.option(
     "--idle-minutes",
-    type=click.IntRange(0, 1440),
+    type=count(0, 1440),
     default=None,
     help="Tự khóa màn hình sau bấy nhiêu phút không dùng; 0 là không tự khóa (mặc định 10).",
 )

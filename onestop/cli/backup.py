@@ -25,6 +25,7 @@ import click
 
 from onestop.cli._common import (
     Refused,
+    count,
     credentials,
     db_option,
     desk_now,
@@ -36,6 +37,7 @@ from onestop.cli._common import (
     settings_or_exit,
 )
 from onestop.i18n import set_language, t
+from onestop.paths import has_keyring
 from onestop.services import backup as bk
 from onestop.services import lockdown
 
@@ -109,9 +111,7 @@ def _mib(n: int) -> str:
     help="Cấu hình thư mục sao lưu tự động (quản trị viên).",
 )
 @click.option("--unset-dir", is_flag=True, help="Tắt sao lưu tự động.")
-@click.option(
-    "--keep", type=click.IntRange(1, 365), default=None, help="Số bản sao lưu tự động giữ lại."
-)
+@click.option("--keep", type=count(1, 365), default=None, help="Số bản sao lưu tự động giữ lại.")
 @_passphrase_option
 @json_option
 @guard
@@ -137,7 +137,6 @@ def backup(
         raise click.UsageError(t("Chọn đúng một trong: --to DIR, --auto, --set-dir/--keep."))
     with open_desk(db) as desk:
         if to_dir is None and not auto:
-            lockdown.require_admin(desk)
             folder = None if unset_dir else set_dir or bk.backup_dir_setting(desk)
             bk.configure(desk, folder.resolve() if folder else None, keep)
             conf = {"backup_dir": str(folder) if folder else None, "keep": bk.keep_setting(desk)}
@@ -245,13 +244,15 @@ def restore(
     set_language(settings.language)
     target = settings.db
     info = bk.read_backup_info(file)
-    if info.wrap_kind == "passphrase":
-        creds = bk.Credentials(passphrase=_read_backup_passphrase(passphrase_file, confirm=False))
-    else:
+    user = password = passphrase = None
+    if info.wrap_kind != "passphrase" or has_keyring(target):
+        # An encrypted live desk: its admin logs in, whatever kind of backup replaces it.
         user, password = credentials(target)
-        creds = bk.Credentials(username=user, password=password)
+    if info.wrap_kind == "passphrase":
+        passphrase = _read_backup_passphrase(passphrase_file, confirm=False)
+    creds = bk.Credentials(passphrase=passphrase, username=user, password=password)
     with _progress(t("Đang kiểm tra"), not as_json) as progress:
-        plan = bk.prepare_restore(file, target, creds, progress=progress)
+        plan = bk.prepare_restore(file, target, creds, progress=progress, now=desk_now())
     with plan:
         out: dict[str, Any] = {
             "file": str(file),

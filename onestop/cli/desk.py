@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from onestop.cli._common import (
     PASSWORD_ENV,
     Refused,
+    count,
     credentials,
     db_option,
     desk_now,
@@ -38,7 +40,7 @@ from onestop.services import lockdown
 @click.option("--province", default=None, help="Mã tỉnh 2 chữ số, ví dụ 38 (Thanh Hóa).")
 @click.option(
     "--desk-no",
-    type=click.IntRange(1, 99),
+    type=count(1, 99),
     default=1,
     show_default=True,
     help="Số hiệu quầy trong đơn vị (1–99), do tỉnh cấp; hai quầy của một đơn vị phải khác số.",
@@ -112,7 +114,7 @@ def init(
 @db_option
 @click.option(
     "--dossiers",
-    type=click.IntRange(1, 2_000_000),
+    type=count(1, 2_000_000),
     default=300,
     show_default=True,
     help="Số hồ sơ mẫu.",
@@ -122,7 +124,7 @@ def init(
 )
 @click.option(
     "--seed",
-    type=int,
+    type=count(0, 2**31 - 1),
     default=2026,
     show_default=True,
     help="Hạt giống ngẫu nhiên (dữ liệu lặp lại được).",
@@ -213,6 +215,7 @@ def desk_status(db: Path | None, as_json: bool) -> None:
     """
     with open_desk(db) as desk:
         out = _status_dict(desk)
+        out.update(_sync_dict(desk))
     refused = out["revoked"] or out["offline"]["blocks_intake"]
     if as_json:
         emit(out)
@@ -228,11 +231,22 @@ def desk_status(db: Path | None, as_json: bool) -> None:
         click.echo(
             t(
                 "Đồng bộ thành công lần cuối: {when} (cảnh báo sau {w} ngày, ngừng tiếp nhận sau {b} ngày).",
-                when=offline["last_sync_ok"] or "—",
+                when=out["last_sync_ok"] or t("chưa bao giờ"),
                 w=offline["warn_days"],
                 b=offline["block_days"],
             )
         )
+        if out["last_sync_ok"] is None and offline["counted_from"]:
+            click.echo(
+                t(
+                    "Số ngày chưa đồng bộ tính từ lúc đăng ký với tỉnh: {when}.",
+                    when=offline["counted_from"],
+                )
+            )
+    if offline["level"] != "standalone" or out["last_sync_attempt"]:
+        click.echo(t("Lần thử đồng bộ gần nhất: {when}.", when=out["last_sync_attempt"] or "—"))
+    if out["last_sync_error"]:
+        click.echo(f"! {t('Lỗi đồng bộ: {e}', e=out['last_sync_error'])}")
     if out["backup_dir"]:
         click.echo(
             t(
@@ -250,11 +264,40 @@ def desk_status(db: Path | None, as_json: bool) -> None:
         sys.exit(1)
 
 
+def _sync_dict(desk: Any) -> dict[str, Any]:
+    """The sync part of ``desk status``: the last attempt, its error (a sentence saying what to
+    do), and the last *successful* sync, which is null until one succeeds. The offline days
+    may count from the enrollment before that (services/lockdown.py): that instant is
+    ``offline.counted_from``, and ``offline.last_sync_ok`` is the real last success too."""
+    from onestop.services.sync.status import sync_status
+
+    status = sync_status(desk)
+    ok = status.last_ok_at.isoformat(sep=" ") if status.last_ok_at else None
+    return {
+        "last_sync_attempt": (
+            status.last_attempt_at.isoformat(sep=" ") if status.last_attempt_at else None
+        ),
+        "last_sync_ok": ok,
+        "last_sync_error": status.last_error or None,
+        "last_sync_error_kind": status.last_error_kind or None,
+        "offline": {
+            **_status_offline(desk),
+            "last_sync_ok": ok,
+        },
+    }
+
+
+def _status_offline(desk: Any) -> dict[str, Any]:
+    offline = lockdown.offline_state(desk, desk.clock()).as_dict()
+    offline["counted_from"] = offline["last_sync_ok"]
+    return offline
+
+
 @click.command("unlock-offline")
 @db_option
 @click.option(
     "--days",
-    type=click.IntRange(1, lockdown.MAX_UNLOCK_DAYS),
+    type=count(1, lockdown.MAX_UNLOCK_DAYS),
     required=True,
     help="Cho phép tiếp nhận thêm N ngày dù quầy quá hạn đồng bộ.",
 )
@@ -283,14 +326,14 @@ def unlock_offline(db: Path | None, days: int, as_json: bool) -> None:
 @click.option(
     "--warn",
     "warn_days",
-    type=click.IntRange(1, 365),
+    type=count(1, 365),
     required=True,
     help="Cảnh báo sau N ngày chưa đồng bộ.",
 )
 @click.option(
     "--block",
     "block_days",
-    type=click.IntRange(1, 365),
+    type=count(1, 365),
     required=True,
     help="Ngừng tiếp nhận sau N ngày chưa đồng bộ.",
 )

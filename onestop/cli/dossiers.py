@@ -14,8 +14,11 @@ from typing import Any
 import click
 
 from onestop.cli._common import (
+    CURSOR,
+    MONEY,
     F,
     Refused,
+    count,
     db_option,
     desk_now,
     emit,
@@ -69,7 +72,9 @@ def due(db: Path | None, procedure: str, received: str, as_json: bool) -> None:
 
 @click.command("check-id")
 @click.argument("number")
-@click.option("--birth-year", type=int, default=None, help="Năm sinh khai báo, để đối chiếu.")
+@click.option(
+    "--birth-year", type=count(1900, 2099), default=None, help="Năm sinh khai báo, để đối chiếu."
+)
 @click.option("--sex", default=None, help="Giới tính khai báo (nam/nữ), để đối chiếu.")
 @json_option
 def check_id(number: str, birth_year: int | None, sex: str | None, as_json: bool) -> None:
@@ -148,7 +153,7 @@ def _form(
             name=name, id_number=id_number, phone=phone, address=address, email=email
         ),
         channel=Channel(channel),
-        received_at=parse_dt(received, t("Thời điểm tiếp nhận")) if received else None,
+        received_at=parse_dt(received, t("Thời điểm tiếp nhận")) if received is not None else None,
         note=note,
     )
 
@@ -159,7 +164,7 @@ def _form(
 @click.option("--id", "id_number", required=True, help="Số định danh cá nhân (CCCD 12 số).")
 @click.option(
     "--fee",
-    type=click.IntRange(0),
+    type=MONEY,
     default=None,
     help="Phí, lệ phí (đồng); mặc định theo danh mục.",
 )
@@ -192,7 +197,9 @@ def receive(
     form = _form(procedure, name, id_number, phone, address, email, channel, received, note)
     form.fee_vnd = fee
     form.fee_paid_now = paid
-    form.due_override = parse_dt(due_override, t("Ngày hẹn trả")) if due_override else None
+    form.due_override = (
+        parse_dt(due_override, t("Ngày hẹn trả")) if due_override is not None else None
+    )
     with open_desk(db) as desk:
         state = desk.receive(form)
     if as_json:
@@ -313,9 +320,9 @@ def dossier_show(db: Path | None, code: str, as_json: bool) -> None:
     default=None,
     help="Lọc theo hạn: quá hạn, đến hạn hôm nay, sắp đến hạn, không có hạn.",
 )
-@click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True)
+@click.option("--limit", type=count(1, 200), default=50, show_default=True)
 @click.option(
-    "--after", type=int, default=None, help="Trang tiếp theo: con trỏ in ở cuối trang trước."
+    "--after", type=CURSOR, default=None, help="Trang tiếp theo: con trỏ in ở cuối trang trước."
 )
 @json_option
 @guard
@@ -374,7 +381,7 @@ def dossier_list(
 )
 @click.option(
     "--amount",
-    type=click.IntRange(0),
+    type=MONEY,
     default=None,
     help="Số tiền (đồng) cho request_payment/record_payment.",
 )
@@ -387,9 +394,7 @@ def dossier_list(
 )
 @click.option("--new-due", default=None, help="extend: ngày giờ hẹn trả mới «YYYY-MM-DD HH:MM».")
 @click.option("--scores", default=None, help="evaluate: 9 điểm 0–2, cách nhau bằng dấu phẩy.")
-@click.option(
-    "--satisfaction", type=click.IntRange(1, 5), default=None, help="evaluate: mức hài lòng 1–5."
-)
+@click.option("--satisfaction", type=count(1, 5), default=None, help="evaluate: mức hài lòng 1–5.")
 @json_option
 @guard
 def act(
@@ -428,7 +433,7 @@ def act(
     ):
         if value is not None:
             params[key] = value
-    if new_due:
+    if new_due is not None:
         params["new_due"] = parse_dt(new_due, t("Ngày hẹn trả mới"))
     if scores:
         try:

@@ -10,6 +10,7 @@ import click
 from onestop.cli._common import (
     F,
     Refused,
+    count,
     db_option,
     desk_now,
     emit,
@@ -27,6 +28,7 @@ from onestop.crypto.trust import (
     read_trust_bundle,
 )
 from onestop.domain.clock import VN_TZ
+from onestop.domain.roles import Permission
 from onestop.domain.text import datetime_vi
 from onestop.i18n import t
 from onestop.paths import write_atomically
@@ -90,6 +92,7 @@ def keys_create_root(out: Path, label: str, passphrase_file: Path | None, as_jso
 def keys_create_desk(db: Path | None, passphrase_file: Path | None, as_json: bool) -> None:
     """Tạo khóa ký của quầy (mã hóa bằng mật khẩu của cán bộ)."""
     with open_desk(db) as desk:
+        desk.require(Permission.DESK_KEY)  # before asking for a passphrase
         secret = read_passphrase(passphrase_file, what=t("khóa quầy"), confirm=True)
         kid = keys_svc.create_desk_key(desk, secret)
         path = keys_svc.desk_key_path(desk)
@@ -164,7 +167,7 @@ def keys_export_public(db: Path | None, out: Path, as_json: bool) -> None:
 @click.option(
     "--version",
     "version",
-    type=click.IntRange(1),
+    type=count(1, 2**31 - 1),
     default=None,
     help="Phiên bản danh sách (mặc định: phiên bản hiện có + 1).",
 )
@@ -266,6 +269,7 @@ def keys_issue_trust(
 def keys_import_trust(db: Path | None, file: Path, pin: str | None, as_json: bool) -> None:
     """Nhập danh sách tin cậy do tỉnh cấp (ghim khóa gốc ở lần đầu)."""
     with open_desk(db) as desk:
+        keys_svc.require_trust_import(desk)  # before showing a root to pin
         allow_first_use = False
         if pin is None and keys_svc.trust_bundle(desk) is None:
             # First import without a pin: show the fingerprint and ask (never in scripts).

@@ -21,13 +21,19 @@ from onestop import __version__
 from onestop.cli._common import (
     USER_META,
     Refused,
+    adopt_configured_language,
+    check_desk_file,
+    count,
     db_option,
     desk_now,
     emit,
     guard,
+    install_click_translations,
     json_option,
     open_desk,
+    passes_through,
     settings_or_exit,
+    unexpected,
 )
 from onestop.i18n import t
 
@@ -53,7 +59,26 @@ class LazyGroup(click.Group):
 
 
 class DefaultGroup(LazyGroup):
-    """``onestop`` with no sub-command opens the desk; ``--user NAME`` may come first."""
+    """``onestop`` with no sub-command opens the desk; ``--user NAME`` may come first.
+
+    As the root it is also where every error ends: click's own usage messages speak the desk's
+    language (``install_click_translations``), and an exception no command turned into a
+    message becomes one Vietnamese sentence, exit 1, the traceback in the error log
+    (``unexpected``; ``ONESTOP_DEBUG=1`` shows it instead).
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        install_click_translations()
+        adopt_configured_language()
+        return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            if passes_through(e):
+                raise
+            raise unexpected(e, ctx.invoked_subcommand or "desk") from e
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         head: list[str] = []
@@ -83,6 +108,7 @@ COMMANDS = {
     **_lazy("onestop.cli.reports", "report"),
     **_lazy("onestop.cli.server", "serve", "server"),
     **_lazy("onestop.cli.sync", "enroll", "sync"),
+    **_lazy("onestop.cli.files", "attach", "files", "file-get"),
 }
 DESK_COMMANDS = {
     "status": "onestop.cli.desk:desk_status",
@@ -122,7 +148,9 @@ def main(ctx: click.Context, user: str | None) -> None:
 @click.option(
     "--web", is_flag=True, help="Mở quầy trong trình duyệt (localhost) bằng textual-serve."
 )
-@click.option("--port", type=int, default=8765, show_default=True, help="Cổng cho --web.")
+@click.option(
+    "--port", type=count(1, 65535), default=8765, show_default=True, help="Cổng cho --web."
+)
 @json_option
 @guard
 @click.pass_context
@@ -146,6 +174,7 @@ def desk(ctx: click.Context, db: Path | None, web: bool, port: int, as_json: boo
         from onestop.tui.app import run_desk
     except ImportError:  # pragma: no cover - the TUI module is part of the package
         raise Refused(t("Giao diện quầy chưa sẵn sàng.")) from None
+    check_desk_file(settings.db)
     run_desk(settings, now=desk_now, web=web, port=port)
 
 

@@ -10,12 +10,11 @@ Exit codes as in ``cli/main.py``: 0 done; 1 refused input (bad period, broken re
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 
 import click
 
-from onestop.cli._common import Refused, db_option, open_desk
+from onestop.cli._common import YEAR, Refused, count, db_option, open_desk, parse_day
 from onestop.domain.reports import Period, PeriodKind, ReportError, period, period_label
 from onestop.i18n import t
 
@@ -24,21 +23,6 @@ __all__ = ["report"]
 _FORMATS = ("table", "json", "csv", "xlsx", "pdf")
 _KINDS = ("bieu06", "book", "fees", "evaluation", "indicators")
 _TEXT_FORMATS = ("table", "json", "csv")  # printed when there is no --out
-
-
-def _parse_day(value: str, what: str) -> date:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value.strip(), fmt).date()
-        except ValueError:
-            continue
-    raise click.BadParameter(
-        t(
-            "{what} phải có dạng «YYYY-MM-DD» hoặc «DD/MM/YYYY», ví dụ «2026-03-31»; nhận được «{v}».",
-            what=what,
-            v=value,
-        )
-    )
 
 
 def _resolve_period(
@@ -62,7 +46,8 @@ def _resolve_period(
             raise click.UsageError(
                 t("--period {kind} cần --n (số thứ tự tháng, quý hoặc 6 tháng).", kind=kind)
             )
-        number = n or 1
+        # Never "n or 1": --n 0 was January. The domain refuses n outside 1..12/4/2 per kind.
+        number = 1 if n is None else n
         first, last = period(kind, year, number, cutoff=cutoff)
         return Period(first, last), period_label(kind, year, number)
     if not start or not end:
@@ -71,7 +56,7 @@ def _resolve_period(
         )
     if cutoff or n is not None:
         raise click.UsageError(t("--cutoff và --n chỉ dùng cùng --period."))
-    return Period(_parse_day(start, "--from"), _parse_day(end, "--to")), ""
+    return Period(parse_day(start, "--from"), parse_day(end, "--to")), ""
 
 
 @click.command("report")
@@ -86,8 +71,10 @@ def _resolve_period(
     default=None,
     help="Kỳ báo cáo chuẩn: month, quarter, half (6 tháng), year; đi cùng --year và --n.",
 )
-@click.option("--year", type=int, default=None, help="Năm của kỳ báo cáo.")
-@click.option("--n", type=int, default=None, help="Tháng (1–12), quý (1–4) hoặc 6 tháng (1–2).")
+@click.option("--year", type=YEAR, default=None, help="Năm của kỳ báo cáo.")
+@click.option(
+    "--n", type=count(0, 99), default=None, help="Tháng (1–12), quý (1–4) hoặc 6 tháng (1–2)."
+)
 @click.option(
     "--cutoff",
     is_flag=True,

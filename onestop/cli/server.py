@@ -11,6 +11,7 @@ import click
 
 from onestop.cli._common import (
     Refused,
+    count,
     emit,
     json_option,
 )
@@ -21,20 +22,57 @@ from onestop.i18n import t
 @click.command()
 @_url_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Địa chỉ lắng nghe.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
-@click.option(
-    "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Số tiến trình."
-)
+@click.option("--port", type=count(1, 65535), default=8080, show_default=True)
+@click.option("--workers", type=count(1, 64), default=1, show_default=True, help="Số tiến trình.")
 @click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="warning",
     show_default=True,
 )
-def serve(database_url: str | None, host: str, port: int, workers: int, log_level: str) -> None:
-    """Chạy máy chủ tỉnh (HTTP API đồng bộ). Không trạng thái: chạy nhiều tiến trình được."""
-    import uvicorn
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=10.0,
+    show_default=True,
+    help="Số giây tối đa để máy khách gửi xong dòng yêu cầu và các header (quá hạn: 408, đóng).",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=30.0,
+    show_default=True,
+    help="Số giây tối đa máy khách im lặng khi đang gửi nội dung yêu cầu (quá hạn: 408, đóng).",
+)
+@click.option(
+    "--keep-alive",
+    type=count(1, 3600),
+    default=5,
+    show_default=True,
+    help="Số giây giữ một kết nối rảnh (keep-alive) trước khi đóng.",
+)
+@click.option(
+    "--max-connections",
+    type=count(1, 1_000_000),
+    default=1000,
+    show_default=True,
+    help="Số kết nối mở tối đa của mỗi tiến trình; vượt quá: trả 503.",
+)
+def serve(
+    database_url: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    header_timeout: float,
+    body_timeout: float,
+    keep_alive: int,
+    max_connections: int,
+) -> None:
+    """Chạy máy chủ tỉnh (HTTP API đồng bộ). Không trạng thái: chạy nhiều tiến trình được.
 
+    Mỗi tiến trình con tự dừng khi tiến trình chính chết (không còn tiến trình mồ côi giữ cổng).
+    """
     url = database_url or _server("db").default_database_url()
     db = _server_db(url)  # migrate once here, before the workers race for it
     label = _server("admin").describe(db)
@@ -56,18 +94,14 @@ def serve(database_url: str | None, host: str, port: int, workers: int, log_leve
         ),
         err=True,
     )
-    uvicorn.run(
-        "onestop.server.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=log_level in ("info", "debug"),
-        # Every byte counts on a 64 kbit/s link: no "server: uvicorn", no "date" header.
-        server_header=False,
-        date_header=False,
+    run = _server("run")
+    limits = run.Limits(
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        keep_alive=keep_alive,
+        max_connections=max_connections,
     )
+    run.serve(host=host, port=port, workers=workers, log_level=log_level, limits=limits)
 
 
 @click.group()
@@ -80,7 +114,7 @@ def server() -> None:
 @click.option("--desk", "desk_name", required=True, help="Tên quầy, ví dụ «Quầy 2».")
 @click.option(
     "--desk-no",
-    type=click.IntRange(1, 99),
+    type=count(1, 99),
     default=None,
     help="Số hiệu quầy (mặc định: số tiếp theo còn trống của xã).",
 )

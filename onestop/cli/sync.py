@@ -34,6 +34,7 @@ import click
 from onestop.cli._common import (
     F,
     Refused,
+    count,
     db_option,
     emit,
     json_option,
@@ -137,7 +138,14 @@ def _print_report(report: Any, as_json: bool) -> None:
     if report.outbox:
         click.echo(t("Còn {n} sự kiện chưa gửi.", n=report.outbox))
     if report.error:
+        # One sentence from services/sync/base.py (what happened, what to do); never a class
+        # name or a bare status code.
         click.echo(t("Lỗi đồng bộ: {e}", e=report.error), err=True)
+        if not report.recorded:
+            click.echo(
+                t("Không ghi được lỗi này vào quầy vì ổ đĩa đầy; hãy giải phóng dung lượng."),
+                err=True,
+            )
 
 
 @click.group(invoke_without_command=True)
@@ -148,7 +156,7 @@ def _print_report(report: Any, as_json: bool) -> None:
 )
 @click.option(
     "--interval",
-    type=click.IntRange(5, 24 * 3600),
+    type=count(5, 24 * 3600),
     default=300,
     show_default=True,
     help="Giây giữa hai lần đồng bộ (khi không có --once).",

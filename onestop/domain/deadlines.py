@@ -15,7 +15,7 @@ Rules of ``compute_due`` (REFERENCE §2.3; the README copies them):
    day; if that date is not a working day, the next working day at the same time.
 4. ``SAME_DAY``: cut-off = ``limit.cutoff`` or ``cal.hours.same_day_cutoff`` (15:00). Received
    on a working day before the cut-off (before opening and in the lunch break included): the
-   closing time of that day. Received on a working day at/after the cut-off: the closing time
+   closing time of that day. Received on a working day after the cut-off: the closing time
    of the next working day. Received after closing or on a day off: the next working day is
    "the day of receipt", so the closing time of that day (its own cut-off never bites).
 5. ``IMMEDIATE`` ("immediately once the papers are complete"): the closing time of the
@@ -191,7 +191,8 @@ def compute_due(limit: TimeLimit, received_at: datetime, cal: WorkCalendar) -> d
         day = start.date()
         # Only a receipt on the working day itself can be "after the cut-off"; one that was
         # moved to a later day by effective_start starts that day fresh.
-        if day == received_at.date() and received_at.time() >= cutoff:
+        # "After 15:00" (ND 118): a receipt at 15:00 sharp is still received that day.
+        if day == received_at.date() and received_at.time() > cutoff:
             day = cal.next_working_day(day)
         due = cal.end_of_working_day(day)
     else:  # IMMEDIATE
@@ -223,20 +224,26 @@ def resume_due(
     return cal.add_working_minutes(due, minutes)
 
 
-def extension_deadline(due: datetime, cal: WorkCalendar) -> datetime:
-    """The last moment an apology + extension (Phiếu xin lỗi) may still be issued.
+def extension_last_day(due: datetime, cal: WorkCalendar) -> date:
+    """The last day an apology + extension (Phiếu xin lỗi) may still be issued.
 
-    The rule is "no later than 1 working day before the deadline": the latest moment with one
-    full working day (``minutes_per_day``) of office time left before ``due``. For a due at
-    10:00 Thu that is 10:00 Wed; for a due at 17:00 Thu it is 07:00 Thu, which is the same
-    point in office time as 17:00 Wed.
+    The rule is "no later than 01 working day before the deadline" (ND 118 Art. 23), counted in
+    days, not in office minutes: any time on the working day before the due's date is in time,
+    and nothing on the due day itself is. For a due at 10:00 or at 17:00 on Thu, the whole of
+    Wed; for a due on Mon, the whole of the Friday before (the weekend is not a working day, so
+    Saturday is already too late); across Tết, the last working day before it.
     """
-    return cal.subtract_working_minutes(due, cal.hours.minutes_per_day)
+    return cal.add_working_days(due.date(), -1)
+
+
+def extension_deadline(due: datetime, cal: WorkCalendar) -> datetime:
+    """The last moment an extension may be issued: the end of ``extension_last_day``."""
+    return datetime.combine(extension_last_day(due, cal), time(23, 59))
 
 
 def can_extend(due: datetime, now: datetime, cal: WorkCalendar) -> bool:
-    """Whether an extension may still be issued at ``now``."""
-    return now <= extension_deadline(due, cal)
+    """Whether an extension may still be issued at ``now`` (its date, whatever the hour)."""
+    return now.date() <= extension_last_day(due, cal)
 
 
 class Timeliness(StrEnum):

@@ -48,14 +48,23 @@ class EventKind(StrEnum):
     # only, at the end: the codes below follow this order.
     CONFLICT = "conflict"
     CONFLICT_SEEN = "conflict_seen"
+    # Digitised papers (domain/attachments.py): the manifest of a scanned component or of the
+    # result document, and its removal. Facts about the dossier's files, not lifecycle steps.
+    ATTACH = "attach"
+    DETACH = "detach"
 
 
 # Small integers on the wire: the kind is sent with every event, and a byte beats a word.
 # Never renumber: these codes are part of the stored, hashed bytes.
 KIND_CODES: dict[EventKind, int] = {kind: i for i, kind in enumerate(EventKind, start=1)}
 _KIND_BY_CODE = {v: k for k, v in KIND_CODES.items()}
-#: Kinds no clerk action produces (``decide`` refuses them; ``apply`` leaves the state as is).
-SYSTEM_KINDS: frozenset[EventKind] = frozenset({EventKind.CONFLICT, EventKind.CONFLICT_SEEN})
+#: Events about a dossier's files (services/attachments.py writes them, not ``Desk.act``).
+FILE_KINDS: frozenset[EventKind] = frozenset({EventKind.ATTACH, EventKind.DETACH})
+#: Kinds no lifecycle action produces (``decide`` refuses them; ``apply`` leaves the state as
+#: is): notes about the log, and the file manifests, which never change a dossier's status.
+SYSTEM_KINDS: frozenset[EventKind] = (
+    frozenset({EventKind.CONFLICT, EventKind.CONFLICT_SEEN}) | FILE_KINDS
+)
 
 
 def to_epoch(dt: datetime) -> int:

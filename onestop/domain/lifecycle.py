@@ -73,6 +73,8 @@ ACTION_LABELS: dict[EventKind, str] = {
     EventKind.EVALUATE: "Ghi nhận đánh giá của công dân",
     EventKind.CONFLICT: "Cảnh báo: hai quầy thao tác cùng lúc khi chưa đồng bộ",
     EventKind.CONFLICT_SEEN: "Đã xem cảnh báo thao tác cùng lúc",
+    EventKind.ATTACH: "Đính kèm bản số hóa",
+    EventKind.DETACH: "Gỡ bản số hóa",
 }
 
 
@@ -419,7 +421,7 @@ def _decide_extension(
         raise LifecycleError(
             t(
                 "Phiếu xin lỗi và gia hạn phải được lập chậm nhất 01 ngày làm việc trước hạn trả kết quả "
-                "(hạn lập phiếu: {latest:%H:%M %d/%m/%Y}; hạn trả: {due:%H:%M %d/%m/%Y}).",
+                "(hạn lập phiếu: hết ngày {latest:%d/%m/%Y}; hạn trả: {due:%H:%M %d/%m/%Y}).",
                 latest=latest,
                 due=state.due_at,
             )
@@ -528,7 +530,9 @@ def apply(state: DossierState | None, event: Event) -> DossierState:
         )
 
     if kind in SYSTEM_KINDS:
-        return state  # a note about the log (services/conflicts.py), not about the dossier
+        # A note about the log (services/conflicts.py) or a file manifest
+        # (domain/attachments.py): never a change of the dossier's lifecycle state.
+        return state
     s = _evolve(state, last_event_at=event.at, event_count=state.event_count + 1)
     if kind == EventKind.REFUSE:
         return _evolve(

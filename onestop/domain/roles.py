@@ -9,7 +9,9 @@ Four roles (issue 8):
   asks for and records supplements, asks for fees, sends the result back to the desk;
 * **leader** (lãnh đạo): the decision (approve / deny), extension and apology letters, and
   stopping a dossier when the citizen withdraws it (the stop notice is a signed decision);
-* **admin** (quản trị): calendar, catalogue, accounts, enrollment, settings — and **no**
+* **admin** (quản trị): calendar, catalogue, accounts, enrollment, the desk key and the first
+  pin of the province root, backup settings and restore, the offline unlock, security settings
+  (``Permission``, ``PERMISSION_ROLES``, checked where ``PERMISSION_CHECKS`` says) — and **no**
   lifecycle action: the account that manages accounts does not also handle dossiers.
 
 Two deliberate additions to the brief's split: ``forward`` and ``record_supplement`` are also a
@@ -48,21 +50,61 @@ ROLE_LABELS: dict[Role, str] = {
 
 
 class Permission(StrEnum):
-    """Desk administration, outside the dossier lifecycle: admin only."""
+    """Desk administration, outside the dossier lifecycle: admin only (``PERMISSION_ROLES``)."""
 
     CALENDAR = "calendar"
     CATALOGUE = "catalogue"
     USERS = "users"
     ENROLLMENT = "enrollment"
     SETTINGS = "settings"
+    DESK_KEY = "desk_key"
+    TRUST_ROOT = "trust_root"
+    BACKUP_SETTINGS = "backup_settings"
+    RESTORE = "restore"
+    OFFLINE = "offline"
 
 
+# What each permission allows, as the refusal says it: "Chỉ quản trị viên được <label>."
 PERMISSION_LABELS: dict[Permission, str] = {
-    Permission.CALENDAR: "Sửa lịch làm việc, giờ làm việc",
-    Permission.CATALOGUE: "Nhập danh mục thủ tục",
-    Permission.USERS: "Quản lý tài khoản",
-    Permission.ENROLLMENT: "Đăng ký quầy với tỉnh",
-    Permission.SETTINGS: "Sửa cài đặt bảo mật của quầy",
+    Permission.CALENDAR: "sửa lịch làm việc và giờ làm việc",
+    Permission.CATALOGUE: "nhập danh mục thủ tục",
+    Permission.USERS: "quản lý tài khoản",
+    Permission.ENROLLMENT: "đăng ký quầy với tỉnh",
+    Permission.SETTINGS: "sửa cài đặt bảo mật của quầy",
+    Permission.DESK_KEY: "tạo khóa ký của quầy",
+    Permission.TRUST_ROOT: "ghim khóa gốc của tỉnh khi nhập danh sách tin cậy lần đầu",
+    Permission.BACKUP_SETTINGS: "cấu hình sao lưu tự động",
+    Permission.RESTORE: "khôi phục bản sao lưu",
+    Permission.OFFLINE: "mở tạm tiếp nhận khi quá hạn ngoại tuyến hoặc đặt giới hạn ngoại tuyến",
+}
+
+# Where each permission is checked: one ``Desk.require(Permission.X)`` at the top of each of
+# these service functions (never in the CLI or the TUI, which only hide what a role may not do).
+PERMISSION_CHECKS: dict[Permission, tuple[str, ...]] = {
+    Permission.CALENDAR: ("Desk.set_calendar_day", "Desk.set_office_hours"),
+    Permission.CATALOGUE: ("Desk.import_catalogue",),
+    Permission.USERS: (
+        "accounts.list_users",
+        "accounts.add_user",
+        "accounts.set_password (another account's)",
+        "accounts.set_roles",
+        "accounts.disable_user",
+    ),
+    Permission.ENROLLMENT: ("sync.enroll.enroll_async",),
+    Permission.SETTINGS: ("accounts.set_policy", "Desk.set_setting (ADMIN_SETTINGS keys)"),
+    Permission.DESK_KEY: ("keys.create_desk_key",),
+    Permission.TRUST_ROOT: ("keys.import_trust (while no root is pinned)",),
+    Permission.BACKUP_SETTINGS: ("backup.configure",),
+    Permission.RESTORE: ("backup.authorise_restore (before prepare_restore)",),
+    Permission.OFFLINE: ("lockdown.unlock_offline", "lockdown.set_offline_limits"),
+}
+
+# Who a refusal names as the one who may ("Chỉ quản trị viên được ...").
+ROLE_NOUNS: dict[Role, str] = {
+    Role.CLERK: "cán bộ một cửa",
+    Role.SPECIALIST: "chuyên viên",
+    Role.LEADER: "lãnh đạo",
+    Role.ADMIN: "quản trị viên",
 }
 
 C, S, L = Role.CLERK, Role.SPECIALIST, Role.LEADER
@@ -87,6 +129,7 @@ ACTION_ROLES: dict[EventKind, frozenset[Role]] = {
     EventKind.EVALUATE: frozenset({C}),
 }
 
+# The permission table: each administrative permission -> the roles holding it.
 PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
     p: frozenset({Role.ADMIN}) for p in Permission
 }
@@ -129,17 +172,24 @@ def may(roles: Iterable[str], action: EventKind) -> bool:
     return any(Role(r) in allowed for r in roles if r in set(Role))
 
 
+def permitted(roles: Iterable[str], permission: Permission) -> bool:
+    return any(Role(r) in PERMISSION_ROLES[permission] for r in roles if r in set(Role))
+
+
 def require_permission(roles: Iterable[str], permission: Permission) -> Role:
+    """The account's role holding ``permission``, or ``RoleError`` naming who may."""
     mine = [Role(r) for r in roles if r in set(Role)]
     allowed = PERMISSION_ROLES[permission]
     for r in mine:
         if r in allowed:
             return r
+    ordered = sorted(allowed, key=list(Role).index)
     raise RoleError(
         t(
-            "Vai trò {mine} không được «{what}». Việc này do {who} thực hiện.",
-            mine=_roles_text(mine) or t("(không có vai trò)"),
+            "Chỉ {nouns} được {what} (tài khoản này: {mine}; cần vai trò {who}).",
+            nouns=t(" hoặc ").join(t(ROLE_NOUNS[r]) for r in ordered),
             what=t(PERMISSION_LABELS[permission]),
+            mine=_roles_text(mine) or t("(không có vai trò)"),
             who=_roles_text(allowed),
         )
     )
@@ -160,6 +210,8 @@ def check_two_person(action: EventKind, actor: str, received_by: str) -> None:
 
 __all__ = [
     "ACTION_ROLES",
+    "PERMISSION_CHECKS",
+    "PERMISSION_LABELS",
     "PERMISSION_ROLES",
     "Permission",
     "Role",
@@ -167,6 +219,7 @@ __all__ = [
     "acting_role",
     "check_two_person",
     "may",
+    "permitted",
     "require_permission",
     "role_label",
 ]

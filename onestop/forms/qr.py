@@ -18,7 +18,9 @@ checks is the version it prints.
 from __future__ import annotations
 
 import io
+import os
 import re
+import warnings
 from os import PathLike
 from typing import Any, Final
 
@@ -27,6 +29,8 @@ import qrcode.constants
 import qrcode.exceptions
 import qrcode.util
 from PIL import Image, UnidentifiedImageError
+
+from onestop.i18n import t
 
 __all__ = [
     "ERROR_CORRECTION",
@@ -133,28 +137,74 @@ def qr_terminal(text: str, *, invert: bool = False) -> list[str]:
     return lines
 
 
+MAX_IMAGE_BYTES: Final = 20 * 1024 * 1024  # a phone photo is a few MB
+MAX_IMAGE_PIXELS: Final = 50_000_000  # 50 megapixels: checked from the header, before decoding
+
+
 def decode_image(image: str | PathLike[str] | bytes) -> list[str]:
     """Texts of every QR code in a PNG/JPEG file or bytes (e.g. a phone photo of a slip).
 
-    Raises ``QrDecodeError`` if the image cannot be opened or holds no readable QR code.
+    Raises ``QrDecodeError`` if the image cannot be opened, is larger than ``MAX_IMAGE_BYTES``
+    or ``MAX_IMAGE_PIXELS`` (a 30000×30000 PNG is a few KB on disk and 900 MB decoded: its
+    size is read from the header and refused before any pixel is decoded), or holds no
+    readable QR code.
     """
     import zxingcpp  # local: a compiled extension only the verify path needs
 
     try:
-        source: Any = io.BytesIO(image) if isinstance(image, bytes) else image
-        with Image.open(source) as opened:
-            opened.load()
-            gray = opened.convert("L")
+        size = len(image) if isinstance(image, bytes) else os.stat(image).st_size
     except FileNotFoundError as exc:
-        raise QrDecodeError(f"Không tìm thấy tệp ảnh {image!s}.") from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise QrDecodeError("Không mở được ảnh (cần tệp PNG hoặc JPEG).") from exc
+        raise QrDecodeError(t("Không tìm thấy tệp ảnh {path}.", path=image)) from exc
+    except OSError as exc:
+        raise QrDecodeError(t("Không mở được ảnh (cần tệp PNG hoặc JPEG).")) from exc
+    if size > MAX_IMAGE_BYTES:
+        raise QrDecodeError(
+            t(
+                "Ảnh quá lớn: {n} MB (tối đa {max_n} MB). Hãy chụp hoặc quét lại nhỏ hơn.",
+                n=size // (1024 * 1024),
+                max_n=MAX_IMAGE_BYTES // (1024 * 1024),
+            )
+        )
+    try:
+        source: Any = io.BytesIO(image) if isinstance(image, bytes) else image
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source) as opened:
+                width, height = opened.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise QrDecodeError(
+                        t(
+                            "Ảnh quá lớn: {w}×{h} điểm ảnh (tối đa {max_n} triệu điểm ảnh). "
+                            "Hãy chụp hoặc quét lại nhỏ hơn.",
+                            w=width,
+                            h=height,
+                            max_n=MAX_IMAGE_PIXELS // 1_000_000,
+                        )
+                    )
+                opened.load()
+                gray = opened.convert("L")
+    except QrDecodeError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise QrDecodeError(
+            t(
+                "Ảnh quá lớn (tối đa {max_n} triệu điểm ảnh). Hãy chụp hoặc quét lại nhỏ hơn.",
+                max_n=MAX_IMAGE_PIXELS // 1_000_000,
+            )
+        ) from exc
+    except FileNotFoundError as exc:
+        raise QrDecodeError(t("Không tìm thấy tệp ảnh {path}.", path=image)) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, MemoryError) as exc:
+        raise QrDecodeError(t("Không mở được ảnh (cần tệp PNG hoặc JPEG).")) from exc
     results = zxingcpp.read_barcodes(
         gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
     )
     texts = [result.text for result in results if result.text]
     if not texts:
         raise QrDecodeError(
-            "Không đọc được mã QR nào trong ảnh. Hãy chụp lại rõ hơn, đủ sáng và không bị nghiêng."
+            t(
+                "Không đọc được mã QR nào trong ảnh. Hãy chụp lại rõ hơn, đủ sáng và không bị "
+                "nghiêng."
+            )
         )
     return texts

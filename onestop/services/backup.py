@@ -76,7 +76,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Final, cast
@@ -91,6 +91,8 @@ from sqlalchemy import text
 from onestop import __version__
 from onestop.crypto import kdf
 from onestop.domain import b64
+from onestop.domain.clock import vn_now
+from onestop.domain.roles import Permission, RoleError, require_permission
 from onestop.i18n import t
 from onestop.paths import fsync_folder
 from onestop.services.desk import Desk, DeskError, NotInitialisedError
@@ -105,6 +107,7 @@ __all__ = [
     "BackupResult",
     "DbSummary",
     "RestorePlan",
+    "authorise_restore",
     "backup_dir_setting",
     "create_backup",
     "data_key_of",
@@ -819,19 +822,74 @@ def _refuse_if_in_use(path: Path) -> None:
         raise _in_use(path)
 
 
+def _require_restore(roles: tuple[str, ...]) -> None:
+    try:
+        require_permission(roles, Permission.RESTORE)
+    except RoleError as e:
+        raise BackupError(str(e)) from e
+
+
+def authorise_restore(
+    target: Path, info: BackupInfo, creds: Credentials, *, now: datetime | None = None
+) -> Credentials:
+    """Only an admin restores (``Permission.RESTORE``): checked before anything is decrypted.
+
+    * ``target`` has a keyring (a live encrypted desk): ``creds`` must log in to *that* keyring
+      (lockout counted) as an account holding the permission, whatever opens the backup — a
+      clerk's password, or only the passphrase of a plain desk's backup, never replaces it;
+    * no live keyring, a backup of an encrypted desk opened with an account: that account must
+      hold the permission in the backup's own keyring (an admin restores on a new laptop);
+    * no live keyring, a plain desk's backup: there is no account to check (as before).
+
+    A data key given without an account is the programmatic API, which already holds the
+    database. Returns ``creds`` with the data key the login unlocked (it opens a backup of the
+    same desk without a second key derivation).
+    """
+    if creds.username is None and creds.data_key is not None:
+        return creds
+    ring_path = _keyring_path(target)
+    if ring_path.exists():
+        if not creds.username or creds.password is None:
+            raise BackupError(
+                t(
+                    "Quầy {p} đã được mã hóa: chỉ quản trị viên được khôi phục bản sao lưu; "
+                    "hãy đăng nhập bằng tài khoản quản trị.",
+                    p=target,
+                )
+            )
+        try:
+            account, data_key = keyring.login(
+                ring_path, creds.username, creds.password, now=now or vn_now()
+            )
+        except keyring.KeyringError as e:
+            raise BackupError(str(e)) from e
+        _require_restore(account.roles)
+        return replace(creds, data_key=data_key)
+    ring = info.header.get("keyring")
+    if info.wrap_kind != "data-key" or not creds.username or not isinstance(ring, str):
+        return creds  # a passphrase backup; or nothing to log in with (open_keys refuses)
+    ring_bytes = _unb64(ring, "keyring")
+    data_key = _unlock_keyring(ring_bytes, creds.username, creds.password or "")
+    _require_restore(keyring.account(ring_bytes, creds.username).roles)
+    return replace(creds, data_key=data_key)
+
+
 def prepare_restore(
     backup_path: Path,
     target: Path,
     creds: Credentials,
     *,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> RestorePlan:
     """Verify ``backup_path`` completely, decrypt it beside ``target`` and check the copy.
 
     Touches nothing of ``target``. Raises ``BackupError`` (``WrongKeyError`` for a wrong
-    passphrase or account) with a Vietnamese message on any problem.
+    passphrase or account) with a Vietnamese message on any problem; first of all, unless an
+    admin asks (``authorise_restore``).
     """
     info = read_backup_info(backup_path)
+    creds = authorise_restore(target, info, creds, now=now)
     ckey, data_key = open_keys(info, creds)
     verify_backup(info, ckey)  # pass 1: every tag and the final flag, nothing written
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -978,6 +1036,7 @@ def keep_setting(desk: Desk) -> int:
 
 def configure(desk: Desk, folder: Path | None, keep: int | None = None) -> None:
     """Set (or with ``folder=None`` clear) the automatic backup folder and how many to keep."""
+    desk.require(Permission.BACKUP_SETTINGS)
     desk.set_setting(S_DIR, str(folder) if folder is not None else "")
     if keep is not None:
         if keep < 1:

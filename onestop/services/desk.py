@@ -29,6 +29,7 @@ from onestop.domain.desk import (
     override_from_row,
 )
 from onestop.domain.events import (
+    FILE_KINDS,
     GENESIS_HEAD,
     SYSTEM_KINDS,
     Event,
@@ -52,6 +53,7 @@ from onestop.domain.roles import (
     RoleError,
     acting_role,
     check_two_person,
+    permitted,
     require_permission,
 )
 from onestop.i18n import t
@@ -330,13 +332,21 @@ class Desk:
         return None
 
     def require(self, permission: Permission) -> None:
-        """Refuse desk administration (calendar, catalogue, users...) to non-admin accounts."""
+        """Refuse desk administration (calendar, catalogue, users...) to non-admin accounts.
+
+        The one rule for every ``Permission`` (``domain/roles.py``): a logged-in account needs a
+        role holding it; a desk opened without an account (a plain desk, the programmatic API)
+        is not restricted, like ``_acting_role``."""
         if self.account is None:
             return
         try:
             require_permission(self.account.roles, permission)
         except RoleError as e:
             raise DeskError(str(e)) from e
+
+    def allows(self, permission: Permission) -> bool:
+        """Whether ``require(permission)`` would pass: the TUI hides what it would refuse."""
+        return self.account is None or permitted(self.account.roles, permission)
 
     def two_person_rule(self) -> bool:
         return self.setting("two_person_rule", "0") == "1"
@@ -375,6 +385,11 @@ class Desk:
     def set_calendar_day(self, day: date, kind: DayKind | None, note: str = "") -> None:
         """Add (or with ``kind=None`` remove) a local day off / make-up working day."""
         self.require(Permission.CALENDAR)
+        self.apply_calendar_day(day, kind, note)
+
+    def apply_calendar_day(self, day: date, kind: DayKind | None, note: str = "") -> None:
+        """``set_calendar_day`` without the role check: the province's calendar, delivered by
+        sync over the channel an admin pinned at enrollment, is not a person's edit."""
         try:
             note = clean_field("calendar_note", note)
         except FieldError as e:
@@ -673,6 +688,10 @@ class Desk:
             ) from None
         if kind == EventKind.RECEIVE:
             raise DeskError(t("Tiếp nhận hồ sơ mới dùng «onestop receive», không dùng «act»."))
+        if kind in FILE_KINDS:
+            raise DeskError(
+                t("Đính kèm hoặc gỡ bản số hóa dùng «onestop attach», không dùng «act».")
+            )
         if kind in SYSTEM_KINDS:
             raise DeskError(t("«{action}» do phần mềm ghi, không phải một thao tác.", action=kind))
         note = _clean_note(note)
@@ -696,6 +715,24 @@ class Desk:
         except LifecycleError as e:
             raise DeskError(str(e)) from e
         event = self._append(db, kind, state.code, note, data, at=now, role=role)
+        new_state = apply(state, event)
+        save_dossier(db=db, state=new_state)
+        return new_state
+
+    def append_in(
+        self,
+        db: Session,
+        state: DossierState,
+        kind: EventKind,
+        data: dict[str, Any],
+        *,
+        role: str,
+        note: str = "",
+    ) -> DossierState:
+        """Append an event that is not a lifecycle action (``FILE_KINDS``: the attachment use
+        cases, services/attachments.py, which check their own rules) with its projection, in
+        the caller's write transaction, through the same door as every event."""
+        event = self._append(db, kind, state.code, _clean_note(note), data, role=role)
         new_state = apply(state, event)
         save_dossier(db=db, state=new_state)
         return new_state

@@ -71,6 +71,7 @@ from onestop.domain import b64
 from onestop.domain.clock import VN_TZ
 from onestop.domain.codes import validate_unit_eid
 from onestop.domain.receipt import validate_host
+from onestop.domain.roles import Permission
 from onestop.i18n import t
 from onestop.services.desk import Desk, DeskError
 from onestop.services.lockdown import with_downloaded_revocations
@@ -150,8 +151,9 @@ def create_desk_key(desk: Desk, passphrase: str, *, scrypt_cost: int | None = No
     """Create the desk's signing key (P-256), encrypted under ``passphrase``; return its kid.
 
     Refused if the desk already has a key: overwriting it would orphan every receipt it signed
-    and the trust-list entry the province issued for it.
+    and the trust-list entry the province issued for it. Admin only (``Permission.DESK_KEY``).
     """
+    desk.require(Permission.DESK_KEY)
     path = _dir(desk, create=True) / DESK_KEY_FILE
     if path.exists():
         raise ReceiptError(
@@ -487,8 +489,33 @@ def import_trust(
     least as new as the newest one seen. On the first import the list's root fingerprint must
     equal ``pinned_root_fingerprint`` (as announced by the province); without one it is
     accepted only with ``allow_first_use=True`` (the caller showed the fingerprint and the
-    operator confirmed it).
+    operator confirmed it). Pinning the root is an admin's act (``Permission.TRUST_ROOT``);
+    anyone may import a later list, which must verify under the pinned root.
     """
+    require_trust_import(desk)
+    return _import_trust(desk, path, pinned_root_fingerprint, allow_first_use=allow_first_use)
+
+
+def require_trust_import(desk: Desk) -> None:
+    """Refuse a person's trust-list import that would pin the province root (no root pinned
+    yet) unless their role holds ``Permission.TRUST_ROOT``; the CLI asks it before prompting."""
+    if _stored_root(desk) is None:
+        desk.require(Permission.TRUST_ROOT)
+
+
+def import_trust_from_server(desk: Desk, path: Path) -> TrustImport:
+    """A trust list that sync received over the channel signed by the server key an admin
+    pinned at enrollment: no role check (whoever runs the sync), first use allowed."""
+    return _import_trust(desk, path, None, allow_first_use=True)
+
+
+def _import_trust(
+    desk: Desk,
+    path: Path,
+    pinned_root_fingerprint: str | None,
+    *,
+    allow_first_use: bool,
+) -> TrustImport:
     pinned = _stored_root(desk)
     # The version floor is kept in the database; a damaged or deleted trust.cbor must not
     # prevent importing a good list over it.

@@ -132,19 +132,47 @@ def _lock_from_settings(values: dict[str, str]) -> LockState | None:
         return LockState("", "?", None)
 
 
+@dataclass(frozen=True)
+class DeskRevocation:
+    """One row of the server-signed ``revocations`` list: desk, its key id, when (0: unknown)."""
+
+    desk: str
+    kid: bytes | None
+    revoked_at: int
+
+
+def _parse_revocations(raw: str) -> list[DeskRevocation]:
+    """The rows of setting ``sync_revocations`` (written by sync from the signed reference
+    item); rows that do not parse are skipped, a damaged setting reads as no row."""
+    try:
+        rows = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    out: list[DeskRevocation] = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict) or not isinstance(row.get("desk"), str):
+            continue
+        try:
+            kid: bytes | None = bytes.fromhex(str(row.get("kid", "")))
+        except ValueError:
+            kid = None
+        at = row.get("revoked_at")
+        out.append(DeskRevocation(row["desk"], kid or None, at if isinstance(at, int) else 0))
+    return out
+
+
+def downloaded_revocations(desk: Desk) -> list[DeskRevocation]:
+    """Every desk the province revoked, as this desk last downloaded it (server-signed)."""
+    with desk.store.read() as db:
+        row = db.get(Setting, S_REVOCATIONS)
+        return _parse_revocations(row.value if row is not None else "")
+
+
 def _own_revocation(values: dict[str, str], desk_id: str) -> int | None:
     """The revocation time of this desk in the downloaded (server-signed) revocations list."""
-    raw = values.get(S_REVOCATIONS, "")
-    if not raw:
-        return None
-    try:
-        rows = json.loads(raw)
-    except ValueError:
-        return None
-    for row in rows if isinstance(rows, list) else []:
-        if isinstance(row, dict) and row.get("desk") == desk_id:
-            at = row.get("revoked_at")
-            return int(at) if isinstance(at, int) else 0
+    for row in _parse_revocations(values.get(S_REVOCATIONS, "")):
+        if row.desk == desk_id:
+            return row.revoked_at
     return None
 
 
@@ -274,18 +302,12 @@ def with_downloaded_revocations(desk: Desk, tl: TrustList) -> TrustList:
     fail, never pass, so taking them from the server key grants it nothing. Used by the desk's
     own ``onestop verify --db``, receipt signing and bundle checks (``receipts.trust_bundle``).
     """
-    values = _settings(desk)
-    try:
-        rows = json.loads(values.get(S_REVOCATIONS, "") or "[]")
-    except ValueError:
-        return tl
     extra: list[Revocation] = []
-    for row in rows if isinstance(rows, list) else []:
+    for row in downloaded_revocations(desk):
         try:
-            kid = bytes.fromhex(str(row["kid"]))
-            at = row["revoked_at"]
-            extra.append(Revocation(kid=kid, revoked_at=int(at) if isinstance(at, int) else 0))
-        except (KeyError, TypeError, ValueError):
+            if row.kid is not None:
+                extra.append(Revocation(kid=row.kid, revoked_at=row.revoked_at))
+        except ValueError:  # not an 8-byte kid
             continue
     known = {(r.kid, r.revoked_at) for r in tl.revocations}
     new = tuple(r for r in extra if (r.kid, r.revoked_at) not in known)
@@ -449,18 +471,11 @@ def offline_state(desk: Desk, now: datetime) -> OfflineState:
     return _offline_from(_settings(desk), now)
 
 
-def require_admin(desk: Desk) -> None:
-    if desk.account is not None:
-        desk.require(Permission.SETTINGS)
-    elif "admin" not in desk.roles:
-        raise DeskError(t("Chỉ quản trị viên (vai trò admin) mới làm được việc này."))
-
-
 def unlock_offline(desk: Desk, days: int, now: datetime) -> OfflineState:
     """An admin allows new intakes for ``days`` more days although the desk is past the limit.
 
     Recorded with who, role and when (setting ``offline_unlock_log``, append-only)."""
-    require_admin(desk)
+    desk.require(Permission.OFFLINE)
     if not 1 <= days <= MAX_UNLOCK_DAYS:
         raise DeskError(t("Số ngày mở tạm phải từ 1 đến {m}.", m=MAX_UNLOCK_DAYS))
     lock = lock_state(desk)
@@ -486,7 +501,7 @@ def unlock_offline(desk: Desk, days: int, now: datetime) -> OfflineState:
 
 def set_offline_limits(desk: Desk, warn_days: int, block_days: int) -> None:
     """Province policy for this desk (admin only): warn and block limits in days."""
-    require_admin(desk)
+    desk.require(Permission.OFFLINE)
     if not 1 <= warn_days <= block_days <= 365:
         raise DeskError(t("Cần 1 ≤ số ngày cảnh báo ≤ số ngày ngừng tiếp nhận ≤ 365."))
     with desk.store.write() as db:

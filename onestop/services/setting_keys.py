@@ -32,3 +32,6 @@ S_WARN: Final = "offline_warn_days"
 S_BLOCK: Final = "offline_block_days"
 S_UNLOCKED_UNTIL: Final = "offline_unlocked_until"
 S_UNLOCK_LOG: Final = "offline_unlock_log"
+
+# The file store's root secret on a desk without a data key (services/attachments.py).
+S_FILES_SECRET: Final = "files_secret"

@@ -27,7 +27,9 @@ down. The memory-hard KDF is spent once per login on the password (``store/keyri
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +45,45 @@ from onestop.i18n import t
 BUSY_TIMEOUT_MS = 5000
 KEY_BYTES = 32
 
+# SQLite primary result codes (extended codes keep them in their low byte).
+SQLITE_BUSY = 5
+SQLITE_LOCKED = 6
+SQLITE_READONLY = 8
+SQLITE_IOERR = 10
+SQLITE_FULL = 13
+SQLITE_CANTOPEN = 14
+SQLITE_NOTADB = 26
+#: Below this much free space, an I/O error at open is reported as a full disk.
+LOW_DISK_BYTES = 4 * 1024 * 1024
+
+_MESSAGES = (
+    ("database or disk is full", SQLITE_FULL),
+    ("disk i/o error", SQLITE_IOERR),
+    ("file is not a database", SQLITE_NOTADB),
+    ("database is locked", SQLITE_BUSY),
+    ("unable to open database", SQLITE_CANTOPEN),
+    ("readonly database", SQLITE_READONLY),
+)
+
+
+def sqlite_code(e: BaseException) -> int | None:
+    """The primary SQLite result code of ``e`` (a DB-API error of sqlite3 or SQLCipher, or
+    SQLAlchemy's wrapper of one), or None when it is not a SQLite error."""
+    orig = getattr(e, "orig", None)
+    if isinstance(orig, BaseException) and orig is not e:
+        found = sqlite_code(orig)
+        if found is not None:
+            return found
+    code = getattr(e, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF
+    if type(e).__name__ in ("OperationalError", "DatabaseError"):
+        text = str(e).lower()
+        for phrase, value in _MESSAGES:
+            if phrase in text:
+                return value
+    return None
+
 
 def _private_file(path: Path) -> None:
     """The desk file holds personal data: its folder is 0700 when we create it, the file is
@@ -54,14 +95,30 @@ def _private_file(path: Path) -> None:
     except FileExistsError:
         pass
     for suffix in ("", "-wal", "-shm"):
+        name = str(path) + suffix
         try:
-            os.chmod(str(path) + suffix, 0o600)
+            info = os.lstat(name)
+            # Only our own regular files: never a device such as --db /dev/null, a link's
+            # target, or another account's file.
+            owner = os.geteuid() if hasattr(os, "geteuid") else info.st_uid
+            if stat.S_ISREG(info.st_mode) and info.st_uid == owner:
+                os.chmod(name, 0o600)
         except OSError:
-            pass  # not ours to change (another account's file) or not there: leave it
+            pass  # not there, or not ours to change: leave it
 
 
 class StoreKeyError(Exception):
-    """The database file cannot be opened with the key given (or without one); nothing changed."""
+    """The database file cannot be opened; nothing changed. This class itself means the key
+    (or its absence) does not fit the file; the subclasses below are the other reasons, so every
+    caller that catches ``StoreKeyError`` shows the right sentence."""
+
+
+class StoreDiskFullError(StoreKeyError):
+    """The disk is full (SQLITE_FULL, or an I/O error with almost no space left)."""
+
+
+class StoreUnavailableError(StoreKeyError):
+    """The file is fine for this key but cannot be used now: locked, I/O error, read-only."""
 
 
 def make_sqlite_engine(
@@ -196,7 +253,7 @@ class Store:
                 conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one()
         except DBAPIError as e:
             self.close()
-            raise StoreKeyError(_key_problem(self.path, self.key)) from e
+            raise _open_problem(self.path, self.key, e) from e
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -217,6 +274,54 @@ class Store:
     def close(self) -> None:
         self.write_engine.dispose()
         self.read_engine.dispose()
+
+
+def _low_on_space(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < LOW_DISK_BYTES
+    except OSError:
+        return False
+
+
+def disk_full_message(path: Path) -> str:
+    return t(
+        "Ổ đĩa đã đầy: không mở được cơ sở dữ liệu {path} (khóa dữ liệu không sai). Hãy giải "
+        "phóng dung lượng rồi thử lại. Không có gì bị thay đổi.",
+        path=path,
+    )
+
+
+def _open_problem(path: Path, key: bytes | None, e: DBAPIError) -> StoreKeyError:
+    """Wrong key (SQLCipher's HMAC check fails as "file is not a database") only when SQLite
+    says so; a full disk, an I/O error or a lock is said as such."""
+    code = sqlite_code(e)
+    if code == SQLITE_FULL or (code == SQLITE_IOERR and _low_on_space(path)):
+        return StoreDiskFullError(disk_full_message(path))
+    if code == SQLITE_IOERR:
+        return StoreUnavailableError(
+            t(
+                "Lỗi đọc ghi ổ đĩa khi mở cơ sở dữ liệu {path} (khóa dữ liệu không sai). Kiểm tra "
+                "ổ đĩa và dung lượng trống rồi thử lại. Không có gì bị thay đổi.",
+                path=path,
+            )
+        )
+    if code in (SQLITE_BUSY, SQLITE_LOCKED):
+        return StoreUnavailableError(
+            t(
+                "Cơ sở dữ liệu {path} đang bị một chương trình khác khóa. Đóng chương trình đó "
+                "(hoặc chờ một lát) rồi thử lại.",
+                path=path,
+            )
+        )
+    if code in (SQLITE_CANTOPEN, SQLITE_READONLY):
+        return StoreUnavailableError(
+            t(
+                "Không mở được tệp cơ sở dữ liệu {path} để ghi (quyền truy cập, hoặc ổ đĩa chỉ "
+                "đọc). Kiểm tra thư mục và quyền của tệp rồi thử lại.",
+                path=path,
+            )
+        )
+    return StoreKeyError(_key_problem(path, key))
 
 
 def _key_problem(path: Path, key: bytes | None) -> str:

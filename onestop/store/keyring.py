@@ -33,6 +33,14 @@ stopped only by scrypt and the password's strength. Counter updates are written 
 the write (``locked``), so two processes failing at the same instant both count; account
 changes by an admin take the same lock.
 
+**Who has an account is not told.** A name with no account gets what a wrong password gets:
+the same message with the same "tries left", the same scrypt work (run with a real account's
+parameters), a counter written to the file, and the same lock after ``max_failures``. Those
+counters sit in ``unknown_failures``, keyed by a hash of the name, at most
+``MAX_UNKNOWN_NAMES`` entries (the least recently failed name is forgotten first; someone at
+the keyboard would need that many scrypt runs to flush one). The one answer that still differs
+is a *disabled* account, which says so: it has no wrapped key to check a password against.
+
 ``unlock`` is the pure password check (bytes in, data key out) used by login and by restore;
 ``login`` adds the lockout policy and the counters on the file.
 """
@@ -57,7 +65,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from onestop.crypto.kdf import SCRYPT_N, SCRYPT_P, SCRYPT_R
+from onestop.crypto.kdf import SCRYPT_N, SCRYPT_P, SCRYPT_R, KdfSettingError, scrypt_n
 from onestop.domain.b64 import std_decode as _unb64
 from onestop.domain.b64 import std_encode as _b64
 from onestop.domain.fields import FIELDS, FieldError, FieldRule, clean_field
@@ -78,6 +86,10 @@ DEFAULT_MAX_FAILURES = 5
 DEFAULT_LOCKOUT_MINUTES = 15
 LOCK_WAIT_S = 10.0  # several scrypt runs queued behind one another, at worst
 ROLE_NAMES = ("clerk", "specialist", "leader", "admin")
+# Failure counters of names that have no account (``_unknown_counter``): bounded, so guessing
+# many names cannot grow the file without limit (about 100 bytes per entry).
+MAX_UNKNOWN_NAMES = 256
+_UNKNOWN = "unknown_failures"
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 
 
@@ -295,11 +307,19 @@ def new_data_key() -> bytes:
     return secrets.token_bytes(DATA_KEY_BYTES)
 
 
+def _new_scrypt_n() -> int:
+    """The scrypt cost of new wraps (``ONESTOP_SCRYPT_N`` lowers it in tests, crypto/kdf.py)."""
+    try:
+        return scrypt_n()
+    except KdfSettingError as e:
+        raise KeyringError(str(e)) from e
+
+
 def _wrap(
     doc: dict[str, Any], data_key: bytes, username: str, password: str, rec: dict[str, Any]
 ) -> None:
     check_password(password, username)
-    kdf = {"name": "scrypt", "salt": _b64(secrets.token_bytes(16)), "n": SCRYPT_N}
+    kdf = {"name": "scrypt", "salt": _b64(secrets.token_bytes(16)), "n": _new_scrypt_n()}
     kdf.update({"r": SCRYPT_R, "p": SCRYPT_P})
     kek = _kek(password, kdf)
     nonce = secrets.token_bytes(12)
@@ -385,6 +405,9 @@ def add_account(
     }
     _wrap(doc, data_key, username, password, rec)
     doc["accounts"][username] = rec
+    unknown = doc.get(_UNKNOWN)
+    if isinstance(unknown, dict):  # the name is real from now on: its own counter applies
+        unknown.pop(_unknown_id(doc, username), None)
     _seal(doc, data_key, username)
     return _dump(doc)
 
@@ -517,7 +540,14 @@ def account(keyring_bytes: bytes, username: str) -> Account:
     return _account(normalise_username(username), _existing(doc, username))
 
 
-_DUMMY_KDF = {"salt": _b64(bytes(16)), "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P}
+def _dummy_kdf(doc: dict[str, Any]) -> dict[str, Any]:
+    """The scrypt parameters an unknown name is run through: those of a real account of this
+    keyring (the same work as a wrong password), else the cost new accounts get."""
+    for _u, rec in sorted(doc["accounts"].items()):
+        kdf = rec.get("kdf") if isinstance(rec, dict) else None
+        if isinstance(kdf, dict) and all(isinstance(kdf.get(k), int) for k in ("n", "r", "p")):
+            return {"salt": _b64(bytes(16)), "n": kdf["n"], "r": kdf["r"], "p": kdf["p"]}
+    return {"salt": _b64(bytes(16)), "n": _new_scrypt_n(), "r": SCRYPT_R, "p": SCRYPT_P}
 
 
 def _bad_credentials() -> BadCredentials:
@@ -535,7 +565,10 @@ def unlock(keyring_bytes: bytes, username: str, password: str) -> bytes:
     rec = doc["accounts"].get(u)
     if not isinstance(rec, dict):
         # Same work and same answer as a wrong password: the screen does not reveal who exists.
-        _kek(password, _DUMMY_KDF)
+        try:
+            _kek(password, _dummy_kdf(doc))
+        except ValueError:  # an edited record's parameters: the default cost, same answer
+            _kek(password, {"salt": _b64(bytes(16)), "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P})
         raise _bad_credentials()
     if rec.get("disabled") or not rec.get("wrapped_key"):
         raise AccountDisabled(
@@ -586,51 +619,89 @@ def login(path: Path, username: str, password: str, *, now: datetime) -> tuple[A
         return _login(path, username, password, now=now)
 
 
+def _unknown_id(doc: dict[str, Any], username: str) -> str:
+    # Hashed: a password typed into the name field by mistake is not kept in the clear.
+    return hashlib.sha256(f"{doc['id']}\x00{username}".encode()).hexdigest()[:32]
+
+
+def _unknown_counter(doc: dict[str, Any], username: str, now: datetime) -> dict[str, Any]:
+    """The failure counter of a name that has no account (see ``_login``): a small table in
+    the keyring, keyed by a hash of the name, at most ``MAX_UNKNOWN_NAMES`` entries.
+
+    An entry with no failure left and no running lock is dropped: it answers exactly as a
+    fresh one. When the table is still full, the least recently failed name is forgotten.
+    The returned dict is in the table (a new one included) — the caller updates it in place.
+    """
+    table = doc.get(_UNKNOWN)
+    if not isinstance(table, dict):
+        table = doc[_UNKNOWN] = {}
+    for key in [k for k, v in table.items() if not isinstance(v, dict)]:
+        del table[key]
+    for key, old in list(table.items()):
+        until = _parse_dt(old.get("locked_until"))
+        if not old.get("failed") and (until is None or until <= now):
+            del table[key]
+    key = _unknown_id(doc, username)
+    if key not in table:
+        while len(table) >= MAX_UNKNOWN_NAMES:
+            del table[min(table, key=lambda k: str(table[k].get("seen", "")))]
+        table[key] = {"failed": 0, "locked_until": None}
+    entry: dict[str, Any] = table[key]
+    entry["seen"] = now.isoformat(timespec="seconds")
+    return entry
+
+
 def _login(path: Path, username: str, password: str, *, now: datetime) -> tuple[Account, bytes]:
+    """One login under the keyring lock.
+
+    A name with no account goes through the very same steps as a real one with a wrong
+    password — lockout check, the same scrypt work (``_dummy_kdf``), a failure counted and
+    written to the file, the same message with the same "tries left" and the same lock at
+    ``policy.max_failures`` — so neither the answer nor its timing tells who has an account.
+    Its counter lives in a bounded table of hashed names (``_unknown_counter``).
+    """
     data = read_keyring(path)
     doc = _load(data)
     u = normalise_username(username)
     rec = doc["accounts"].get(u)
-    if isinstance(rec, dict):
-        until = _parse_dt(rec.get("locked_until"))
-        if until is not None and until > now:
+    counter = rec if isinstance(rec, dict) else _unknown_counter(doc, u, now)
+    until = _parse_dt(counter.get("locked_until"))
+    if until is not None and until > now:
+        raise AccountLocked(
+            t(
+                "Tài khoản {u} đang bị khóa do nhập sai mật khẩu nhiều lần, đến {until}.",
+                u=u,
+                until=until.strftime("%H:%M %d/%m/%Y"),
+            ),
+            until,
+        )
+    try:
+        data_key = unlock(data, u, password)
+    except BadCredentials:
+        pol = policy(data)
+        failed = int(counter.get("failed", 0) or 0) + 1
+        if failed >= pol.max_failures:
+            until = now + timedelta(minutes=pol.lockout_minutes)
+            counter.update(failed=0, locked_until=until.isoformat(timespec="seconds"))
+            write_keyring(path, _dump(doc))
             raise AccountLocked(
                 t(
-                    "Tài khoản {u} đang bị khóa do nhập sai mật khẩu nhiều lần, đến {until}.",
+                    "Sai mật khẩu {n} lần: tài khoản {u} bị khóa đến {until}.",
+                    n=failed,
                     u=u,
                     until=until.strftime("%H:%M %d/%m/%Y"),
                 ),
                 until,
-            )
-    try:
-        data_key = unlock(data, u, password)
-    except BadCredentials:
-        if isinstance(rec, dict):
-            pol = policy(data)
-            failed = int(rec.get("failed", 0) or 0) + 1
-            if failed >= pol.max_failures:
-                until = now + timedelta(minutes=pol.lockout_minutes)
-                rec.update(failed=0, locked_until=until.isoformat(timespec="seconds"))
-                write_keyring(path, _dump(doc))
-                raise AccountLocked(
-                    t(
-                        "Sai mật khẩu {n} lần: tài khoản {u} bị khóa đến {until}.",
-                        n=failed,
-                        u=u,
-                        until=until.strftime("%H:%M %d/%m/%Y"),
-                    ),
-                    until,
-                ) from None
-            rec.update(failed=failed, locked_until=None)
-            write_keyring(path, _dump(doc))
-            left = pol.max_failures - failed
-            raise BadCredentials(
-                t(
-                    "Sai tên đăng nhập hoặc mật khẩu. Còn {n} lần thử trước khi tài khoản bị khóa.",
-                    n=left,
-                )
             ) from None
-        raise
+        counter.update(failed=failed, locked_until=None)
+        write_keyring(path, _dump(doc))
+        left = pol.max_failures - failed
+        raise BadCredentials(
+            t(
+                "Sai tên đăng nhập hoặc mật khẩu. Còn {n} lần thử trước khi tài khoản bị khóa.",
+                n=left,
+            )
+        ) from None
     assert isinstance(rec, dict)
     if rec.get("failed") or rec.get("locked_until"):
         rec.update(failed=0, locked_until=None)

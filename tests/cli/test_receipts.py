@@ -18,7 +18,7 @@ from onestop.cli.main import main
 from onestop.crypto.verify import EXIT_CODES, Verdict
 from onestop.services import keys as keys_svc
 from onestop.services.accounts import open_logged_in
-from tests.cli.login import LOGIN, PASSWORD, init_desk
+from tests.cli.login import ADMIN, LOGIN, PASSWORD, init_desk
 
 NOW = "2026-11-20 10:00"
 ENV = {"ONESTOP_NOW": NOW, "ONESTOP_SCRYPT_N": "1024", **LOGIN}
@@ -239,7 +239,7 @@ def test_wrong_passphrase_exit_1_in_vietnamese(demo_db: str) -> None:
     assert status == 0 and out.strip().startswith("https://")
     # There is no way to put a passphrase on the command line.
     status, _, err = run("receipt", code, "--db", demo_db, "--passphrase", keys_svc.DEMO_PASSPHRASE)
-    assert status == 2 and "No such option" in err
+    assert status == 2 and "Không có tùy chọn «--passphrase»" in err
 
 
 def test_slip_command(demo_db: str, demo_pass: str, tmp_path: Path) -> None:
@@ -275,12 +275,13 @@ def test_desk_enrolment_by_files(tmp_path: Path) -> None:
     db = tmp_path / "desk.sqlite"
     _init(db)
     env = {"ONESTOP_PASSPHRASE": DESK_PASS}
+    admin = {**ADMIN, **env}  # the desk key and the root pin are the admin's
     status, out, err = run("keys", "show", "--db", str(db))
     assert status == 0 and "chưa có" in out
-    status, out, err = run("keys", "create-desk", "--db", str(db), "--json", env=env)
+    status, out, err = run("keys", "create-desk", "--db", str(db), "--json", env=admin)
     assert status == 0, err
     kid = json.loads(out)["kid"]
-    assert run("keys", "create-desk", "--db", str(db), env=env)[0] == 1  # never overwritten
+    assert run("keys", "create-desk", "--db", str(db), env=admin)[0] == 1  # never overwritten
     request = tmp_path / "request.json"
     status, out, err = run("keys", "export-public", "--db", str(db), "--out", str(request))
     assert status == 0 and kid in out
@@ -299,12 +300,16 @@ def test_desk_enrolment_by_files(tmp_path: Path) -> None:
     assert run(*args, "--version", "1", env=root_env)[0] == 1  # versions only go up
 
     # First import: without --pin the operator must confirm the fingerprint shown.
-    status, _, err = run("keys", "import-trust", str(trust), "--db", str(db), input="n\n")
+    status, _, err = run(
+        "keys", "import-trust", str(trust), "--db", str(db), input="n\n", env=ADMIN
+    )
     assert status == 1 and fingerprint in err
-    status, _, err = run("keys", "import-trust", str(trust), "--db", str(db), "--pin", "ab" * 8)
+    status, _, err = run(
+        "keys", "import-trust", str(trust), "--db", str(db), "--pin", "ab" * 8, env=ADMIN
+    )
     assert status == 1 and "khác dấu vân tay" in err
     status, out, err = run(
-        "keys", "import-trust", str(trust), "--db", str(db), "--pin", fingerprint
+        "keys", "import-trust", str(trust), "--db", str(db), "--pin", fingerprint, env=ADMIN
     )
     assert status == 0, err
     status, out, _ = run("keys", "show", "--db", str(db), "--json")

@@ -131,7 +131,8 @@ def test_calendar_days(limit: TimeLimit, received: datetime, due: datetime) -> N
     [
         (dt(2026, 3, 10, 14, 59), dt(2026, 3, 10, 17)),
         (dt(2026, 3, 10, 14, 59, 59), dt(2026, 3, 10, 17)),  # still before 15:00
-        (dt(2026, 3, 10, 15, 0), dt(2026, 3, 11, 17)),  # at the cut-off: next working day
+        (dt(2026, 3, 10, 15, 0), dt(2026, 3, 10, 17)),  # at 15:00 sharp: not "after 15:00"
+        (dt(2026, 3, 10, 15, 0, 1), dt(2026, 3, 11, 17)),  # after it: next working day
         (dt(2026, 3, 10, 16, 30), dt(2026, 3, 11, 17)),
         (dt(2026, 3, 13, 15, 30), dt(2026, 3, 16, 17)),  # Friday after 15:00 -> Monday
         (dt(2026, 3, 10, 6, 0), dt(2026, 3, 10, 17)),  # before opening
@@ -155,7 +156,8 @@ def test_same_day_cutoff_sources() -> None:
     # Without one, the desk's OfficeHours.same_day_cutoff applies.
     plain = TimeLimit(TimeUnit.SAME_DAY)
     assert compute_due(plain, received, CAL) == dt(2026, 3, 10, 17)
-    assert compute_due(plain, dt(2026, 3, 10, 15), CAL) == dt(2026, 3, 11, 17)
+    assert compute_due(plain, dt(2026, 3, 10, 15), CAL) == dt(2026, 3, 10, 17)  # 15:00 sharp
+    assert compute_due(plain, dt(2026, 3, 10, 15, 1), CAL) == dt(2026, 3, 11, 17)
     late_desk = WorkCalendar(hours=OfficeHours.parse("07:00-11:30,13:30-17:00", "16:00"))
     assert compute_due(plain, dt(2026, 3, 10, 15, 30), late_desk) == dt(2026, 3, 10, 17)
     short = WorkCalendar(hours=OfficeHours.parse("07:30-11:30,13:00-16:30", "14:00"))
@@ -298,33 +300,31 @@ def test_pause_in_calendar_days() -> None:
 # -- extension ----------------------------------------------------------------------------------
 
 
-def test_extension_window() -> None:
-    due = dt(2026, 3, 12, 10)  # Thu
-    assert extension_deadline(due, CAL) == dt(2026, 3, 11, 10)
-    assert can_extend(due, dt(2026, 3, 10, 10), CAL)  # two working days before
-    assert can_extend(due, dt(2026, 3, 11, 10), CAL)  # exactly one working day before
-    assert not can_extend(due, dt(2026, 3, 11, 10, 1), CAL)  # inside the last working day
-    assert not can_extend(due, dt(2026, 3, 12, 8), CAL)
-    assert not can_extend(due, dt(2026, 3, 13, 8), CAL)  # already late
+def test_extension_window_is_counted_in_days() -> None:
+    """Issue 16.1: any time on the working day before the due's date is in time (also after
+    the due's clock time), nothing on the due day itself (also before the due's clock time)."""
+    for due in (dt(2026, 3, 12, 10), dt(2026, 3, 12, 17), dt(2026, 3, 12, 7)):  # Thu
+        assert extension_deadline(due, CAL) == dt(2026, 3, 11, 23, 59)
+        assert can_extend(due, dt(2026, 3, 10, 10), CAL)  # two working days before
+        assert can_extend(due, dt(2026, 3, 11, 7), CAL)
+        assert can_extend(due, dt(2026, 3, 11, 16, 59), CAL)  # after the due's clock time
+        assert can_extend(due, dt(2026, 3, 11, 21, 0), CAL)  # working late on that day
+        assert not can_extend(due, dt(2026, 3, 12, 6, 30), CAL)  # the due day, even early
+        assert not can_extend(due, dt(2026, 3, 13, 8), CAL)  # already late
 
 
 def test_extension_window_across_a_weekend() -> None:
     due = dt(2026, 3, 16, 10)  # Mon
-    assert extension_deadline(due, CAL) == dt(2026, 3, 13, 10)  # the Friday before
-    assert can_extend(due, dt(2026, 3, 13, 9, 59), CAL)
-    assert not can_extend(due, dt(2026, 3, 13, 10, 1), CAL)
-    assert not can_extend(due, dt(2026, 3, 14, 9), CAL)  # Saturday: only Mon morning is left
+    assert extension_deadline(due, CAL) == dt(2026, 3, 13, 23, 59)  # the Friday before
+    assert can_extend(due, dt(2026, 3, 13, 16, 0), CAL)
+    assert not can_extend(due, dt(2026, 3, 14, 9), CAL)  # Saturday is not a working day
     assert not can_extend(due, dt(2026, 3, 15, 9), CAL)
 
 
-def test_extension_window_across_tet_and_at_closing() -> None:
-    assert extension_deadline(dt(2026, 2, 23, 10), CAL) == dt(2026, 2, 13, 10)
-    # Due at closing: the last moment with a full working day left is that day's opening,
-    # the same office moment as 17:00 the day before. Wed 17:30 still has a full day left.
-    due = dt(2026, 3, 12, 17)
-    assert extension_deadline(due, CAL) == dt(2026, 3, 12, 7)
-    assert can_extend(due, dt(2026, 3, 11, 17, 30), CAL)
-    assert not can_extend(due, dt(2026, 3, 12, 7, 1), CAL)
+def test_extension_window_across_tet() -> None:
+    assert extension_deadline(dt(2026, 2, 23, 10), CAL) == dt(2026, 2, 13, 23, 59)
+    assert can_extend(dt(2026, 2, 23, 10), dt(2026, 2, 13, 16, 30), CAL)
+    assert not can_extend(dt(2026, 2, 23, 10), dt(2026, 2, 16, 9), CAL)  # inside Tết
 
 
 # -- classification -----------------------------------------------------------------------------
@@ -421,13 +421,14 @@ def test_pause_adds_exactly_the_paused_office_minutes(
 
 @PROPERTY
 @given(received=moments, days=st.integers(1, 20), now=moments)
-def test_can_extend_iff_a_full_working_day_is_left(
+def test_can_extend_iff_a_working_day_lies_between_today_and_the_due_day(
     received: datetime, days: int, now: datetime
 ) -> None:
     due = compute_due(wd(days), received, CAL)
     assert due is not None
-    left = CAL.working_minutes_between(now, due)
-    assert can_extend(due, now, CAL) == (left >= CAL.hours.minutes_per_day)
+    # The rule restated: some working day d with today <= d < the due's date.
+    allowed = CAL.working_days_in(now.date(), due.date() - timedelta(days=1)) >= 1
+    assert can_extend(due, now, CAL) == allowed
 
 
 @PROPERTY

@@ -44,6 +44,9 @@ GOOD_PARAMS: dict[EventKind, dict[str, Any]] = {
     # Written by the software (services/conflicts.py), never allowed as an action.
     EventKind.CONFLICT: {},
     EventKind.CONFLICT_SEEN: {},
+    # File manifests (services/attachments.py), never lifecycle actions either.
+    EventKind.ATTACH: {},
+    EventKind.DETACH: {},
 }
 
 _seq = iter(range(1, 10**9))
@@ -169,9 +172,10 @@ def test_supplement_pauses_the_clock():
 
 def test_only_one_extension_and_only_one_working_day_before_due():
     s = walk((F, P[F]))
-    # Due Mon 9 Mar 09:00: the last moment to extend is Fri 6 Mar 09:00 (one working day before).
-    ok_at = datetime(2026, 3, 6, 9, 0)
-    late_at = datetime(2026, 3, 6, 9, 1)
+    # Due Mon 9 Mar 09:00: the last day to extend is Fri 6 Mar, all of it (one working day
+    # before, counted in days); Saturday is already too late.
+    ok_at = datetime(2026, 3, 6, 16, 30)
+    late_at = datetime(2026, 3, 7, 8, 0)
     with pytest.raises(LifecycleError, match="01 ngày làm việc"):
         decide(s, EventKind.EXTEND, P[EventKind.EXTEND], late_at, CAL)
     data = decide(s, EventKind.EXTEND, P[EventKind.EXTEND], ok_at, CAL)
@@ -299,6 +303,6 @@ def test_replay_equals_incremental_state():
 
 def test_system_kinds_are_never_actions_and_change_no_state():
     s = walk((F, P[F]))
-    for kind in (EventKind.CONFLICT, EventKind.CONFLICT_SEEN):
+    for kind in (EventKind.CONFLICT, EventKind.CONFLICT_SEEN, EventKind.ATTACH, EventKind.DETACH):
         assert all(kind not in acts for acts in ALLOWED.values())
         assert apply(s, ev(kind, {"events": []}, T0 + timedelta(hours=3))) == s

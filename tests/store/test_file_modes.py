@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from datetime import datetime
@@ -55,3 +56,22 @@ def test_exports_are_written_private(tmp_path: Path) -> None:
         assert _mode(out) == 0o600
     finally:
         os.umask(old)
+
+
+def test_the_private_mode_never_touches_a_link_target_or_a_device(tmp_path: Path) -> None:
+    """``--db /dev/null`` once made /dev/null 0600 for the whole machine: only our own regular
+    files are tightened, never what a link points to or a device."""
+    from onestop.store.engine import Store
+
+    target = tmp_path / "elsewhere.bin"
+    target.write_bytes(b"")
+    os.chmod(target, 0o644)
+    link = tmp_path / "desk.sqlite"
+    link.symlink_to(target)
+    with contextlib.suppress(Exception):  # whether it opens does not matter: the modes do
+        Store(link).close()
+    assert _mode(target) == 0o644
+    before = _mode(Path("/dev/null"))
+    with contextlib.suppress(Exception):
+        Store(Path("/dev/null")).close()
+    assert _mode(Path("/dev/null")) == before

@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from onestop.services.demo import build_demo
+from onestop.services.desk import Desk
 from onestop.services.keys import DEMO_PASSPHRASE, create_desk_key
 from onestop.tui.app import OnestopApp, make_app
 from onestop.tui.screens.dashboard import DashboardScreen
@@ -59,7 +60,9 @@ async def _log_in_and_unlock_key(pilot: Pilot[None], app: OnestopApp) -> None:
     await pilot.press(*"canbo", "enter", *"onestop-demo", "enter")
     await settle(pilot)
     assert isinstance(app.screen, DashboardScreen) and app.desk is not None
-    create_desk_key(app.desk, DEMO_PASSPHRASE)  # the encrypted demo has no signing key yet
+    # The encrypted demo has no signing key yet; making one is the admin's (the programmatic
+    # API, without an account, stands in for them).
+    create_desk_key(Desk(app.desk.store), DEMO_PASSPHRASE)
     app.keyring.unlock(app.desk, DEMO_PASSPHRASE)  # what PassphraseModal does
     assert app.keyring.signer is not None
 

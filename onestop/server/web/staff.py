@@ -8,7 +8,9 @@
   ``LOCK_SECONDS``; while locked even the right password is refused, and a success resets
   the count. The state lives in the database, so it holds across every worker. The login is
   also rate limited per client IP (``web.ratelimit``), which slows spraying across accounts.
-  An unknown user name costs the same scrypt work as a known one and gets the same message.
+  An unknown user name goes through the same steps as a known one with a wrong password:
+  the same scrypt work, a counted failure (a bounded table of hashed names), the same
+  message and the same lock at the same attempt — nothing tells who has an account.
 * **Sessions** are stateless signed cookies, ``b64url(json).b64url(HMAC-SHA256)``, with the
   user name, the account's ``session_version`` and an expiry; the HMAC key is a random
   32-byte server setting shared by all workers. The cookie is HttpOnly, SameSite=Strict, and
@@ -23,11 +25,12 @@ import hmac
 import json
 import re
 import secrets
+import struct
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Connection, Table, delete, func, select, update
 
 from onestop.crypto import kdf
 from onestop.domain.b64 import url_decode as _b64d
@@ -110,15 +113,74 @@ def check_password(password: str, stored: str) -> bool:
         return False
 
 
-# A stored hash for unknown user names, so they cost the same scrypt work as real ones.
-_DUMMY: dict[int, str] = {}
+# Stored hashes for unknown user names, so they cost the same scrypt work as real ones: one per
+# (n, r, p), those of a real account when there is one (its cost may predate ONESTOP_SCRYPT_N).
+_DUMMY: dict[tuple[int, int, int], str] = {}
 
 
-def _dummy_hash() -> str:
-    n = kdf.scrypt_n()
-    if n not in _DUMMY:
-        _DUMMY[n] = hash_password(secrets.token_urlsafe(16), n=n)
-    return _DUMMY[n]
+def _dummy_hash(sample: str | None = None) -> str:
+    n, r, p = kdf.scrypt_n(), kdf.SCRYPT_R, kdf.SCRYPT_P
+    parts = (sample or "").split("$")
+    if len(parts) == 6 and parts[0] == "scrypt" and all(x.isdigit() for x in parts[1:4]):
+        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+    if (n, r, p) not in _DUMMY:
+        salt = secrets.token_bytes(16)
+        digest = _scrypt(secrets.token_urlsafe(16), salt, n, r, p)
+        _DUMMY[n, r, p] = f"scrypt${n}${r}${p}${_b64e(salt)}${_b64e(digest)}"
+    return _DUMMY[n, r, p]
+
+
+# Failure counters of user names that have no account, so they lock exactly like real ones
+# (same message, same attempt): ``server_setting`` rows ``staff_unknown:<sha256 of the name>``
+# → 8-byte last failure, 8-byte locked-until, 4-byte count (big-endian; sorting by value is
+# sorting by age). No table of their own, so no schema change. At most MAX_UNKNOWN_NAMES
+# rows: past that the least recently failed names are forgotten (the login is also rate
+# limited per client, so flushing the table costs a guesser thousands of slow tries).
+MAX_UNKNOWN_NAMES: Final = 2000
+_UNKNOWN_PREFIX: Final = "staff_unknown:"
+_UNKNOWN: Final = struct.Struct(">QQI")
+
+
+def _unknown_key(name: str) -> str:
+    return _UNKNOWN_PREFIX + hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
+def _unknown_state(value: Any) -> tuple[int, int | None]:
+    """(failures, locked_until) of an unknown name's row value (a damaged value: fresh)."""
+    try:
+        _seen, until, failed = _UNKNOWN.unpack(bytes(value))
+    except (struct.error, TypeError):
+        return 0, None
+    return int(failed), int(until) or None
+
+
+def _count_unknown_failure(db: ServerDB, conn: Connection, name: str, now: int) -> bool:
+    """One more failure for an unknown name, in the caller's transaction; True if it locks."""
+    key = _unknown_key(name)
+    table = repo.SETTING
+    fresh = conn.execute(
+        repo.insert_ignore(db, table, ["key"]), [{"key": key, "value": _UNKNOWN.pack(now, 0, 0)}]
+    ).rowcount
+    value = conn.execute(
+        select(table.c.value).where(table.c.key == key).with_for_update()
+    ).scalar_one()
+    failures = _unknown_state(value)[0] + 1
+    lock = failures >= MAX_FAILURES
+    packed = _UNKNOWN.pack(now, now + LOCK_SECONDS, 0) if lock else _UNKNOWN.pack(now, 0, failures)
+    conn.execute(update(table).where(table.c.key == key).values(value=packed))
+    if fresh == 1:
+        rows = conn.execute(
+            select(func.count()).select_from(table).where(table.c.key.startswith(_UNKNOWN_PREFIX))
+        ).scalar_one()
+        if int(rows) > MAX_UNKNOWN_NAMES:
+            oldest = (
+                select(table.c.key)
+                .where(table.c.key.startswith(_UNKNOWN_PREFIX), table.c.key != key)
+                .order_by(table.c.value)
+                .limit(int(rows) - MAX_UNKNOWN_NAMES)
+            )
+            conn.execute(delete(table).where(table.c.key.in_(oldest.scalar_subquery())))
+    return lock
 
 
 def normalise_username(username: str) -> str:
@@ -171,6 +233,8 @@ def add_staff(
                     session_version=1,
                 )
             )
+            # The name is real from now on: its own counter applies, not the unknown one.
+            conn.execute(delete(repo.SETTING).where(repo.SETTING.c.key == _unknown_key(name)))
             return Staff(name, display, 1)
         if not reset:
             raise StaffError(t("Tài khoản {u} đã có; dùng --reset để đặt lại mật khẩu.", u=name))
@@ -215,10 +279,21 @@ def login(db: ServerDB, username: str, password: str, *, now: int | None = None)
         raise LoginRefused(generic)
     with db.read() as conn:
         row = conn.execute(select(STAFF).where(STAFF.c.username == name)).mappings().first()
-    if row is None:
-        check_password(password, _dummy_hash())
-        raise LoginRefused(generic)
-    locked_until = row["locked_until"]
+        if row is None:
+            # No such account: the same steps as a real one with a wrong password below —
+            # lockout check, scrypt with a real account's cost, a counted failure, the same
+            # message and the same lock at MAX_FAILURES. Nothing tells who has an account.
+            sample = conn.execute(
+                select(STAFF.c.password_hash).order_by(STAFF.c.username).limit(1)
+            ).scalar()
+            unknown = conn.execute(
+                select(repo.SETTING.c.value).where(repo.SETTING.c.key == _unknown_key(name))
+            ).scalar()
+            locked_until = _unknown_state(unknown)[1]
+            stored = _dummy_hash(str(sample) if sample is not None else None)
+        else:
+            locked_until = row["locked_until"]
+            stored = str(row["password_hash"])
     if locked_until is not None and int(locked_until) > now:
         minutes = max(1, (int(locked_until) - now + 59) // 60)
         raise LoginRefused(
@@ -228,31 +303,34 @@ def login(db: ServerDB, username: str, password: str, *, now: int | None = None)
             ),
             locked=True,
         )
-    ok = check_password(password, str(row["password_hash"]))
+    ok = check_password(password, stored) and row is not None
     with db.write() as conn:
-        if ok:
+        if row is None:
+            lock = _count_unknown_failure(db, conn, name, now)
+        elif ok:
             conn.execute(
                 update(STAFF)
                 .where(STAFF.c.username == name)
                 .values(failed_count=0, locked_until=None, last_login_at=now)
             )
             return Staff(name, str(row["display_name"]), int(row["session_version"]))
-        # Count in SQL (failed_count + 1): two workers failing at once both count.
-        conn.execute(
-            update(STAFF)
-            .where(STAFF.c.username == name)
-            .values(failed_count=STAFF.c.failed_count + 1)
-        )
-        failures = conn.execute(
-            select(STAFF.c.failed_count).where(STAFF.c.username == name)
-        ).scalar_one()
-        lock = int(failures) >= MAX_FAILURES
-        if lock:
+        else:
+            # Count in SQL (failed_count + 1): two workers failing at once both count.
             conn.execute(
                 update(STAFF)
                 .where(STAFF.c.username == name)
-                .values(failed_count=0, locked_until=now + LOCK_SECONDS)
+                .values(failed_count=STAFF.c.failed_count + 1)
             )
+            failures = conn.execute(
+                select(STAFF.c.failed_count).where(STAFF.c.username == name)
+            ).scalar_one()
+            lock = int(failures) >= MAX_FAILURES
+            if lock:
+                conn.execute(
+                    update(STAFF)
+                    .where(STAFF.c.username == name)
+                    .values(failed_count=0, locked_until=now + LOCK_SECONDS)
+                )
     # Raised only after the transaction committed: the count and the lock must stick.
     if lock:
         raise LoginRefused(

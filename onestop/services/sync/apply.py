@@ -15,15 +15,18 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from onestop.crypto.signer import InvalidPublicKeyError, kid_for
 from onestop.domain.calendar import DayKind
-from onestop.domain.events import GENESIS_HEAD, Event, EventFormatError, chain
+from onestop.domain.events import GENESIS_HEAD, Event, EventFormatError, chain, from_epoch
 from onestop.i18n import t
 from onestop.services import catalogue
 from onestop.services.desk import Desk
 from onestop.services.keys import (
     ReceiptError,
-    import_trust,
+    import_trust_from_server,
+    trust_list,
 )
+from onestop.services.lockdown import downloaded_revocations
 from onestop.services.setting_keys import S_ACKED, S_REVOCATIONS
 from onestop.services.sync import conflicts
 from onestop.services.sync.base import SyncError
@@ -35,11 +38,60 @@ from onestop.wire.base import WireError, loads_strict
 from onestop.wire.state import digest, replay_or_none, state_json
 
 
+def check_foreign_source(desk: Desk, desk_id: str, signed_by: tuple[int, bytes] | None) -> None:
+    """May events of desk ``desk_id`` be accepted here? Raises SyncError (Vietnamese) if not.
+
+    ``signed_by`` is the (alg, public key) that signed them when they come straight from that
+    desk (a USB bundle), None when the province relays them (its signed feed).
+
+    The province's rule is the one applied, so desk and province always agree: the server
+    refuses *every* batch or bundle of a revoked desk from the moment of revocation, whatever
+    the times written in its events (a stolen laptop can write any time), and keeps — and
+    serves in its feed — only what it had accepted before. Hence:
+
+    * relayed by the province: accepted (the province already applied the rule);
+    * straight from the desk: refused if the province revoked that desk or that key — in the
+      server-signed revocations list sync downloads (``lockdown.downloaded_revocations``) or
+      in the province trust list, whichever the desk holds; there is no "before the
+      revocation time" exception, since only the province can tell what reached it in time.
+    """
+    if signed_by is None:
+        return
+    alg, public_key = signed_by
+    try:
+        kid: bytes | None = kid_for(alg, public_key)
+    except InvalidPublicKeyError:
+        kid = None
+    times = [
+        r.revoked_at for r in downloaded_revocations(desk) if r.desk == desk_id or r.kid == kid
+    ]
+    tl = trust_list(desk)
+    if tl is not None and kid is not None:
+        times += [r.revoked_at for r in tl.revocations if r.kid == kid]
+        for entry in tl.entries_for(kid):
+            at = tl.revocation_time(entry) if entry.public_key == public_key else None
+            if at is not None:
+                times.append(at)
+    if not times:
+        return
+    first = min(times)
+    raise SyncError(
+        t(
+            "Không nhận sự kiện của quầy {d}: tỉnh đã thu hồi quyền hoạt động của quầy này "
+            "(từ {when}). Sự kiện của quầy bị thu hồi chỉ đến được các quầy khác qua máy chủ "
+            "tỉnh; quầy này không thay đổi gì. Hãy báo Văn phòng UBND tỉnh.",
+            d=desk_id,
+            when=f"{from_epoch(first):%H:%M %d/%m/%Y}" if first else "?",
+        )
+    )
+
+
 def apply_foreign(
     desk: Desk,
     ranges: Sequence[tuple[str, int, bytes | None, Sequence[bytes]]],
     *,
     unseen_after: int | None = None,
+    signed_by: tuple[int, bytes] | None = None,
 ) -> int:
     """Store other desks' events (desk, first_seq, head after last or None, bodies) and project.
 
@@ -51,8 +103,13 @@ def apply_foreign(
     desk that were concurrent with the new events and came out differently are flagged
     (services/conflicts.py); ``unseen_after`` = this desk's acked seq before the current sync
     run (default: now), beyond which no other desk can have seen its events.
+
+    ``signed_by``: the key of the desk the events come straight from (a bundle); None when the
+    province relays them. Every range passes ``check_foreign_source`` before anything is stored.
     """
     own = desk.identity.desk_id
+    for desk_id in sorted({r[0] for r in ranges}):
+        check_foreign_source(desk, desk_id, signed_by)
     added = 0
     fresh: list[Event] = []
     touched: set[str] = set()
@@ -148,7 +205,7 @@ def _store_trust(desk: Desk, data: bytes) -> bool:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        import_trust(desk, Path(tmp), allow_first_use=True)
+        import_trust_from_server(desk, Path(tmp))
     except ReceiptError:
         return False
     finally:
@@ -197,7 +254,7 @@ def apply_reference(desk: Desk, items: dict[Any, Any]) -> list[str]:
                 db.merge(Setting(key=S_REVOCATIONS, value=text))
                 changed.append(name)
     for day, kind, note in calendar:
-        desk.set_calendar_day(day, kind, note)
+        desk.apply_calendar_day(day, kind, note)  # province data, whoever runs the sync
     return changed
 
 

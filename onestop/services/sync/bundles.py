@@ -44,7 +44,7 @@ from onestop.services.keys import (
     trust_list,
 )
 from onestop.services.setting_keys import PEER_KEY_PREFIX, S_ACKED, S_SERVER_ALG, S_SERVER_KEY
-from onestop.services.sync.apply import apply_foreign
+from onestop.services.sync.apply import apply_foreign, check_foreign_source
 from onestop.services.sync.base import PassphraseProvider, SyncError, _Fatal
 from onestop.services.sync.client import build_batch
 from onestop.services.sync.enroll import desk_signer
@@ -168,6 +168,8 @@ def _desk_opener(
     def open_(sb: SealedBundle) -> bytes:
         if sb.desk == desk.identity.desk_id:
             raise SyncError(t("Đây là gói của chính quầy này."))
+        # A revoked desk's bundle is refused before the clerk is asked for any passphrase.
+        check_foreign_source(desk, sb.desk, (sb.alg, sb.public_key))
         try:
             kids = _recipient_kids(sb.sealed)
         except SealError as e:
@@ -234,6 +236,8 @@ def import_bundle(
 
     An encrypted bundle is opened with this desk's key: ``signer`` when given, else the key
     unlocked with ``passphrase_provider`` (asked only if the bundle is addressed to this desk).
+    A desk the province revoked is refused (``apply.check_foreign_source``: the server-signed
+    revocations sync downloads, and the trust list's), as the province refuses it.
     The signing key is checked against the province trust list when the desk holds one;
     otherwise the first bundle of a desk pins its key (trust on first use) and later bundles
     must carry the same key. Nothing is stored before every check has passed.
@@ -265,11 +269,18 @@ def import_bundle(
                 raise SyncError(
                     t("Chuỗi sự kiện của quầy {d} khác chuỗi quầy này đang giữ.", d=env.desk)
                 )
-    added = apply_foreign(desk, [(env.desk, env.first_seq, env.head, raw.bodies)])
+    added = apply_foreign(
+        desk,
+        [(env.desk, env.first_seq, env.head, raw.bodies)],
+        signed_by=(bundle.alg, bundle.public_key),
+    )
     return ImportResult(env.desk, env.first_seq, env.last_seq, added)
 
 
 def _check_peer_key(desk: Desk, desk_id: str, alg: int, public_key: bytes, kid: bytes) -> None:
+    # Revocations first: the province's word on this desk, trust list or not (and before a
+    # first bundle's key would be pinned).
+    check_foreign_source(desk, desk_id, (alg, public_key))
     tl = trust_list(desk)
     if tl is not None:
         entries = [

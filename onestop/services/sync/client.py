@@ -24,6 +24,7 @@ import asyncio
 import json
 import random
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from onestop.crypto.signer import Signer
@@ -53,21 +55,26 @@ from onestop.services.setting_keys import (
 )
 from onestop.services.sync.apply import apply_foreign, apply_reference
 from onestop.services.sync.base import (
+    Failure,
+    FailureKind,
     PassphraseProvider,
     SyncError,
     SyncOptions,
     SyncReport,
-    _describe,
     _Fatal,
     _GiveUp,
     _json_or_none,
     _Outcome,
+    classify_exception,
+    classify_response,
+    failure,
+    is_disk_full,
 )
 from onestop.services.sync.enroll import _server_keys, desk_signer
 from onestop.services.sync.url import check_server_url, plain_http_allowed
 from onestop.store.filelock import exclusive
 from onestop.store.models import DeskState, EventRow, Setting
-from onestop.wire.base import API, CBOR_MEDIA, WireError, b64d, loads_strict
+from onestop.wire.base import API, CBOR_MEDIA, MAX_PLAIN_BYTES, WireError, b64d, loads_strict
 from onestop.wire.codec import compress, current_dictionary
 from onestop.wire.messages import (
     REF_CT,
@@ -85,6 +92,46 @@ from onestop.wire.messages import auth_token as _auth_token
 
 def _header_bytes(start_line: str, headers: httpx.Headers) -> int:
     return len(start_line) + 2 + sum(len(k) + len(v) + 4 for k, v in headers.raw) + 2
+
+
+async def _read_capped(resp: httpx.Response, limit: int = MAX_PLAIN_BYTES) -> bytes:
+    """The body of a streamed answer, decoded here (gzip or deflate, the only encodings the
+    desk asks for) with both the wire bytes and the decoded bytes capped at ``limit``: a gzip
+    bomb stops after ``limit`` bytes of output instead of filling the desk's memory."""
+    if resp.is_stream_consumed:  # an in-memory answer (a test double's transport)
+        if len(resp.content) > limit:
+            raise _Fatal(failure(FailureKind.TOO_LARGE))
+        return resp.content
+    encoding = resp.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        inflater: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        inflater = zlib.decompressobj()
+    elif encoding in ("identity", ""):
+        inflater = None
+    else:
+        raise httpx.DecodingError(f"content-encoding {encoding!r}", request=resp.request)
+    out = bytearray()
+    raw = 0
+    async for chunk in resp.aiter_raw():
+        raw += len(chunk)
+        if raw > limit:
+            raise _Fatal(failure(FailureKind.TOO_LARGE))
+        if inflater is None:
+            out += chunk
+            continue
+        data = chunk
+        while data:
+            try:
+                out += inflater.decompress(data, limit + 1 - len(out))
+            except zlib.error as e:
+                raise httpx.DecodingError("gzip", request=resp.request) from e
+            if len(out) > limit:
+                raise _Fatal(failure(FailureKind.TOO_LARGE))
+            data = inflater.unconsumed_tail
+    if len(out) > limit:
+        raise _Fatal(failure(FailureKind.TOO_LARGE))
+    return bytes(out)
 
 
 def _head_at(db: Session, desk_id: str, seq: int) -> bytes | None:
@@ -116,7 +163,10 @@ def build_batch(
         ).all()
         prev = _head_at(db, desk_id, first - 1)
     if prev is None or len(rows) != last - first + 1:
-        raise _Fatal(t("Nhật ký sự kiện của quầy bị thiếu từ số {n}.", n=first))
+        raise _Fatal(
+            t("Nhật ký sự kiện của quầy bị thiếu từ số {n}; liên hệ tỉnh.", n=first),
+            FailureKind.LOCAL,
+        )
     d = dictionary if encoding == "zstd" else None
     env = Envelope(
         desk=desk_id,
@@ -183,17 +233,22 @@ class _Session:
                     flag.set()
 
             request.extensions["trace"] = trace
-        resp = await self.client.send(request)
+        resp = await self.client.send(request, stream=True)
         try:
-            await resp.aread()
+            body = await _read_capped(resp)
         finally:
             await resp.aclose()
-        self.report.bytes_down += (
-            _header_bytes(f"HTTP/1.1 {resp.status_code} {resp.reason_phrase}", resp.headers)
-            + resp.num_bytes_downloaded
-        )
+            self.report.bytes_down += (
+                _header_bytes(f"HTTP/1.1 {resp.status_code} {resp.reason_phrase}", resp.headers)
+                + resp.num_bytes_downloaded
+            )
+        resp._content = body  # what resp.content, .text and .json() read from now on
         lockdown.observe_response(self.desk, resp.status_code, resp.content)  # signed revocation
         return resp
+
+    def revoked(self) -> bool:
+        """True once a signed revocation locked the desk (``observe_response`` checked it)."""
+        return lockdown.lock_state(self.desk) is not None
 
     def _note_time(self, server_time: int) -> None:
         self.report.server_time = server_time
@@ -269,10 +324,11 @@ class _Session:
         )
         try:
             resp = await self.send(request, on_sent=sent)
-        except httpx.TimeoutException as e:
-            return _Outcome("transient", message=_describe(e), timeout=True)
         except httpx.HTTPError as e:
-            return _Outcome("transient", message=_describe(e))
+            timeout = isinstance(e, httpx.TimeoutException)
+            return _Outcome("transient", failure=classify_exception(e), timeout=timeout)
+        except _Fatal as e:
+            return _Outcome("stop", failure=e.failure)
         finally:
             sent.set()
         status = resp.status_code
@@ -280,13 +336,11 @@ class _Session:
             try:
                 ack = open_ack(resp.content, self.server_keys)
                 self.check_ack(ack, env.key)
-            except WireError as e:
-                # Captive portal pages, proxies' error pages, stale or forged acks.
-                return _Outcome(
-                    "transient", message=t("phản hồi không phải xác nhận hợp lệ ({e})", e=e)
-                )
-            except _Fatal as e:
-                return _Outcome("fatal", message=str(e))
+            except WireError:
+                # Captive portal pages, proxies' error pages, damaged, stale or forged acks.
+                return _Outcome("transient", failure=classify_response(resp))
+            except _Fatal as e:  # a signed ack that contradicts our own chain
+                return _Outcome("stop", failure=e.failure)
             return _Outcome("ack", ack=ack)
         data = _json_or_none(resp)
         message = data.get("message", "") if isinstance(data, dict) else ""
@@ -294,30 +348,35 @@ class _Session:
             try:
                 state = open_ack(b64d(data["state"]), self.server_keys)
                 self.check_ack(state, None)
-            except WireError as e:
-                return _Outcome("transient", message=t("trạng thái 409 không hợp lệ ({e})", e=e))
-            except _Fatal as e:
-                return _Outcome("fatal", message=str(e))
+            except WireError:
+                return _Outcome("transient", failure=failure(FailureKind.BAD_ANSWER))
+            except _Fatal as e:  # signed state: the server holds a history we do not
+                return _Outcome("stop", failure=e.failure)
             return _Outcome("gap", ack=state)
         if status == 415 and isinstance(data, dict) and self.encoding != "gzip":
-            return _Outcome("encoding", message=message)
+            return _Outcome("encoding")
+        if status == 403 and self.revoked():  # the answer carried a signed revocation
+            return _Outcome("stop", failure=failure(FailureKind.REVOKED))
         if status == 422:
+            # Unsigned: a damaged batch or a proxy can say this too, so nothing is held back;
+            # a desk that really forked keeps getting it, and the province is told to look.
             return _Outcome(
-                "fatal",
-                message=t(
-                    "Máy chủ đã nhận các sự kiện số này với nội dung khác ({m}): lịch sử của "
-                    "quầy đã rẽ nhánh, có thể do khôi phục từ bản sao lưu cũ. Dừng gửi; liên hệ tỉnh.",
-                    m=message,
+                "stop",
+                failure=Failure(
+                    FailureKind.REFUSED_UNSIGNED,
+                    t(
+                        "Máy chủ báo đã nhận các sự kiện số này với nội dung khác ({m}): lịch "
+                        "sử của quầy có thể đã rẽ nhánh, ví dụ do khôi phục từ bản sao lưu cũ. "
+                        "Câu trả lời không có chữ ký của máy chủ nên không sự kiện nào bị giữ "
+                        "lại; nếu lỗi lặp lại ở lần sau, hãy ngừng gửi và liên hệ tỉnh.",
+                        m=" ".join(str(message).split())[:200],
+                    ),
                 ),
             )
-        if status in (400, 401, 403, 413, 415):
-            return _Outcome(
-                "fatal",
-                message=t(
-                    "Máy chủ từ chối (HTTP {s}): {m}", s=status, m=message or resp.text[:200]
-                ),
-            )
-        return _Outcome("transient", message=f"HTTP {status}")
+        if 400 <= status < 500 and status not in (408, 429):
+            # No signature on a refusal: one damaged byte in flight looks exactly like this.
+            return _Outcome("stop", failure=classify_response(resp))
+        return _Outcome("transient", failure=classify_response(resp))
 
     async def upload(self) -> None:
         acked = self.acked()
@@ -382,15 +441,16 @@ class _Session:
                         await self.backoff()  # someone else is sending this desk's log
                 elif outcome.kind == "encoding":
                     self.encoding = "gzip"
-                elif outcome.kind == "fatal":
-                    raise _Fatal(outcome.message)
+                elif outcome.kind == "stop":
+                    assert outcome.failure is not None
+                    raise _Fatal(outcome.failure)
                 else:
-                    self.report.error = outcome.message
+                    self.report.fail(outcome.failure)
                     if outcome.timeout:
                         self.report.timeouts += 1
                         size = max(1, size // 2)
                     await self.backoff()
-                    self.report.error = None
+                    self.report.fail(None)
                 next_seq = acked + 1
                 last = self.last_seq()
         finally:
@@ -426,22 +486,25 @@ class _Session:
             try:
                 resp = await self.send(request)
             except httpx.HTTPError as e:
-                self.report.error = _describe(e)
+                self.report.fail(classify_exception(e))
             else:
-                if resp.status_code in (200, 304):
-                    self.report.error = None
+                status = resp.status_code
+                if status in (200, 304):
+                    self.report.fail(None)
                     return resp
                 data = _json_or_none(resp)
-                if resp.status_code == 401 and not corrected:
+                if status == 401 and not corrected:
                     corrected = self.corrected_time(request, data)
                     if corrected:
                         continue  # re-signed with the server's time
-                if resp.status_code in (400, 401, 403, 404, 415, 422):
-                    msg = data.get("message") if isinstance(data, dict) else resp.text[:200]
-                    raise _Fatal(t("Máy chủ từ chối (HTTP {s}): {m}", s=resp.status_code, m=msg))
-                self.report.error = f"HTTP {resp.status_code}"
+                if status == 403 and self.revoked():
+                    raise _Fatal(failure(FailureKind.REVOKED))
+                found = classify_response(resp)
+                if 400 <= status < 500 and status not in (408, 429):
+                    raise _Fatal(found)  # unsigned (or the clock): stop, retried next run
+                self.report.fail(found)
             await self.backoff()
-            self.report.error = None
+            self.report.fail(None)
 
     async def download(self) -> None:
         while True:
@@ -460,11 +523,11 @@ class _Session:
                 header, blocks = decode_feed(resp.content, self.server_keys)
                 if header.requester != self.desk_id:
                     raise WireError(t("Gói sự kiện không dành cho quầy này."))
-            except WireError as e:
+            except WireError:
                 # Not a server answer (portal page...): retry later, as for uploads.
-                self.report.error = str(e)
+                self.report.fail(classify_response(resp))
                 await self.backoff()
-                self.report.error = None
+                self.report.fail(None)
                 continue
             self._note_time(header.server_time)
             self.reconcile(header.requester_acked, header.requester_head)
@@ -520,10 +583,10 @@ class _Session:
                     raise WireError(t("Dữ liệu tham chiếu sai cấu trúc."))
                 new_version = int(m[1])
                 break
-            except (WireError, KeyError, TypeError, ValueError) as e:
-                self.report.error = t("Dữ liệu tham chiếu không hợp lệ: {e}", e=e)
+            except (WireError, KeyError, TypeError, ValueError):
+                self.report.fail(classify_response(resp))
                 await self.backoff()
-                self.report.error = None
+                self.report.fail(None)
         self._note_time(int(m.get(3, 0)))
         self.report.reference_updated = apply_reference(self.desk, m[2])
         self.desk.set_setting(S_REF_VERSION, str(new_version))
@@ -549,7 +612,7 @@ async def run_sync(
     with _sync_lock(desk.store.path) as got_lock:
         if not got_lock:
             report = SyncReport(server_url=server_url or desk.setting(S_URL))
-            report.error = t("Một phiên đồng bộ khác của quầy này đang chạy.")
+            report.fail(failure(FailureKind.BUSY))
             return report
         return await _run_sync_locked(desk, server_url, passphrase_provider, signer, opt, transport)
 
@@ -605,10 +668,17 @@ async def _run_sync_locked(
             if opt.reference:
                 await session.reference()
         except _GiveUp:
-            report.error = report.error or t("Máy chủ không phản hồi đúng sau nhiều lần thử.")
+            if report.error is None:
+                report.fail(failure(FailureKind.SERVER_ERROR))
         except _Fatal as e:
-            report.error = str(e)
-            fatal = True
+            report.fail(e.failure)
+            fatal = e.failure.holds_back  # only a signed verdict holds events back
+        except (DBAPIError, OSError) as e:
+            # Storing what the server sent filled the disk (SQLITE_FULL, ENOSPC): say so, and
+            # nothing is lost: the transaction rolled back and the next run fetches it again.
+            if not is_disk_full(e):
+                raise
+            report.fail(failure(FailureKind.DISK_FULL))
         finally:
             report.encoding = session.encoding
     report.duration_s = time.monotonic() - started
@@ -616,12 +686,20 @@ async def _run_sync_locked(
     # "Sent" = newly acknowledged in this run, however the ack arrived (ack, 409 state...).
     report.sent_events = max(0, report.acked_seq - acked_before)
     report.outbox = desk.outbox_size()
-    with desk.store.write() as db:
-        db.merge(Setting(key=S_LAST_AT, value=desk.clock().isoformat(timespec="seconds")))
-        db.merge(Setting(key=S_LAST_ERROR, value=report.error or ""))
-        if report.skew_s is not None:
-            db.merge(Setting(key=S_SKEW, value=str(report.skew_s)))
-        _record_run(db, desk.clock().isoformat(timespec="seconds"), report, fatal=fatal)
+    try:
+        with desk.store.write() as db:
+            db.merge(Setting(key=S_LAST_AT, value=desk.clock().isoformat(timespec="seconds")))
+            db.merge(Setting(key=S_LAST_ERROR, value=report.error or ""))
+            if report.skew_s is not None:
+                db.merge(Setting(key=S_SKEW, value=str(report.skew_s)))
+            _record_run(db, desk.clock().isoformat(timespec="seconds"), report, fatal=fatal)
+    except (DBAPIError, OSError) as e:
+        # Even this small write found the disk full: the report still says why, in memory.
+        if not is_disk_full(e):
+            raise
+        if report.error_kind != FailureKind.DISK_FULL.value:
+            report.fail(failure(FailureKind.DISK_FULL))
+        report.recorded = False
     return report
 
 
@@ -638,9 +716,11 @@ def _record_run(db: Session, at: str, report: SyncReport, *, fatal: bool) -> Non
     """The durable trace the desk's sync screen reads (``services/sync_status.py``): the last
     runs with their bytes on the wire, the last success, and what a refusal holds back.
 
-    A refusal that retrying cannot fix (``_Fatal``: refused batch, diverged history, revoked
-    desk) holds this desk's unacknowledged events back; it is recorded with its reason, once per
-    distinct reason, and the list is cleared by the next run that ends without an error.
+    Only a verdict the pinned server key signed (``FailureKind.REFUSED``: a signed ack or state
+    that contradicts our chain; ``REVOKED``: a signed revocation) holds this desk's
+    unacknowledged events back; an unsigned refusal (one damaged byte in flight gets one) is
+    retried by the next run. A hold is recorded with its reason, once per distinct reason, and
+    the list is cleared by the next run that ends without an error.
     """
     runs = _json_rows(db, S_RUNS)
     runs.append({"at": at, **{k: v for k, v in report.as_dict().items() if k != "server_url"}})

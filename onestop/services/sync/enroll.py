@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from onestop.crypto.signer import InvalidPublicKeyError, Signer, kid_for
 from onestop.domain.events import to_epoch
+from onestop.domain.roles import Permission
 from onestop.i18n import t
 from onestop.services.desk import Desk
 from onestop.services.keys import (
@@ -121,8 +122,10 @@ async def enroll_async(
     (default: the ``allow_insecure_http`` setting) — checked before anything is asked or
     stored (services/sync/url.py); the result's ``warning`` says when plain http to another
     machine was allowed. By default an injected ``transport`` (an in-process app, a test
-    double) is exempt: it carries nothing over a network.
+    double) is exempt: it carries nothing over a network. Admin only
+    (``Permission.ENROLLMENT``), refused before anything is checked, asked or sent.
     """
+    desk.require(Permission.ENROLLMENT)
     explicit = allow_plain_http is not None
     if allow_plain_http is None:
         allow_plain_http = transport is not None or plain_http_allowed()

@@ -33,6 +33,7 @@ class SyncRun:
     bytes_up: int
     bytes_down: int
     duration_s: float
+    error_kind: str = ""  # services.sync.base.FailureKind value; "" when ok or not recorded
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,12 @@ class SyncStatus:
     has_key: bool  # the desk has a signing key on disk (needed to sign batches)
     waiting: int  # events of this desk not yet acknowledged by the province
     last_attempt_at: datetime | None
-    last_ok_at: datetime | None
+    last_ok_at: datetime | None  # a run that ended well; never the enrollment time
     last_error: str  # of the last run; "" when it ended well
     skew_s: int | None  # server clock minus desk clock at the last run that heard the server
     runs: tuple[SyncRun, ...]  # newest first
     held: tuple[HeldBack, ...]
+    last_error_kind: str = ""  # FailureKind value of ``last_error`` ("" if none or unknown)
 
     @property
     def skew_flagged(self) -> bool:
@@ -112,6 +114,7 @@ def sync_status(desk: Desk) -> SyncStatus:
             bytes_up=_int(r.get("bytes_up")),
             bytes_down=_int(r.get("bytes_down")),
             duration_s=float(r.get("duration_s") or 0.0),
+            error_kind=str(r.get("error_kind") or ""),
         )
         for r in reversed(_rows(desk, setting_keys.S_RUNS))
     )
@@ -125,6 +128,9 @@ def sync_status(desk: Desk) -> SyncStatus:
         )
         for h in _rows(desk, setting_keys.S_HELD)
     )
+    last_error = desk.setting(setting_keys.S_LAST_ERROR)
+    newest = runs[0] if runs else None
+    kind = newest.error_kind if newest is not None and newest.error == last_error else ""
     return SyncStatus(
         enrolled=enrolled,
         server_url=url,
@@ -133,10 +139,11 @@ def sync_status(desk: Desk) -> SyncStatus:
         waiting=desk.outbox_size(),
         last_attempt_at=_when(desk.setting(setting_keys.S_LAST_AT)),
         last_ok_at=_when(desk.setting(setting_keys.S_LAST_OK_AT)),
-        last_error=desk.setting(setting_keys.S_LAST_ERROR),
+        last_error=last_error,
         skew_s=int(skew_text) if skew_text.lstrip("-").isdigit() else None,
         runs=runs,
         held=held,
+        last_error_kind=kind if last_error else "",
     )
 
 

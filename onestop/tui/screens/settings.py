@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static, TabbedContent, TabPane
 
 from onestop.domain.calendar import CalendarOverride, DayKind, OfficeHours
+from onestop.domain.roles import Permission
 from onestop.i18n import LANGUAGES, get_language, t
 from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
@@ -42,11 +43,18 @@ class SettingsScreen(DeskScreen):
 
     def compose_body(self) -> ComposeResult:
         desk = self.desk
+        # Show a person only what they may do: without the permission the calendar and the
+        # office hours are read-only here (the service refuses the edits anyway).
+        editable = desk.allows(Permission.CALENDAR)
+        read_only = t("Chỉ quản trị viên được sửa lịch làm việc và giờ làm việc; ở đây chỉ xem.")
         with TabbedContent(initial=self.initial_tab, id="settings-tabs"):
             with TabPane(t("Lịch làm việc"), id="tab-calendar"):
                 yield DataTable(id="cal-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="cal-empty", markup=False)
-                with Horizontal(classes="row"):
+                if not editable:
+                    yield Static(read_only, id="cal-readonly", markup=False)
+                with Horizontal(classes="row") as row:
+                    row.display = editable
                     yield Input(placeholder=t("ngày/tháng/năm"), id="cal-day", compact=True)
                     yield Select(
                         [(t(label), kind.value) for kind, label in KIND_LABELS.items()],
@@ -60,27 +68,46 @@ class SettingsScreen(DeskScreen):
                         id="cal-note",
                         compact=True,
                     )
-                with Horizontal(classes="buttons"):
+                with Horizontal(classes="buttons") as buttons:
+                    buttons.display = editable
                     yield Button(
-                        t("Thêm / sửa ngày"), id="cal-add", compact=True, variant="primary"
+                        t("Thêm / sửa ngày"),
+                        id="cal-add",
+                        compact=True,
+                        variant="primary",
+                        disabled=not editable,
                     )
-                    yield Button(t("Xóa ngày đang chọn"), id="cal-remove", compact=True)
+                    yield Button(
+                        t("Xóa ngày đang chọn"),
+                        id="cal-remove",
+                        compact=True,
+                        disabled=not editable,
+                    )
                 yield Static("", id="cal-message", classes="field-error -empty", markup=False)
             with TabPane(t("Giờ làm việc"), id="tab-hours"):
                 with Vertical():
                     yield Label(
                         t("Các buổi làm việc (ví dụ 07:00-11:30,13:30-17:00)"), markup=False
                     )
-                    yield Input(desk.calendar.hours.format(), id="hours-sessions", compact=True)
+                    yield Input(
+                        desk.calendar.hours.format(),
+                        id="hours-sessions",
+                        compact=True,
+                        disabled=not editable,
+                    )
                     yield Label(t("Giờ chốt tiếp nhận trong ngày"), markup=False)
                     yield Input(
                         desk.calendar.hours.same_day_cutoff.strftime("%H:%M"),
                         id="hours-cutoff",
                         compact=True,
+                        disabled=not editable,
                     )
-                    yield Button(
-                        t("Lưu giờ làm việc"), id="hours-save", compact=True, variant="primary"
-                    )
+                    if editable:
+                        yield Button(
+                            t("Lưu giờ làm việc"), id="hours-save", compact=True, variant="primary"
+                        )
+                    else:
+                        yield Static(read_only, id="hours-readonly", markup=False)
                     yield Static("", id="hours-message", classes="field-error -empty", markup=False)
             with TabPane(t("Thông tin quầy"), id="tab-identity"):
                 yield Static(self._identity_text(), id="identity", markup=False)

@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from onestop.domain.fields import escape_display
+from onestop.domain.roles import Permission
 from onestop.i18n import t
 from onestop.services.sync.status import Conflict, SyncStatus, conflicts, sync_status
 from onestop.tui._app_ref import desk_app
@@ -30,6 +31,27 @@ from onestop.tui.screens._base import DeskScreen, PaletteCommand
 
 def _dt(value: object) -> str:
     return value.strftime("%H:%M %d/%m/%Y") if isinstance(value, datetime) else "—"
+
+
+def _short(kind: str) -> str | None:
+    """A few words per kind of sync failure (services/sync/base.py ``FailureKind``)."""
+    words = {
+        "no_link": t("mất kết nối"),
+        "link_dropped": t("mạng bị ngắt"),
+        "server_down": t("máy chủ ngừng"),
+        "server_error": t("máy chủ lỗi"),
+        "login_page": t("trang đăng nhập mạng"),
+        "bad_answer": t("trả lời không hợp lệ"),
+        "refused_unsigned": t("lô bị báo hỏng"),
+        "refused": t("bị từ chối"),
+        "revoked": t("bị thu hồi"),
+        "clock_skew": t("lệch đồng hồ"),
+        "disk_full": t("ổ đĩa đầy"),
+        "too_large": t("trả lời quá lớn"),
+        "busy": t("đang bận"),
+        "local": t("nhật ký thiếu"),
+    }
+    return words.get(kind)
 
 
 def human_bytes(n: int) -> str:
@@ -148,6 +170,13 @@ class SyncScreen(DeskScreen):
                 )
                 + "\n\n"
             )
+            if not self.desk.allows(Permission.ENROLLMENT):
+                # Show a person only what they may do: enrolling is the admin's.
+                out.append(
+                    t("Chỉ quản trị viên được đăng ký quầy với tỉnh: hãy báo quản trị viên của xã.")
+                    + "\n"
+                )
+                return Group(grid, out)
             out.append(t("Cách đăng ký:") + "\n", "bold")
             out.append(t("1. Xin cán bộ tỉnh một mã đăng ký cho quầy này (dùng một lần).") + "\n")
             out.append(t("2. Trên máy này, chạy lệnh:") + "\n")
@@ -176,7 +205,10 @@ class SyncScreen(DeskScreen):
         row(t("Thành công gần nhất"), when)
         row(t("Thử gần nhất"), _dt(s.last_attempt_at))
         error = runner.session_error or s.last_error
-        if error:
+        if error and not runner.session_error and s.last_error_kind:
+            # Recorded by services/sync: one sentence that already says what to do.
+            row(t("Lỗi"), error, "red")
+        elif error:
             e = explain(error)
             row(t("Lỗi"), e.what, "red")
             row(t("Nên làm"), e.todo)
@@ -215,7 +247,11 @@ class SyncScreen(DeskScreen):
         empty = self.query_one("#sync-runs-empty", Static)
         table.clear()
         for i, r in enumerate(s.runs):
-            result = Text(t("xong"), style="green") if r.ok else Text(explain(r.error).short, "red")
+            short = _short(r.error_kind)
+            if r.ok:
+                result = Text(t("xong"), style="green")
+            else:
+                result = Text(short or explain(r.error).short, "red")
             numbers = (
                 str(r.sent_events),
                 str(r.received_events),

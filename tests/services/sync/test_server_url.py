@@ -18,7 +18,7 @@ from onestop.services.sync import base as sync_base
 from onestop.services.sync import client as sync_client
 from onestop.services.sync import enroll as sync_enroll
 from onestop.services.sync.url import ServerUrlError, check_server_url, is_loopback_host
-from tests.cli.login import init_desk
+from tests.cli.login import ADMIN, init_desk
 from tests.server.conftest import Server
 from tests.server.conftest import server as server  # noqa: F401 - the in-process server fixture
 from tests.services.sync.helpers import enroll, make_desk, passphrase
@@ -192,7 +192,14 @@ def test_cli_enroll_refuses_plain_http_with_the_reason(tmp_path: Path):
     db = str(tmp_path / "desk.sqlite")
     init_desk(run, db)
     code, _, err = run(
-        "enroll", "--db", db, "--server", "http://example.org", "--code", "ABCD-EFGH-JKMN-PQRS"
+        "enroll",
+        "--db",
+        db,
+        "--server",
+        "http://example.org",
+        "--code",
+        "ABCD-EFGH-JKMN-PQRS",
+        env=ADMIN,  # enrolling is the admin's; the address is refused before any network call
     )
     assert code == 1 and REFUSAL in err and LAB in err and "Traceback" not in err
 
