@@ -41,9 +41,9 @@ from onestop.services import lockdown
 @click.option(
     "--desk-no",
     type=count(1, 99),
-    default=1,
-    show_default=True,
-    help="Số hiệu quầy trong đơn vị (1–99), do tỉnh cấp; hai quầy của một đơn vị phải khác số.",
+    default=None,
+    help="Số hiệu quầy trong đơn vị (1–99) đã được tỉnh cấp. Bỏ trống: quầy chưa có số, dùng mã "
+    "hồ sơ tạm không thể trùng (…-00<mã tạm><số thứ tự>) cho tới khi đăng ký với tỉnh.",
 )
 @click.option("--desk-name", default="", help="Tên quầy, ví dụ «Quầy 1».")
 @click.option(
@@ -61,7 +61,7 @@ def init(
     commune_code: str,
     commune_name: str,
     province: str | None,
-    desk_no: int,
+    desk_no: int | None,
     desk_name: str,
     admin: str,
     admin_name: str,
@@ -108,6 +108,14 @@ def init(
                 admin=admin.strip().lower(),
             )
         )
+        if desk_no is None:
+            click.echo(
+                t(
+                    "Quầy chưa có số hiệu: mã hồ sơ tạm có dạng …-00<mã tạm><số thứ tự>, không "
+                    "trùng với quầy nào. Tỉnh cấp số hiệu khi đăng ký (onestop enroll); các hồ sơ "
+                    "đã nhận giữ nguyên mã."
+                )
+            )
 
 
 @click.command()

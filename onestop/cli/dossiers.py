@@ -32,6 +32,7 @@ from onestop.domain.cccd import CccdError, parse_cccd
 from onestop.domain.events import SYSTEM_KINDS, EventKind
 from onestop.domain.fields import escape_display
 from onestop.domain.lifecycle import Channel, Status, action_label, status_label
+from onestop.domain.payments import PaymentMethod
 from onestop.domain.text import datetime_vi, format_vnd
 from onestop.i18n import t
 from onestop.services.desk import (
@@ -166,7 +167,8 @@ def _form(
     "--fee",
     type=MONEY,
     default=None,
-    help="Phí, lệ phí (đồng); mặc định theo danh mục.",
+    help="Phí, lệ phí (đồng); mặc định theo danh mục. Bắt buộc khi danh mục không có mức "
+    "thu cố định (HĐND tỉnh quy định, thu theo số bản/trang, chưa có mức thu); 0 nếu được miễn.",
 )
 @click.option("--paid", is_flag=True, help="Đã thu phí, lệ phí khi tiếp nhận.")
 @click.option(
@@ -202,6 +204,9 @@ def receive(
     )
     with open_desk(db) as desk:
         state = desk.receive(form)
+        clock_warning = desk.clock_warning()
+    if clock_warning:
+        click.echo(clock_warning, err=True)
     if as_json:
         emit(state_json(state))
     else:
@@ -383,9 +388,15 @@ def dossier_list(
     "--amount",
     type=MONEY,
     default=None,
-    help="Số tiền (đồng) cho request_payment/record_payment.",
+    help="Số tiền (đồng) cho request_payment/record_payment; record_payment không được vượt "
+    "số còn phải nộp (mặc định: đúng số còn phải nộp).",
 )
-@click.option("--method", default=None, help="record_payment: cash, transfer, online.")
+@click.option(
+    "--method",
+    type=click.Choice([m.value for m in PaymentMethod]),
+    default=None,
+    help="record_payment: cash (tiền mặt), transfer (chuyển khoản), online (trực tuyến).",
+)
 @click.option(
     "--channel",
     type=click.Choice(["desk", "post", "electronic"]),

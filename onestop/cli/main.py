@@ -108,7 +108,11 @@ COMMANDS = {
     **_lazy("onestop.cli.reports", "report"),
     **_lazy("onestop.cli.server", "serve", "server"),
     **_lazy("onestop.cli.sync", "enroll", "sync"),
-    **_lazy("onestop.cli.files", "attach", "files", "file-get"),
+    **_lazy("onestop.cli.conflicts", "conflicts"),
+    **_lazy(
+        "onestop.cli.files",
+        *("attach", "files", "file-get", "scan", "scanners", "separator", "hotfolder"),
+    ),
 }
 DESK_COMMANDS = {
     "status": "onestop.cli.desk:desk_status",

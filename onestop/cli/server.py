@@ -248,4 +248,6 @@ def desks(database_url: str | None, as_json: bool) -> None:
         emit(rows)
         return
     for r in rows:
-        click.echo(f"{r['desk_id']}  {r['status']:8}  {r['acked_seq']:>8}  {r['desk_name']}")
+        ahead = r.get("events_ahead", 0)
+        note = t("  ({n} sự kiện có giờ vượt trước giờ máy chủ)", n=ahead) if ahead else ""
+        click.echo(f"{r['desk_id']}  {r['status']:8}  {r['acked_seq']:>8}  {r['desk_name']}{note}")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, time
+from enum import StrEnum
 
 from onestop.domain.codes import validate_procedure_code
 from onestop.domain.deadlines import TimeLimit, TimeUnit
@@ -35,6 +37,76 @@ class CatalogueError(ValueError):
     """A catalogue file or lookup a clerk/admin must fix."""
 
 
+class FeeBasis(StrEnum):
+    """How a procedure's fee is set, read from the catalogue's ``fee_vnd`` and ``fee_rule``.
+
+    ``fee_rule`` is an English research note (REFERENCE.md §5): it is parsed here for its
+    structure only and is never shown on a screen or a slip; :func:`fee_basis_label` is the
+    Vietnamese text a clerk or a citizen sees. Only FREE and FIXED have an amount the desk may
+    take from the catalogue; every other basis needs the clerk's amount at intake.
+    """
+
+    FREE = "free"  # fee_vnd = 0: an unconditional exemption
+    FIXED = "fixed"  # a flat amount per dossier (per case, per transaction)
+    PER_UNIT = "per_unit"  # per copy / per page (a unit price or a formula): the clerk counts
+    PROVINCIAL = "provincial"  # set by the provincial council's resolution (HĐND tỉnh)
+    CONDITIONAL = "conditional"  # exempt in the cases the law names, else set by HĐND tỉnh
+    UNKNOWN = "unknown"  # no amount in the catalogue
+
+
+# "8.000 đ/bản", "2.000 đ/trang": a price per copy or per page.
+_PER_UNIT_RE = re.compile(r"đ\s*/\s*(bản|trang)", re.IGNORECASE)
+
+
+def fee_basis(fee_vnd: int | None, fee_rule: str) -> FeeBasis:
+    """The basis of a catalogue fee (see :class:`FeeBasis`)."""
+    rule = fee_rule.casefold()
+    if fee_vnd == 0:
+        return FeeBasis.FREE
+    per_unit = _PER_UNIT_RE.search(fee_rule) is not None
+    if fee_vnd is not None:
+        return FeeBasis.PER_UNIT if per_unit else FeeBasis.FIXED
+    if per_unit:
+        return FeeBasis.PER_UNIT
+    if "hđnd" in rule:
+        return FeeBasis.CONDITIONAL if rule.startswith("exempt") else FeeBasis.PROVINCIAL
+    return FeeBasis.UNKNOWN
+
+
+def clerk_sets_fee(basis: FeeBasis | str) -> bool:
+    """Whether intake needs the clerk's amount (the catalogue has no amount for this dossier)."""
+    return FeeBasis(basis) not in (FeeBasis.FREE, FeeBasis.FIXED)
+
+
+def format_dong(amount: int) -> str:
+    """ "50.000 đồng" (dots for thousands, as on the slips)."""
+    return f"{amount:,}".replace(",", ".") + " đồng"
+
+
+def fee_basis_label(basis: FeeBasis | str, fee_vnd: int | None = None) -> str:
+    """The Vietnamese description of a catalogue fee, for the intake screen and messages."""
+    b = FeeBasis(basis)
+    if b == FeeBasis.FREE:
+        return t("Miễn phí")
+    if b == FeeBasis.FIXED and fee_vnd is not None:
+        return format_dong(fee_vnd)
+    if b == FeeBasis.PER_UNIT:
+        if fee_vnd:
+            return t(
+                "Thu theo số bản, số trang ({price} mỗi đơn vị) — cán bộ tính và nhập tổng số tiền",
+                price=format_dong(fee_vnd),
+            )
+        return t("Thu theo số bản, số trang — cán bộ tính và nhập tổng số tiền")
+    if b == FeeBasis.PROVINCIAL:
+        return t("Mức thu theo Nghị quyết của HĐND tỉnh — cán bộ nhập số tiền")
+    if b == FeeBasis.CONDITIONAL:
+        return t(
+            "Miễn trong các trường hợp luật định; trường hợp khác thu theo Nghị quyết của HĐND "
+            "tỉnh — cán bộ nhập số tiền (nhập 0 nếu được miễn)"
+        )
+    return t("Danh mục chưa có mức thu — cán bộ nhập số tiền theo văn bản hiện hành")
+
+
 @dataclass(frozen=True)
 class ProcedureInfo:
     code: str
@@ -48,6 +120,15 @@ class ProcedureInfo:
     documents: tuple[str, ...]
     effective_from: date
     effective_to: date | None
+
+    @property
+    def fee_basis(self) -> FeeBasis:
+        return fee_basis(self.fee_vnd, self.fee_rule)
+
+    @property
+    def fee_label(self) -> str:
+        """The fee as a clerk sees it (never the English ``fee_rule`` note)."""
+        return fee_basis_label(self.fee_basis, self.fee_vnd)
 
 
 def parse_catalogue(text: str, *, source: str = "catalogue") -> list[ProcedureInfo]:

@@ -22,6 +22,16 @@ number is part of every sequence, and each desk's counter strictly increases wit
 reserved ranges, no coordination and no renumbering at sync time are needed, and the daily
 counter stays per desk, as clerks expect.
 
+**A desk that has no number yet** (initialised without ``--desk-no``, not yet enrolled) uses
+the reserved desk number ``00`` followed by its own 6-digit random tag, drawn once at
+``onestop init``: ``{unit_eid}-{YYMMDD}-00{TTTTTT}{NNNN}``, for example
+``000.00.14.H56-260224-004711930001``. It cannot clash with a numbered desk (none is ``00``:
+the province numbers desks 01-99), and two unnumbered desks of one unit clash only if they
+drew the same tag (one chance in a million per pair) *and* are both used before enrolment.
+The sequence is still digits only and longer than 4, so the regulated shape
+``<agency ID>-<YYMMDD>-<daily sequence>`` holds. Enrolment gives the desk its real number;
+the codes it issued before keep their provisional form (they are printed on receipts).
+
 This is the general format (ND 61/2018: agency ID + receipt date + daily sequence). The
 ``AAXXXX`` variant of TT 04/2025 clause 3 is for procedures run on centralised national systems,
 whose codes those systems issue themselves; an imported code of another shape is kept as an
@@ -39,6 +49,8 @@ from onestop.i18n import t
 __all__ = [
     "PROCEDURE_CODE_RE",
     "UNIT_EID_RE",
+    "PROVISIONAL_DESK_NO",
+    "TAG_MAX",
     "DossierCode",
     "make_dossier_code",
     "national_procedure_code",
@@ -59,9 +71,13 @@ PROCEDURE_CODE_RE = re.compile(
 )
 
 _YYMMDD = re.compile(r"[0-9]{6}")
-# Desk (2) + counter (4..10 digits). The cap keeps int() far from Python's 4300-digit limit and
-# is never reached: 10**10 - 1 dossiers from one desk in one day.
-_SEQ = re.compile(r"[0-9]{6,12}")
+# Desk (2) + counter (4..10 digits), or 00 + tag (6) + counter for a desk without a number. The
+# cap keeps int() far from Python's 4300-digit limit and is never reached: 10**10 - 1 dossiers
+# from one desk in one day.
+_SEQ = re.compile(r"[0-9]{6,18}")
+PROVISIONAL_DESK_NO = 0  # reserved: "no number yet" (never assigned by the province)
+_TAG_WIDTH = 6
+TAG_MAX = 10**_TAG_WIDTH - 1
 _COUNTER_WIDTH = 4
 _COUNTER_MAX = 10**10 - 1
 _DESK_MIN, _DESK_MAX = 1, 99
@@ -90,16 +106,33 @@ class DossierCode:
     day: date
     desk_no: int
     counter: int
+    tag: int | None = None  # only for desk 00 (no number yet): its 6-digit tag
 
     def __str__(self) -> str:
-        return make_dossier_code(self.unit_eid, self.day, self.desk_no, self.counter)
+        return make_dossier_code(self.unit_eid, self.day, self.desk_no, self.counter, tag=self.tag)
+
+    @property
+    def provisional(self) -> bool:
+        return self.desk_no == PROVISIONAL_DESK_NO
 
 
-def make_dossier_code(unit_eid: str, day: date, desk_no: int, counter: int) -> str:
-    """Build ``{unit_eid}-{YYMMDD}-{DD}{NNNN}``; ``ValueError`` on any out-of-range part."""
+def make_dossier_code(
+    unit_eid: str, day: date, desk_no: int, counter: int, *, tag: int | None = None
+) -> str:
+    """Build ``{unit_eid}-{YYMMDD}-{DD}{NNNN}``; ``ValueError`` on any out-of-range part.
+
+    ``desk_no`` 0 (a desk with no number yet) needs its ``tag``: ``...-00{TTTTTT}{NNNN}``.
+    """
     eid = validate_unit_eid(unit_eid)
+    provisional = desk_no == PROVISIONAL_DESK_NO and not isinstance(desk_no, bool)
+    if provisional and (
+        tag is None or isinstance(tag, bool) or not isinstance(tag, int) or not 0 <= tag <= TAG_MAX
+    ):
+        raise ValueError(
+            t("Quầy chưa có số hiệu cần mã tạm 6 chữ số (đang là {tag}).", tag=repr(tag))
+        )
     # bool is an int subclass; True as a desk number is a bug upstream, not desk 1.
-    if isinstance(desk_no, bool) or not _DESK_MIN <= desk_no <= _DESK_MAX:
+    if not provisional and (isinstance(desk_no, bool) or not _DESK_MIN <= desk_no <= _DESK_MAX):
         raise ValueError(
             t("Số hiệu quầy phải từ 1 đến 99 (đang là {desk_no}).", desk_no=repr(desk_no))
         )
@@ -116,14 +149,15 @@ def make_dossier_code(unit_eid: str, day: date, desk_no: int, counter: int) -> s
         raise ValueError(
             t("Ngày tiếp nhận {day} nằm ngoài khoảng năm 2000-2099.", day=day.isoformat())
         )
-    return f"{eid}-{day:%y%m%d}-{desk_no:02d}{counter:0{_COUNTER_WIDTH}d}"
+    desk = f"00{tag:0{_TAG_WIDTH}d}" if provisional and tag is not None else f"{desk_no:02d}"
+    return f"{eid}-{day:%y%m%d}-{desk}{counter:0{_COUNTER_WIDTH}d}"
 
 
 def parse_dossier_code(code: str) -> DossierCode:
     """Inverse of :func:`make_dossier_code`; accepts lower case, rejects anything non-canonical.
 
-    Non-canonical spellings (a counter with extra leading zeros, desk ``00``) are rejected so that
-    one dossier has exactly one code string.
+    Non-canonical spellings (a counter with extra leading zeros) are rejected so that one
+    dossier has exactly one code string. Desk ``00`` is the provisional form ``00{tag}{NNNN}``.
     """
     raw = code.strip()
     parts = raw.upper().split("-")
@@ -161,9 +195,14 @@ def parse_dossier_code(code: str) -> DossierCode:
             )
         )
     desk_no, counter_s = int(seq[:2]), seq[2:]
-    counter = int(counter_s)
-    canonical = len(counter_s) == _COUNTER_WIDTH or not counter_s.startswith("0")
-    if desk_no < _DESK_MIN or counter < 1 or not canonical:
+    tag: int | None = None
+    if desk_no == PROVISIONAL_DESK_NO:
+        tag, counter_s = int(seq[2 : 2 + _TAG_WIDTH]), seq[2 + _TAG_WIDTH :]
+    counter = int(counter_s) if counter_s else 0
+    canonical = len(counter_s) == _COUNTER_WIDTH or (
+        len(counter_s) > _COUNTER_WIDTH and not counter_s.startswith("0")
+    )
+    if counter < 1 or not canonical or int(counter_s) > _COUNTER_MAX:
         raise ValueError(
             t(
                 "Mã hồ sơ {code}: số quầy hoặc số thứ tự {seq} không hợp lệ.",
@@ -171,7 +210,7 @@ def parse_dossier_code(code: str) -> DossierCode:
                 seq=repr(seq),
             )
         )
-    return DossierCode(unit_eid=eid, day=day, desk_no=desk_no, counter=counter)
+    return DossierCode(unit_eid=eid, day=day, desk_no=desk_no, counter=counter, tag=tag)
 
 
 def validate_procedure_code(s: str) -> str:

@@ -27,6 +27,7 @@ from onestop.domain.deadlines import (
 )
 from onestop.domain.events import SYSTEM_KINDS, Event, EventKind, from_epoch, to_epoch
 from onestop.domain.fields import FieldError, clean_field
+from onestop.domain.payments import PaymentError, check_payment, payment_method
 from onestop.i18n import t
 
 
@@ -293,12 +294,15 @@ def decide(
     params: dict[str, Any],
     now: datetime,
     calendar: WorkCalendar,
+    *,
+    partial_payment: bool = False,
 ) -> dict[str, Any]:
     """Validate ``action`` against the law and return the event data to append.
 
     Intake (RECEIVE/REFUSE with no state) is prepared by the intake service, which already
     computed the due date and fixed the procedure version; here we only check the rules that
-    depend on the dossier's history.
+    depend on the dossier's history. ``partial_payment``: whether a payment may be less than
+    what is owed (``domain/payments.partial_allowed``, from the dossier's fee basis).
     """
     if action not in ALLOWED[state.status if state else None]:
         raise _refuse(state, action)
@@ -353,11 +357,15 @@ def decide(
             raise LifecycleError(t("Phải ghi số tiền phí, lệ phí cần nộp (lớn hơn 0 đồng)."))
         data["amount"] = amount
     elif action == EventKind.RECORD_PAYMENT:
-        amount = _amount(params.get("amount", state.fee_vnd - state.fee_paid))
-        if amount <= 0:
-            raise LifecycleError(t("Số tiền đã nộp phải lớn hơn 0."))
+        owed = state.fee_vnd - state.fee_paid
+        amount = _amount(params.get("amount", owed))
+        try:
+            check_payment(amount, owed, partial=partial_payment)
+            method = payment_method(_text(params, "method"))
+        except PaymentError as e:
+            raise LifecycleError(str(e)) from None
         data["amount"] = amount
-        data["method"] = _text(params, "method") or "cash"
+        data["method"] = method.value
     elif action == EventKind.RESOLVE:
         decision = params.get("decision", Decision.APPROVED)
         try:
@@ -534,6 +542,12 @@ def apply(state: DossierState | None, event: Event) -> DossierState:
         # (domain/attachments.py): never a change of the dossier's lifecycle state.
         return state
     s = _evolve(state, last_event_at=event.at, event_count=state.event_count + 1)
+    if set_aside(state, event):
+        # Another desk's concurrent action got there first in the fold order and this one is
+        # no longer legal (a withdrawal after a decision, a second payment of a fee already
+        # paid, a second supplement request...): it stays in the log, changes nothing, and
+        # services/sync/conflicts.py flags it to a person. Desk and server fold the same way.
+        return s
     if kind == EventKind.REFUSE:
         return _evolve(
             s, status=Status.REFUSED, refusal_reason=d.get("reason", ""), finished_at=event.at
@@ -559,7 +573,7 @@ def apply(state: DossierState | None, event: Event) -> DossierState:
             s, status=Status.PAYMENT_REQUESTED, resume_status=s.status, fee_vnd=owed_total
         )
     if kind == EventKind.RECORD_PAYMENT:
-        paid = s.fee_paid + int(d.get("amount", 0))
+        paid = s.fee_paid + counted_amount(state, event)
         if s.status == Status.PAYMENT_REQUESTED:
             return _evolve(
                 s, fee_paid=paid, status=s.resume_status or Status.PROCESSING, resume_status=None
@@ -569,6 +583,10 @@ def apply(state: DossierState | None, event: Event) -> DossierState:
         return _evolve(
             s,
             status=Status.RESOLVED,
+            # A decision stands over a concurrent withdrawal (TT 03/2025 Art. 7: withdrawal
+            # only before a decision): the dossier is reinstated as decided.
+            refusal_reason="" if s.status == Status.WITHDRAWN else s.refusal_reason,
+            resume_status=None if s.status == Status.WITHDRAWN else s.resume_status,
             decision=d.get("decision"),
             decision_reason=d.get("reason", ""),
             resolved_at=event.at,
@@ -581,8 +599,14 @@ def apply(state: DossierState | None, event: Event) -> DossierState:
             s, status=Status.RETURNED, returned_at=event.at, return_channel=d.get("channel")
         )
     if kind == EventKind.WITHDRAW:
+        # resume_status keeps the status the withdrawal interrupted: a concurrent decision
+        # from a status that allowed one reinstates the dossier (see set_aside).
         return _evolve(
-            s, status=Status.WITHDRAWN, refusal_reason=d.get("reason", ""), finished_at=event.at
+            s,
+            status=Status.WITHDRAWN,
+            refusal_reason=d.get("reason", ""),
+            finished_at=event.at,
+            resume_status=s.status,
         )
     if kind == EventKind.EXTEND:
         return _evolve(s, due_at=_due(d), extension_count=s.extension_count + 1)
@@ -592,6 +616,49 @@ def apply(state: DossierState | None, event: Event) -> DossierState:
             evaluation={"scores": list(d.get("scores", [])), "satisfaction": d.get("satisfaction")},
         )
     raise ValueError(f"unknown event kind {kind}")
+
+
+# ----------------------------------------------------------------------------- merge rules
+#
+# Events are folded in (hlc, desk, seq) order on every machine. Two desks offline can each do
+# an action that was legal on their own copy, but not both: the second in fold order is then
+# judged against the state the first left. These two functions are the whole merge rule.
+
+_DECIDABLE = frozenset({Status.RECEIVED, Status.FORWARDED, Status.PROCESSING})
+
+
+def set_aside(state: DossierState, event: Event) -> bool:
+    """True when the lifecycle would not allow ``event`` on ``state``: the fold skips it.
+
+    The legality is the ``allowed_actions`` table (what ``decide`` checks when the clerk
+    acts), with one rule on top: a decision stands over a concurrent withdrawal, so a
+    ``resolve`` folded after a withdrawal that interrupted a status allowing a decision is
+    applied (the dossier is reinstated as decided), not set aside.
+    """
+    kind = event.kind
+    if kind in SYSTEM_KINDS or kind == EventKind.RECEIVE:
+        return False  # notes change nothing anyway; a second receive is an error in apply
+    if (
+        kind == EventKind.RESOLVE
+        and state.status == Status.WITHDRAWN
+        and state.decision is None
+        and state.resume_status in _DECIDABLE
+    ):
+        return False
+    return kind not in allowed_actions(state)
+
+
+def counted_amount(state: DossierState, event: Event) -> int:
+    """The part of a ``record_payment`` the fees count: capped at what is still owed.
+
+    A payment recorded on two desks for one fee is counted once; the rest stays visible in the
+    log (and flagged) until a person decides.
+    """
+    if event.kind != EventKind.RECORD_PAYMENT or set_aside(state, event):
+        return 0
+    amount = int(event.data.get("amount", 0))
+    owed = max(state.fee_vnd - state.fee_paid, 0)
+    return max(min(amount, owed), 0)
 
 
 def replay(events: list[Event]) -> DossierState:

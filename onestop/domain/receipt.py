@@ -141,6 +141,7 @@ _URL_PREFIX_RE: Final = re.compile(
 # Parts of a dossier code's sequence (domain/codes.py): desk 01..99, daily counter >= 1.
 _DESK_NO_RANGE: Final = (1, 99)
 _COUNTER_MAX: Final = 10**10 - 1
+_TAG_MAX: Final = 999_999
 
 
 def _clean_text(name: str, value: object, *, max_len: int, allow_empty: bool = False) -> str:
@@ -255,6 +256,8 @@ class RawClaims:
     desk: int
     official: str = ""
     version: int = CLAIMS_VERSION
+    #: Only for desk 00 (no number yet): the desk's 6-digit tag, part of the dossier code.
+    tag: int | None = None
 
     def __post_init__(self) -> None:
         _normalise_common(self)
@@ -262,17 +265,26 @@ class RawClaims:
             raise ValueError(t("Ngày trong mã hồ sơ: phải là một ngày (date)."))
         if not 2000 <= self.code_day.year <= 2099:
             raise ValueError(t("Ngày trong mã hồ sơ: ngoài khoảng năm 2000-2099."))
-        _require_int(t("Số hiệu quầy"), self.desk_no, minimum=1, maximum=_DESK_NO_RANGE[1])
-        _require_int(t("Số thứ tự hồ sơ trong ngày"), self.counter, minimum=1, maximum=_COUNTER_MAX)
+        _require_int(t("Số hiệu quầy"), self.desk_no, minimum=0, maximum=_DESK_NO_RANGE[1])
+        if self.desk_no == 0:
+            # A desk with no number yet: its codes are 00{tag:06}{counter:04} (domain/codes.py).
+            _require_int(t("Mã tạm của quầy"), self.tag, maximum=_TAG_MAX)
+            _require_int(t("Số thứ tự hồ sơ trong ngày"), self.counter, minimum=1, maximum=9_999)
+        elif self.tag is not None:
+            raise ValueError(t("Mã tạm chỉ dùng cho quầy chưa có số hiệu."))
+        else:
+            _require_int(
+                t("Số thứ tự hồ sơ trong ngày"), self.counter, minimum=1, maximum=_COUNTER_MAX
+            )
 
     @property
     def code_tail(self) -> str:
         """The dossier code after the unit e-ID, ``YYMMDD-DDNNNN`` (e.g. ``261124-010001``)."""
-        return make_dossier_code("X", self.code_day, self.desk_no, self.counter)[2:]
+        return self.dossier_code("X")[2:]
 
     def dossier_code(self, unit_eid: str) -> str:
         """The full dossier code under ``unit_eid`` (the signing key's unit)."""
-        return make_dossier_code(unit_eid, self.code_day, self.desk_no, self.counter)
+        return make_dossier_code(unit_eid, self.code_day, self.desk_no, self.counter, tag=self.tag)
 
     def with_unit(self, unit_eid: str) -> ReceiptClaims:
         """``ReceiptClaims`` with the full dossier code; ``ValueError`` for a bad unit e-ID."""
@@ -292,6 +304,11 @@ class RawClaims:
 
     # -- wire form ---------------------------------------------------------------------------
 
+    def _wire_counter(self) -> int:
+        """The code's counter on the wire; for desk 00 the tag rides in front of it (tag × 10⁴ +
+        counter, at most 10¹⁰, so a browser's JavaScript number still holds it exactly)."""
+        return self.counter if self.tag is None else self.tag * 10_000 + self.counter
+
     def to_map(self) -> dict[int, object]:
         """The CBOR map with integer keys 1..11 (see the module docstring)."""
         received = _epoch_seconds(self.received_at)
@@ -300,7 +317,7 @@ class RawClaims:
             1: self.version,
             2: int(self.province),
             3: int(self.commune),
-            4: [int(f"{self.code_day:%y%m%d}"), self.desk_no, self.counter],
+            4: [int(f"{self.code_day:%y%m%d}"), self.desk_no, self._wire_counter()],
             5: self.procedure_code,
             6: self.applicant_name,
             7: received,
@@ -355,7 +372,8 @@ class RawClaims:
                 commune=f"{commune:05d}",
                 code_day=code_day,
                 desk_no=code[1],
-                counter=code[2],
+                counter=code[2] % 10_000 if code[1] == 0 else code[2],
+                tag=code[2] // 10_000 if code[1] == 0 else None,
                 procedure_code=value[5],
                 applicant_name=value[6],
                 received_at=_from_epoch_seconds(received),
@@ -419,6 +437,7 @@ class ReceiptClaims:
             code_day=parts.day,
             desk_no=parts.desk_no,
             counter=parts.counter,
+            tag=parts.tag,
             procedure_code=self.procedure_code,
             applicant_name=self.applicant_name,
             received_at=self.received_at,

@@ -23,10 +23,13 @@ Rules of Biểu 06 (REFERENCE §4.1; the README copies them):
    finished without a decision. It counts in (7) and as on time (9) at the date it stopped, as
    Thanh Hóa's Biểu II.06a does (REFERENCE §2.3), so that 3 = 7 + 11 still holds; how many of
    (9) these are is given separately (``stopped``).
-6. Not finished at the end of the period: in progress (11). Within the deadline (12) if the
-   clock is paused for a supplement, if there is no fixed due date, or if the due date in force
-   is on or after the last day of the period; overdue (13) otherwise (its due date is before
-   the last day of the period). For a period that has not ended yet, "the last day" is today.
+6. Not finished at the end of the period: in progress (11). Overdue (13) when the due time in
+   force has passed before the period ends -- ``due_at < end_at``, the first instant after the
+   last day -- as the Thanh Hóa system counts it (NgayHenTra before the end of the period): a
+   dossier due at 10:00 on the last day and still open at its end is overdue. Within the
+   deadline (12) otherwise: due at or after ``end_at``, the clock paused for a supplement, or
+   no fixed due date. For a period that has not ended yet the cut is the moment of the report
+   (``today``: a datetime, or a date meaning its first instant), see :func:`overdue_cut`.
 7. Identities checked on every row and the total: 3 = 4 + 5 + 6, 7 = 8 + 9 + 10,
    11 = 12 + 13, 3 = 7 + 11. A violation raises :class:`ReportError`.
 """
@@ -34,12 +37,13 @@ Rules of Biểu 06 (REFERENCE §4.1; the README copies them):
 from __future__ import annotations
 
 import calendar as _calendar
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from onestop.domain.clock import VN_TZ
 from onestop.domain.deadlines import Timeliness, classify
 from onestop.domain.events import Event, EventKind
 from onestop.domain.lifecycle import (
@@ -61,6 +65,8 @@ __all__ = [
     "Bieu06",
     "Bieu06Counts",
     "Bieu06Row",
+    "BOOK_COLUMNS",
+    "BookEntry",
     "BookRow",
     "EvaluationRecord",
     "EvaluationRow",
@@ -74,14 +80,19 @@ __all__ = [
     "PeriodKind",
     "ReportError",
     "Snapshot",
+    "agency_name",
     "auto_scores",
+    "book_closed_at",
+    "book_entry",
     "bieu06",
     "bieu06_line",
     "book_rows",
     "evaluation_summary",
     "fee_summary",
     "field_order",
+    "overdue_cut",
     "period",
+    "refused_at_intake",
     "service_indicators",
     "snapshot",
 ]
@@ -431,14 +442,15 @@ class Bieu06:
 
 
 def bieu06_line(
-    snap: Snapshot, p: Period, *, today: date | None = None
+    snap: Snapshot, p: Period, *, today: date | datetime | None = None
 ) -> tuple[str, str, bool] | None:
     """Where one dossier goes in Biểu 06 for ``p``: (intake column, outcome column, stopped).
 
     ``None`` when it is not in the report (refused at intake, received after the period, or
     finished before it). ``snap`` must be the state at the end of ``p`` (see module rules).
     ``today`` matters only for a period that has not ended yet: an open dossier is then overdue
-    if its due date is before today, not before the (future) last day of the period.
+    if its due time is before the moment of the report (:func:`overdue_cut`), not before the
+    (future) end of the period.
     """
     s = snap.state
     end_at = p.end_at
@@ -466,10 +478,32 @@ def bieu06_line(
             return intake, "on_time", True
         timeliness = classify(finished_at, snap.finish_due)
         return intake, _OUTCOME[timeliness], False
-    ref_day = min(p.end, today) if today is not None else p.end
-    if s.status == Status.SUPPLEMENT_REQUESTED or s.due_at is None or s.due_at.date() >= ref_day:
+    if (
+        s.status == Status.SUPPLEMENT_REQUESTED
+        or s.due_at is None
+        or s.due_at >= overdue_cut(p, today)
+    ):
         return intake, "within", False
     return intake, "overdue", False
+
+
+def overdue_cut(p: Period, today: date | datetime | None = None) -> datetime:
+    """The instant an open dossier's due time must be before to count as overdue (column 13).
+
+    The end of the period (``p.end_at``, the first instant after its last day); for a period
+    that has not ended yet, the moment of the report if that is earlier: ``today`` as a
+    datetime (rounded up to the whole second, the precision of the stored times), or a date,
+    meaning its first instant (a dossier due later that day is not overdue yet).
+    """
+    if today is None:
+        return p.end_at
+    if isinstance(today, datetime):
+        at = today if today.tzinfo is None else today.astimezone(VN_TZ).replace(tzinfo=None)
+        if at.microsecond:
+            at = at.replace(microsecond=0) + timedelta(seconds=1)
+    else:
+        at = datetime.combine(today, time())
+    return min(p.end_at, at)
 
 
 _OUTCOME = {Timeliness.EARLY: "early", Timeliness.ON_TIME: "on_time", Timeliness.LATE: "late"}
@@ -487,7 +521,7 @@ def bieu06(
     field: str | None = None,
     extra: Mapping[str, Bieu06Counts] | None = None,
     fields: Iterable[str] = (),
-    today: date | None = None,
+    today: date | datetime | None = None,
 ) -> Bieu06:
     """Biểu 06 for ``p`` from dossier snapshots taken at ``p.end_at``.
 
@@ -526,7 +560,7 @@ def bieu06_from_events(
     p: Period,
     *,
     field: str | None = None,
-    today: date | None = None,
+    today: date | datetime | None = None,
 ) -> Bieu06:
     """The reference computation: replay every dossier's log up to the end of ``p``."""
     snaps = (snapshot(events, p.end_at) for events in logs)
@@ -537,10 +571,74 @@ def bieu06_from_events(
 # BM.06 Sổ theo dõi hồ sơ
 # ------------------------------------------------------------------------------------------------
 
+# The 11 columns of the form (key, label, group): one list for the table, JSON, CSV, XLSX and
+# the PDF (forms/slips.py), so every rendering shows the same cells (:meth:`BookRow.cells`).
+BOOK_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("stt", "STT", ""),
+    ("code", "Mã hồ sơ", ""),
+    ("procedure_name", "Tên TTHC", ""),
+    ("applicant", "Tên tổ chức, cá nhân", ""),
+    ("contact", "Địa chỉ/SĐT", ""),
+    ("agency", "Cơ quan chủ trì giải quyết", ""),
+    ("received", "Nhận hồ sơ", "Nhận và trả kết quả"),
+    ("appointment", "Hẹn trả kết quả", "Nhận và trả kết quả"),
+    ("returned", "Trả kết quả", "Nhận và trả kết quả"),
+    ("return_channel", "Phương thức nhận kết quả", ""),
+    ("acknowledgement", "Ký nhận", ""),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BookEntry:
+    """A dossier for the tracking book: its state and what the state alone does not keep."""
+
+    state: DossierState
+    first_due_at: datetime | None = None  # the appointment in force before the extension
+    returned_by: str = ""  # who recorded the return of the result
+
+
+def book_entry(events: Iterable[Event]) -> BookEntry | None:
+    """Fold a dossier's whole log (causal order) for the book; ``None`` for an empty log."""
+    state: DossierState | None = None
+    first_due: datetime | None = None
+    returned_by = ""
+    for e in events:
+        if state is not None and e.kind == EventKind.EXTEND and state.extension_count == 0:
+            first_due = state.due_at
+        state = apply(state, e)
+        if e.kind == EventKind.RETURN_RESULT:
+            returned_by = e.actor
+    return None if state is None else BookEntry(state, first_due, returned_by)
+
+
+def _entry(x: BookEntry | DossierState) -> BookEntry:
+    if isinstance(x, BookEntry):
+        return x
+    # From a state alone: the receipt's appointment stands for the one before the extension.
+    return BookEntry(x, x.original_due_at if x.extension_count else None)
+
+
+def refused_at_intake(s: DossierState) -> bool:
+    """Refused at the desk (its first event was a refusal): it has a code, no appointment."""
+    return s.status == Status.REFUSED and s.event_count == 1
+
+
+def book_closed_at(s: DossierState) -> datetime | None:
+    """When the "Trả kết quả" cell got its entry: the return, or the stop (withdrawn, refused)."""
+    if s.returned_at is not None:
+        return s.returned_at
+    if s.status in (Status.WITHDRAWN, Status.REFUSED):
+        return s.finished_at
+    return None
+
+
+def _book_dt(dt: datetime) -> str:
+    return f"{dt:%H:%M %d/%m/%Y}"
+
 
 @dataclass(frozen=True)
 class BookRow:
-    """One line of the tracking book, as the dossier stood at the end of the period."""
+    """One line of the tracking book: the dossier as it stands when the book is produced."""
 
     stt: int
     code: str
@@ -551,87 +649,184 @@ class BookRow:
     contact: str  # "address / phone"
     agency: str
     received_at: datetime
-    due_at: datetime | None
+    due_at: datetime | None  # the appointment in force (after an extension)
+    first_due_at: datetime | None  # the appointment before the extension; None if not extended
     returned_at: datetime | None
-    result: str  # what the "Trả kết quả" cell says when there is no return time
+    closed_at: datetime | None  # when the "Trả kết quả" cell was filled (see book_closed_at)
     return_channel: str
+    returned_by: str
     status: str
+    refused_at_intake: bool
+    earlier: bool  # received before the period; listed because its return was made in it
 
-    def as_json(self) -> dict[str, Any]:
-        def fmt(dt: datetime | None) -> str | None:
-            return dt.isoformat(sep=" ", timespec="minutes") if dt else None
+    @property
+    def result(self) -> str:
+        """The "Trả kết quả" cell."""
+        return self.cells()["returned"]
 
+    def cells(self) -> dict[str, str]:
+        """The text of the 11 form columns, as every rendering prints them."""
+        received = _book_dt(self.received_at)
+        if self.earlier:
+            received = t("{at} (tiếp nhận kỳ trước)", at=received)
+        if self.refused_at_intake:
+            appointment = t("Từ chối tiếp nhận")
+        elif self.due_at is None:
+            appointment = t("Không có ngày hẹn cụ thể")
+        elif self.first_due_at is not None and self.first_due_at != self.due_at:
+            appointment = t(
+                "{first}; gia hạn đến {due}",
+                first=_book_dt(self.first_due_at),
+                due=_book_dt(self.due_at),
+            )
+        else:
+            appointment = _book_dt(self.due_at)
+        returned = ""
+        if self.returned_at is not None:
+            returned = _book_dt(self.returned_at)
+        elif self.closed_at is not None and self.refused_at_intake:
+            returned = t("Từ chối tiếp nhận {at}", at=_book_dt(self.closed_at))
+        elif self.closed_at is not None and self.status == Status.REFUSED:
+            returned = t("Từ chối giải quyết {day:%d/%m/%Y}", day=self.closed_at)
+        elif self.closed_at is not None and self.status == Status.WITHDRAWN:
+            returned = t("Dừng giải quyết {day:%d/%m/%Y}", day=self.closed_at)
+        ack = ""
+        if self.returned_at is not None:
+            ack = (
+                t("Đã trả kết quả; người trả: {who}", who=self.returned_by)
+                if self.returned_by
+                else t("Đã trả kết quả")
+            )
         return {
-            "stt": self.stt,
+            "stt": str(self.stt),
             "code": self.code,
-            "field": self.field,
-            "procedure_code": self.procedure_code,
             "procedure_name": self.procedure_name,
             "applicant": self.applicant,
             "contact": self.contact,
             "agency": self.agency,
+            "received": received,
+            "appointment": appointment,
+            "returned": returned,
+            "return_channel": t(self.return_channel)
+            if self.return_channel in RETURN_CHANNEL_LABELS.values()
+            else self.return_channel,
+            "acknowledgement": ack,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        """The raw values and, under the column keys, the cells as printed."""
+
+        def fmt(dt: datetime | None) -> str | None:
+            return dt.isoformat(sep=" ", timespec="minutes") if dt else None
+
+        return {
+            "field": self.field,
+            "procedure_code": self.procedure_code,
             "received_at": fmt(self.received_at),
             "due_at": fmt(self.due_at),
+            "first_due_at": fmt(self.first_due_at),
             "returned_at": fmt(self.returned_at),
-            "result": self.result,
-            "return_channel": self.return_channel,
+            "closed_at": fmt(self.closed_at),
+            "returned_by": self.returned_by,
             "status": self.status,
+            "refused_at_intake": self.refused_at_intake,
+            "earlier": self.earlier,
+            **self.cells(),
+            "stt": self.stt,
         }
 
 
-def _book_result(s: DossierState) -> str:
-    if s.returned_at is not None:
-        return ""
-    if s.status == Status.REFUSED:
-        return t("Từ chối tiếp nhận")
-    if s.status == Status.WITHDRAWN and s.finished_at is not None:
-        return t("Dừng giải quyết {day:%d/%m/%Y}", day=s.finished_at)
-    return ""
-
-
 def _return_channel(s: DossierState) -> str:
+    """The form's name of the return channel (Vietnamese; :meth:`BookRow.cells` translates)."""
     if s.return_channel and s.return_channel in {c.value for c in ReturnChannel}:
-        return t(RETURN_CHANNEL_LABELS[ReturnChannel(s.return_channel)])
+        return RETURN_CHANNEL_LABELS[ReturnChannel(s.return_channel)]
     return s.return_channel or ""
 
 
+def agency_name(handled_by: str, commune: str) -> str:
+    """ "Cơ quan chủ trì giải quyết" from the catalogue's ``handled_by`` and the commune's name.
+
+    The name of a Vietnamese body, so it is not translated.
+
+    "Công an xã" -> "Công an xã Mường Lát" (cư trú); "UBND xã", "cấp xã" or nothing -> "UBND xã
+    Mường Lát"; "liên thông ..." -> the commune's UBND, which leads the inter-agency package;
+    any other named body is printed as the catalogue names it.
+    """
+    place = commune.strip()
+    place = place[:1].lower() + place[1:]
+    key = search_key(handled_by)
+    if key.startswith("cong an"):
+        return f"Công an {place}".strip()
+    if not key or key in ("ubnd xa", "cap xa", "ubnd cap xa") or key.startswith("lien thong"):
+        suffix = " (liên thông)" if key.startswith("lien thong") else ""
+        return f"UBND {place}".strip() + suffix
+    return handled_by
+
+
 def book_rows(
-    states: Iterable[DossierState],
+    entries: Iterable[BookEntry | DossierState],
     p: Period,
     *,
     field: str | None = None,
-    agency: str = "",
+    agency: Callable[[DossierState], str] | str = "",
 ) -> list[BookRow]:
-    """The tracking book of dossiers received in ``p`` (of ``field``, if given), in order of receipt.
+    """The tracking book for ``p``: one book per field (lĩnh vực), each numbered from 1.
 
-    ``states`` should be as of the end of ``p``. Dossiers refused at intake are kept (they got a
-    code and a refusal slip) and say so in the result column.
+    A running register, not a snapshot: ``entries`` are the dossiers as they stand when the book
+    is produced, so the return and acknowledgement cells of a dossier received in ``p`` are
+    filled in once its result is returned, whenever that is. Each book lists, in order:
+
+    * every dossier received in ``p`` (by time of receipt), refused at intake included (it got a
+      code and a refusal slip, and is shown refused);
+    * then every dossier received before ``p`` whose return entry was made in ``p`` (result
+      returned, or stopped: withdrawn or refused after receipt), by time of that entry, marked
+      "tiếp nhận kỳ trước", so the book of the month of a return has the line to sign.
+
+    ``agency``: the text of column 6, or a function of the dossier giving it.
     """
-    chosen = sorted(
-        (s for s in states if p.contains(s.received_at) and (not field or s.field == field)),
-        key=lambda s: (s.received_at, s.code),
-    )
-    rows = []
-    for i, s in enumerate(chosen, start=1):
-        contact = " / ".join(x for x in (s.applicant_address, s.applicant_phone) if x)
-        rows.append(
-            BookRow(
-                stt=i,
-                code=s.code,
-                field=s.field,
-                procedure_code=s.procedure_code,
-                procedure_name=s.procedure_name,
-                applicant=s.applicant_name,
-                contact=contact,
-                agency=agency,
-                received_at=s.received_at,
-                due_at=s.due_at,
-                returned_at=s.returned_at,
-                result=_book_result(s),
-                return_channel=_return_channel(s),
-                status=s.status.value,
-            )
+    own: dict[str, list[BookEntry]] = {}
+    earlier: dict[str, list[BookEntry]] = {}
+    for x in entries:
+        e = _entry(x)
+        s = e.state
+        if field and s.field != field:
+            continue
+        closed = book_closed_at(s)
+        if p.contains(s.received_at):
+            own.setdefault(s.field, []).append(e)
+        elif s.received_at < p.start_at and closed is not None and p.contains(closed):
+            earlier.setdefault(s.field, []).append(e)
+    rows: list[BookRow] = []
+    for name in sorted(set(own) | set(earlier), key=field_order):
+        first = sorted(own.get(name, []), key=lambda e: (e.state.received_at, e.state.code))
+        later = sorted(
+            earlier.get(name, []),
+            key=lambda e: (book_closed_at(e.state) or e.state.received_at, e.state.code),
         )
+        for i, e in enumerate([*first, *later], start=1):
+            s = e.state
+            rows.append(
+                BookRow(
+                    stt=i,
+                    code=s.code,
+                    field=s.field,
+                    procedure_code=s.procedure_code,
+                    procedure_name=s.procedure_name,
+                    applicant=s.applicant_name,
+                    contact=" / ".join(x for x in (s.applicant_address, s.applicant_phone) if x),
+                    agency=agency(s) if callable(agency) else agency,
+                    received_at=s.received_at,
+                    due_at=None if refused_at_intake(s) else s.due_at,
+                    first_due_at=e.first_due_at if s.extension_count else None,
+                    returned_at=s.returned_at,
+                    closed_at=book_closed_at(s),
+                    return_channel=_return_channel(s),
+                    returned_by=e.returned_by if s.returned_at is not None else "",
+                    status=s.status.value,
+                    refused_at_intake=refused_at_intake(s),
+                    earlier=not p.contains(s.received_at),
+                )
+            )
     return rows
 
 

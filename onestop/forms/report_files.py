@@ -6,18 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime
 from typing import Any
 
 from onestop import __version__
-from onestop.domain.lifecycle import (
-    DossierState,
-)
-from onestop.domain.reports import (
-    Period,
-)
+from onestop.domain.payments import payment_method_label
+from onestop.domain.reports import BookRow, Period
 from onestop.domain.text import date_vi
 from onestop.i18n import get_language, t
 
@@ -62,7 +59,7 @@ class Report:
     notes: list[str]
     generated_at: datetime
     extra: dict[str, Any] = dc_field(default_factory=dict)
-    book_states: list[DossierState] = dc_field(default_factory=list)
+    book_rows: list[BookRow] = dc_field(default_factory=list)  # the book's one row model
 
 
 def to_json(r: Report) -> dict[str, Any]:
@@ -95,8 +92,17 @@ def to_json(r: Report) -> dict[str, Any]:
     return out
 
 
+def _shown(c: Column, v: Any) -> Any:
+    """A value as people read it: payment methods are stored as codes (cash, transfer, online)
+    and printed by name, in the report's language ("Tiền mặt"...). JSON keeps the codes."""
+    if c.key == "method" and isinstance(v, str):
+        return payment_method_label(v)
+    return v
+
+
 def cell_text(c: Column, v: Any) -> str:
     """A cell as every export writes it: dots for thousands, decimal commas, "—" for none."""
+    v = _shown(c, v)
     if v is None:
         return "—"
     if c.kind == "money" and isinstance(v, int):
@@ -178,7 +184,9 @@ def to_csv(r: Report) -> str:
             w.writerow([s.title])
         w.writerow([_flat_label(c) for c in s.columns])
         for row in [*s.rows, *([s.total] if s.total is not None else [])]:
-            w.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in s.columns])
+            w.writerow(
+                ["" if row.get(c.key) is None else _shown(c, row.get(c.key)) for c in s.columns]
+            )
     return buf.getvalue()
 
 
@@ -227,7 +235,7 @@ def to_xlsx(r: Report) -> bytes:
     for s in r.sections:
         ws = wb.active if first else wb.create_sheet()
         first = False
-        ws.title = s.title[:31]
+        ws.title = re.sub(r"[\\/*?:\[\]]", "-", s.title)[:31] or "-"
         ncol = len(s.columns)
         y = 1
         for i, line in enumerate([*_headings(r), r.unit + (f" — {r.field}" if r.field else "")]):
@@ -262,7 +270,7 @@ def to_xlsx(r: Report) -> bytes:
         for row in [*s.rows, *([s.total] if s.total is not None else [])]:
             is_total = row is s.total
             for x, c in enumerate(s.columns, start=1):
-                v = row.get(c.key)
+                v = _shown(c, row.get(c.key))
                 if c.key == "stt" and isinstance(v, str) and v.isdigit():
                     v = int(v)
                 cell = ws.cell(row=y, column=x, value=v)
@@ -302,13 +310,14 @@ def to_xlsx(r: Report) -> bytes:
 def to_pdf(r: Report, *, identity: Any, now: datetime) -> bytes:
     """A4 landscape in the slips' style (Liberation Serif, ND 30/2020 dates), with footnotes.
 
-    The tracking book is drawn by the slips' own BM.06 renderer, so both prints are the same.
+    The tracking book is drawn by the slips' own BM.06 renderer from the same rows (and cells)
+    as the other formats, one book per field.
     """
     if r.kind == "book":
-        from onestop.forms.slips import render_tracking_book
+        from onestop.forms.slips import render_book_rows
 
-        return render_tracking_book(
-            r.book_states,
+        return render_book_rows(
+            r.book_rows,
             identity,
             field=r.field or "",
             start=r.period.start,

@@ -23,13 +23,15 @@ Layout decisions, shared by every slip:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from onestop import __version__
+from onestop.domain.catalogue import FeeBasis, format_dong
 from onestop.domain.clock import VN_TZ
 from onestop.domain.deadlines import TimeUnit
 from onestop.domain.desk import DeskIdentity
@@ -41,6 +43,9 @@ from onestop.domain.lifecycle import (
     Status,
     apply,
 )
+from onestop.domain.numbering import number_for
+from onestop.domain.payments import PAYMENT_METHOD_LABELS, PaymentMethod
+from onestop.domain.reports import BOOK_COLUMNS, BookRow, Period, book_rows
 from onestop.domain.text import date_vi, datetime_vi
 from onestop.forms.page import nfc
 from onestop.forms.pdf import (
@@ -53,7 +58,7 @@ from onestop.forms.pdf import (
     new_pdf,
     qr_image,
 )
-from onestop.i18n import t
+from onestop.i18n import get_language, set_language, t
 
 if TYPE_CHECKING:
     from onestop.forms.pdf_doc import SlipPDF
@@ -64,6 +69,7 @@ __all__ = [
     "SlipKind",
     "SlipSignature",
     "applicable_slips",
+    "render_book_rows",
     "render_slip",
     "render_tracking_book",
 ]
@@ -156,19 +162,38 @@ def render_slip(
     qr_text: str | None = None,
     signature: SlipSignature | None = None,
     official: str = "",
+    contact_phone: str = "",
+    head_of_unit: str = "",
 ) -> bytes:
     """Render one official slip of ``dossier`` as A4 PDF bytes.
 
-    ``official`` is the name printed under the desk's signature block (the clerk, or for the
-    apology letter the head of the agency); when empty, the actor of the event that produced
-    the slip is printed instead (nothing for the apology). ``qr_text`` puts the signed receipt
-    QR on the receipt. Raises :class:`SlipError` when the slip does not apply.
+    ``official`` is the name printed under the desk's signature block (the clerk); when empty,
+    the actor of the event that produced the slip is printed instead. The apology letter is
+    signed by the head of the unit (BM.04), never by the desk user: it prints ``head_of_unit``
+    (a desk setting; empty leaves the line to be written by hand) and its signature line names
+    the desk, not the person logged in. ``contact_phone`` is the phone on the supplement request.
+    ``qr_text`` puts the signed receipt QR on the receipt. Raises :class:`SlipError` when the
+    slip does not apply.
     """
     kind = SlipKind(kind)
     evs = _own_events(dossier, events)
     if kind not in applicable_slips(dossier, evs):
         raise SlipError(_not_applicable(kind, dossier))
-    ctx = _Ctx(kind, dossier, evs, desk, _local(now), qr_text, signature, official.strip())
+    if kind == SlipKind.APOLOGY:
+        official = head_of_unit
+        if signature is not None:
+            signature = replace(signature, signer_name=desk.desk_name)
+    ctx = _Ctx(
+        kind,
+        dossier,
+        evs,
+        desk,
+        _local(now),
+        qr_text,
+        signature,
+        official.strip(),
+        contact_phone.strip(),
+    )
     if kind == SlipKind.CONTROL:
         pdf = _new_pdf(ctx, page_numbers=True)
         try:
@@ -203,36 +228,64 @@ def render_tracking_book(
     """BM.06 "Sổ theo dõi hồ sơ" of one field (lĩnh vực) for dossiers received in [start, end].
 
     Dossiers of other fields or received outside the period are left out, so the printed book
-    always matches its heading. Rows are in order of receipt. ``signature`` (optional, an
-    addition to the agreed signature) is printed and stored as on the slips.
+    always matches its heading. Rows are in order of receipt; the agency column is the commune's
+    UBND (no catalogue here: ``onestop report book`` prints :func:`render_book_rows` from the
+    catalogue). ``signature`` (optional, an addition to the agreed signature) is printed and
+    stored as on the slips.
     """
-    rows = sorted(
-        (
-            d
-            for d in dossiers
-            if (not field or d.field == field) and start <= d.received_at.date() <= end
-        ),
-        key=lambda d: (d.received_at, d.code),
+    chosen = [
+        d
+        for d in dossiers
+        if (not field or d.field == field) and start <= d.received_at.date() <= end
+    ]
+    rows = book_rows(chosen, Period(start, end), field=field or None, agency=_agency(desk))
+    return render_book_rows(
+        rows, desk, field=field, start=start, end=end, now=now, signature=signature
     )
+
+
+def render_book_rows(
+    rows: Sequence[BookRow],
+    desk: DeskIdentity,
+    *,
+    field: str,
+    start: date,
+    end: date,
+    now: datetime,
+    signature: SlipSignature | None = None,
+) -> bytes:
+    """BM.06 from the rows of ``domain.reports.book_rows``: one book per field, each starting on
+    a new page with its own heading, the cells exactly as ``BookRow.cells`` gives them (in
+    Vietnamese, like every form)."""
+    books: dict[str, list[BookRow]] = {}
+    if field:
+        books[field] = []
+    for r in rows:
+        books.setdefault(r.field, []).append(r)
+    if not books:
+        books[field] = []
     now = _local(now)
     pdf = _make_pdf(signature, now, landscape=True, page_numbers=True)
+    language = get_language()
+    set_language("vi")
     try:
-        pdf.add_page()
-        w = Writer(pdf, 13.0)
-        w.header(
-            unit=desk.agency_name,
-            office="Trung tâm Phục vụ hành chính công",
-            number=f"Số: {DOTS}/{_BOOK_SYMBOL}",
-            place_date=f"{_place(desk)}, {date_vi(now.date())}",
-        )
-        w.title(BOOK_TITLE, size=15)
-        w.centered(f"Lĩnh vực: {field or 'Tất cả các lĩnh vực'}", style="B")
-        w.centered(f"Từ {date_vi(start)} đến {date_vi(end)}", style="I")
-        w.gap(2)
-        _book_table(w, rows, desk)
-        if not rows:
-            w.gap(3)
-            w.para("Không có hồ sơ nào trong kỳ.", style="I", align="C")
+        for name, book in books.items():
+            pdf.add_page()
+            w = Writer(pdf, 13.0)
+            w.header(
+                unit=desk.agency_name,
+                office="Trung tâm Phục vụ hành chính công",
+                number=f"Số: {DOTS}/{_BOOK_SYMBOL}",
+                place_date=f"{_place(desk)}, {date_vi(now.date())}",
+            )
+            w.title(BOOK_TITLE, size=15)
+            w.centered(f"Lĩnh vực: {name or 'Tất cả các lĩnh vực'}", style="B")
+            w.centered(f"Từ {date_vi(start)} đến {date_vi(end)}", style="I")
+            w.gap(2)
+            _book_table(w, book)
+            if not book:
+                w.gap(3)
+                w.para("Không có hồ sơ nào trong kỳ.", style="I", align="C")
         _metadata(
             pdf,
             title=BOOK_TITLE,
@@ -243,6 +296,7 @@ def render_tracking_book(
         )
         return pdf.to_bytes()
     finally:
+        set_language(language)
         pdf.close_fonts()
 
 
@@ -261,6 +315,7 @@ class _Ctx:
     qr_text: str | None
     signature: SlipSignature | None
     official: str
+    contact_phone: str = ""
 
     def last(self, kind: EventKind) -> Event | None:
         found = [e for e in self.events if e.kind == kind]
@@ -338,22 +393,30 @@ def _agency(desk: DeskIdentity) -> str:
 
 
 def _number(ctx: _Ctx) -> str:
-    """The form number: the dossier's daily sequence, e.g. "Số: 030017/TN-TTPVHCC"."""
-    code = ctx.dossier.code
-    seq = code.rsplit("-", 1)[-1] if "-" in code else ""
-    return f"Số: {seq or DOTS}/{_NUMBER_SYMBOL[ctx.kind]}"
+    """The form number stored in the event that produced the slip (domain/numbering.py), e.g.
+    "Số: 12-03/PXL": the 12th apology letter of the year at desk 03. A slip of an event written
+    before numbering existed leaves the number to be written by hand."""
+    number = number_for(ctx.kind.value, ctx.events)
+    return f"Số: {number or DOTS}/{_NUMBER_SYMBOL[ctx.kind]}"
 
 
 def _dong(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".") + " đồng"
+    return format_dong(amount)
 
 
-def _fee_text(d: DossierState) -> str:
+def _fee_text(ctx: _Ctx) -> str:
+    """The fee line: "Miễn phí" only for a procedure the catalogue says is free; any other
+    zero (an exemption the clerk applied, an old dossier without its fee basis) is "0 đồng"."""
+    d = ctx.dossier
     if d.fee_vnd <= 0:
-        return "Miễn phí"
+        intake = ctx.last(EventKind.RECEIVE)
+        basis = intake.data.get("fee_basis") if intake is not None else None
+        return "Miễn phí" if basis == FeeBasis.FREE.value else _dong(0)
     text = _dong(d.fee_vnd)
     if d.fee_paid >= d.fee_vnd:
         text += " (đã nộp)"
+    elif d.fee_paid > 0:
+        text += f" (đã nộp {_dong(d.fee_paid)})"
     return text
 
 
@@ -554,7 +617,7 @@ def _draw_receipt(w: Writer, ctx: _Ctx, copy_label: str) -> None:
     w.field("Thời gian nhận hồ sơ", datetime_vi(d.received_at))
     w.field("Thời gian trả kết quả giải quyết hồ sơ", _due_text(d.due_at), strong=True)
     w.field("Đăng ký nhận kết quả tại", f"{ctx.desk.desk_name}, {_office(ctx.desk)}")
-    w.field("Phí, lệ phí", _fee_text(d))
+    w.field("Phí, lệ phí", _fee_text(ctx))
     w.para(f"Vào Sổ theo dõi hồ sơ, Quyển số {DOTS}, Số thứ tự {DOTS}")
     submitter = (d.proxy or {}).get("name") or d.applicant_name
     w.signatures(
@@ -646,7 +709,8 @@ def _draw_supplement(w: Writer, ctx: _Ctx, copy_label: str) -> None:
     contact = ctx.signer_name(EventKind.REQUEST_SUPPLEMENT)
     w.para(
         "Trong quá trình hoàn thiện hồ sơ nếu có vướng mắc, Ông/Bà liên hệ với "
-        f"{contact or DOTS} ({ctx.desk.desk_name}, {_office(ctx.desk)}), số điện thoại {DOTS} "
+        f"{contact or DOTS} ({ctx.desk.desk_name}, {_office(ctx.desk)}), số điện thoại "
+        f"{ctx.contact_phone or DOTS} "
         "để được hướng dẫn."
     )
     w.para(
@@ -880,6 +944,9 @@ def _control_rows(ctx: _Ctx) -> list[tuple[str, str, str, str]]:
         elif e.kind == EventKind.RECORD_PAYMENT:
             unit = TN_TKQ
             note = f"Đã nộp phí, lệ phí {_dong(int(data.get('amount', 0)))}"
+            method = str(data.get("method", ""))
+            if method in set(PaymentMethod):
+                note += f" ({PAYMENT_METHOD_LABELS[PaymentMethod(method)].lower()})"
         elif e.kind == EventKind.RESOLVE:
             unit = holder
             note = (
@@ -984,24 +1051,10 @@ def _draw_control(w: Writer, ctx: _Ctx) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def _returned_cell(d: DossierState) -> str:
-    if d.returned_at is not None:
-        return _short_dt(d.returned_at).replace(" ", "\n")
-    if d.status == Status.REFUSED:
-        return "Từ chối tiếp nhận"
-    if d.status == Status.WITHDRAWN:
-        when = f"\n{d.finished_at:%d/%m/%Y}" if d.finished_at else ""
-        return f"Dừng giải quyết{when}"
-    return ""
+_TIME_FIRST = re.compile(r"^(\d\d:\d\d) ")
 
 
-def _return_channel_cell(d: DossierState) -> str:
-    if d.return_channel and d.return_channel in set(ReturnChannel):
-        return RETURN_CHANNEL_LABELS[ReturnChannel(d.return_channel)]
-    return d.return_channel or ""
-
-
-def _book_table(w: Writer, rows: list[DossierState], desk: DeskIdentity) -> None:
+def _book_table(w: Writer, rows: Sequence[BookRow]) -> None:
     from fpdf.fonts import FontFace
 
     pdf = w.pdf
@@ -1011,7 +1064,7 @@ def _book_table(w: Writer, rows: list[DossierState], desk: DeskIdentity) -> None
     # Fixed columns are as wide as their content, so a code or a date never wraps (a split
     # code cannot be read back or searched in the PDF text); the text columns share the rest.
     code_w = min(
-        52.0, max([28.0] + [pdf.get_string_width(nfc(d.code)) + 2 * pad + 1 for d in rows])
+        52.0, max([28.0] + [pdf.get_string_width(nfc(r.code)) + 2 * pad + 1 for r in rows])
     )
     date_w = pdf.get_string_width("00/00/0000") + 2 * pad + 1.5
     stt_w = max(10.0, pdf.get_string_width(str(len(rows))) + 2 * pad + 1)
@@ -1032,24 +1085,13 @@ def _book_table(w: Writer, rows: list[DossierState], desk: DeskIdentity) -> None
         channel_w,
         sign_w,
     )
+    centred = {"stt", "received", "appointment", "returned"}
     heading = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
     with pdf.table(
         col_widths=widths,
         width=pdf.text_width,
         line_height=line_height(size, 1.2),
-        text_align=(
-            "CENTER",
-            "LEFT",
-            "LEFT",
-            "LEFT",
-            "LEFT",
-            "LEFT",
-            "CENTER",
-            "CENTER",
-            "CENTER",
-            "LEFT",
-            "LEFT",
-        ),
+        text_align=tuple("CENTER" if key in centred else "LEFT" for key, _, _ in BOOK_COLUMNS),
         headings_style=heading,
         num_heading_rows=3,
         repeat_headings=1,
@@ -1057,42 +1099,30 @@ def _book_table(w: Writer, rows: list[DossierState], desk: DeskIdentity) -> None
         v_align="TOP",
     ) as table:
         r1 = table.row()
-        for text in (
-            "STT",
-            "Mã hồ sơ",
-            "Tên TTHC",
-            "Tên tổ chức, cá nhân",
-            "Địa chỉ/SĐT",
-            "Cơ quan chủ trì giải quyết",
-        ):
-            r1.cell(text, align="C", v_align="MIDDLE", rowspan=2)
-        r1.cell("Nhận và trả kết quả", align="C", colspan=3)
-        r1.cell("Phương thức nhận kết quả", align="C", v_align="MIDDLE", rowspan=2)
-        r1.cell("Ký nhận", align="C", v_align="MIDDLE", rowspan=2)
+        group_done = False
+        for _, label, group in BOOK_COLUMNS:
+            if not group:
+                r1.cell(label, align="C", v_align="MIDDLE", rowspan=2)
+            elif not group_done:
+                span = sum(1 for c in BOOK_COLUMNS if c[2] == group)
+                r1.cell(group, align="C", colspan=span)
+                group_done = True
         r2 = table.row()
-        for text in ("Nhận hồ sơ", "Hẹn trả kết quả", "Trả kết quả"):
-            r2.cell(text, align="C", v_align="MIDDLE")
+        for _, label, group in BOOK_COLUMNS:
+            if group:
+                r2.cell(label, align="C", v_align="MIDDLE")
         r3 = table.row()
-        for i in range(1, 12):
+        for i in range(1, len(BOOK_COLUMNS) + 1):
             r3.cell(f"({i})", align="C")
-        for n, d in enumerate(rows, start=1):
-            contact = "\n".join(x for x in (d.applicant_address, d.applicant_phone) if x)
-            due = _short_dt(d.due_at).replace(" ", "\n") if d.due_at else "Không có ngày hẹn cụ thể"
-            cells = (
-                str(n),
-                d.code,
-                d.procedure_name,
-                d.applicant_name,
-                contact,
-                _agency(desk),
-                _short_dt(d.received_at).replace(" ", "\n"),
-                due,
-                _returned_cell(d),
-                _return_channel_cell(d),
-                "",
-            )
+        for r in rows:
+            cells = r.cells()
             row = table.row()
-            for text in cells:
+            for key, _, _ in BOOK_COLUMNS:
+                text = cells[key]
+                if key in centred:  # "09:00 02/03/2026" on two lines: the column stays narrow
+                    text = _TIME_FIRST.sub(r"\1\n", text)
+                elif key == "contact":
+                    text = text.replace(" / ", "\n")
                 row.cell(nfc(text))
     w.font()
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from onestop.crypto.seal import SealError, ecdh_key_for, open_sealed, recipient_kids
 from onestop.crypto.signer import SoftwareSigner
@@ -20,6 +20,7 @@ from onestop.server.enroll import IssuedCode, issue_code, revoke_desk
 from onestop.server.errors import ApiError
 from onestop.server.ingest import ingest_batch
 from onestop.server.keys import ServerKeyError, server_signer
+from onestop.server.models import ServerEventAhead, metadata
 from onestop.server.reference import NAMES, publish, seed
 from onestop.wire.base import MAX_BUNDLE_BYTES, WireError
 from onestop.wire.bundle import SealedBundle, decode_bundle
@@ -150,8 +151,13 @@ def import_bundle(db: ServerDB, path: Path) -> ImportOutcome:
 
 
 def desk_list(db: ServerDB) -> list[dict[str, Any]]:
+    ahead_t = metadata.tables[ServerEventAhead.__tablename__]
     with db.read() as conn:
         rows = conn.execute(select(repo.DESK).order_by(repo.DESK.c.desk_id)).mappings().all()
+        # Events whose time was ahead of the server's receipt (a fast desk clock; ingest.py).
+        ahead: dict[str, int] = dict(
+            conn.execute(select(ahead_t.c.desk_id, func.count()).group_by(ahead_t.c.desk_id)).all()
+        )
     return [
         {
             "desk_id": r["desk_id"],
@@ -160,6 +166,7 @@ def desk_list(db: ServerDB) -> list[dict[str, Any]]:
             "acked_seq": int(r["acked_seq"]),
             "last_seen_at": r["last_seen_at"],
             "kid": bytes(r["kid"]).hex(),
+            "events_ahead": int(ahead.get(r["desk_id"], 0)),
         }
         for r in rows
     ]

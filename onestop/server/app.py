@@ -20,7 +20,14 @@ GET      /events           ?commune=&after=desk:seq,... (signed request) → sig
 GET      /reference        ?cursor=N, ETag/If-None-Match → signed reference items or 304.
 GET      /digest           (signed request) → {dossiers, events, digest} of the commune.
 GET      /health           → {service, version, kid}
+POST     /chunks/missing   (signed request) CBOR [id32...] ≤ 1024 → CBOR [id32...] the server lacks
+PUT      /chunks/{id}      (signed request) the chunk's bytes → 201 stored | 200 already held
+POST     /files/commit     (signed request) CBOR {1 desk, 2 seq, 3 sha256} → 200 signed
+                           onestop-file/1 | 409 {missing, missing_count} | 404 event not here
 =======  ================  ====================================================================
+
+The files lane (wire/chunks.py, server/files.py) and, for province staff (session cookie),
+``GET /api/v1/province/dossiers/{code}/files`` and ``…/files/{id}`` (the reassembled PDF).
 """
 
 from __future__ import annotations
@@ -31,18 +38,18 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from onestop import __version__
 from onestop.crypto.signer import Signer
-from onestop.server import repo
+from onestop.server import files, repo
 from onestop.server.db import ServerDB, default_database_url, migrate
 from onestop.server.enroll import SAFE, check_auth_time, enroll
 from onestop.server.errors import ApiError
@@ -58,7 +65,21 @@ from onestop.server.keys import server_signer
 from onestop.server.reference import changed_since, seed
 from onestop.server.web import mount as mount_web
 from onestop.server.web.ratelimit import RateLimiter
+from onestop.server.web.routes import current_staff
+from onestop.server.web.staff import Staff
 from onestop.wire.base import API, CBOR_MEDIA, MAX_WIRE_BYTES, WireError, b64e, now_epoch
+from onestop.wire.chunks import (
+    CHUNK_PATH,
+    COMMIT_PATH,
+    MAX_CHUNK_BODY,
+    MAX_QUERY_BODY,
+    MISSING_PATH,
+    CommitRequest,
+    body_digest,
+    check_chunk,
+    decode_ids,
+    encode_ids,
+)
 from onestop.wire.codec import dictionaries
 from onestop.wire.messages import REF_CT, REVOKED_CT, parse_auth, sign, verify_message
 from onestop.wire.state import digest
@@ -66,6 +87,9 @@ from onestop.wire.state import digest
 log = logging.getLogger("onestop.server")
 DATABASE_URL_ENV = "ONESTOP_SERVER_DATABASE_URL"
 _MAX_JSON = 64 * 1024
+
+DossierCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+FileId = Annotated[str, Path(min_length=6, max_length=64, pattern=r"^[0-9a-f]+$")]
 
 #: Failed enrollment attempts per client address: 10 at once, then one every 30 s.
 ENROLL_FAILURE_RATE = (1 / 30, 10)
@@ -149,7 +173,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     db = ServerDB(database_url or os.environ.get(DATABASE_URL_ENV) or default_database_url())
     migrate(db)
     seed(db)
-    ctx = ServerContext(db, server_signer(db))
+    signer = server_signer(db)
+    ctx = ServerContext(db, signer)
+    chunk_store: files.ChunkStore = files.open_store(db, signer)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -316,6 +342,87 @@ def create_app(database_url: str | None = None) -> FastAPI:
             }
 
         return await run_in_threadpool(compute)
+
+    # ---- the files lane (wire/chunks.py): chunks after the events, never in front
+
+    def _bad(e: WireError) -> ApiError:
+        return ApiError(400, "bad_request", str(e))
+
+    def _signed_body(request: Request, body: bytes) -> None:
+        # The signed target carries the body's digest: the desk's signature covers the body.
+        if request.query_params.get("b") != body_digest(body):
+            raise ApiError(401, "bad_signature", "Chữ ký yêu cầu không khớp nội dung yêu cầu.")
+
+    @app.post(MISSING_PATH)
+    async def post_missing(request: Request) -> Response:
+        await run_in_threadpool(_authenticate, ctx, request)
+        body = await _read_body(request, MAX_QUERY_BODY)
+        _signed_body(request, body)
+        try:
+            ids = decode_ids(body)
+        except WireError as e:
+            raise _bad(e) from e
+        lacking = await run_in_threadpool(chunk_store.missing, ids)
+        return _cbor(encode_ids(lacking))
+
+    @app.put(CHUNK_PATH + "/{chunk_id}")
+    async def put_chunk(request: Request, chunk_id: str) -> Response:
+        await run_in_threadpool(_authenticate, ctx, request)
+        body = await _read_body(request, MAX_CHUNK_BODY)
+        _signed_body(request, body)
+        try:
+            check_chunk(chunk_id, body)
+        except WireError as e:
+            raise ApiError(422, "bad_chunk", str(e)) from e
+        created = await run_in_threadpool(chunk_store.put, chunk_id, body)
+        return Response(status_code=201 if created else 200)
+
+    @app.post(COMMIT_PATH)
+    async def post_commit(request: Request) -> Response:
+        desk = await run_in_threadpool(_authenticate, ctx, request)
+        body = await _read_body(request, MAX_QUERY_BODY)
+        _signed_body(request, body)
+        try:
+            req = CommitRequest.decode(body)
+        except WireError as e:
+            raise _bad(e) from e
+        ack = await run_in_threadpool(
+            files.commit, db, chunk_store, signer, str(desk["desk_id"]), req
+        )
+        return _cbor(ack)
+
+    # ---- province staff: a dossier's files (the citizen page never shows files)
+
+    @app.get("/api/v1/province/dossiers/{code}/files", include_in_schema=False)
+    async def staff_files(
+        _who: Annotated[Staff, Depends(current_staff)], code: DossierCode
+    ) -> JSONResponse:
+        found = await run_in_threadpool(files.dossier_files, db, code)
+        return JSONResponse(
+            {"dossier": code, "files": [files.as_json(a, ok) for a, ok in found]},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @app.get("/api/v1/province/dossiers/{code}/files/{file_id}", include_in_schema=False)
+    async def staff_file(
+        _who: Annotated[Staff, Depends(current_staff)],
+        code: DossierCode,
+        file_id: FileId,
+    ) -> StreamingResponse:
+        a = await run_in_threadpool(files.find_file, db, code, file_id)
+        if a is None:
+            raise ApiError(404, "not_found", "Máy chủ chưa có tệp này của hồ sơ.")
+        ids = await run_in_threadpool(files.chunk_ids, chunk_store, a)
+        name = f"{code}-{a.component}-{a.id}.pdf"
+        return StreamingResponse(
+            files.stream_file(chunk_store, ids),
+            media_type=a.mime,
+            headers={
+                "Content-Length": str(a.size),
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     # The citizen receipt page, the province dashboard and their JSON API (server/web/),
     # plus security headers, gzip and body limits on every web response.

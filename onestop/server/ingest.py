@@ -26,15 +26,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert
 
 from onestop.crypto.signer import Signer
-from onestop.domain.events import Event, EventFormatError, chain
+from onestop.domain.events import Event, EventFormatError, chain, to_epoch
 from onestop.domain.fields import FieldError, check_event
 from onestop.domain.lifecycle import apply
 from onestop.server import repo
 from onestop.server.db import ServerDB
 from onestop.server.errors import ApiError
+from onestop.server.models import ServerEventAhead, metadata
 from onestop.store.timefmt import dt_to_text, opt_dt_to_text
 from onestop.wire.base import MAX_WIRE_BYTES, WireError, b64e, now_epoch
 from onestop.wire.codec import (
@@ -208,6 +209,9 @@ def ingest_batch(
         with repo.pipeline(conn, db):
             repo.lock_dossiers(conn=conn, db=db, codes=sorted(by_dossier))
             repo.insert_events(conn=conn, db=db, rows=rows)
+            ahead = _ahead(events, now)
+            if ahead:
+                conn.execute(insert(_AHEAD), ahead)
             existing, outside = repo.projection_inputs(
                 conn=conn,
                 db=db,
@@ -243,6 +247,23 @@ def ingest_batch(
                 ack=ack,
             )
     return Accepted(ack, False, len(rows), env.last_seq)
+
+
+# An event more than this far ahead of the server's clock when it arrives is marked (issue 16):
+# the desk clock runs fast, its reception times and legal deadlines are late. The desks warn
+# at intake beyond the same 5 minutes (services/desk.py CLOCK_SKEW_WARN_S).
+AHEAD_LIMIT_S = 5 * 60
+_AHEAD = metadata.tables[ServerEventAhead.__tablename__]
+
+
+def _ahead(events: list[Event], now: int) -> list[dict[str, Any]]:
+    """Marks for the newly stored events whose own time is ahead of the receipt time."""
+    out = []
+    for ev in events:
+        at = to_epoch(ev.at)
+        if at - now > AHEAD_LIMIT_S:
+            out.append({"desk_id": ev.desk_id, "seq": ev.seq, "event_at": at, "accepted_at": now})
+    return out
 
 
 def _check_events(

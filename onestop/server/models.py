@@ -166,3 +166,32 @@ class ServerStaff(ServerModel, table=True):
     locked_until: int | None = Field(default=None, sa_column=_bigint(nullable=True))
     last_login_at: int | None = Field(default=None, sa_column=_bigint(nullable=True))
     session_version: int = 1
+
+
+class ServerFile(ServerModel, table=True):
+    """A digitised file the server holds whole (``server/files.py``): every chunk of its
+    manifest is in the chunk store and the reassembled bytes hash to ``sha256``. Written once,
+    by the first commit; a later commit of the same file (another desk, another dossier) finds
+    it here and costs no payload."""
+
+    __tablename__ = "server_file"
+    sha256: str = Field(primary_key=True)
+    size: int = Field(sa_column=_bigint())
+    chunk_count: int
+    desk_id: str  # the attach event that first completed it
+    seq: int = Field(sa_column=_bigint())
+    completed_at: int = Field(sa_column=_bigint())
+
+
+class ServerEventAhead(ServerModel, table=True):
+    """An accepted event whose time is more than ``AHEAD_LIMIT_S`` ahead of the server's clock
+    when it arrived (``server/ingest.py``): a desk clock running fast writes future reception
+    times, and the legal deadline would run late. Marked, never changed: the event stays as the
+    desk chained and signed it; the province sees the count per desk (``onestop server
+    desks``). A row only for marked events, so the common case costs nothing."""
+
+    __tablename__ = "server_event_ahead"
+    desk_id: str = Field(primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_at: int = Field(sa_column=_bigint())  # the event's own time (epoch seconds)
+    accepted_at: int = Field(sa_column=_bigint())

@@ -5,7 +5,9 @@ on a *read* connection (in WAL mode a reader never blocks the writer, so the cle
 receiving dossiers while it runs; the copy is one snapshot, compacted, and on an encrypted
 desk SQLCipher writes it encrypted under the same key), plus the files of the desk's keys
 folder (``<db>.keys/``: the desk signing key, itself encrypted under the official's
-passphrase, and the province trust list), so a restore on a new laptop can sign and sync.
+passphrase, and the province trust list), so a restore on a new laptop can sign and sync, and
+every chunk file of the desk's file store (``<db stem>.files/``, the scanned papers: each chunk
+already AES-256-GCM under the store's key, and sealed once more here).
 
 The copy is made next to the live database (never on the backup medium: a USB stick pulled
 out mid-way must not keep a plaintext copy), then streamed through authenticated encryption
@@ -22,13 +24,17 @@ File format ``onestop-backup/1``::
 
     header = {"format": "onestop-backup/1", "desk_id", "created_at" (local ISO time),
               "app_version", "chunk_size" (1 MiB), "nonce_prefix" (4 random bytes, b64),
-              "members": [{"name": "desk.sqlite" | "keys/<file>", "size": bytes}, ...],
+              "members": [{"name": "desk.sqlite" | "keys/<file>" | "files/<chunk name>",
+                           "size": bytes}, ...],
+              "files": true (the file store is included; absent in older backups),
               "db_encrypted": bool, "keyring": b64 of the keyring file | null,
               "summary": {"dossiers", "events", "last_event_at"},
               "wrap": {"kind": "data-key", "salt", "nonce", "key"}
                     | {"kind": "passphrase", "n", "r", "p", "salt", "nonce", "key"}}
 
-The plaintext stream is the members one after the other (sizes in the header). Chunk ``i``
+The plaintext stream is the members one after the other (sizes in the header), each member
+file opened only while its bytes are streamed (a store of thousands of chunks keeps memory and
+open files bounded). Chunk ``i``
 is sealed with a random per-backup *content key*, nonce = ``nonce_prefix || i`` (8 bytes
 big-endian) and AAD = ``SHA-256(magic || header) || i (8 bytes) || final`` (1 byte, 1 only on
 the last chunk). So a flipped bit anywhere in the header or a chunk, a reordered or dropped
@@ -51,9 +57,15 @@ The header itself is not secret: desk id, creation time, sizes, counts of dossie
 Restore (``restore_backup``) verifies every tag and the final flag in a first pass before it
 writes anything, decrypts into a temp file beside the target, runs ``PRAGMA integrity_check``,
 migrates a backup of an older schema forward, runs ``Desk.rebuild(fix=False)`` (projections
-and hash chains), and only then, after the caller's confirmation, swaps atomically: the live
-database is checkpointed, hard-linked (or copied) to ``<db>.before-restore-<ts>`` and replaced
-with ``os.replace``. Close the desk first: a desk busy in another program makes the checkpoint
+and hash chains), verifies every staged chunk of the file store (it decrypts under the root key
+of the *staged* database — its SQLCipher data key, or the ``files_secret`` setting of a plain
+desk —, carries the id its name is the HMAC of, and hashes to it) and that every chunk of every
+live ``attach`` manifest is present, and only then, after the caller's confirmation, swaps
+atomically: the live database is checkpointed, hard-linked (or copied) to
+``<db>.before-restore-<ts>`` and replaced with ``os.replace``; the live ``<stem>.files/`` is
+renamed ``<stem>.files.before-restore-<ts>`` beside it and the staged folder renamed into its
+place. A backup made before the file store was included (no ``"files"`` in its header) leaves
+the live ``<stem>.files/`` where it is. Close the desk first: a desk busy in another program makes the checkpoint
 fail (or leaves a non-empty WAL) and the restore is refused; an idle desk left open elsewhere is
 not detectable this way and would keep writing into the kept previous file.
 
@@ -70,6 +82,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 import struct
 import tempfile
@@ -91,13 +104,16 @@ from sqlalchemy import text
 from onestop import __version__
 from onestop.crypto import kdf
 from onestop.domain import b64
+from onestop.domain.attachments import is_chunk_id
 from onestop.domain.clock import vn_now
 from onestop.domain.roles import Permission, RoleError, require_permission
 from onestop.i18n import t
 from onestop.paths import fsync_folder
 from onestop.services.desk import Desk, DeskError, NotInitialisedError
+from onestop.services.setting_keys import S_FILES_SECRET
 from onestop.store import keyring, migrate
 from onestop.store.engine import Store, StoreKeyError, fold_wal, raw_connection
+from onestop.store.files import FileStore, files_dir
 
 __all__ = [
     "BACKUP_SUFFIX",
@@ -127,6 +143,8 @@ PASSPHRASE_ENV: Final = "ONESTOP_BACKUP_PASSPHRASE"
 _MAX_HEADER: Final = 64 * 1024 * 1024  # the keyring copy is small; this bounds junk input
 _MAX_CHUNK: Final = 64 * 1024 * 1024
 DB_MEMBER: Final = "desk.sqlite"
+FILES_PREFIX: Final = "files/"
+KEYS_PREFIX: Final = "keys/"
 
 # Desk settings (key/value rows; they travel with the database).
 S_DIR: Final = "backup_dir"
@@ -324,6 +342,25 @@ def _key_files(db_path: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
+def _chunk_files(desk: Desk) -> list[Path]:
+    """Every chunk file of the desk's file store (none if the store was never used)."""
+    from onestop.services import attachments as att
+
+    key = att.root_key_from({S_FILES_SECRET: desk.setting(S_FILES_SECRET)}, data_key_of(desk))
+    if key is None:
+        return []
+    return FileStore(files_dir(desk.store.path), key).chunk_files()
+
+
+def _sizes(members: list[tuple[str, Path]]) -> list[tuple[str, int]]:
+    try:
+        return [(name, p.stat().st_size) for name, p in members]
+    except OSError as e:
+        raise BackupError(
+            t("Không đọc được {p} để sao lưu: {e}", p=e.filename, e=e.strerror or e)
+        ) from e
+
+
 def create_backup(
     desk: Desk,
     to_dir: Path,
@@ -386,8 +423,11 @@ def create_backup(
         if summary is None:
             raise BackupError(t("Bản sao vừa tạo không đọc được; chưa ghi bản sao lưu nào."))
         members: list[tuple[str, Path]] = [(DB_MEMBER, copy)]
-        members += [(f"keys/{p.name}", p) for p in _key_files(desk.store.path)]
-        sizes = [(name, p.stat().st_size) for name, p in members]
+        members += [(f"{KEYS_PREFIX}{p.name}", p) for p in _key_files(desk.store.path)]
+        # After the snapshot: every chunk it references is already on disk (chunks are written
+        # before their manifest); chunks written since are orphans to the copy, harmless.
+        members += [(f"{FILES_PREFIX}{p.name}", p) for p in _chunk_files(desk)]
+        sizes = _sizes(members)
         header = {
             "format": FORMAT,
             "desk_id": desk.identity.desk_id,
@@ -397,13 +437,14 @@ def create_backup(
             "nonce_prefix": b64.std_encode(secrets.token_bytes(4)),
             "members": [{"name": name, "size": size} for name, size in sizes],
             "db_encrypted": data_key is not None,
+            "files": True,
             "keyring": b64.std_encode(keyring_copy) if keyring_copy is not None else None,
             "summary": summary.as_dict(),
             "wrap": wrap,
         }
         target = to_dir / backup_name(desk.identity.desk_id, when)
         total = sum(size for _, size in sizes)
-        size = _write_encrypted(target, header, members, content_key, total, progress)
+        size = _write_encrypted(target, header, members, sizes, content_key, total, progress)
     return BackupResult(
         path=target,
         size=size,
@@ -438,19 +479,38 @@ def _nonce(prefix: bytes, index: int) -> bytes:
     return prefix + struct.pack(">Q", index)
 
 
-def _plain_chunks(members: list[tuple[str, Path]], chunk_size: int) -> Iterator[bytes]:
-    """The members' bytes one after the other, cut in ``chunk_size`` pieces."""
+def _plain_chunks(
+    members: list[tuple[str, Path]], sizes: list[tuple[str, int]], chunk_size: int
+) -> Iterator[bytes]:
+    """The members' bytes one after the other, cut in ``chunk_size`` pieces; one member file
+    open at a time. A member whose size changed since the header was written (a chunk removed
+    by a garbage run meanwhile) stops the backup: the header would not match the stream."""
     buf = bytearray()
-    for _name, path in members:
-        with path.open("rb") as f:
-            while True:
-                piece = f.read(chunk_size - len(buf))
-                if not piece:
-                    break
-                buf += piece
-                if len(buf) == chunk_size:
-                    yield bytes(buf)
-                    buf.clear()
+    for (name, path), (_, size) in zip(members, sizes, strict=True):
+        read = 0
+        try:
+            with path.open("rb") as f:
+                while True:
+                    piece = f.read(min(chunk_size - len(buf), size - read + 1))
+                    if not piece:
+                        break
+                    read += len(piece)
+                    if read > size:
+                        break
+                    buf += piece
+                    if len(buf) == chunk_size:
+                        yield bytes(buf)
+                        buf.clear()
+        except FileNotFoundError:
+            read = -1
+        if read != size:
+            raise BackupError(
+                t(
+                    "Tệp {name} thay đổi trong lúc sao lưu (có việc khác đang chạy?); "
+                    "chưa ghi bản sao lưu nào, hãy sao lưu lại.",
+                    name=name,
+                )
+            )
     yield bytes(buf)  # the last (maybe short, maybe empty) chunk carries the final flag
 
 
@@ -458,6 +518,7 @@ def _write_encrypted(
     target: Path,
     header: dict[str, Any],
     members: list[tuple[str, Path]],
+    sizes: list[tuple[str, int]],
     content_key: bytes,
     total: int,
     progress: Progress | None,
@@ -473,7 +534,7 @@ def _write_encrypted(
         with os.fdopen(fd, "wb") as out:
             out.write(MAGIC + struct.pack(">I", len(header_raw)) + header_raw)
             done = 0
-            chunks = _plain_chunks(members, chunk_size)
+            chunks = _plain_chunks(members, sizes, chunk_size)
             current = next(chunks)
             index = 0
             # One piece of look-ahead: the piece with nothing after it carries the final flag
@@ -548,6 +609,15 @@ class BackupInfo:
         return [(str(m["name"]), int(m["size"])) for m in self.header["members"]]
 
 
+def _member_name_ok(name: str) -> bool:
+    if name.startswith(KEYS_PREFIX):
+        rest = name[len(KEYS_PREFIX) :]
+        return "/" not in rest and rest not in ("", ".", "..")
+    if name.startswith(FILES_PREFIX):
+        return is_chunk_id(name[len(FILES_PREFIX) :])  # 64 lowercase hex: no path tricks
+    return False
+
+
 def _damaged(why: str) -> BackupError:
     return BackupError(
         t(
@@ -585,9 +655,7 @@ def read_backup_info(path: Path) -> BackupInfo:
             name, msize = m["name"], m["size"]
             if not isinstance(name, str) or not isinstance(msize, int) or msize < 0:
                 raise ValueError("member")
-            if name != DB_MEMBER and (
-                not name.startswith("keys/") or "/" in name[5:] or name[5:] in ("", ".", "..")
-            ):
+            if name != DB_MEMBER and not _member_name_ok(name):
                 raise ValueError("member name")
         chunk = header["chunk_size"]
         if not isinstance(chunk, int) or not 1 <= chunk <= _MAX_CHUNK:
@@ -721,6 +789,9 @@ class RestorePlan:
     staged: Path
     staged_keys: dict[str, Path] = field(default_factory=dict)
     committed: Path | None = None  # the kept previous database, once committed
+    staged_files: Path | None = None  # the verified file store (a backup that includes it)
+    files_kept: Path | None = None  # where the previous file store went, once committed
+    chunks: int = 0  # chunk files restored (each verified)
 
     @property
     def different_desk(self) -> bool:
@@ -742,10 +813,16 @@ class RestorePlan:
             try:
                 os.link(self.target, kept)
             except OSError:
-                import shutil
-
                 shutil.copy2(self.target, kept)
+        live_files = files_dir(self.target)
+        if self.staged_files is not None and live_files.exists():
+            # Kept beside the kept database, as that one is (the old desk stays whole).
+            self.files_kept = live_files.with_name(f"{live_files.name}.before-restore-{stamp}")
+            os.replace(live_files, self.files_kept)
         os.replace(self.staged, self.target)
+        if self.staged_files is not None:
+            os.replace(self.staged_files, live_files)
+            self.staged_files = None
         for suffix in ("-wal", "-shm"):
             with suppress(OSError):
                 Path(str(self.target) + suffix).unlink()
@@ -786,6 +863,9 @@ class RestorePlan:
             for suffix in ("", "-wal", "-shm"):
                 with suppress(OSError):
                     Path(str(p) + suffix).unlink()
+        staged_files = files_dir(self.staged)
+        if staged_files.exists():
+            shutil.rmtree(staged_files, ignore_errors=True)
 
     def __enter__(self) -> RestorePlan:
         return self
@@ -909,7 +989,10 @@ def prepare_restore(
             _split_members(info, ckey, db_out, plan, progress)
             db_out.flush()
             os.fsync(db_out.fileno())
-        plan.backup = _check_restored(staged, data_key, info)
+        plan.backup, plan.chunks = _check_restored(staged, data_key, info)
+        if info.header.get("files") is True:
+            plan.staged_files = files_dir(staged)
+            plan.staged_files.mkdir(mode=0o700, exist_ok=True)
         plan.current, plan.current_unreadable = _current_summary(target, data_key)
     except BaseException:
         plan.discard()
@@ -917,33 +1000,98 @@ def prepare_restore(
     return plan
 
 
+def _open_member(name: str, plan: RestorePlan) -> tuple[IO[bytes], Path | None]:
+    """Where member ``name`` (not the database) is staged: keys as temp files beside the
+    target, chunks in ``<staged stem>.files/`` laid out like a file store (0700/0600); and the
+    folder to fsync for a chunk."""
+    if name.startswith(KEYS_PREFIX):
+        fd, tmp = tempfile.mkstemp(prefix=".restore-key-", dir=plan.target.parent)
+        plan.staged_keys[name[len(KEYS_PREFIX) :]] = Path(tmp)
+        return os.fdopen(fd, "wb"), None
+    chunk = name[len(FILES_PREFIX) :]
+    sub = files_dir(plan.staged) / chunk[:2]
+    sub.parent.mkdir(mode=0o700, exist_ok=True)
+    sub.mkdir(mode=0o700, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return os.fdopen(os.open(sub / chunk, flags, 0o600), "wb"), sub
+
+
+def _close_member(out: IO[bytes]) -> None:
+    out.flush()
+    os.fsync(out.fileno())
+    out.close()
+
+
 def _split_members(
     info: BackupInfo, ckey: bytes, db_out: IO[bytes], plan: RestorePlan, progress: Progress | None
 ) -> None:
+    """Write each member where it is staged, one output open at a time (bounded memory and
+    file handles for thousands of chunks); chunk files are fsynced, then their folders."""
     members = info.members
-    outputs: list[IO[bytes]] = [db_out]
-    for name, _size in members[1:]:
-        fd, tmp = tempfile.mkstemp(prefix=".restore-key-", dir=plan.target.parent)
-        plan.staged_keys[name[5:]] = Path(tmp)
-        outputs.append(os.fdopen(fd, "wb"))
+    i, left = 0, members[0][1]
+    out: IO[bytes] = db_out
+    touched: set[Path] = set()
+
+    def advance() -> None:
+        nonlocal out, i, left
+        if out is not db_out:
+            _close_member(out)
+        out = db_out  # until the next one is open (a failed open must not close db_out twice)
+        i += 1
+        out, folder = _open_member(members[i][0], plan)
+        if folder is not None:
+            touched.add(folder)
+        left = members[i][1]
+
     try:
-        i, left = 0, members[0][1]
         for plain in _iter_plain(info, ckey, progress):
             view = memoryview(plain)
             while view:
                 while left == 0 and i + 1 < len(members):
-                    i += 1
-                    left = members[i][1]
+                    advance()
                 take = min(left, len(view))
-                outputs[i].write(view[:take])
+                out.write(view[:take])
                 view = view[take:]
                 left -= take
+        while i + 1 < len(members):  # empty members after the last byte exist too
+            advance()
+        if out is not db_out:
+            _close_member(out)
+            out = db_out
     finally:
-        for out in outputs[1:]:
+        if out is not db_out:
             out.close()
+    for folder in sorted(touched):
+        fsync_folder(folder)
+    if touched:
+        fsync_folder(files_dir(plan.staged))
 
 
-def _check_restored(staged: Path, key: bytes | None, info: BackupInfo) -> DbSummary:
+def _verify_staged_files(desk: Desk) -> int:
+    """Every staged chunk verifies under the staged database's root key, and every chunk of
+    every live ``attach`` manifest is present; returns how many chunk files there are."""
+    from onestop.services import attachments as att
+
+    folder = files_dir(desk.store.path)
+    root = att.root_key_from({S_FILES_SECRET: desk.setting(S_FILES_SECRET)}, desk.data_key)
+    if root is None:  # the store was never used by this desk: there may be no chunk
+        if folder.exists() and any(p.is_file() for p in folder.rglob("*")):
+            raise _damaged(t("kho tệp số hóa không có khóa trong cơ sở dữ liệu"))
+        return 0
+    report = att.verify_files(desk)
+    if report.damaged:
+        raise _damaged(t("{n} khối của kho tệp số hóa không xác thực được", n=len(report.damaged)))
+    if report.missing:
+        raise _damaged(
+            t(
+                "thiếu {n} khối của các bản số hóa đang đính kèm (kho tệp không đầy đủ)",
+                n=len(report.missing),
+            )
+        )
+    return report.chunks
+
+
+def _check_restored(staged: Path, key: bytes | None, info: BackupInfo) -> tuple[DbSummary, int]:
     store = _open_store(staged, key)
     try:
         try:
@@ -978,13 +1126,14 @@ def _check_restored(staged: Path, key: bytes | None, info: BackupInfo) -> DbSumm
         summary = _summary_of(desk)
         if summary.desk_id != info.desk_id:
             raise _damaged(t("mã quầy trong tệp khác phần đầu"))
+        chunks = _verify_staged_files(desk) if info.header.get("files") is True else 0
         raw = store.write_engine.raw_connection()
         try:
             # Everything into the main file: only that file is moved into place.
             cast(Any, raw.driver_connection).execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             raw.close()
-        return summary
+        return summary, chunks
     finally:
         store.close()
 

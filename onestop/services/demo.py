@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from onestop.domain.catalogue import FeeBasis, ProcedureInfo, clerk_sets_fee
 from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import Channel, DossierState, Status
 from onestop.domain.roles import ACTION_ROLES, Role
@@ -198,6 +199,20 @@ REFUSAL_REASONS = [
 ]
 
 
+def demo_fee(proc: ProcedureInfo) -> int | None:
+    """The amount a demo clerk types where the catalogue fixes none (``None``: the catalogue's).
+
+    Intake refuses such a procedure without the clerk's amount (services/desk.py)."""
+    basis = proc.fee_basis
+    if not clerk_sets_fee(basis):
+        return None
+    if basis == FeeBasis.PER_UNIT:
+        return 2 * (proc.fee_vnd or 2_000)  # two copies / pages
+    if basis == FeeBasis.PROVINCIAL:
+        return 15_000
+    return 0  # exempt (on time) or no amount known
+
+
 def _person(rng: random.Random, now: datetime) -> Applicant:
     female = rng.random() < 0.5
     name = " ".join(
@@ -265,6 +280,7 @@ def build_demo(
     )
     codes = [c for c, _ in PROCEDURES]
     weights = [w for _, w in PROCEDURES]
+    fees = {c: demo_fee(desk.procedure(c, day=now.date())) for c in codes}
     # Received times in increasing order, like a real desk; the newest ones land today.
     moments = sorted(
         _office_moment(
@@ -284,7 +300,11 @@ def build_demo(
                     person = _person(rng, now)
                     channel = rng.choices(list(Channel), [70, 22, 8])[0]
                     form = IntakeForm(
-                        procedure_code=proc, applicant=person, channel=channel, received_at=received
+                        procedure_code=proc,
+                        applicant=person,
+                        channel=channel,
+                        received_at=received,
+                        fee_vnd=fees[proc],
                     )
                     act_as(desk, EventKind.RECEIVE)
                     if rng.random() < 0.03:

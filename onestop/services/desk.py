@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,9 +20,15 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from onestop.domain.calendar import CalendarOverride, DayKind, OfficeHours, WorkCalendar
+from onestop.domain.catalogue import FeeBasis, clerk_sets_fee
 from onestop.domain.cccd import CccdError, parse_cccd
 from onestop.domain.clock import vn_now
-from onestop.domain.codes import make_dossier_code, validate_unit_eid
+from onestop.domain.codes import (
+    PROVISIONAL_DESK_NO,
+    TAG_MAX,
+    make_dossier_code,
+    validate_unit_eid,
+)
 from onestop.domain.deadlines import compute_due, due_soon_until
 from onestop.domain.desk import (
     hours_from_settings,
@@ -47,6 +54,15 @@ from onestop.domain.lifecycle import (
     apply,
     decide,
 )
+from onestop.domain.numbering import (
+    DOCS_OF_EVENT,
+    NUMBERS_KEY,
+    DocKind,
+    allocate,
+    counter_key,
+    desk_part,
+)
+from onestop.domain.payments import partial_allowed
 from onestop.domain.roles import (
     ACTION_ROLES,
     Permission,
@@ -63,7 +79,7 @@ from onestop.services.base import IntakeError as IntakeError
 from onestop.services.base import NotInitialisedError as NotInitialisedError
 from onestop.services.catalogue import ProcedureInfo
 from onestop.services.glance import Dashboard, dashboard_of
-from onestop.services.setting_keys import S_ACKED
+from onestop.services.setting_keys import S_ACKED, S_DESK_TAG, S_SKEW
 from onestop.store import migrate
 from onestop.store.engine import Store, StoreKeyError
 from onestop.store.keyring import Account
@@ -107,7 +123,7 @@ class IntakeForm:
     proxy_paper: str = ""  # the authorisation paper of a proxy applicant
     channel: Channel = Channel.IN_PERSON
     documents: list[str] | None = None  # None: the procedure's whole checklist
-    fee_vnd: int | None = None  # None: the catalogue's flat fee, or 0 if none is fixed
+    fee_vnd: int | None = None  # None: the catalogue's flat fee; required when none is fixed
     fee_paid_now: bool = False
     due_override: datetime | None = None  # only for procedures without a fixed legal time
     note: str = ""
@@ -156,9 +172,28 @@ def normalise_phone(raw: str) -> str:
     return digits
 
 
+# Desk settings printed on the slips (services/receipts.py reads them): the phone a citizen
+# calls about a supplement request, and the head of unit named under the apology letter.
+S_CONTACT_PHONE = "contact_phone"
+S_HEAD_OF_UNIT = "head_of_unit"
+# "1": the province's rules allow paying a fee in several instalments (domain/payments.py).
+S_PARTIAL_PAYMENTS = "partial_payments"
+
 # Desk settings (in the database) that only an admin may change.
-ADMIN_SETTINGS = frozenset({"two_person_rule", "idle_lock_minutes"})
+ADMIN_SETTINGS = frozenset(
+    {
+        "two_person_rule",
+        "idle_lock_minutes",
+        S_CONTACT_PHONE,
+        S_HEAD_OF_UNIT,
+        S_PARTIAL_PAYMENTS,
+    }
+)
 DEFAULT_IDLE_LOCK_MINUTES = 10
+
+
+# Beyond this offset from the province's signed time, intake warns (services/sync stores it).
+CLOCK_SKEW_WARN_S = 5 * 60
 
 
 class Desk:
@@ -237,7 +272,7 @@ class Desk:
         commune_code: str,
         commune_name: str = "",
         province_code: str | None = None,
-        desk_no: int = 1,
+        desk_no: int | None = None,
         desk_name: str = "",
         clock: Callable[[], datetime] = vn_now,
         actor: str = "",
@@ -248,6 +283,11 @@ class Desk:
         """Create the database, record the desk identity, load the catalogue and units.
 
         ``key``: create it encrypted (the caller writes the keyring that wraps the key).
+
+        ``desk_no`` None: the desk has no number yet (issue 16). It never pretends to be desk 01:
+        it is desk ``00`` (reserved, ``<commune>-00`` in its log until enrolment) with a random
+        6-digit tag in its dossier codes (``...-00TTTTTTNNNN``, domain/codes.py), which cannot
+        clash with a numbered desk; ``onestop enroll`` gives it the number the province assigns.
         """
         try:
             unit_eid = validate_unit_eid(unit_eid)
@@ -261,7 +301,7 @@ class Desk:
         commune_code = commune_code.strip()
         if not _COMMUNE_RE.match(commune_code):
             raise DeskError(t("Mã xã phải gồm đúng 5 chữ số (QĐ 19/2025/QĐ-TTg), ví dụ 16279."))
-        if not 1 <= desk_no <= 99:
+        if desk_no is not None and not 1 <= desk_no <= 99:
             raise DeskError(t("Số hiệu quầy phải từ 1 đến 99."))
         try:
             store = Store(path, key=key)
@@ -285,12 +325,15 @@ class Desk:
                 "commune_name": commune_name or t("Xã {code}", code=commune_code),
                 "province_code": province_code,
                 "province_name": provinces[province_code],
-                "desk_no": str(desk_no),
-                "desk_name": desk_name or t("Quầy {n}", n=desk_no),
+                "desk_no": str(desk_no or PROVISIONAL_DESK_NO),
+                "desk_name": desk_name
+                or (t("Quầy {n}", n=desk_no) if desk_no else t("Quầy chưa có số")),
                 "office_hours": OfficeHours().format(),
                 "same_day_cutoff": "15:00",
                 "created_at": clock().isoformat(timespec="seconds"),
             }
+            if desk_no is None:
+                values[S_DESK_TAG] = str(secrets.randbelow(TAG_MAX + 1))
             for k, v in values.items():
                 db.add(Setting(key=k, value=v))
             catalogue.import_catalogue(
@@ -369,6 +412,7 @@ class Desk:
     def set_setting(self, key: str, value: str) -> None:
         if key in ADMIN_SETTINGS:
             self.require(Permission.SETTINGS)
+        value = _clean_setting(key, value)
         with self.store.write() as db:
             db.merge(Setting(key=key, value=value))
 
@@ -486,9 +530,17 @@ class Desk:
                 proxy["paper"] = self._text(form.proxy_paper, "proxy_paper", errors, rule="paper")
         note = self._text(form.note, "note", errors)
         fee = form.fee_vnd
+        basis = proc.fee_basis if proc else FeeBasis.UNKNOWN
         if fee is None:
-            fee = (proc.fee_vnd or 0) if proc else 0
-        if not isinstance(fee, int) or fee < 0:
+            if proc is not None and clerk_sets_fee(basis) and not refusing:
+                # No amount in the catalogue for this dossier: never guess "free".
+                errors["fee"] = t(
+                    "Thủ tục này không có mức phí, lệ phí cố định ({rule}). Nhập số tiền phải "
+                    "nộp (nhập 0 nếu được miễn).",
+                    rule=proc.fee_label,
+                )
+            fee = (proc.fee_vnd or 0) if proc and not clerk_sets_fee(basis) else 0
+        if not isinstance(fee, int) or isinstance(fee, bool) or fee < 0:
             errors["fee"] = t("Phí, lệ phí phải là số nguyên không âm (đồng).")
             fee = 0
         documents: tuple[str, ...] = ()
@@ -528,6 +580,7 @@ class Desk:
             "channel": Channel(form.channel).value,
             "documents": list(documents),
             "fee": fee,
+            "fee_basis": basis.value,
         }
         if proxy:
             data["proxy"] = proxy
@@ -573,8 +626,46 @@ class Desk:
         person = {"name": name, "id": id_number, "phone": phone, "address": address, "email": email}
         return {k: v for k, v in person.items() if v}
 
+    def clock_warning(self) -> str | None:
+        """A clear Vietnamese warning when this desk's clock is off the province's signed time
+        by more than ``CLOCK_SKEW_WARN_S`` (offset stored at each sync; None: fine or unknown).
+
+        Intake is never blocked by it (the law requires receiving the dossier): the CLI prints
+        it after ``receive`` and the desk shows it, with the offset and what to do.
+        """
+        try:
+            skew = int(self.setting(S_SKEW, "0") or 0)
+        except ValueError:
+            return None
+        if abs(skew) <= CLOCK_SKEW_WARN_S:
+            return None
+        minutes = round(abs(skew) / 60)
+        offset = (
+            t("{d} ngày {h} giờ", d=minutes // 1440, h=minutes % 1440 // 60)
+            if minutes >= 1440
+            else t("{h} giờ {m} phút", h=minutes // 60, m=minutes % 60)
+        )
+        if skew < 0:  # the server is behind us: our clock runs ahead
+            return t(
+                "Cảnh báo: đồng hồ máy này đang NHANH hơn giờ của máy chủ tỉnh {offset}. Thời "
+                "điểm tiếp nhận và ngày hẹn trả ghi trên phiếu sẽ bị lệch theo. Hãy chỉnh lại "
+                "ngày giờ của máy (hoặc báo quản trị), rồi đồng bộ lại; kiểm tra ngày hẹn trả "
+                "trên phiếu trước khi giao cho công dân.",
+                offset=offset,
+            )
+        return t(
+            "Cảnh báo: đồng hồ máy này đang CHẬM hơn giờ của máy chủ tỉnh {offset}. Thời điểm "
+            "tiếp nhận và ngày hẹn trả ghi trên phiếu sẽ bị lệch theo. Hãy chỉnh lại ngày giờ "
+            "của máy (hoặc báo quản trị), rồi đồng bộ lại; kiểm tra ngày hẹn trả trên phiếu "
+            "trước khi giao cho công dân.",
+            offset=offset,
+        )
+
     def receive(self, form: IntakeForm) -> DossierState:
-        """Accept a dossier: validate, allocate its code, append the receive event. One transaction."""
+        """Accept a dossier: validate, allocate its code, append the receive event. One transaction.
+
+        Never refused for a wrong clock; callers show ``clock_warning()`` after it.
+        """
         with self.store.write() as db:
             return self.receive_in(db, form)
 
@@ -632,7 +723,19 @@ class Desk:
         counter = db.get(CodeCounter, key) or CodeCounter(day=key, last=0)
         counter.last += 1
         db.add(counter)
-        return make_dossier_code(self.identity.unit_eid, day, self.identity.desk_no, counter.last)
+        desk_no = self.identity.desk_no
+        tag = None
+        if desk_no == PROVISIONAL_DESK_NO:
+            row = db.get(Setting, S_DESK_TAG)
+            if row is None or not row.value.isdigit():
+                raise DeskError(t("Quầy chưa có số hiệu và thiếu mã tạm; hãy đăng ký với tỉnh."))
+            tag = int(row.value)
+        return make_dossier_code(self.identity.unit_eid, day, desk_no, counter.last, tag=tag)
+
+    @property
+    def numbered(self) -> bool:
+        """False until the province gives this desk its number (``onestop enroll``)."""
+        return self.identity.desk_no != PROVISIONAL_DESK_NO
 
     def _append(
         self,
@@ -650,13 +753,16 @@ class Desk:
         from onestop.services.lockdown import check_append
 
         check_append(self, db, kind)
+        at = at or self.clock()
+        if kind in DOCS_OF_EVENT and NUMBERS_KEY not in data:
+            data = {**data, NUMBERS_KEY: self._slip_numbers(db, kind, at.year)}
         try:
             return append_event(
                 db=db,
                 desk_id=self.identity.desk_id,
                 kind=kind,
                 dossier=code,
-                at=at or self.clock(),
+                at=at,
                 actor=self.actor,
                 role=role or self.role,
                 note=note,
@@ -664,6 +770,47 @@ class Desk:
             )
         except FieldError as e:  # the last guard: what the server would refuse is never written
             raise DeskError(str(e)) from e
+
+    def _slip_numbers(self, db: Session, kind: EventKind, year: int) -> dict[str, str]:
+        """Allocate the slip numbers of an event (domain/numbering.py), in its transaction."""
+        desk_no = self.identity.desk_no
+        tag = None
+        if desk_no == PROVISIONAL_DESK_NO:  # no number yet: its tag, as in its dossier codes
+            row = db.get(Setting, S_DESK_TAG)
+            tag = int(row.value) if row is not None and row.value.isdigit() else None
+        try:
+            desk = desk_part(desk_no, tag)
+        except ValueError:
+            raise DeskError(
+                t("Quầy chưa có số hiệu và thiếu mã tạm; hãy đăng ký với tỉnh.")
+            ) from None
+        last: dict[DocKind, int] = {}
+        for doc in DOCS_OF_EVENT[kind]:
+            row = db.get(Setting, counter_key(desk, year, doc))
+            last[doc] = int(row.value) if row is not None and row.value.isdigit() else 0
+        numbers, new_last = allocate(kind, desk=desk, last=last)
+        for doc, seq in new_last.items():
+            db.merge(Setting(key=counter_key(desk, year, doc), value=str(seq)))
+        return numbers
+
+    def _partial_payment(self, db: Session, state: DossierState) -> bool:
+        """Whether this dossier's fee may be paid in instalments (domain/payments.py)."""
+        row = db.get(Setting, S_PARTIAL_PAYMENTS)
+        if row is not None and row.value == "1":
+            return True
+        received = next(
+            (e for e in events_for(db=db, dossier=state.code) if e.kind == EventKind.RECEIVE),
+            None,
+        )
+        basis = received.data.get("fee_basis") if received is not None else None
+        if not isinstance(basis, str):  # a dossier received before the fee basis was recorded
+            try:
+                basis = catalogue.in_force(
+                    db=db, code=state.procedure_code, day=state.received_at.date()
+                ).fee_basis.value
+            except catalogue.CatalogueError:
+                basis = None
+        return partial_allowed(basis)
 
     # ------------------------------------------------------------------ lifecycle actions
 
@@ -710,8 +857,9 @@ class Desk:
             raise DeskError(t("Không tìm thấy hồ sơ {code}.", code=code))
         if self.account is not None:
             self._check_two_person(db, state.code, kind)
+        partial = kind == EventKind.RECORD_PAYMENT and self._partial_payment(db, state)
         try:
-            data = decide(state, kind, params, now, self.calendar)
+            data = decide(state, kind, params, now, self.calendar, partial_payment=partial)
         except LifecycleError as e:
             raise DeskError(str(e)) from e
         event = self._append(db, kind, state.code, note, data, at=now, role=role)
@@ -899,6 +1047,25 @@ class Desk:
     def integrity_check(self) -> str:
         with self.store.read() as db:
             return str(db.execute(text("PRAGMA integrity_check")).scalar_one())
+
+
+def _clean_setting(key: str, value: str) -> str:
+    """The desk settings printed on slips, through the same policy as every printed field."""
+    if key == S_CONTACT_PHONE:
+        phone = normalise_phone(value or "")
+        if phone and not _PHONE_RE.match(phone):
+            raise DeskError(
+                t("Số điện thoại không hợp lệ: cần 10–11 chữ số, bắt đầu bằng 0 (hoặc +84).")
+            )
+        return phone
+    if key == S_HEAD_OF_UNIT:
+        try:
+            return clean_field("name", value or "")
+        except FieldError as e:
+            raise DeskError(str(e)) from e
+    if key == S_PARTIAL_PAYMENTS and value not in ("0", "1"):
+        raise DeskError(t("Giá trị phải là 0 (không) hoặc 1 (có)."))
+    return value
 
 
 def _group_by_dossier(db: Session, bad: list[str]) -> Iterator[tuple[str, list[Event]]]:

@@ -29,7 +29,7 @@ from onestop.domain.receipt import ReceiptClaims
 from onestop.forms.qr import qr_version
 from onestop.forms.slips import SlipError, SlipKind, SlipSignature, render_slip
 from onestop.i18n import t
-from onestop.services.desk import Desk
+from onestop.services.desk import S_CONTACT_PHONE, S_HEAD_OF_UNIT, Desk
 from onestop.services.keys import ReceiptError, receipt_host, trust_list, unlock_desk_key
 from onestop.services.lockdown import check_signing
 
@@ -215,6 +215,8 @@ def _render(
             qr_text=qr_text,
             signature=signature,
             official=official,
+            contact_phone=desk.setting(S_CONTACT_PHONE),
+            head_of_unit=desk.setting(S_HEAD_OF_UNIT),
         )
     except SlipError as e:
         raise ReceiptError(str(e)) from e

@@ -20,13 +20,13 @@ both agree on random histories.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from onestop.domain.events import Event
 from onestop.domain.lifecycle import (
@@ -36,6 +36,7 @@ from onestop.domain.lifecycle import (
 )
 from onestop.domain.reports import (
     BIEU06_COLUMNS,
+    BOOK_COLUMNS,
     Bieu06,
     Bieu06Counts,
     BookRow,
@@ -47,10 +48,13 @@ from onestop.domain.reports import (
     Payment,
     Period,
     ReportError,
+    agency_name,
     bieu06,
+    book_entry,
     book_rows,
     evaluation_summary,
     fee_summary,
+    overdue_cut,
     service_indicators,
     snapshot,
 )
@@ -66,8 +70,6 @@ from onestop.forms.report_files import (
 )
 from onestop.i18n import t
 from onestop.services.desk import Desk
-from onestop.store.models import DossierRow
-from onestop.store.repo_dossiers import row_to_state
 from onestop.store.timefmt import dt_to_text
 
 KINDS = ("bieu06", "book", "fees", "evaluation", "indicators")
@@ -76,25 +78,27 @@ KINDS = ("bieu06", "book", "fees", "evaluation", "indicators")
 _CHUNK = 500  # codes per IN (...) query: well under SQLite's 32766 host parameters
 
 
-def _bounds(p: Period, today: date | None = None) -> dict[str, str]:
-    ref_day = min(p.end, today) if today is not None else p.end
+def _bounds(p: Period, today: date | datetime | None = None) -> dict[str, str]:
     return {
         "s": dt_to_text(p.start_at),
         "e": dt_to_text(p.end_at),
-        "end_day": ref_day.isoformat(),
+        "cut": dt_to_text(overdue_cut(p, today)),
     }
 
 
-def _logs(db: Session, codes: Sequence[str], before: datetime) -> Iterator[list[Event]]:
-    """Events of ``codes`` that happened before ``before``, one causal-ordered list per dossier."""
+def _logs(db: Session, codes: Sequence[str], before: datetime | None) -> Iterator[list[Event]]:
+    """Events of ``codes`` that happened before ``before`` (all of them for ``None``), one
+    causal-ordered list per dossier."""
     for i in range(0, len(codes), _CHUNK):
         chunk = codes[i : i + _CHUNK]
         marks = ",".join(f":c{j}" for j in range(len(chunk)))
         params: dict[str, Any] = {f"c{j}": c for j, c in enumerate(chunk)}
-        params["e"] = dt_to_text(before)
+        until = ""
+        if before is not None:
+            params["e"], until = dt_to_text(before), "AND at < :e"
         rows = db.execute(
             text(
-                f"SELECT desk_id, dossier, body FROM event WHERE dossier IN ({marks}) AND at < :e "
+                f"SELECT desk_id, dossier, body FROM event WHERE dossier IN ({marks}) {until} "
                 "ORDER BY dossier, hlc, desk_id, seq"
             ),
             params,
@@ -116,9 +120,10 @@ def _logs(db: Session, codes: Sequence[str], before: datetime) -> Iterator[list[
 _NEEDS_REPLAY = "(last_event_at >= :e OR (finished_at IS NOT NULL AND extension_count > 0))"
 
 
-# Dates compared as text: "YYYY-MM-DD HH:MM:SS" >= "YYYY-MM-DD" exactly when its date is on or
-# after that day, so a calendar-date rule needs at most one substr() per comparison.
-_WITHIN = "(status = 'supplement_requested' OR due_at IS NULL OR due_at >= :end_day)"
+# Open at the end: within unless the due time passed before the cut (the end of the period, or
+# the moment of the report for a running period): domain.reports.overdue_cut. Both sides are
+# "YYYY-MM-DD HH:MM:SS" text, which sorts as the instants do.
+_WITHIN = "(status = 'supplement_requested' OR due_at IS NULL OR due_at >= :cut)"
 
 
 _INTAKES = ("online", "direct", "carried")
@@ -127,6 +132,9 @@ _INTAKES = ("online", "direct", "carried")
 _OUTCOMES = ("early", "on_time", "late", "within", "overdue", "stopped")
 
 
+# Decisions are judged by calendar date, compared as text: "YYYY-MM-DD HH:MM:SS" is before
+# "YYYY-MM-DD" exactly when its date is before that day, so one substr() per comparison.
+#
 # One small integer per dossier, bucket = intake * 6 + outcome (-1: replay it). Classifying in
 # one CASE and grouping by (field, bucket) measured 0.7 s for a year of a 1M-dossier desk,
 # against 1.7 s for twelve conditional sums: SQLite flattens the subquery and evaluates each
@@ -215,7 +223,7 @@ def bieu06_sql(db: Session, p: Period, *, field: bool) -> str:
 
 
 def bieu06_fast(
-    db: Session, p: Period, *, field: str | None = None, today: date | None = None
+    db: Session, p: Period, *, field: str | None = None, today: date | datetime | None = None
 ) -> Bieu06:
     """Biểu 06 from the projection where it is exact, replaying only the other candidates."""
     params: dict[str, Any] = _bounds(p, today)
@@ -237,7 +245,7 @@ def bieu06_fast(
 
 
 def bieu06_replay(
-    db: Session, p: Period, *, field: str | None = None, today: date | None = None
+    db: Session, p: Period, *, field: str | None = None, today: date | datetime | None = None
 ) -> Bieu06:
     """The reference: replay the log of every candidate dossier up to the end of the period."""
     params: dict[str, Any] = _bounds(p, today)
@@ -254,50 +262,57 @@ def bieu06_replay(
     return bieu06((s for s in snaps if s is not None), p, field=field, today=today)
 
 
-def _states_as_of(db: Session, p: Period, field: str | None) -> list[DossierState]:
-    """Dossiers received in ``p`` as they stood at its end (projection, or replay if newer)."""
-    stmt = select(DossierRow).where(
-        col(DossierRow.received_at) >= dt_to_text(p.start_at),
-        col(DossierRow.received_at) < dt_to_text(p.end_at),
+# The book's candidates: received in the period, or received before it with the "Trả kết quả"
+# entry made in it (returned, or stopped: withdrawn / refused after receipt). The projection is
+# the dossier as it stands now, which is what a running register shows.
+_BOOK_SQL = """
+SELECT code FROM dossier
+WHERE ((received_at >= :s AND received_at < :e)
+    OR (received_at < :s AND (
+        (returned_at >= :s AND returned_at < :e)
+        OR (returned_at IS NULL AND status IN ('withdrawn', 'refused')
+            AND finished_at >= :s AND finished_at < :e))))
+  {field_filter}
+ORDER BY code
+"""
+
+
+def _agencies(db: Session, commune: str) -> Callable[[DossierState], str]:
+    """Column 6 of the book: the catalogue's ``handled_by`` of the procedure version the receipt
+    pinned (``procedure``, ``procedure_version``), else of the newest version of that code."""
+    by_version: dict[tuple[str, int], str] = {}
+    latest: dict[str, str] = {}
+    rows = db.execute(
+        text("SELECT code, version, handled_by FROM procedure ORDER BY code, version")
     )
+    for code, version, handled_by in rows:
+        by_version[(code, int(version))] = handled_by or ""
+        latest[code] = handled_by or ""
+
+    def agency(s: DossierState) -> str:
+        handled_by = by_version.get((s.procedure_code, s.procedure_version))
+        if handled_by is None:
+            handled_by = latest.get(s.procedure_code, "")
+        return agency_name(handled_by, commune)
+
+    return agency
+
+
+def report_book(db: Session, p: Period, *, field: str | None, commune: str) -> list[BookRow]:
+    """BM.06 rows for ``p`` (one book per field, see ``domain.reports.book_rows``), every
+    dossier folded from its whole log: the register as it stands now."""
+    params: dict[str, Any] = {"s": dt_to_text(p.start_at), "e": dt_to_text(p.end_at)}
+    flt = ""
     if field:
-        stmt = stmt.where(DossierRow.field == field)
-    states: list[DossierState] = []
-    replay: list[str] = []
-    end_text = dt_to_text(p.end_at)
-    for row in db.exec(stmt.order_by(col(DossierRow.received_at), col(DossierRow.code))):
-        if row.last_event_at is not None and row.last_event_at >= end_text:
-            replay.append(row.code)
-        else:
-            states.append(row_to_state(row))
-    for events in _logs(db, replay, p.end_at):
-        snap = snapshot(events, p.end_at)
-        if snap is not None:
-            states.append(snap.state)
-    states.sort(key=lambda s: (s.received_at, s.code))
-    return states
-
-
-def _agencies(db: Session, commune: str) -> dict[str, str]:
-    """Procedure code -> "Cơ quan chủ trì giải quyết" (UBND xã, or Công an xã for cư trú)."""
-    name = commune[:1].lower() + commune[1:] if commune else commune
-    out: dict[str, str] = {}
-    for code, handled_by in db.execute(text("SELECT code, handled_by FROM procedure")):
-        police = (handled_by or "").casefold().startswith("công an")
-        out[code] = f"{t('Công an')} {name}" if police else f"{t('UBND')} {name}"
-    return out
-
-
-def report_book(
-    db: Session, p: Period, *, field: str | None, commune: str
-) -> tuple[list[BookRow], list[DossierState]]:
-    """BM.06 rows of dossiers received in ``p`` as they stood at its end, and those states."""
-    states = _states_as_of(db, p, field)
-    agencies = _agencies(db, commune)
-    default = f"{t('UBND')} {commune[:1].lower() + commune[1:]}"
-    rows = book_rows(states, p, field=field)
-    rows = [replace(r, agency=agencies.get(r.procedure_code, default)) for r in rows]
-    return rows, states
+        flt, params["f"] = "AND field = :f", field
+    codes = [c for (c,) in db.execute(text(_BOOK_SQL.format(field_filter=flt)), params)]
+    entries = (book_entry(events) for events in _logs(db, codes, None))
+    return book_rows(
+        (e for e in entries if e is not None),
+        p,
+        field=field,
+        agency=_agencies(db, commune),
+    )
 
 
 def report_fees(db: Session, p: Period, *, field: str | None = None) -> FeeSummary:
@@ -419,9 +434,10 @@ def _bieu06_notes(b: Bieu06, cutoff: bool) -> list[str]:
             "tạm dừng chờ bổ sung); giờ phút được lưu nhưng không dùng để xếp loại."
         ),
         t(
-            "Đang giải quyết «Quá hạn»: ngày hẹn trả trước ngày cuối kỳ. Hồ sơ đang chờ bổ "
-            "sung (tạm dừng tính thời hạn) và hồ sơ không có ngày hẹn trả cụ thể được tính "
-            "«Trong hạn»."
+            "Đang giải quyết «Quá hạn»: thời điểm hẹn trả đã qua trước khi hết kỳ (trước 24 "
+            "giờ ngày cuối kỳ, như hệ thống của Thanh Hóa), ví dụ hẹn trả 10 giờ ngày cuối kỳ "
+            "mà hết ngày chưa giải quyết xong. Hồ sơ đang chờ bổ sung (tạm dừng tính thời "
+            "hạn) và hồ sơ không có ngày hẹn trả cụ thể được tính «Trong hạn»."
         ),
         t(
             "Cột (5) gồm hồ sơ nộp trực tiếp và qua dịch vụ bưu chính công ích; cột (6) là hồ "
@@ -438,32 +454,34 @@ def _bieu06_notes(b: Bieu06, cutoff: bool) -> list[str]:
     return notes
 
 
-def _book_section(rows: list[BookRow]) -> Section:
+def _book_sections(rows: list[BookRow], field: str | None) -> list[Section]:
+    """One section per field (the book is kept per lĩnh vực), the cells of ``BookRow.cells``."""
     cols = [
-        Column("stt", t("STT"), number="(1)", kind="text"),
-        Column("code", t("Mã hồ sơ"), number="(2)", kind="text"),
-        Column("procedure_name", t("Tên TTHC"), number="(3)", kind="text"),
-        Column("applicant", t("Tên tổ chức, cá nhân"), number="(4)", kind="text"),
-        Column("contact", t("Địa chỉ/SĐT"), number="(5)", kind="text"),
-        Column("agency", t("Cơ quan chủ trì giải quyết"), number="(6)", kind="text"),
-        Column("received_at", t("Nhận hồ sơ"), t("Nhận và trả kết quả"), "(7)", kind="datetime"),
-        Column("due_at", t("Hẹn trả kết quả"), t("Nhận và trả kết quả"), "(8)", kind="datetime"),
-        Column("returned", t("Trả kết quả"), t("Nhận và trả kết quả"), "(9)", kind="text"),
-        Column("return_channel", t("Phương thức nhận kết quả"), number="(10)", kind="text"),
-        Column("signature", t("Ký nhận"), number="(11)", kind="text"),
-    ]
-    out = []
-    for r in rows:
-        d = r.as_json()
-        d["stt"] = str(r.stt)
-        d["returned"] = (
-            r.returned_at.isoformat(sep=" ", timespec="minutes") if r.returned_at else r.result
+        Column(
+            key,
+            t(label),
+            t(group) if group else "",
+            f"({i})",
+            kind="datetime" if key in ("received", "appointment", "returned") else "text",
         )
-        d["signature"] = ""
-        if d["due_at"] is None:
-            d["due_at"] = t("Không có ngày hẹn cụ thể")
-        out.append(d)
-    return Section("book", t("Sổ theo dõi hồ sơ"), cols, out)
+        for i, (key, label, group) in enumerate(BOOK_COLUMNS, start=1)
+    ]
+    by_field: dict[str, list[dict[str, Any]]] = {}
+    if field:
+        by_field[field] = []
+    for r in rows:
+        by_field.setdefault(r.field, []).append(r.as_json())
+    if not by_field:
+        by_field[""] = []
+    return [
+        Section(
+            "book",
+            name or t("Sổ theo dõi hồ sơ"),  # the field: the sheet's name in XLSX
+            cols,
+            book,
+        )
+        for name, book in by_field.items()
+    ]
 
 
 def _fee_sections(f: FeeSummary) -> list[Section]:
@@ -624,15 +642,25 @@ def build_report(
         report.sections = [_bieu06_section(b)]
         report.notes = _bieu06_notes(b, cutoff)
     elif kind == "book":
-        rows, states = report_book(db, p, field=field, commune=commune)
+        rows = report_book(db, p, field=field, commune=commune)
         report.form = t("Mẫu số 06")
-        report.sections = [_book_section(rows)]
-        report.book_states = states
+        report.sections = _book_sections(rows, field)
+        report.book_rows = rows
         report.notes = [
-            as_of,
             t(
-                "Sổ ghi mọi hồ sơ được cấp mã trong kỳ, kể cả hồ sơ bị từ chối tiếp nhận; cột "
-                "«Trả kết quả» ghi thời điểm trả, hoặc việc từ chối, dừng giải quyết."
+                "Sổ theo dõi là sổ ghi liên tục, mỗi lĩnh vực một sổ: các cột «Trả kết quả», "
+                "«Phương thức nhận kết quả» và «Ký nhận» ghi theo tình trạng hồ sơ đến lúc lập "
+                "sổ ({now}), kể cả khi trả kết quả sau kỳ.",
+                now=f"{generated_at:%H:%M %d/%m/%Y}",
+            ),
+            t(
+                "Sổ ghi mọi hồ sơ được cấp mã trong kỳ, kể cả hồ sơ bị từ chối tiếp nhận, rồi "
+                "các hồ sơ tiếp nhận kỳ trước được trả kết quả (hoặc dừng giải quyết) trong kỳ, "
+                "có ghi «tiếp nhận kỳ trước»."
+            ),
+            t(
+                "Hồ sơ được gia hạn ghi cả ngày hẹn trả ban đầu và ngày hẹn sau gia hạn. Cơ quan "
+                "chủ trì giải quyết lấy theo danh mục TTHC (ví dụ Công an xã với thủ tục cư trú)."
             ),
         ]
     elif kind == "fees":
@@ -670,7 +698,7 @@ def build_report(
                 "điểm chính thức của Bộ chỉ số."
             ),
         ]
-    if unfinished:
+    if unfinished and kind != "book":
         report.notes.append(unfinished)
     return report
 

@@ -15,7 +15,9 @@ S_SERVER_KEY: Final = "sync_server_key"  # base64url public key, pinned at enrol
 S_ACKED: Final = "sync_acked_seq"  # the outbox is this desk's events after it
 S_LAST_AT: Final = "last_sync_at"
 S_LAST_ERROR: Final = "last_sync_error"
-S_SKEW: Final = "sync_clock_skew"
+S_SKEW: Final = "sync_clock_skew"  # server time minus desk time, seconds (intake warns > 5 min)
+# The random 6-digit tag of a desk with no number yet (desk 00): part of its dossier codes.
+S_DESK_TAG: Final = "desk_tag"
 S_REF_VERSION: Final = "sync_reference_version"
 S_REF_ETAG: Final = "sync_reference_etag"
 S_REVOCATIONS: Final = "sync_revocations"
@@ -35,3 +37,9 @@ S_UNLOCK_LOG: Final = "offline_unlock_log"
 
 # The file store's root secret on a desk without a data key (services/attachments.py).
 S_FILES_SECRET: Final = "files_secret"
+
+# The files lane of sync (services/sync/files.py).
+S_FILES_COMMITTED: Final = "sync_files_committed"  # JSON list: file sha256s the server confirmed
+S_FILES_STATUS: Final = "sync_files_status"  # JSON: the last files pass, for the UI
+S_FILES_MAX_KBPS: Final = "files_max_kbps"  # upload cap of the files lane, kbit/s; 0 = none
+S_FILES_OFFICE_HOURS_ONLY: Final = "files_office_hours_only"  # "1": the cap binds in office hours

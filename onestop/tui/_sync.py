@@ -318,9 +318,11 @@ class DeskSync:
     def read_state(self, desk: Desk) -> SyncState:
         """What the desk bars show (called in a thread worker: reads a few Settings rows)."""
         from onestop.services.lockdown import offline_state
+        from onestop.services.sync.files import files_queue
         from onestop.services.sync.status import sync_status
 
         status = sync_status(desk)
+        files = files_queue(desk)
         error = self.session_error or status.last_error
         offline = offline_state(desk, self.app.now())
         return SyncState(
@@ -335,6 +337,8 @@ class DeskSync:
             offline_level=offline.level.value,
             offline_days=offline.days_offline,
             offline_message=offline.message,
+            files_waiting=files.files,
+            files_bytes=files.bytes_left,
         )
 
     def state_shown(self, state: SyncState) -> None:

@@ -298,6 +298,8 @@ class OnestopApp(App[None]):
             return "^" + key[-1].upper()  # the footer is 80 columns; F1 spells it "Ctrl+"
         if key == "enter":
             return "Enter"
+        if key == "delete":
+            return "Del"
         return super().get_key_display(binding)
 
     # ------------------------------------------------------------------ clock and labels

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:  # the desk's first screen is drawn before the services' libraries load
+    from onestop.domain.attachments import Attachment
     from onestop.domain.calendar import CalendarOverride
     from onestop.domain.events import Event, EventKind
     from onestop.domain.lifecycle import DossierState
     from onestop.forms.report_files import Report
+    from onestop.scans import ScannerDevice
     from onestop.services.catalogue import ProcedureInfo
     from onestop.services.desk import Desk, IntakePreview
     from onestop.services.glance import Dashboard
@@ -41,6 +43,8 @@ class SyncState:
     offline_level: str = ""  # services.lockdown: standalone | ok | warn | blocked | unlocked
     offline_days: int | None = None  # days since the last successful sync (enrolled desks)
     offline_message: str = ""  # the full warning, for a notice and the sync screen
+    files_waiting: int = 0  # digitised files the province does not yet confirm holding
+    files_bytes: int = 0  # at most this much of them left to send
 
 
 class SyncStateLoaded(Message):
@@ -205,4 +209,74 @@ class ReportComputed(Message):
         self.request = request
         self.report = report
         self.weeks = weeks
+        self.error = error
+
+
+class AttachmentsLoaded(Message):
+    """A dossier and its digitised papers (``services.attachments.list_attachments``)."""
+
+    def __init__(self, state: DossierState, attachments: list[Attachment]) -> None:
+        super().__init__()
+        self.state = state
+        self.attachments = attachments
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, AttachmentsLoaded)
+
+
+class AttachmentsChanged(Message):
+    """A file was detached (or could not be): ``error`` is the desk's reason, else ""."""
+
+    def __init__(self, done: str, error: str = "") -> None:
+        super().__init__()
+        self.done = done
+        self.error = error
+
+
+class CaptureProgressed(Message):
+    """A step of long capture work (scan, normalise, store); bursts collapse into the newest."""
+
+    def __init__(
+        self, text: str, progress: float | None = None, total: float | None = None
+    ) -> None:
+        super().__init__()
+        self.text = text
+        self.progress = progress
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CaptureProgressed)
+
+
+class CaptureFailed(Message):
+    """Capture refused: ``field`` is the form field the message belongs under ("" = the form)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__()
+        self.field = field
+        self.message = message
+
+
+class PagesScanned(Message):
+    """Pages came off the scanner (kept in the modal until they are stored)."""
+
+    def __init__(self, pages: list[Any]) -> None:
+        super().__init__()
+        self.pages = pages
+
+
+class CaptureStored(Message):
+    """The file is stored and recorded as an ``attach`` event."""
+
+    def __init__(self, attachment: Attachment) -> None:
+        super().__init__()
+        self.attachment = attachment
+
+
+class ScannersFound(Message):
+    """What ``scanimage -L`` saw (or why it could not look, in ``error``)."""
+
+    def __init__(self, devices: list[ScannerDevice], error: str = "") -> None:
+        super().__init__()
+        self.devices = devices
         self.error = error

@@ -29,6 +29,10 @@ def init_desk(run: Runner, path: Path | str) -> None:
         "Xã Mường Lát",
         "--province",
         "38",
+        # The number the province gave this desk (without it: a desk with no number yet,
+        # desk 00 with provisional codes until enrollment; issue 16).
+        "--desk-no",
+        "1",
         "--admin",
         "quantri",
         env=ADMIN,

@@ -47,7 +47,7 @@ def test_attach_list_get(db: str, tmp_path: Path):
     pdf.write_bytes(data)
     code, out, err = run(
         "attach", "--db", db, c, "--component", "1", "--file", str(pdf), "--pages", "3",
-        "--sticky", "1", "--json",
+        "--paper-pages", "2", "--sticky", "1", "--json",
     )  # fmt: skip
     assert code == 0, err
     a = json.loads(out)
@@ -72,14 +72,16 @@ def test_refusals_exit_1_and_store_nothing(db: str, tmp_path: Path):
     text = tmp_path / "note.txt"
     text.write_text("không phải PDF")
     code, _, err = run(
-        "attach", "--db", db, c, "--component", "1", "--file", str(text), "--pages", "1"
-    )
-    assert code == 1 and "không phải PDF" in err
+        "attach", "--db", db, c, "--component", "1", "--file", str(text), "--pages", "1",
+        "--paper-pages", "1",
+    )  # fmt: skip
+    assert code == 1 and "không phải ảnh quét hay PDF" in err
     pdf = tmp_path / "giay.pdf"
     pdf.write_bytes(make_pdf(2))
     code, _, err = run(
-        "attach", "--db", db, c, "--component", "1", "--file", str(pdf), "--pages", "3"
-    )
+        "attach", "--db", db, c, "--component", "1", "--file", str(pdf), "--pages", "3",
+        "--paper-pages", "3",
+    )  # fmt: skip
     assert code == 1 and "2 trang" in err
     code, _, err = run("attach", "--db", db, c, "--result", "--file", str(pdf), "--pages", "2")
     assert code == 1 and "đã được giải quyết" in err

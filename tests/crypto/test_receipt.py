@@ -207,7 +207,8 @@ def _map_with(m: dict[int, object], **changes: object) -> dict[int, object]:
         pytest.param(lambda m: _dump(m, k4=[241126, 1, 1, 1]), id="code-4-parts"),
         pytest.param(lambda m: _dump(m, k4=[261131, 1, 1]), id="code-bad-date"),
         pytest.param(lambda m: _dump(m, k4=[1261124, 1, 1]), id="code-7-digit-date"),
-        pytest.param(lambda m: _dump(m, k4=[241126, 0, 1]), id="code-desk-0"),
+        # Desk 00 (no number yet) is valid with its tag in the counter; a zero counter is not.
+        pytest.param(lambda m: _dump(m, k4=[241126, 0, 47110000]), id="code-desk-0-counter-0"),
         pytest.param(lambda m: _dump(m, k4=[241126, 100, 1]), id="code-desk-100"),
         pytest.param(lambda m: _dump(m, k4=[241126, 1, 0]), id="code-counter-0"),
         pytest.param(lambda m: _dump(m, k4=[241126, True, 1]), id="code-bool-desk"),
@@ -367,3 +368,32 @@ def test_received_at_round_trips_across_timezones() -> None:
     )
     assert c.received_at == datetime(2024, 1, 1, 12, 30)
     assert ReceiptClaims.from_cbor(c.to_cbor(), UNIT).received_at == datetime(2024, 1, 1, 12, 30)
+
+
+def test_a_receipt_of_a_desk_with_no_number_yet_round_trips() -> None:
+    """Desk 00 (not yet numbered by the province) issues codes 00{tag}{counter}: its receipts
+    carry the tag inside the counter and give the same code back."""
+    from datetime import date
+
+    from onestop.domain.codes import make_dossier_code, parse_dossier_code
+
+    code = make_dossier_code("000.00.14.H56", date(2026, 11, 20), 0, 7, tag=4711)
+    parts = parse_dossier_code(code)
+    raw = RawClaims(
+        province="38",
+        commune="16279",
+        code_day=parts.day,
+        desk_no=0,
+        counter=parts.counter,
+        tag=parts.tag,
+        procedure_code="2.001035",
+        applicant_name="Nguyễn Văn An",
+        received_at=datetime(2026, 11, 20, 10, 0),
+        due_at=None,
+        fee_vnd=0,
+        desk=3,
+    )
+    back = RawClaims.from_cbor(raw.to_cbor())
+    assert back.tag == 4711 and back.counter == 7
+    assert back.dossier_code("000.00.14.H56") == code
+    assert raw._wire_counter() < 2**53  # a browser's number holds it exactly

@@ -235,8 +235,12 @@ def test_line_withdrawn_and_refused_after_receipt_count_on_time():
 def test_line_open_dossiers():
     overdue = Log(datetime(2026, 3, 2, 9), due=datetime(2026, 3, 30, 9))
     assert line(overdue) == ("direct", "overdue", False)
+    # Due at 16:00 on the last day and still open when the period ends: the due time passed
+    # before the end of the period, so overdue (the Thanh Hóa boundary, issue 16 item 5).
     last_day = Log(datetime(2026, 3, 2, 9), due=datetime(2026, 3, 31, 16))
-    assert line(last_day) == ("direct", "within", False)
+    assert line(last_day) == ("direct", "overdue", False)
+    after_end = Log(datetime(2026, 3, 2, 9), due=datetime(2026, 4, 1, 9))
+    assert line(after_end) == ("direct", "within", False)
     no_due = Log(datetime(2026, 3, 2, 9))
     assert line(no_due) == ("direct", "within", False)
     paused = Log(datetime(2026, 3, 2, 9), due=datetime(2026, 3, 4, 9))

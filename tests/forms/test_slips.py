@@ -21,6 +21,7 @@ import pytest
 from onestop.domain.desk import DeskIdentity
 from onestop.domain.events import Event, EventKind, to_epoch
 from onestop.domain.lifecycle import DossierState, Status, replay
+from onestop.domain.numbering import DOCS_OF_EVENT, NUMBERS_KEY, format_number
 from onestop.forms.slips import (
     SlipError,
     SlipKind,
@@ -62,6 +63,11 @@ IDENTITY = DeskIdentity(
 def _ev(
     seq: int, kind: EventKind, at: datetime, actor: str, code: str = CODE, **data: object
 ) -> Event:
+    if kind in DOCS_OF_EVENT:
+        # The slip numbers the desk allocates (domain/numbering.py): here the dossier's own
+        # desk (03) and counter (…0017 -> 17-03), so each test can name them.
+        number = format_number(int(code[-4:]), code[-6:-4])
+        data.setdefault(NUMBERS_KEY, {doc.value: number for doc in DOCS_OF_EVENT[kind]})
     return Event(
         desk_id=IDENTITY.desk_id,
         seq=seq,
@@ -238,7 +244,7 @@ def test_receipt_two_copies_with_every_field(dossier: DossierState, log: list[Ev
             "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG",
             "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
             "Độc lập - Tự do - Hạnh phúc",
-            "Số: 030017/TN-TTPVHCC",
+            "Số: 17-03/TN-TTPVHCC",
             "Mường Lát, ngày 05 tháng 02 năm 2026",
             "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
             f"Mã hồ sơ: {CODE}",
@@ -301,8 +307,11 @@ def test_receipt_qr_and_code128_decode(dossier: DossierState, log: list[Event]) 
 
 
 def test_receipt_without_qr_no_due_and_free(log: list[Event]) -> None:
-    plain = replay([_receive(time_unit="unknown", time_value=None, due=None, fee=0, proxy={})])
-    pdf = render_slip(SlipKind.RECEIPT, plain, [], IDENTITY, now=NOW)
+    intake = _receive(
+        time_unit="unknown", time_value=None, due=None, fee=0, fee_basis="free", proxy={}
+    )
+    plain = replay([intake])
+    pdf = render_slip(SlipKind.RECEIPT, plain, [intake], IDENTITY, now=NOW)
     text = _text(pdf)
     assert (
         text.count(
@@ -336,7 +345,7 @@ def test_supplement(dossier: DossierState, log: list[Event]) -> None:
     text = _text(pdf)
     for needle in (
         "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
-        "Số: 030017/PBS-TTPVHCC",
+        "Số: 17-03/PBS-TTPVHCC",
         "Mường Lát, ngày 06 tháng 02 năm 2026",
         f"Hồ sơ của: {NAME}",
         f"Mã hồ sơ: {CODE}",
@@ -357,11 +366,20 @@ def test_supplement(dossier: DossierState, log: list[Event]) -> None:
 
 
 def test_apology_original_and_new_dates(dossier: DossierState, log: list[Event]) -> None:
-    pdf = render_slip(SlipKind.APOLOGY, dossier, log, IDENTITY, now=NOW, official="Hà Văn Sơn")
+    # The head of unit comes from the desk setting, never from ``official`` (the desk user).
+    pdf = render_slip(
+        SlipKind.APOLOGY,
+        dossier,
+        log,
+        IDENTITY,
+        now=NOW,
+        official=CLERK,
+        head_of_unit="Hà Văn Sơn",
+    )
     text = _text(pdf)
     for needle in (
         "PHIẾU XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT",
-        "Số: 030017/PXL",
+        "Số: 17-03/PXL",
         "Mường Lát, ngày 10 tháng 02 năm 2026",
         f"Kính gửi: Ông (Bà) {NAME}",
         "Số định danh cá nhân/tổ chức: 038186012345",
@@ -376,6 +394,7 @@ def test_apology_original_and_new_dates(dossier: DossierState, log: list[Event])
         "Nơi nhận:",
     ):
         assert needle in text, needle
+    assert CLERK not in text
     # The procedure sentence wraps; check it without the line breaks.
     assert f"thủ tục hành chính: {PROC}" in " ".join(_text(pdf, layout=False).split())
     _png(pdf, "apology")
@@ -406,7 +425,8 @@ def test_refusal() -> None:
     reason = "Hồ sơ không thuộc thẩm quyền giải quyết của UBND xã; đề nghị nộp tại Văn phòng đăng ký đất đai"
     refused_code = "000.00.14.H56-260303-030002"
     events = [_receive(refused_code, at=datetime(2026, 3, 3, 8, 40))]
-    events = [replace(events[0], kind=EventKind.REFUSE, data={**events[0].data, "reason": reason})]
+    data = {**events[0].data, "reason": reason, NUMBERS_KEY: {"refusal": "02-03"}}
+    events = [replace(events[0], kind=EventKind.REFUSE, data=data)]
     state = replay(events)
     assert state.status == Status.REFUSED
     pdf = render_slip(SlipKind.REFUSAL, state, events, IDENTITY, now=NOW, official=CLERK)
@@ -414,7 +434,7 @@ def test_refusal() -> None:
     flat = " ".join(_text(pdf, layout=False).split())
     for needle in (
         "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ",
-        "Số: 030002/PTC-TTPVHCC",
+        "Số: 02-03/PTC-TTPVHCC",
         "Mường Lát, ngày 03 tháng 3 năm 2026",  # no leading zero for March
         f"Tiếp nhận hồ sơ của: {NAME}",
         f"Mã hồ sơ (nếu có): {refused_code}",
@@ -465,7 +485,7 @@ def test_control_slip_rows_and_timeliness(dossier: DossierState, log: list[Event
     flat = " ".join(_text(pdf, layout=False).split())
     for needle in (
         "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
-        "Số: 030017/PKS-TTPVHCC",
+        "Số: 17-03/PKS-TTPVHCC",
         f"Mã số hồ sơ: {CODE}",
         "Cơ quan (bộ phận) giải quyết hồ sơ: UBND xã Mường Lát",
         "Ngày nhận: 10 giờ 05 phút, ngày 05 tháng 02 năm 2026",

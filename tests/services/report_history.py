@@ -196,6 +196,8 @@ def play(
                     address=f"Bản {label}, xã Mường Lát",
                 ),
                 channel=params.get("channel", Channel.IN_PERSON),
+                # 1.004873's fee is set by the province: the clerk types it (0 here).
+                fee_vnd=0 if params["procedure"] == "1.004873" else None,
                 fee_paid_now=params.get("paid", False),
             )
             if action == "receive":

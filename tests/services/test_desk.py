@@ -273,6 +273,6 @@ def test_fee_paid_at_intake_is_a_payment_event(desk: Desk):
 def test_due_override_only_without_legal_time(desk: Desk):
     with pytest.raises(IntakeError, match="thời hạn theo quy định"):
         desk.receive(form(due_override=datetime(2026, 11, 30, 9)))
-    st = desk.receive(form(proc="1.004884", due_override=datetime(2026, 11, 30, 9)))
+    st = desk.receive(form(proc="1.004884", due_override=datetime(2026, 11, 30, 9), fee_vnd=0))
     assert st.due_at == datetime(2026, 11, 30, 9)
-    assert desk.receive(form(proc="1.004884")).due_at is None
+    assert desk.receive(form(proc="1.004884", fee_vnd=0)).due_at is None

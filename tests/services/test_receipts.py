@@ -400,7 +400,7 @@ def test_demo_keys_survive_a_rebuilt_database(tmp_path: Path) -> None:
 
     def fresh() -> Desk:
         return Desk.initialise(
-            path, unit_eid="000.00.14.H56", commune_code="16279", province_code="38"
+            path, unit_eid="000.00.14.H56", commune_code="16279", province_code="38", desk_no=1
         )
 
     first = fresh()

@@ -181,9 +181,10 @@ def test_unfinished_period_judges_open_dossiers_by_today(desk: Desk, clock: Cloc
 def test_tracking_book_rows(history: History):
     codes = history.codes
     with history.desk.store.read() as db:
-        rows, states = svc.report_book(db, MARCH, field=CT, commune="Xã Mường Lát")
+        rows = svc.report_book(db, MARCH, field=CT, commune="Xã Mường Lát")
     assert [r.code for r in rows] == [codes[k] for k in ("D", "E", "F", "H", "I", "N", "J")]
     assert [r.stt for r in rows] == list(range(1, 8))
+    assert not any(r.earlier for r in rows)
     by = {r.code: r for r in rows}
     d = by[codes["D"]]
     assert (d.received_at, d.due_at, d.returned_at) == (
@@ -195,22 +196,33 @@ def test_tracking_book_rows(history: History):
     assert d.agency == "UBND xã Mường Lát"
     assert d.applicant == "Phạm Thị Dung"
     assert d.contact == "Bản D, xã Mường Lát / 0912345678"
-    assert by[codes["E"]].due_at == datetime(2026, 3, 10, 10)  # the extended appointment
-    assert by[codes["E"]].return_channel == "Trực tuyến (bản điện tử)"
+    e = by[codes["E"]]
+    assert (e.first_due_at, e.due_at) == (datetime(2026, 3, 5, 9), datetime(2026, 3, 10, 10))
+    assert e.cells()["appointment"] == "09:00 05/03/2026; gia hạn đến 10:00 10/03/2026"
+    assert e.return_channel == "Trực tuyến (bản điện tử)"
     assert by[codes["F"]].return_channel == "Qua bưu chính công ích"
     assert by[codes["H"]].result == "Dừng giải quyết 12/03/2026"
-    assert by[codes["I"]].result == "Từ chối tiếp nhận"
-    assert by[codes["I"]].due_at is None
-    assert by[codes["N"]].result == "Từ chối tiếp nhận"
-    # J was returned on 02/04: the March book shows it as it stood on 31/03.
+    i = by[codes["I"]]
+    assert i.refused_at_intake and i.due_at is None
+    assert i.cells()["appointment"] == "Từ chối tiếp nhận"
+    assert i.result == "Từ chối tiếp nhận 10:00 12/03/2026"
+    n = by[codes["N"]]
+    assert not n.refused_at_intake and n.due_at is not None
+    assert n.result == "Từ chối giải quyết 13/03/2026"
+    # J was returned on 02/04: a running register fills its return in the March book.
     j = by[codes["J"]]
-    assert (j.returned_at, j.result, j.status) == (None, "", "received")
-    assert len(states) == 7
+    assert (j.returned_at, j.result, j.status) == (
+        datetime(2026, 4, 2, 11),
+        "11:00 02/04/2026",
+        "returned",
+    )
+    assert j.cells()["acknowledgement"] == "Đã trả kết quả; người trả: Lò Thị Mai"
 
     with history.desk.store.read() as db:
-        ht, _ = svc.report_book(db, MARCH, field=HT, commune="Xã Mường Lát")
+        ht = svc.report_book(db, MARCH, field=HT, commune="Xã Mường Lát")
     assert [r.code for r in ht] == [codes[k] for k in ("G", "G2", "K")]
     assert ht[0].due_at == datetime(2026, 3, 18, 9)  # moved by the supplement pause
+    assert ht[0].first_due_at is None  # a supplement pause is not an extension
     assert ht[0].returned_at == datetime(2026, 3, 18, 9)
 
 
@@ -587,10 +599,11 @@ def test_random_desk_histories(tmp_path_factory: pytest.TempPathFactory, data: s
             clock.now += timedelta(minutes=draw(st.integers(0, 60 * 24 * 3)))
             if not codes or draw(st.integers(0, 3)) == 0:
                 form = IntakeForm(
-                    procedure_code=draw(st.sampled_from(_PROCEDURES)),
+                    procedure_code=(proc := draw(st.sampled_from(_PROCEDURES))),
                     applicant=Applicant(name="Nguyễn Văn An", id_number="001099012345"),
                     channel=draw(st.sampled_from(list(Channel))),
                     fee_paid_now=draw(st.booleans()),
+                    fee_vnd=0 if proc == "1.004873" else None,  # set by the province
                 )
                 try:
                     if draw(st.integers(0, 9)) == 9:

@@ -215,7 +215,8 @@
     var received = m.get(7), offset = m.get(8);
     return {
       province: pad(m.get(2), 2), commune: pad(m.get(3), 5),
-      tail: pad(code[0], 6) + "-" + pad(code[1], 2) + pad(code[2], 4),
+      // desk 00 (no number yet): the counter carries the desk's 6-digit tag in front (10 digits)
+      tail: pad(code[0], 6) + "-" + pad(code[1], 2) + pad(code[2], code[1] === 0 ? 10 : 4),
       procedure: m.get(5), name: m.get(6), received: received,
       due: offset === null ? null : (Math.floor(received / 60) + offset) * 60,
       fee: m.get(9), desk: m.get(10), official: m.get(11), unit: null, deskLabel: null

@@ -71,6 +71,7 @@ from onestop.services.sync.base import (
     is_disk_full,
 )
 from onestop.services.sync.enroll import _server_keys, desk_signer
+from onestop.services.sync.files import ProgressCallback, upload_files
 from onestop.services.sync.url import check_server_url, plain_http_allowed
 from onestop.store.filelock import exclusive
 from onestop.store.models import DeskState, EventRow, Setting
@@ -601,8 +602,13 @@ async def run_sync(
     signer: Signer | None = None,
     options: SyncOptions | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    files: bool = True,
+    files_progress: ProgressCallback | None = None,
 ) -> SyncReport:
-    """One sync pass: upload the outbox, download other desks' events, refresh reference data.
+    """One sync pass: upload the outbox, download other desks' events, refresh reference data,
+    then (``files``, and only when the events lane ended well) the files lane
+    (``services/sync/files.py``; its outcome is in ``files_queue`` and the setting
+    ``sync_files_status``, not in the report: the events are what the report is about).
 
     Never raises for network or server trouble: the report's ``error`` says what went wrong,
     and Settings ``last_sync_at`` / ``last_sync_error`` record it. Raises ``SyncError`` only
@@ -614,7 +620,16 @@ async def run_sync(
             report = SyncReport(server_url=server_url or desk.setting(S_URL))
             report.fail(failure(FailureKind.BUSY))
             return report
-        return await _run_sync_locked(desk, server_url, passphrase_provider, signer, opt, transport)
+        return await _run_sync_locked(
+            desk,
+            server_url,
+            passphrase_provider,
+            signer,
+            opt,
+            transport,
+            files=files,
+            files_progress=files_progress,
+        )
 
 
 @contextmanager
@@ -631,6 +646,9 @@ async def _run_sync_locked(
     signer: Signer | None,
     opt: SyncOptions,
     transport: httpx.AsyncBaseTransport | None,
+    *,
+    files: bool = True,
+    files_progress: ProgressCallback | None = None,
 ) -> SyncReport:
     url = (server_url or desk.setting(S_URL)).rstrip("/")
     report = SyncReport(server_url=url)
@@ -667,6 +685,9 @@ async def _run_sync_locked(
                     await session.upload()
             if opt.reference:
                 await session.reference()
+            # The files lane: last, and only behind a good events lane (events first, always).
+            if files and opt.upload and report.error is None:
+                await upload_files(session, files_progress)
         except _GiveUp:
             if report.error is None:
                 report.fail(failure(FailureKind.SERVER_ERROR))
@@ -750,6 +771,8 @@ def sync_once(
     signer: Signer | None = None,
     options: SyncOptions | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    files: bool = True,
+    files_progress: ProgressCallback | None = None,
 ) -> SyncReport:
     """Blocking ``run_sync`` for thread workers and the CLI (runs its own event loop)."""
     return asyncio.run(
@@ -760,5 +783,7 @@ def sync_once(
             signer=signer,
             options=options,
             transport=transport,
+            files=files,
+            files_progress=files_progress,
         )
     )

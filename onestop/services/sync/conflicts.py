@@ -15,7 +15,11 @@ had not reached the server before this sync run (it could not have travelled). F
 the dossier is folded four ways — common base, this desk's view, the other desk's view, the
 merged log — and a conflict is recorded when a field one side changed does not end up with the
 value that side gave it. Concurrent but compatible actions (a forward here, a payment there)
-are not flagged.
+are not flagged. Since the fold keeps only legal outcomes (``lifecycle.set_aside``: a decision
+stands over a concurrent withdrawal, a payment is counted up to what is owed, a second
+supplement request or extension is skipped), an action the fold set aside is always flagged,
+and named in the event's ``set_aside``. Only the desk whose action sorts later records a pair,
+so one conflict gives one event in either sync order (see ``detect``).
 
 **Storage: an event of kind ``conflict`` in this desk's own log** (``EventKind`` appended,
 codes never renumbered; ``lifecycle.apply`` leaves the state unchanged). Chosen over a file or a
@@ -26,7 +30,8 @@ dossier's log. ``conflict_seen`` events record who marked one as seen, per desk.
 server must know the two kinds (upgrade the server before the desks).
 
 data of a ``conflict`` event: ``{"events": [[desk, seq], ...], "fields": [...], "status": s}``
-(the concurrent actions, the fields whose outcome differs from one side's, the merged status);
+(the concurrent actions, the fields whose outcome differs from one side's, the merged status),
+plus ``"set_aside": [[desk, seq], ...]`` (actions the merge did not apply or count);
 of a ``conflict_seen`` event: ``{"conflict": [desk, seq]}``.
 """
 
@@ -40,11 +45,18 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from onestop.domain.events import SYSTEM_KINDS, Event, EventKind
-from onestop.domain.lifecycle import DossierState, action_label, status_label
+from onestop.domain.lifecycle import (
+    DossierState,
+    action_label,
+    apply,
+    counted_amount,
+    set_aside,
+    status_label,
+)
 from onestop.i18n import t
 from onestop.store.models import EventRow
 from onestop.store.repo_events import append_event, events_for, row_to_event
-from onestop.wire.state import event_key, replay_or_none
+from onestop.wire.state import EventKey, event_key, replay_or_none
 
 if TYPE_CHECKING:
     from onestop.services.desk import Desk
@@ -67,6 +79,8 @@ class Conflict:
     description: str  # plain Vietnamese (or English) for the clerk
     seen: bool  # this desk has marked it as seen
     seen_by: tuple[tuple[str, str, datetime], ...] = field(default=())  # (desk, actor, at)
+    status: str = ""  # the dossier's status the merge kept
+    set_aside: tuple[tuple[str, int], ...] = ()  # actions the merge rule did not apply/count
 
 
 def _values(state: DossierState) -> dict[str, Any]:
@@ -78,19 +92,53 @@ def _lost(base: dict[str, Any], side: dict[str, Any], merged: dict[str, Any]) ->
     return {k for k, v in side.items() if base[k] != v and merged[k] != v}
 
 
+def _overruled(log: Sequence[Event], involved: set[EventKey]) -> list[Event]:
+    """The involved actions the merged fold set aside or counted only in part (lifecycle
+    ``set_aside`` / ``counted_amount``): the legal outcome was kept over them."""
+    out: list[Event] = []
+    state: DossierState | None = None
+    for e in log:
+        if state is not None and event_key(e) in involved:
+            if set_aside(state, e) or (
+                e.kind == EventKind.RECORD_PAYMENT
+                and counted_amount(state, e) < int(e.data.get("amount", 0))
+            ):
+                out.append(e)
+        state = apply(state, e) if state is not None or e.kind in _FIRST else state
+    return out
+
+
+_FIRST = frozenset({EventKind.RECEIVE, EventKind.REFUSE})
+
+
+def _already_recorded(db: Session, code: str, refs: list[list[Any]]) -> bool:
+    rows = db.exec(
+        select(EventRow).where(EventRow.dossier == code, EventRow.kind == EventKind.CONFLICT.value)
+    ).all()
+    return any(row_to_event(r).data.get("events") == refs for r in rows)
+
+
 def detect(
     db: Session,
     desk: Desk,
     new_events: Iterable[Event],
     *,
-    unseen_after: int,
+    unseen_after: int = 0,
 ) -> list[Event]:
     """Flag conflicts between ``new_events`` (other desks' events just stored, in ``db``'s
     open transaction) and this desk's own actions; returns the conflict events appended.
 
-    ``unseen_after``: this desk's events after this seq had not reached the server before the
-    current sync run, so no other desk can have seen them.
+    **One conflict, one event, whatever the sync order.** A pair (own O, received F) is
+    concurrent when O sorts after F in the fold order: had the other desk seen O, the HLC
+    receive rule would have put F after it; and this desk had not seen F (it is new here).
+    Only the desk whose action sorts *later* records the pair: it is the one that always
+    receives the other action after doing its own, so it notices the pair in every sync order
+    (A,B,A,B or B,A,B,A), while the desk of the earlier action never records it. The earlier
+    desk learns of it through the synced conflict event. As a second guard, a conflict naming
+    exactly the same actions already in the log (from any desk, e.g. by a USB bundle) is not
+    recorded again. ``unseen_after`` is accepted for callers and no longer needed.
     """
+    del unseen_after
     own = desk.identity.desk_id
     fresh: dict[str, list[Event]] = {}
     for e in new_events:
@@ -103,7 +151,7 @@ def detect(
         if not mine:
             continue
         theirs = fresh[code]
-        pairs = [(o, f) for f in theirs for o in mine if o.hlc > f.hlc or o.seq > unseen_after]
+        pairs = [(o, f) for f in theirs for o in mine if event_key(o) > event_key(f)]
         if not pairs:
             continue
         ours = {event_key(o) for o, _f in pairs}
@@ -116,9 +164,15 @@ def detect(
             continue  # the dossier's receive is itself part of it: nothing to compare with
         b, m = _values(base), _values(merged)
         lost = _lost(b, _values(local), m) | _lost(b, _values(other), m)
+        involved_keys = {event_key(o) for o, _f in pairs} | {event_key(f) for _o, f in pairs}
+        overruled = _overruled(log, involved_keys)
+        for e in overruled:
+            lost.add("fee_paid" if e.kind == EventKind.RECORD_PAYMENT else "status")
         if not lost:
             continue
-        involved = sorted({event_key(o) for o, _f in pairs} | {event_key(f) for _o, f in pairs})
+        refs = [[d, s] for _h, d, s in sorted(involved_keys)]
+        if _already_recorded(db, code, refs):
+            continue
         appended.append(
             append_event(
                 db=db,
@@ -130,9 +184,11 @@ def detect(
                 role=SYSTEM_ROLE,
                 note="",
                 data={
-                    "events": [[d, s] for _h, d, s in involved],
+                    "events": refs,
                     "fields": sorted(lost),
                     "status": str(merged.status),
+                    # Set aside by the merge rule (not applied, or a payment not counted).
+                    "set_aside": [[e.desk_id, e.seq] for e in overruled],
                 },
             )
         )
@@ -230,6 +286,10 @@ def list_conflicts(desk: Desk, *, unseen_only: bool = False) -> list[Conflict]:
                 description=text,
                 seen=any(m.desk_id == own for m in marks),
                 seen_by=tuple((m.desk_id, m.actor, m.at) for m in marks),
+                status=status,
+                set_aside=tuple(
+                    r for r in (_ref(v) for v in e.data.get("set_aside", [])) if r is not None
+                ),
             )
             if not (unseen_only and item.seen):
                 out.append(item)

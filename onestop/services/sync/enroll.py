@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
-from sqlmodel import select
+from sqlalchemy import text
+from sqlmodel import Session, select
 
 from onestop.crypto.signer import InvalidPublicKeyError, Signer, kid_for
 from onestop.domain.events import to_epoch
@@ -106,6 +107,25 @@ def _has_own_history(desk: Desk) -> bool:
     return (st is not None and st.last_seq > 0) or counters is not None
 
 
+def _rename_own_log(db: Session, old: str, new: str) -> None:
+    """Move this desk's own events from its provisional id (``<commune>-00``) to the number the
+    province assigned, in the enrolment's transaction.
+
+    Nothing of it has left the desk (sync needs enrolment), and the desk id is not inside an
+    event's bytes or its chain (``head = SHA-256(prev || body)``), so every chain head stays
+    valid; dossier codes are untouched (their provisional form cannot clash).
+    """
+    if old == new:
+        return
+    db.flush()
+    for stmt in (
+        "UPDATE event SET desk_id = :new WHERE desk_id = :old",
+        "UPDATE desk_state SET desk_id = :new WHERE desk_id = :old",
+        "UPDATE dossier SET owner_desk = :new WHERE owner_desk = :old",
+    ):
+        db.execute(text(stmt), {"old": old, "new": new})
+
+
 async def enroll_async(
     desk: Desk,
     server_url: str,
@@ -137,7 +157,9 @@ async def enroll_async(
     secret, check = _parse_enroll_code(code)
     signer = desk_signer(desk, passphrase_provider, create=True)
     ident = desk.identity
-    may_renumber = not _has_own_history(desk)
+    # A desk with no number yet (00) issued only codes that cannot clash with any numbered
+    # desk, so it may take whatever number the province assigns, history or not.
+    may_renumber = not desk.numbered or not _has_own_history(desk)
     request = sign(
         signer,
         ENROLL_CT,
@@ -209,10 +231,15 @@ async def enroll_async(
             values[S_SKEW] = str(server_time - to_epoch(desk.clock()))
         if renumbered:
             values["desk_no"] = str(desk_no)
+            if not desk.numbered and ident.desk_name == t("Quầy chưa có số"):
+                values["desk_name"] = t("Quầy {n}", n=desk_no)
         for k, v in values.items():
             db.merge(Setting(key=k, value=v))
+        if renumbered:
+            _rename_own_log(db, ident.desk_id, desk_id)
     if renumbered:
-        desk.identity = replace(ident, desk_no=desk_no)
+        name = values.get("desk_name", ident.desk_name)
+        desk.identity = replace(ident, desk_no=desk_no, desk_name=name)
     if trust:
         trust = trust if _store_trust(desk, trust) else None
     assert desk.identity.desk_id == desk_id, (desk.identity.desk_id, desk_id)

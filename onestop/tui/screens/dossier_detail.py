@@ -26,6 +26,7 @@ from onestop.tui._actions import (
 )
 from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
+from onestop.tui._digitised import may_change
 from onestop.tui.messages import ActionRefused, DossierActed, DossierLoaded
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
 from onestop.tui.screens.modals import (
@@ -45,6 +46,16 @@ class DossierDetailScreen(DeskScreen):
         bind("f4", "actions", "Thao tác", "Các thao tác xử lý hồ sơ này", id="detail.actions"),
         bind("f6", "receipt", "Biên nhận", "Biên nhận và mã QR của hồ sơ", id="detail.receipt"),
         bind("f5", "refresh", "Làm mới", "Tải lại hồ sơ", id="detail.refresh"),
+        # Hidden: the footer holds five keys (test_every_screen_shows_at_most_five_footer_keys);
+        # F1 and the palette list it.
+        bind(
+            "f7",
+            "digitised",
+            "Hồ sơ số hóa",
+            "Hồ sơ số hóa: quét, nhập tệp, mở, gỡ",
+            id="detail.digitised",
+            show=False,
+        ),
         bind("f1", "app.toggle_help", "Trợ giúp", "Hiện hoặc ẩn bảng phím", id="detail.help"),
         bind(
             "f10",
@@ -133,6 +144,18 @@ class DossierDetailScreen(DeskScreen):
 
             self.app.push_screen(ReceiptScreen(self.state))
 
+    def action_digitised(self) -> None:
+        from onestop.tui.screens.digitised import DigitisedScreen
+
+        self.app.push_screen(DigitisedScreen(self.code))
+
+    def _may_digitise(self) -> bool:
+        if self.state is None:
+            return False
+        status = self.state.status.value
+        roles = self.desk.roles
+        return may_change(roles, status, result=False) or may_change(roles, status, result=True)
+
     def begin_action(self, kind: EventKind | None) -> None:
         if kind is None or self.state is None:
             return
@@ -215,6 +238,15 @@ class DossierDetailScreen(DeskScreen):
                 )
             )
         commands.append(PaletteCommand(t("Xem biên nhận và mã QR"), self.action_receipt))
+        commands.append(
+            PaletteCommand(
+                t("Hồ sơ số hóa: quét, nhập tệp, mở, gỡ")
+                if self._may_digitise()
+                else t("Hồ sơ số hóa: xem và mở các bản số hóa"),
+                self.action_digitised,
+                "F7",
+            )
+        )
         commands.append(
             PaletteCommand(t("In / xuất phiếu của hồ sơ ra PDF"), self.action_export, "F10")
         )

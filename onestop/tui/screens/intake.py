@@ -31,15 +31,17 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from onestop.domain.catalogue import FeeBasis, clerk_sets_fee
 from onestop.domain.cccd import CccdError, parse_cccd, parse_chip_qr
 from onestop.domain.events import EventKind
-from onestop.domain.lifecycle import CHANNEL_LABELS, Channel
+from onestop.domain.lifecycle import CHANNEL_LABELS, Channel, Status
 from onestop.domain.text import datetime_vi, format_vnd
 from onestop.i18n import t
 from onestop.services.catalogue import ProcedureInfo
 from onestop.services.desk import Applicant, IntakeError, IntakeForm, IntakePreview
 from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
+from onestop.tui._digitised import may_change
 from onestop.tui._format import parse_amount, parse_datetime
 from onestop.tui.messages import DossierReceived, DossierRefused, IntakeChecked, ProceduresFound
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
@@ -176,6 +178,18 @@ class IntakeScreen(DeskScreen):
                         placeholder=t("ngày/tháng/năm giờ:phút, hoặc để trống"),
                     )
                 yield from _row(t("Ghi chú"), "#note")
+                if may_change(self.desk.roles, Status.RECEIVED.value, result=False):
+                    # Digitising is not a wizard step: scans are optional at receipt and a
+                    # step would hold the citizen at the counter while the scanner warms up.
+                    yield Static(
+                        t(
+                            "Số hóa thành phần hồ sơ: sau khi xác nhận tiếp nhận, nhấn F7 trên "
+                            "biên nhận (hoặc F7 trong chi tiết hồ sơ) để quét hoặc nhập tệp cho "
+                            "từng giấy tờ."
+                        ),
+                        id="digitise-hint",
+                        markup=False,
+                    )
             with VerticalScroll(id="step-4"):
                 yield Static(t("Đang kiểm tra hồ sơ…"), id="intake-preview", markup=False)
                 yield Static("", id="err-summary", classes="field-error -empty", markup=False)
@@ -294,7 +308,9 @@ class IntakeScreen(DeskScreen):
             docs = self.query_one("#docs", SelectionList)
             docs.clear_options()
             docs.add_options([(d, i, True) for i, d in enumerate(proc.documents)])
-            self.query_one("#fee", Input).value = str(proc.fee_vnd) if proc.fee_vnd else ""
+            # Prefilled only when the catalogue fixes the amount; otherwise the clerk types it.
+            fixed = not clerk_sets_fee(proc.fee_basis) and proc.fee_vnd is not None
+            self.query_one("#fee", Input).value = str(proc.fee_vnd) if fixed else ""
             self.query_one("#due-row").display = not proc.limit.has_fixed_due
         self._go(2)
 
@@ -310,11 +326,10 @@ class IntakeScreen(DeskScreen):
                 limit=proc.limit.describe_vi(self.desk.calendar.hours.same_day_cutoff),
             )
         )
-        fee = (
-            format_vnd(proc.fee_vnd)
-            if proc.fee_vnd is not None
-            else (proc.fee_rule or t("không cố định"))
-        )
+        # The Vietnamese fee category, never the catalogue's English research note.
+        fee = proc.fee_label
+        if proc.fee_basis == FeeBasis.FIXED and proc.fee_vnd is not None:
+            fee = format_vnd(proc.fee_vnd)
         out.append(
             "\n" + t("Phí, lệ phí: {fee} · Giấy tờ: {n} loại", fee=fee, n=len(proc.documents))
         )
@@ -443,8 +458,9 @@ class IntakeScreen(DeskScreen):
             proxy = Applicant(
                 name=val("#proxy-name"), id_number=val("#proxy-id"), phone=val("#proxy-phone")
             )
-        # The fee field starts with the catalogue's fee; emptied, it means no fee (0 đ).
-        fee = 0
+        # The fee field starts with the catalogue's fixed fee; emptied, it means "the catalogue's
+        # amount", which the desk refuses when there is none (0 đ is typed as 0).
+        fee: int | None = None
         if val("#fee").strip():
             try:
                 fee = parse_amount(val("#fee"))

@@ -29,6 +29,7 @@ from onestop.i18n import t
 from onestop.services.desk import Desk, DeskError
 from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind, translate_bindings
+from onestop.tui._digitised import may_change
 from onestop.tui._format import channel_label
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
 
@@ -76,6 +77,14 @@ class ReceiptScreen(DeskScreen):
             "In / xuất PDF",
             "Ghi giấy tiếp nhận ra tệp PDF, rồi in",
             id="receipt.export",
+        ),
+        bind(
+            "f7",
+            "digitised",
+            "Số hóa",
+            "Số hóa thành phần hồ sơ: quét hoặc nhập tệp từng giấy tờ",
+            id="receipt.digitised",
+            show=False,
         ),
     ]
 
@@ -137,6 +146,16 @@ class ReceiptScreen(DeskScreen):
     def _written(self, path: Path) -> None:
         self.query_one("#receipt-file", Static).update(t("Đã ghi: {path}", path=path))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "digitised":
+            return may_change(self.desk.roles, self.state.status.value, result=False)
+        return True
+
+    def action_digitised(self) -> None:
+        from onestop.tui.screens.digitised import DigitisedScreen
+
+        self.app.push_screen(DigitisedScreen(self.state.code))
+
     def action_open_dossier(self) -> None:
         self.app.pop_screen()
         desk_app(self).open_dossier(self.state.code)
@@ -145,6 +164,11 @@ class ReceiptScreen(DeskScreen):
         return [
             PaletteCommand(t("Hiện mã QR toàn màn hình"), self.action_qr),
             PaletteCommand(t("Xem chi tiết hồ sơ"), self.action_open_dossier),
+            *(
+                [PaletteCommand(t("Số hóa thành phần hồ sơ"), self.action_digitised, "F7")]
+                if self.check_action("digitised", ())
+                else []
+            ),
             PaletteCommand(t("In / xuất giấy tiếp nhận ra tệp PDF"), self.action_export, "F10"),
         ]
 

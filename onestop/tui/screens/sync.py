@@ -160,6 +160,17 @@ class SyncScreen(DeskScreen):
             grid.add_row(label, value if isinstance(value, Text) else Text(value, style=style))
 
         row(t("Chờ gửi"), t("{n} sự kiện", n=s.waiting), "bold" if s.waiting else "")
+        shown = desk_app(self).sync_state
+        if shown is not None and shown.files_waiting:
+            row(
+                t("Tệp chờ gửi"),
+                t(
+                    "{n} tệp số hóa, còn tối đa {mb} MB",
+                    n=shown.files_waiting,
+                    mb=f"{shown.files_bytes / 1_000_000:.1f}",
+                ),
+                "bold",
+            )
         if not s.enrolled:
             out.append("\n")
             out.append(t("Quầy chưa đăng ký với máy chủ tỉnh nên chưa đồng bộ.") + "\n", "bold")

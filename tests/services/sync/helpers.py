@@ -28,7 +28,7 @@ from onestop.domain.events import EventKind
 from onestop.server import repo
 from onestop.server.admin import new_enroll_code, open_db
 from onestop.server.db import ServerDB
-from onestop.services.demo import HANDLERS, PROCEDURES, SUPPLEMENT_REASONS, _person
+from onestop.services.demo import HANDLERS, PROCEDURES, SUPPLEMENT_REASONS, _person, demo_fee
 from onestop.services.desk import Desk, DeskError, IntakeForm
 from onestop.services.sync import apply as sync_apply
 from onestop.services.sync import base as sync_base
@@ -96,6 +96,7 @@ _PARAMS: dict[EventKind, dict[str, Any]] = {
 def receive(desk: Desk, clock: Clock, rng: random.Random) -> str:
     proc = rng.choices([c for c, _ in PROCEDURES], [w for _, w in PROCEDURES])[0]
     form = IntakeForm(procedure_code=proc, applicant=_person(rng, clock.now))
+    form.fee_vnd = demo_fee(desk.procedure(proc))
     form.fee_paid_now = rng.random() < 0.7
     return desk.receive(form).code
 

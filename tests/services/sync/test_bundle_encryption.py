@@ -64,7 +64,8 @@ def _no_passphrase() -> str:
 
 def _receive_people(desk: Desk) -> list[str]:
     return [
-        desk.receive(IntakeForm(procedure_code=PROCEDURES[0][0], applicant=p)).code for p in PEOPLE
+        desk.receive(IntakeForm(procedure_code=PROCEDURES[0][0], applicant=p, fee_vnd=4_000)).code
+        for p in PEOPLE
     ]
 
 

@@ -43,6 +43,8 @@ def sync_text(state: SyncState | None, now: datetime | None = None) -> str:
     else:
         head = t("Chưa đồng bộ")
     text = t("{head} · {n} sự kiện chờ gửi", head=head, n=state.waiting)
+    if state.files_waiting:  # said only when there are some: most desks scan nothing yet
+        text += " · " + t("{n} tệp chờ gửi", n=state.files_waiting)
     if state.skew_flagged:
         text += " · " + t("lệch giờ")
     return text

@@ -1,0 +1,167 @@
+"""The digitised papers of one dossier as the desk shows them: rows, statuses, who may change.
+
+Pure (no Textual, no I/O). The rules are the service's (``services/attachments.py`` docstring,
+``domain/attachments.py`` role and status sets); this module only asks them *before* a key is
+offered, so a clerk is never shown "Nhập tệp" for a result only a specialist may attach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from onestop.domain.attachments import (
+    COMPONENT_ROLES,
+    COMPONENT_STATUSES,
+    RESULT,
+    RESULT_ROLES,
+    RESULT_STATUSES,
+    Attachment,
+)
+from onestop.domain.lifecycle import DossierState
+from onestop.domain.scans import (
+    ChecklistItem,
+    ComponentCapture,
+    ComponentStatus,
+    ScanRuleError,
+    checklist,
+    component_status,
+    digitised,
+)
+from onestop.i18n import t
+
+
+@dataclass(frozen=True)
+class DigitisedRow:
+    """One line of the table: a component (or the result) and at most one of its files."""
+
+    key: str
+    component: int | str
+    name: str
+    status: str
+    attachment: Attachment | None = None
+    first: bool = True  # the component's first line (later lines are its extra files)
+
+
+@dataclass(frozen=True)
+class DigitisedView:
+    rows: tuple[DigitisedRow, ...]
+    items: tuple[ChecklistItem, ...]
+    result_attached: bool
+
+    @property
+    def scanned(self) -> int:
+        return sum(1 for i in self.items if i.status is not ComponentStatus.MISSING)
+
+    @property
+    def complete(self) -> bool:
+        return digitised(self.items, self.result_attached)
+
+
+STATUS_LABELS: dict[ComponentStatus, str] = {
+    ComponentStatus.SCANNED: "đã số hóa",
+    ComponentStatus.SHOWN_ONLY: "chỉ xuất trình",
+    ComponentStatus.MISSING: "chưa có",
+}
+
+
+def may_change(roles: Iterable[str], status: str, *, result: bool) -> bool:
+    """Whether these roles may attach or detach a component (or the result) now."""
+    allowed_roles = RESULT_ROLES if result else COMPONENT_ROLES
+    allowed_statuses = RESULT_STATUSES if result else COMPONENT_STATUSES
+    return status in allowed_statuses and any(r in allowed_roles for r in roles)
+
+
+def component_name(state: DossierState, component: int | str) -> str:
+    if component == RESULT:
+        return t("Kết quả giải quyết")
+    if isinstance(component, int) and 1 <= component <= len(state.documents):
+        return state.documents[component - 1]
+    return t("Thành phần số {n}", n=component)
+
+
+def _pages_text(a: Attachment) -> str:
+    return t("đã số hóa {n}/{m} trang", n=a.pages, m=max(a.paper_pages + a.sticky_pages, a.pages))
+
+
+def build_view(state: DossierState, attachments: Sequence[Attachment]) -> DigitisedView:
+    by_component: dict[int | str, list[Attachment]] = {}
+    for a in attachments:
+        by_component.setdefault(a.component, []).append(a)
+    captures: dict[int, ComponentCapture] = {}
+    for number, name in enumerate(state.documents, start=1):
+        files = by_component.get(number, [])
+        if files:
+            captures[number] = ComponentCapture(
+                name,
+                paper_pages=sum(a.paper_pages for a in files),
+                captured_pages=sum(a.pages for a in files),
+                sticky_note_pages=sum(a.sticky_pages for a in files),
+                reused=all(a.reused for a in files),
+            )
+    try:
+        items = checklist(state.documents, captures)
+    except ScanRuleError:
+        # A file recorded before the rules said otherwise: count what was captured.
+        items = tuple(
+            ChecklistItem(
+                n,
+                name,
+                ComponentStatus.SCANNED if n in captures else ComponentStatus.MISSING,
+            )
+            for n, name in enumerate(state.documents, start=1)
+        )
+    rows: list[DigitisedRow] = []
+    components: list[int | str] = [*range(1, len(state.documents) + 1), RESULT]
+    for component in components:
+        name = component_name(state, component)
+        files = by_component.get(component, [])
+        if not files:
+            rows.append(
+                DigitisedRow(
+                    f"{component}|", component, name, t(STATUS_LABELS[ComponentStatus.MISSING])
+                )
+            )
+            continue
+        for i, a in enumerate(files):
+            rows.append(
+                DigitisedRow(f"{component}|{a.id}", component, name, _pages_text(a), a, i == 0)
+            )
+    return DigitisedView(tuple(rows), items, bool(by_component.get(RESULT)))
+
+
+def page_numbers(paper: str, sticky: str) -> tuple[int | None, int, dict[str, str]]:
+    """The typed paper and sticky-note page counts, with Vietnamese errors per field."""
+    errors: dict[str, str] = {}
+    paper_pages: int | None = None
+    sticky_pages = 0
+    raw = paper.strip()
+    if not raw:
+        errors["paper"] = t("Chưa nhập số trang của bản giấy.")
+    elif not raw.isdigit() or int(raw) < 1:
+        errors["paper"] = t("Số trang giấy phải là số nguyên từ 1 trở lên.")
+    else:
+        paper_pages = int(raw)
+    raw = sticky.strip()
+    if raw:
+        if not raw.isdigit():
+            errors["sticky"] = t("Số trang có giấy ghi chú phải là số nguyên (0 nếu không có).")
+        else:
+            sticky_pages = int(raw)
+    return paper_pages, sticky_pages, errors
+
+
+def mismatch(name: str, paper_pages: int, sticky_pages: int, captured: int) -> str | None:
+    """The domain rule's message when the captured pages do not match the paper, else None."""
+    try:
+        component_status(
+            ComponentCapture(
+                name,
+                paper_pages=paper_pages,
+                captured_pages=captured,
+                sticky_note_pages=sticky_pages,
+            )
+        )
+    except ScanRuleError as e:
+        return str(e)
+    return None
