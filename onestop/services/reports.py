@@ -28,11 +28,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
-from onestop.domain.events import Event
+from onestop.domain.events import Event, EventKind
 from onestop.domain.lifecycle import (
     EVALUATION_INDICATORS,
     SATISFACTION_LEVELS,
     DossierState,
+    apply,
+    counted_amount,
 )
 from onestop.domain.reports import (
     BIEU06_COLUMNS,
@@ -338,25 +340,41 @@ def report_fees(db: Session, p: Period, *, field: str | None = None) -> FeeSumma
     payments: list[Payment] = []
     expected_amount = expected_count = 0
     per_dossier: dict[str, list[Any]] = {}
-    for desk_id, body, code, proc_code, proc_name, fld, fee_paid, last_at in rows:
-        ev = Event.from_body(desk_id, body)
-        amount = int(ev.data.get("amount", 0))
+    meta: dict[str, tuple[Any, ...]] = {}
+    for _desk_id, _body, code, proc_code, proc_name, fld, fee_paid, last_at in rows:
+        meta.setdefault(code, (proc_code, proc_name, fld, fee_paid, last_at))
+    # A payment counts only up to what was still owed when it was folded (the merge rule of
+    # domain/lifecycle.py): one fee recorded on two offline desks is counted once; the
+    # duplicate stays in the log, flagged, until a person decides.
+    for events in _logs(db, list(meta), p.end_at):
+        code = events[0].dossier
+        proc_code, proc_name, fld, fee_paid, last_at = meta[code]
         acc = per_dossier.setdefault(code, [0, fee_paid, last_at])
-        acc[0] += amount
-        if p.contains(ev.at):
-            expected_amount += amount
-            expected_count += 1
-            payments.append(
-                Payment(
-                    code,
-                    ev.at,
-                    amount,
-                    str(ev.data.get("method", "cash")),
-                    proc_code,
-                    proc_name,
-                    fld,
-                )
+        state: DossierState | None = None
+        for ev in events:
+            amount = (
+                counted_amount(state, ev)
+                if state is not None and ev.kind == EventKind.RECORD_PAYMENT
+                else 0
             )
+            state = apply(state, ev)
+            if amount <= 0:
+                continue
+            acc[0] += amount
+            if p.contains(ev.at):
+                expected_amount += amount
+                expected_count += 1
+                payments.append(
+                    Payment(
+                        code,
+                        ev.at,
+                        amount,
+                        str(ev.data.get("method", "cash")),
+                        proc_code,
+                        proc_name,
+                        fld,
+                    )
+                )
     end_text = dt_to_text(p.end_at)
     for code, (paid, fee_paid, last_at) in per_dossier.items():
         if last_at < end_text and paid != fee_paid:

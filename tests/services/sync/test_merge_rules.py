@@ -6,14 +6,17 @@ at the province, in either sync order."""
 from __future__ import annotations
 
 import random
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from onestop.domain.events import Event, EventKind
+from onestop.domain.reports import Period
 from onestop.services.demo import _person
 from onestop.services.desk import Desk, IntakeForm
+from onestop.services.reports import report_fees
 from onestop.services.sync import apply as sync_apply
 from onestop.services.sync import client as sync
 from onestop.store.models import EventRow
@@ -99,6 +102,9 @@ def test_legal_outcome_kept_and_flagged_once_in_either_sync_order(
         found = {c.dossier: c for c in d.conflicts()}
         assert found[decided].status == "resolved" and found[decided].set_aside
         assert "fee_paid" in found[paid].fields and found[paid].set_aside
+        with d.store.read() as db:  # the fee report counts the duplicate once too
+            fees = report_fees(db, Period(date(2000, 1, 1), date(2099, 12, 31)))
+        assert fees.amount == p.fee_paid and fees.payments == 1
         assert_converged(d, sqlite_server.db_url)
     at_province = _server_conflicts(sqlite_server.db_url, [a.identity.desk_id, b.identity.desk_id])
     assert sorted(e.dossier for e in at_province) == sorted([decided, paid])
