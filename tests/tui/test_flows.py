@@ -675,3 +675,21 @@ async def test_qr_is_the_signed_receipt_on_a_demo_desk(demo_template: Path, tmp_
         )
     finally:
         desk.close()
+
+
+async def test_intake_warns_when_the_desk_clock_is_off(
+    desk: Desk, app: OnestopApp, log: MessageLog
+) -> None:
+    """Issue 16.10: the offset from the province's signed time is said at intake (a notice and
+    a line on the confirm step); intake itself is not blocked."""
+    from onestop.services.setting_keys import S_SKEW
+
+    desk.set_setting(S_SKEW, str(-3 * 86400))  # this desk's clock runs three days fast
+    warning = desk.clock_warning()
+    assert warning
+    async with app.run_test(message_hook=log) as pilot:
+        await settle(pilot)
+        await start_intake(pilot)
+        await settle(pilot)
+        assert warning in text_of(app, "#clock-warning")
+        assert any(warning in str(n.message) for n in app._notifications)

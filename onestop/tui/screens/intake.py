@@ -191,6 +191,11 @@ class IntakeScreen(DeskScreen):
                         markup=False,
                     )
             with VerticalScroll(id="step-4"):
+                warning = self.desk.clock_warning()
+                if warning:
+                    # A wrong clock writes a wrong receipt time and so a wrong legal deadline:
+                    # said where the clerk confirms (intake itself is never blocked).
+                    yield Static(warning, id="clock-warning", classes="field-error", markup=False)
                 yield Static(t("Đang kiểm tra hồ sơ…"), id="intake-preview", markup=False)
                 yield Static("", id="err-summary", classes="field-error -empty", markup=False)
                 yield Button(
@@ -198,6 +203,9 @@ class IntakeScreen(DeskScreen):
                 )
 
     def on_mount(self) -> None:
+        warning = self.desk.clock_warning()
+        if warning:
+            self.notify(warning, severity="warning", timeout=20, markup=False)
         self.query_one("#proxy").display = False
         self.query_one("#due-row").display = False
         self.query_one("#chosen").display = False
