@@ -357,3 +357,47 @@ def offline_limits(db: Path | None, warn_days: int, block_days: int) -> None:
             b=block_days,
         )
     )
+
+
+@click.command("slip-settings")
+@db_option
+@click.option("--contact-phone", help="Số điện thoại liên hệ in trên phiếu yêu cầu bổ sung.")
+@click.option("--head-of-unit", help="Họ tên thủ trưởng đơn vị in dưới phiếu xin lỗi và gia hạn.")
+@click.option(
+    "--partial-payments/--no-partial-payments",
+    default=None,
+    help="Cho phép nộp phí nhiều lần (khi quy định của tỉnh cho phép).",
+)
+@json_option
+@guard
+def slip_settings(
+    db: Path | None,
+    contact_phone: str | None,
+    head_of_unit: str | None,
+    partial_payments: bool | None,
+    as_json: bool,
+) -> None:
+    """Xem hoặc đặt thông tin in trên phiếu của quầy (quản trị viên đặt)."""
+    from onestop.services.desk import S_CONTACT_PHONE, S_HEAD_OF_UNIT, S_PARTIAL_PAYMENTS
+
+    changes = {
+        S_CONTACT_PHONE: contact_phone,
+        S_HEAD_OF_UNIT: head_of_unit,
+        S_PARTIAL_PAYMENTS: None if partial_payments is None else str(int(partial_payments)),
+    }
+    with open_desk(db) as desk:
+        for key, value in changes.items():
+            if value is not None:
+                desk.set_setting(key, value)  # the service checks the admin permission
+        shown = {
+            "contact_phone": desk.setting(S_CONTACT_PHONE, ""),
+            "head_of_unit": desk.setting(S_HEAD_OF_UNIT, ""),
+            "partial_payments": desk.setting(S_PARTIAL_PAYMENTS, "0") == "1",
+        }
+    if as_json:
+        emit(shown)
+        return
+    dash = "—"
+    click.echo(t("Điện thoại liên hệ: {v}", v=shown["contact_phone"] or dash))
+    click.echo(t("Thủ trưởng đơn vị: {v}", v=shown["head_of_unit"] or dash))
+    click.echo(t("Nộp phí nhiều lần: {v}", v=t("có") if shown["partial_payments"] else t("không")))

@@ -116,7 +116,7 @@ COMMANDS = {
 }
 DESK_COMMANDS = {
     "status": "onestop.cli.desk:desk_status",
-    **_lazy("onestop.cli.desk", "unlock-offline", "offline-limits"),
+    **_lazy("onestop.cli.desk", "unlock-offline", "offline-limits", "slip-settings"),
 }
 
 

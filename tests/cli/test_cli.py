@@ -175,7 +175,12 @@ def test_every_command_loads_on_demand_under_its_name():
     desk = main.get_command(ctx, "desk")
     assert isinstance(desk, click.Group)
     sub = click.Context(desk, parent=ctx)
-    assert desk.list_commands(sub) == ["offline-limits", "status", "unlock-offline"]
+    assert desk.list_commands(sub) == [
+        "offline-limits",
+        "slip-settings",
+        "status",
+        "unlock-offline",
+    ]
     assert all(desk.get_command(sub, n) is not None for n in desk.list_commands(sub))
 
 
