@@ -86,8 +86,13 @@ def _read_input(path: Path) -> bytes:
     "--file",
     "path",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
+    default=None,
     help="Tệp đã quét hoặc đã chụp: PDF, JPEG, PNG hay TIFF (được chuẩn hóa thành PDF 200 dpi).",
+)
+@click.option(
+    "--shown-only",
+    is_flag=True,
+    help="Giấy tờ chỉ xuất trình, không cần số hóa (Thông tư 03/2025, Điều 5): không kèm tệp.",
 )
 @click.option(
     "--pages",
@@ -116,7 +121,8 @@ def attach(
     code: str,
     component: int | None,
     is_result: bool,
-    path: Path,
+    path: Path | None,
+    shown_only: bool,
     pages: int | None,
     paper_pages: int | None,
     sticky: int,
@@ -130,6 +136,15 @@ def attach(
         raise click.UsageError(t("Ghi đúng một trong hai: --component N hoặc --result."))
     if component is not None and paper_pages is None:
         raise click.UsageError(t("Ghi số trang của bản giấy: --paper-pages N."))
+    if shown_only:
+        if component is None or path is not None or pages is not None or sticky:
+            raise click.UsageError(
+                t("--shown-only đi với --component N --paper-pages N, không kèm tệp.")
+            )
+        _mark_shown_only(db, code, component, paper_pages or 0, note, as_json)
+        return
+    if path is None:
+        raise click.UsageError(t("Ghi tệp cần đính kèm: --file TỆP (hoặc --shown-only)."))
     raw = _read_input(path)
     normalised = _scans(lambda: normalise_file(raw))
     with open_desk(db) as desk:
@@ -144,6 +159,25 @@ def attach(
             note=note,
         )
     _report_attached(a, as_json)
+
+
+def _mark_shown_only(
+    db: Path | None, code: str, component: int, paper_pages: int, note: str, as_json: bool
+) -> None:
+    from onestop.services import attachments as att
+
+    with open_desk(db) as desk:
+        m = att.mark_shown_only(desk, code, component, paper_pages=paper_pages, note=note)
+    if as_json:
+        emit(m.as_dict())
+    else:
+        click.echo(
+            t(
+                "Đã ghi thành phần {c} chỉ xuất trình ({n} trang giấy, không cần số hóa).",
+                c=m.component,
+                n=m.paper_pages,
+            )
+        )
 
 
 def _attach(
@@ -199,11 +233,24 @@ def files(db: Path | None, code: str, as_json: bool) -> None:
 
     with open_desk(db) as desk:
         items = att.list_attachments(desk, code)
+        marks = att.list_shown_only(desk, code)
     if as_json:
-        emit([a.as_dict() for a in items])
+        emit([a.as_dict() for a in items] + [m.as_dict() for m in marks])
         return
-    if not items:
+    if not items and not marks:
         click.echo(t("Hồ sơ chưa có bản số hóa nào."))
+    for m in marks:
+        click.echo(
+            t(
+                "{id}  Thành phần {n}: chỉ xuất trình, không cần số hóa ({paper} trang giấy), "
+                "{by} {at}",
+                id=m.id,
+                n=m.component,
+                paper=m.paper_pages,
+                by=m.by,
+                at=m.at.strftime("%H:%M %d/%m/%Y"),
+            )
+        )
     for a in items:
         what = t("Kết quả") if a.is_result else t("Thành phần {n}", n=a.component)
         click.echo(

@@ -31,6 +31,13 @@ reused          true when another dossier of this desk already references the sa
 Who scanned and when are the event's ``actor`` and ``at``. ``detach`` data: ``desk`` and
 ``seq`` of the ``attach`` event it undoes, and its ``sha256`` and ``component``.
 
+**Shown only** (TT 03/2025 Art. 5(2): a paper only shown at filing, no scan needed): an
+``attach`` event with *no file*: data ``{component: n, shown_only: true, paper_pages: n}`` and
+no ``sha256``/``size``/``chunks``/``index`` (:func:`shown_only_data`, :func:`check_shown_only`).
+:func:`fold` (the files) leaves it out, so the files lane of sync, verification, garbage
+collection and backups never look for a file for it; :func:`fold_shown_only` lists the marks.
+A ``detach`` undoes it like a file (data ``desk``, ``seq``, ``component``, ``shown_only``).
+
 **Size bound.** Hex ids cost 66 bytes each in CBOR. With :data:`INLINE_CHUNKS` = 256 (files up
 to 16 MiB: a 4-page dossier is ~8 chunks) the chunk list is at most 16 899 bytes; beyond that
 the list goes to the store and the event carries at most :data:`MAX_INDEX_CHUNKS` = 4 ids (a
@@ -186,6 +193,32 @@ def check_manifest(data: dict[str, Any]) -> None:
             raise AttachmentError(t("Danh sách khối của tệp không khớp kích thước."))
 
 
+def is_shown_only(data: dict[str, Any]) -> bool:
+    """Whether ``attach`` data records a component shown only (no file)."""
+    return data.get("shown_only") is True
+
+
+def check_shown_only(data: dict[str, Any]) -> None:
+    """The shape of a shown-only ``attach``: a checklist component, its paper pages, no file."""
+    comp = data.get("component")
+    if not (isinstance(comp, int) and not isinstance(comp, bool) and comp >= 1):
+        raise AttachmentError(t("Chỉ thành phần giấy tờ (số thứ tự từ 1) mới ghi chỉ xuất trình."))
+    if data.get("shown_only") is not True:
+        raise AttachmentError(t("Dữ liệu chỉ xuất trình không hợp lệ."))
+    if any(k in data for k in ("sha256", "size", "chunks", "index", "pages")):
+        raise AttachmentError(t("Thành phần chỉ xuất trình không kèm tệp."))
+    paper = data.get("paper_pages")
+    if not isinstance(paper, int) or isinstance(paper, bool) or not 1 <= paper <= MAX_PAGES:
+        raise AttachmentError(t("Số trang giấy phải là số nguyên từ 1 đến {max}.", max=MAX_PAGES))
+
+
+def shown_only_data(*, component: int, paper_pages: int) -> dict[str, Any]:
+    """The ``attach`` data of a component shown only (checked)."""
+    data: dict[str, Any] = {"component": component, "shown_only": True, "paper_pages": paper_pages}
+    check_shown_only(data)
+    return data
+
+
 def index_size(size: int) -> int:
     """Bytes of the chunk-list file of a file of ``size`` bytes."""
     return -(-size // CHUNK_SIZE) * ID_BYTES
@@ -234,6 +267,35 @@ class Attachment:
 
 
 ID_LEN: Final = 12
+SHOWN_PREFIX: Final = "shown-"
+
+
+@dataclass(frozen=True)
+class ShownOnly:
+    """A component recorded as shown only, not detached (as :func:`fold_shown_only` finds it)."""
+
+    desk_id: str
+    seq: int
+    component: int
+    paper_pages: int
+    by: str
+    at: datetime
+
+    @property
+    def id(self) -> str:
+        # not hex: never mistaken for a file id (a SHA-256 prefix)
+        return f"{SHOWN_PREFIX}{self.component}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "component": self.component,
+            "shown_only": True,
+            "paper_pages": self.paper_pages,
+            "by": self.by,
+            "at": self.at.isoformat(sep=" "),
+            "event": f"{self.desk_id}#{self.seq}",
+        }
 
 
 def attachment_of(e: Event) -> Attachment:
@@ -262,6 +324,8 @@ def fold(events: Iterable[Event]) -> list[Attachment]:
     live: dict[tuple[str, int], Attachment] = {}
     for e in events:
         if e.kind == EventKind.ATTACH:
+            if is_shown_only(e.data):
+                continue  # no file (module docstring): see fold_shown_only
             try:
                 live[(e.desk_id, e.seq)] = attachment_of(e)
             except (KeyError, TypeError, ValueError):
@@ -271,10 +335,31 @@ def fold(events: Iterable[Event]) -> list[Attachment]:
     return list(live.values())
 
 
+def fold_shown_only(events: Iterable[Event]) -> list[ShownOnly]:
+    """The components of a dossier recorded as shown only, detached ones left out."""
+    live: dict[tuple[str, int], ShownOnly] = {}
+    for e in events:
+        if e.kind == EventKind.ATTACH and is_shown_only(e.data):
+            try:
+                check_shown_only(e.data)
+            except AttachmentError:
+                continue
+            live[(e.desk_id, e.seq)] = ShownOnly(
+                e.desk_id, e.seq, e.data["component"], e.data["paper_pages"], e.actor, e.at
+            )
+        elif e.kind == EventKind.DETACH:
+            live.pop((str(e.data.get("desk", "")), int(e.data.get("seq", 0))), None)
+    return list(live.values())
+
+
 def referenced_files(events: Iterable[Event]) -> set[str]:
     """SHA-256 of every file any ``attach`` event references (detached ones included: the
-    log keeps them, so their chunks are kept)."""
-    return {str(e.data.get("sha256")) for e in events if e.kind == EventKind.ATTACH}
+    log keeps them, so their chunks are kept); a shown-only entry references none."""
+    return {
+        str(e.data["sha256"])
+        for e in events
+        if e.kind == EventKind.ATTACH and not is_shown_only(e.data) and "sha256" in e.data
+    }
 
 
 def max_attach_body_bytes() -> int:
@@ -321,14 +406,20 @@ __all__ = [
     "RESULT",
     "RESULT_ROLES",
     "RESULT_STATUSES",
+    "SHOWN_PREFIX",
     "Attachment",
     "AttachmentError",
+    "ShownOnly",
     "attachment_of",
     "check_manifest",
     "check_pages",
+    "check_shown_only",
     "fold",
+    "fold_shown_only",
+    "is_shown_only",
     "index_size",
     "manifest_data",
     "max_attach_body_bytes",
     "referenced_files",
+    "shown_only_data",
 ]

@@ -56,6 +56,7 @@ from onestop.domain.lifecycle import (
     Status,
     apply,
 )
+from onestop.domain.scans import DossierScanSummary
 from onestop.domain.text import search_key
 from onestop.i18n import t
 
@@ -93,6 +94,7 @@ __all__ = [
     "overdue_cut",
     "period",
     "refused_at_intake",
+    "scan_indicators",
     "service_indicators",
     "snapshot",
 ]
@@ -1092,10 +1094,77 @@ class Indicator:
         }
 
 
+def _digitised_unknown() -> Indicator:
+    return Indicator(
+        "digitised_share",
+        t("Tỷ lệ hồ sơ được số hóa"),
+        None,
+        None,
+        t("hồ sơ có thành phần được số hóa / hồ sơ tiếp nhận trong kỳ"),
+        t(
+            "Chưa tính được: quầy chưa lưu bản quét thành phần hồ sơ và kết quả "
+            "(TT 01/2023/TT-VPCP), nên không có dữ liệu số hóa."
+        ),
+    )
+
+
+def scan_indicators(scans: Sequence[DossierScanSummary]) -> list[Indicator]:
+    """The three "Số hóa" indicators over the dossiers received in a period, with numerator and
+    denominator: the rules of ``domain.scans`` (``digitised_share``, ``reused_components_share``,
+    ``digitised_results_share``; Thanh Hóa implementation of QĐ 766/QĐ-TTg, not verified against
+    the appendix)."""
+    no_data = t("không có dữ liệu trong kỳ (mẫu số bằng 0)")
+    done = sum(1 for d in scans if d.components_scanned + d.components_reused >= d.components)
+    reused = sum(d.components_reused for d in scans)
+    needed = sum(d.components for d in scans)
+    issued = [d for d in scans if d.has_result]
+    results = sum(1 for d in issued if d.result_digitised)
+    return [
+        Indicator(
+            "digitised_share",
+            t("Tỷ lệ hồ sơ được số hóa"),
+            done,
+            len(scans),
+            t(
+                "số hồ sơ có mọi thành phần đã số hóa (quét hoặc tái sử dụng) / số hồ sơ tiếp "
+                "nhận trong kỳ"
+            ),
+            "" if scans else no_data,
+        ),
+        Indicator(
+            "reused_components_share",
+            t("Tỷ lệ thành phần hồ sơ được tái sử dụng"),
+            reused,
+            needed,
+            t(
+                "số thành phần hồ sơ được tái sử dụng / tổng số thành phần hồ sơ cần số hóa của "
+                "các hồ sơ tiếp nhận trong kỳ"
+            ),
+            "" if needed else no_data,
+        ),
+        Indicator(
+            "digitised_results_share",
+            t("Tỷ lệ kết quả được số hóa"),
+            results,
+            len(issued),
+            t(
+                "số hồ sơ đã có kết quả giải quyết được số hóa / số hồ sơ tiếp nhận trong kỳ đã "
+                "có kết quả giải quyết"
+            ),
+            "" if issued else no_data,
+        ),
+    ]
+
+
 def service_indicators(
-    b06: Bieu06Counts, fees: FeeSummary, evaluations: EvaluationSummary
+    b06: Bieu06Counts,
+    fees: FeeSummary,
+    evaluations: EvaluationSummary,
+    scans: Sequence[DossierScanSummary] | None = None,
 ) -> list[Indicator]:
-    """Five indicators of a period (REFERENCE §4.3), each with its formula."""
+    """The indicators of a period (REFERENCE §4.3), each with its formula. Without ``scans`` the
+    digitised share is one row that says it cannot be computed; with them, the three rows of
+    :func:`scan_indicators`."""
     online_payments = fees.by_method.get("online", (0, 0))[0]
     new = b06.online + b06.direct
     no_data = t("không có dữ liệu trong kỳ (mẫu số bằng 0)")
@@ -1127,17 +1196,7 @@ def service_indicators(
             ),
             "" if fees.payments else no_data,
         ),
-        Indicator(
-            "digitised_share",
-            t("Tỷ lệ hồ sơ được số hóa"),
-            None,
-            None,
-            t("hồ sơ có thành phần được số hóa / hồ sơ tiếp nhận trong kỳ"),
-            t(
-                "Chưa tính được: quầy chưa lưu bản quét thành phần hồ sơ và kết quả "
-                "(TT 01/2023/TT-VPCP), nên không có dữ liệu số hóa."
-            ),
-        ),
+        *(scan_indicators(scans) if scans is not None else [_digitised_unknown()]),
         Indicator(
             "satisfaction_share",
             t("Tỷ lệ hài lòng"),

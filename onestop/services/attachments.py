@@ -17,6 +17,10 @@ What is allowed (checked here, again inside the write transaction):
 * **Detach** (remove a wrong scan, undo): the same roles and statuses as attaching that kind
   now. A finished dossier (returned, refused, withdrawn) takes no attach and no detach: its
   files are part of the record.
+* **Shown only** (TT 03/2025 Art. 5(2), :func:`mark_shown_only`): a component recorded as
+  only shown at filing, no file: the same roles and statuses as attaching a component; refused
+  when the component already has a file or is already marked. Undone by :func:`detach` with
+  the mark's id (``shown-<n>``).
 * The same file twice in one dossier is refused (the first attachment is named). The same file
   already referenced by *another* dossier on this desk (the same ID card copy for the same
   citizen) is stored once and recorded as ``reused`` — the store's dedup makes that automatic.
@@ -57,9 +61,12 @@ from onestop.domain.attachments import (
     RESULT_STATUSES,
     Attachment,
     AttachmentError,
+    ShownOnly,
     check_pages,
     fold,
+    fold_shown_only,
     manifest_data,
+    shown_only_data,
 )
 from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import DossierState, status_label
@@ -81,6 +88,8 @@ __all__ = [
     "detach",
     "file_store",
     "list_attachments",
+    "list_shown_only",
+    "mark_shown_only",
     "open_file",
     "root_key",
     "verify_files",
@@ -343,11 +352,54 @@ def open_file(desk: Desk, code: str, attachment_id: str) -> bytes:
         raise _refused(str(e)) from e
 
 
-def detach(desk: Desk, code: str, attachment_id: str, *, note: str = "") -> DossierState:
-    """Remove an attachment (a ``detach`` event; the chunks go at the next garbage run)."""
+def mark_shown_only(
+    desk: Desk, code: str, component: int, *, paper_pages: int, note: str = ""
+) -> ShownOnly:
+    """Record that a component was only shown (no scan needed, TT 03/2025 Art. 5(2))."""
+    try:
+        data = shown_only_data(component=component, paper_pages=paper_pages)
+    except AttachmentError as e:
+        raise _refused(str(e)) from e
     with desk.store.write() as db:
         state = _state(db, code)
-        a = _find(fold(events_for(db=db, dossier=state.code)), state.code, attachment_id)
+        _check_component(state, component)
+        role = _check_role(desk, False)
+        _check_status(state, False)
+        events = events_for(db=db, dossier=state.code)
+        if any(a.component == component for a in fold(events)):
+            raise _refused(
+                t(
+                    "Thành phần {c} đã có bản số hóa; gỡ tệp trước nếu giấy tờ chỉ xuất trình.",
+                    c=component,
+                )
+            )
+        if any(m.component == component for m in fold_shown_only(events)):
+            raise _refused(t("Thành phần {c} đã được ghi chỉ xuất trình.", c=component))
+        desk.append_in(db, state, EventKind.ATTACH, data, role=role, note=note)
+        return fold_shown_only(events_for(db=db, dossier=state.code))[-1]
+
+
+def list_shown_only(desk: Desk, code: str) -> list[ShownOnly]:
+    """The dossier's components recorded as shown only (undone ones left out)."""
+    with desk.store.read() as db:
+        state = _state(db, code)
+        return fold_shown_only(events_for(db=db, dossier=state.code))
+
+
+def detach(desk: Desk, code: str, attachment_id: str, *, note: str = "") -> DossierState:
+    """Remove an attachment (a ``detach`` event; the chunks go at the next garbage run), or
+    undo a shown-only mark (``attachment_id`` = its id, ``shown-<n>``)."""
+    with desk.store.write() as db:
+        state = _state(db, code)
+        events = events_for(db=db, dossier=state.code)
+        marks = [m for m in fold_shown_only(events) if m.id == attachment_id.strip().lower()]
+        if marks:
+            m = marks[-1]
+            role = _check_role(desk, False)
+            _check_status(state, False)
+            undo = {"desk": m.desk_id, "seq": m.seq, "component": m.component, "shown_only": True}
+            return desk.append_in(db, state, EventKind.DETACH, undo, role=role, note=note)
+        a = _find(fold(events), state.code, attachment_id)
         role = _check_role(desk, a.is_result)
         _check_status(state, a.is_result)
         data = {"desk": a.desk_id, "seq": a.seq, "sha256": a.sha256, "component": a.component}

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from onestop.domain.attachments import RESULT, fold, fold_shown_only
 from onestop.domain.events import Event, EventKind
 from onestop.domain.lifecycle import (
     EVALUATION_INDICATORS,
@@ -46,6 +47,7 @@ from onestop.domain.reports import (
     EvaluationRow,
     EvaluationSummary,
     FeeSummary,
+    Finish,
     Indicator,
     Payment,
     Period,
@@ -60,6 +62,7 @@ from onestop.domain.reports import (
     service_indicators,
     snapshot,
 )
+from onestop.domain.scans import DossierScanSummary
 from onestop.forms.report_files import (
     Column,
     Report,
@@ -416,6 +419,65 @@ def report_evaluations(db: Session, p: Period, *, field: str | None = None) -> E
     return evaluation_summary(records, p, field=field)
 
 
+def scan_summary(events: Sequence[Event], p: Period) -> DossierScanSummary | None:
+    """One dossier as the "Số hóa" indicators see it at the end of ``p`` (``None`` when it was
+    not received, e.g. refused at intake).
+
+    The components are the checklist the receive event pinned (``documents``), less those
+    recorded as shown only (they need no scan). A component with a live attachment
+    (``domain.attachments.fold``) counts as re-used when one of its files is ``reused`` (the same
+    file was already on another dossier), else as scanned. The result is issued when the
+    dossier was resolved before the end of ``p``; digitised when a ``result`` file is attached."""
+    snap = snapshot(events, p.end_at)
+    if snap is None or not snap.received:
+        return None
+    n = len(snap.state.documents)
+    before = [e for e in events if e.at < p.end_at]
+    live = fold(before)
+    # Shown only, no scan needed (Circular 03/2025 Art. 5(2)): out of the count altogether.
+    shown = {m.component for m in fold_shown_only(before) if 1 <= m.component <= n}
+    papers = [
+        a
+        for a in live
+        if isinstance(a.component, int) and 1 <= a.component <= n and a.component not in shown
+    ]
+    reused = {a.component for a in papers if a.reused}
+    scanned = {a.component for a in papers} - reused
+    resolved = snap.finish is Finish.RESOLVED
+    return DossierScanSummary(
+        components=n - len(shown),
+        components_scanned=len(scanned),
+        components_reused=len(reused),
+        has_result=resolved,
+        result_digitised=resolved and any(a.component == RESULT for a in live),
+    )
+
+
+def report_scans(db: Session, p: Period, *, field: str | None = None) -> list[DossierScanSummary]:
+    """The dossiers received in ``p`` (the new dossiers of Biểu 06: refused-at-intake ones left
+    out), each summarised by :func:`scan_summary` from its events up to the end of ``p``."""
+    params: dict[str, Any] = _bounds(p)
+    flt = ""
+    if field:
+        flt, params["f"] = "AND field = :f", field
+    codes = [
+        code
+        for (code,) in db.execute(
+            text(
+                f"SELECT code FROM dossier WHERE {_NEW} "
+                f"AND NOT (status = 'refused' AND event_count = 1) {flt} ORDER BY code"
+            ),
+            params,
+        )
+    ]
+    out = []
+    for events in _logs(db, codes, p.end_at):
+        summary = scan_summary(events, p)
+        if summary is not None:
+            out.append(summary)
+    return out
+
+
 def _bieu06_section(b: Bieu06) -> Section:
     cols = [
         Column("stt", t("STT"), number="(1)", kind="text"),
@@ -706,7 +768,7 @@ def build_report(
         b = bieu06_fast(db, p, field=field, today=today)
         f = report_fees(db, p, field=field)
         e = report_evaluations(db, p, field=field)
-        items = service_indicators(b.total, f, e)
+        items = service_indicators(b.total, f, e, report_scans(db, p, field=field))
         report.sections = [_indicator_section(items)]
         report.extra = {"formulas": {i.key: i.formula for i in items}}
         report.notes = [
@@ -714,6 +776,11 @@ def build_report(
             t(
                 "Theo tinh thần Bộ chỉ số QĐ 766/QĐ-TTg; đây là số liệu của quầy, không phải "
                 "điểm chính thức của Bộ chỉ số."
+            ),
+            t(
+                "Số hóa: thành phần hồ sơ là danh mục giấy tờ của thủ tục ghi khi tiếp nhận; "
+                "thành phần được tái sử dụng là tệp đã có trong hồ sơ khác của quầy; công thức "
+                "theo cách tính của hệ thống Thanh Hóa (QĐ 766/QĐ-TTg), chưa đối chiếu phụ lục."
             ),
         ]
     if unfinished and kind != "book":

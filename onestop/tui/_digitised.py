@@ -17,6 +17,7 @@ from onestop.domain.attachments import (
     RESULT_ROLES,
     RESULT_STATUSES,
     Attachment,
+    ShownOnly,
 )
 from onestop.domain.lifecycle import DossierState
 from onestop.domain.scans import (
@@ -41,6 +42,7 @@ class DigitisedRow:
     status: str
     attachment: Attachment | None = None
     first: bool = True  # the component's first line (later lines are its extra files)
+    shown: ShownOnly | None = None  # recorded as shown only (no file, TT 03/2025 Art. 5(2))
 
 
 @dataclass(frozen=True)
@@ -84,14 +86,23 @@ def _pages_text(a: Attachment) -> str:
     return t("đã số hóa {n}/{m} trang", n=a.pages, m=max(a.paper_pages + a.sticky_pages, a.pages))
 
 
-def build_view(state: DossierState, attachments: Sequence[Attachment]) -> DigitisedView:
+def build_view(
+    state: DossierState,
+    attachments: Sequence[Attachment],
+    shown_only: Sequence[ShownOnly] = (),
+) -> DigitisedView:
     by_component: dict[int | str, list[Attachment]] = {}
     for a in attachments:
         by_component.setdefault(a.component, []).append(a)
+    shown = {m.component: m for m in shown_only}
     captures: dict[int, ComponentCapture] = {}
     for number, name in enumerate(state.documents, start=1):
         files = by_component.get(number, [])
-        if files:
+        if number in shown:
+            captures[number] = ComponentCapture(
+                name, paper_pages=shown[number].paper_pages, shown_only=True
+            )
+        elif files:
             captures[number] = ComponentCapture(
                 name,
                 paper_pages=sum(a.paper_pages for a in files),
@@ -107,7 +118,11 @@ def build_view(state: DossierState, attachments: Sequence[Attachment]) -> Digiti
             ChecklistItem(
                 n,
                 name,
-                ComponentStatus.SCANNED if n in captures else ComponentStatus.MISSING,
+                ComponentStatus.SHOWN_ONLY
+                if n in shown
+                else ComponentStatus.SCANNED
+                if n in captures
+                else ComponentStatus.MISSING,
             )
             for n, name in enumerate(state.documents, start=1)
         )
@@ -116,6 +131,20 @@ def build_view(state: DossierState, attachments: Sequence[Attachment]) -> Digiti
     for component in components:
         name = component_name(state, component)
         files = by_component.get(component, [])
+        mark = shown.get(component) if isinstance(component, int) else None
+        if mark is not None:
+            rows.append(
+                DigitisedRow(
+                    f"{component}|{mark.id}",
+                    component,
+                    name,
+                    t(STATUS_LABELS[ComponentStatus.SHOWN_ONLY]),
+                    shown=mark,
+                    first=True,
+                )
+            )
+        if mark is not None and not files:
+            continue
         if not files:
             rows.append(
                 DigitisedRow(
@@ -125,7 +154,14 @@ def build_view(state: DossierState, attachments: Sequence[Attachment]) -> Digiti
             continue
         for i, a in enumerate(files):
             rows.append(
-                DigitisedRow(f"{component}|{a.id}", component, name, _pages_text(a), a, i == 0)
+                DigitisedRow(
+                    f"{component}|{a.id}",
+                    component,
+                    name,
+                    _pages_text(a),
+                    a,
+                    i == 0 and mark is None,
+                )
             )
     return DigitisedView(tuple(rows), items, bool(by_component.get(RESULT)))
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:  # the desk's first screen is drawn before the services' libraries load
-    from onestop.domain.attachments import Attachment
+    from onestop.domain.attachments import Attachment, ShownOnly
     from onestop.domain.calendar import CalendarOverride
     from onestop.domain.events import Event, EventKind
     from onestop.domain.lifecycle import DossierState
@@ -215,10 +215,16 @@ class ReportComputed(Message):
 class AttachmentsLoaded(Message):
     """A dossier and its digitised papers (``services.attachments.list_attachments``)."""
 
-    def __init__(self, state: DossierState, attachments: list[Attachment]) -> None:
+    def __init__(
+        self,
+        state: DossierState,
+        attachments: list[Attachment],
+        shown_only: list[ShownOnly] | None = None,
+    ) -> None:
         super().__init__()
         self.state = state
         self.attachments = attachments
+        self.shown_only = shown_only or []
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, AttachmentsLoaded)

@@ -91,3 +91,18 @@ def test_refusals_exit_1_and_store_nothing(db: str, tmp_path: Path):
     assert not folder.exists() or not [p for p in folder.rglob("*") if p.is_file()]
     code, _, err = run("file-get", "--db", db, c, "abcdef", "--out", str(tmp_path / "x.pdf"))
     assert code == 1 and not (tmp_path / "x.pdf").exists()
+
+
+def test_attach_shown_only(db: str):
+    c = receive(db)
+    code, out, err = run(
+        "attach", "--db", db, c, "--component", "1", "--shown-only", "--paper-pages", "2",
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    m = json.loads(out)
+    assert (m["component"], m["shown_only"], m["paper_pages"]) == (1, True, 2)
+    code, out, _ = run("files", "--db", db, c)
+    assert code == 0 and "chỉ xuất trình" in out
+    code, _, err = run("attach", "--db", db, c, "--component", "2", "--shown-only")
+    assert code != 0 and "--paper-pages" in err

@@ -2,7 +2,9 @@
 
 Reached with F7 from the dossier detail and from the receipt after intake. Per line: Quét
 (a SANE scanner, ``ScanModal``), Nhập tệp (a PDF or image on disk, ``ImportFileModal``), Mở (the
-system viewer) and Gỡ (detach, after a y/n). A key is offered only when the account's role may
+system viewer), Chỉ xuất trình (F4, hidden from the footer, listed in help: the paper was only
+shown, no scan needed, TT 03/2025 Art. 5(2); ``ShownOnlyModal`` asks its page count) and Gỡ
+(detach a file or undo "chỉ xuất trình", after a y/n). A key is offered only when the account's role may
 use it in the dossier's current status (``tui/_digitised.may_change``, the service's own sets),
 so nobody is offered a key only to be refused.
 
@@ -32,7 +34,7 @@ from textual.suggester import Suggester
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from onestop.domain.attachments import RESULT, Attachment
+from onestop.domain.attachments import RESULT, SHOWN_PREFIX, Attachment, ShownOnly
 from onestop.domain.lifecycle import DossierState, status_label
 from onestop.i18n import t
 from onestop.services.base import DeskError
@@ -116,6 +118,14 @@ class DigitisedScreen(DeskScreen):
         bind("f8", "open", "Mở", "Mở tệp bằng trình xem của máy", id="digitised.open"),
         bind("delete", "detach", "Gỡ", "Gỡ tệp đính kèm sai", id="digitised.detach"),
         bind("f5", "refresh", "Làm mới", "Tải lại danh sách", id="digitised.refresh", show=False),
+        bind(
+            "f4",
+            "shown_only",
+            "Chỉ xuất trình",
+            "Giấy tờ chỉ xuất trình, không cần số hóa",
+            id="digitised.shown_only",
+            show=False,
+        ),
     ]
 
     def __init__(self, code: str) -> None:
@@ -156,16 +166,17 @@ class DigitisedScreen(DeskScreen):
         description="Tải hồ sơ số hóa",
     )
     def _load(self) -> None:
-        from onestop.services.attachments import list_attachments
+        from onestop.services.attachments import list_attachments, list_shown_only
 
         state = self.desk.get(self.code)
         attachments = list_attachments(self.desk, self.code)
+        shown = list_shown_only(self.desk, self.code)
         if not get_current_worker().is_cancelled:
-            self.post_message(AttachmentsLoaded(state, attachments))
+            self.post_message(AttachmentsLoaded(state, attachments, shown))
 
     def on_attachments_loaded(self, message: AttachmentsLoaded) -> None:
         self.state = message.state
-        self.view = build_view(message.state, message.attachments)
+        self.view = build_view(message.state, message.attachments, message.shown_only)
         self._show_summary()
         table = self.query_one("#dig-table", DataTable)
         keep = table.cursor_row
@@ -175,7 +186,7 @@ class DigitisedScreen(DeskScreen):
                 "" if not row.first else ("KQ" if row.component == RESULT else str(row.component))
             )
             name = row.name if row.first else "  " + t("(tệp thêm)")
-            style = "" if row.attachment else "dim"
+            style = "" if row.attachment or row.shown else "dim"
             table.add_row(
                 number, Text(name, style=style), Text(row.status, style=style), key=row.key
             )
@@ -229,6 +240,16 @@ class DigitisedScreen(DeskScreen):
             line.update("")
             return
         a = row.attachment
+        if row.shown is not None:
+            line.update(
+                t(
+                    "Chỉ xuất trình, không cần số hóa ({n} trang giấy) · {by}, {at}",
+                    n=row.shown.paper_pages,
+                    by=row.shown.by,
+                    at=row.shown.at.strftime("%d/%m/%Y %H:%M"),
+                )
+            )
+            return
         if a is None:
             line.update(
                 t("Chưa có bản số hóa.")
@@ -251,7 +272,7 @@ class DigitisedScreen(DeskScreen):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("scan", "import", "open", "detach"):
+        if action in ("scan", "import", "open", "detach", "shown_only"):
             row = self.current()
             if row is None:
                 return False
@@ -260,7 +281,9 @@ class DigitisedScreen(DeskScreen):
             if not self._may(row.component == RESULT):
                 return False  # never offered, rather than refused after the form
             if action == "detach":
-                return row.attachment is not None
+                return row.attachment is not None or row.shown is not None
+            if action == "shown_only":
+                return row.component != RESULT and row.attachment is None and row.shown is None
         return True
 
     # ------------------------------------------------------------------ actions
@@ -288,8 +311,43 @@ class DigitisedScreen(DeskScreen):
         )
         self.reload()
 
+    def action_shown_only(self) -> None:
+        row = self.current()
+        if row is None or self.state is None or row.component == RESULT:
+            return
+        if row.attachment is not None or row.shown is not None:
+            return
+        self.app.push_screen(ShownOnlyModal(self.state, int(row.component)), self._marked)
+
+    def _marked(self, mark: ShownOnly | None) -> None:
+        if mark is None:
+            return
+        self.notify(
+            t(
+                "Đã ghi «{name}» chỉ xuất trình, không cần số hóa.",
+                name=component_name(self.state, mark.component) if self.state else "",
+            ),
+            markup=False,
+        )
+        self.reload()
+
     def action_detach(self) -> None:
         row = self.current()
+        if row is not None and row.shown is not None:
+            mark_id = row.shown.id
+            question = t(
+                "Bỏ ghi «{name}» chỉ xuất trình của hồ sơ {code}?\n"
+                "Việc này được ghi vào nhật ký hồ sơ.",
+                name=row.name,
+                code=self.code,
+            )
+
+            def undo(yes: bool | None) -> None:
+                if yes:
+                    self._remove_file(mark_id)
+
+            self.app.push_screen(ConfirmModal(question), undo)
+            return
         if row is None or row.attachment is None:
             return
         question = t(
@@ -334,6 +392,8 @@ class DigitisedScreen(DeskScreen):
                 timeout=10,
                 markup=False,
             )
+        elif message.done.startswith(SHOWN_PREFIX):
+            self.notify(t("Đã bỏ ghi chỉ xuất trình."), markup=False)
         else:
             self.notify(t("Đã gỡ tệp {id}.", id=message.done), markup=False)
         self.reload()
@@ -404,6 +464,95 @@ class DigitisedScreen(DeskScreen):
 
 
 # ---------------------------------------------------------------------- capture modals
+
+
+class ShownOnlyModal(ModalScreen[ShownOnly | None]):
+    """Chỉ xuất trình: the paper's page count, then the mark is recorded (no file)."""
+
+    DEFAULT_CSS = """
+    ShownOnlyModal { align: center middle; }
+    ShownOnlyModal > Vertical {
+        width: 70; height: auto; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    ShownOnlyModal .cap-title { text-style: bold; }
+    ShownOnlyModal .cap-row { height: auto; }
+    ShownOnlyModal .cap-row Label { width: 24; }
+    ShownOnlyModal .cap-row Input { width: 1fr; }
+    ShownOnlyModal .field-error { color: $error; }
+    ShownOnlyModal .field-error.-empty { display: none; }
+    ShownOnlyModal #so-buttons { height: auto; align-horizontal: right; margin-top: 1; }
+    ShownOnlyModal Button { margin-left: 2; }
+    """
+
+    BINDINGS = [
+        bind("escape", "cancel", "Đóng", "Đóng, không ghi gì", id="shown_only.cancel"),
+        bind("f10", "save", "Lưu", "Ghi giấy tờ chỉ xuất trình", id="shown_only.save"),
+    ]
+
+    def __init__(self, state: DossierState, component: int) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.state = state
+        self.component = component
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(
+                t(
+                    "Chỉ xuất trình «{name}» (hồ sơ {code}): không cần số hóa",
+                    name=component_name(self.state, self.component),
+                    code=self.state.code,
+                ),
+                classes="cap-title",
+                markup=False,
+            )
+            with Horizontal(classes="cap-row"):
+                yield Label(t("Số trang giấy (bắt buộc)"))
+                yield Input(id="so-paper", compact=True, restrict=r"[0-9]*", max_length=4)
+            yield Static("", id="so-error", classes="field-error -empty", markup=False)
+            with Horizontal(id="so-buttons"):
+                yield Button(t("Lưu (F10)"), id="so-save", variant="primary", compact=True)
+                yield Button(t("Đóng (Esc)"), id="so-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#so-paper", Input).focus()
+
+    @on(Button.Pressed, "#so-save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#so-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Input.Submitted, "#so-paper")
+    def _submitted(self) -> None:
+        self.action_save()
+
+    def _error(self, message: str) -> None:
+        widget = self.query_one("#so-error", Static)
+        widget.update(message)
+        widget.set_class(not message, "-empty")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        from onestop.services.attachments import mark_shown_only
+
+        paper, _sticky, errors = page_numbers(self.query_one("#so-paper", Input).value, "")
+        if paper is None or errors:
+            self._error(errors.get("paper", ""))
+            return
+        desk = desk_app(self).desk
+        if desk is None:
+            return
+        try:
+            mark = mark_shown_only(desk, self.state.code, self.component, paper_pages=paper)
+        except DeskError as e:
+            self._error(str(e))
+            return
+        self.dismiss(mark)
 
 
 class CaptureModal(ModalScreen[Attachment | None]):
