@@ -13,6 +13,7 @@ from textual.widgets import Input
 
 from onestop.services.desk import Desk
 from onestop.tui.app import OnestopApp
+from tests.conftest import FROZEN
 from tests.tui.snapshot_app import build_app, build_template, copy_desk, open_desk
 
 
@@ -126,3 +127,46 @@ async def fill(pilot: Pilot[None], selector: str, text: str) -> None:
     widget.focus()
     widget.value = text
     await settle(pilot)
+
+
+@pytest.fixture(scope="session")
+def encrypted_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An encrypted demo desk with its accounts, made once and copied by ``encrypted_app``."""
+    from onestop.services.demo import build_demo
+
+    path = tmp_path_factory.mktemp("enc") / "demo.sqlite"
+    build_demo(path, dossiers=20, seed=1, now=FROZEN, encrypted=True)
+    return path
+
+
+def encrypted_app(template: Path, tmp_path: Path) -> OnestopApp:
+    """The desk app on a copy of ``template`` that asks for a login first."""
+    import shutil
+
+    from onestop.tui.app import make_app
+
+    db = tmp_path / "desk.sqlite"
+    for suffix in ("", "-wal", ".keyring"):
+        source = Path(str(template) + suffix)
+        if source.exists():
+            shutil.copy(source, Path(str(db) + suffix))
+    app = make_app(
+        None,
+        db_path=db,
+        clock=lambda: FROZEN,
+        theme="onestop-light",
+        remember_choices=False,
+        login_required=True,
+    )
+    app.animation_level = "none"
+    return app
+
+
+class FakeMonotonic:
+    """A clock the idle-lock tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,38 +10,15 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
-from onestop.services.demo import build_demo
-from onestop.tui.app import OnestopApp, make_app
+from onestop.tui.app import OnestopApp
 from onestop.tui.screens.settings import SettingsScreen
 from onestop.tui.screens.sync import SyncScreen
-from tests.conftest import FROZEN
-from tests.tui.conftest import settle
-
-
-@pytest.fixture(scope="module")
-def encrypted_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("enc") / "demo.sqlite"
-    build_demo(path, dossiers=5, seed=1, now=FROZEN, encrypted=True)
-    return path
+from tests.tui.conftest import encrypted_app, settle
 
 
 @pytest.fixture
 def app(encrypted_template: Path, tmp_path: Path) -> OnestopApp:
-    db = tmp_path / "desk.sqlite"
-    for suffix in ("", "-wal", ".keyring"):
-        source = Path(str(encrypted_template) + suffix)
-        if source.exists():
-            shutil.copy(source, Path(str(db) + suffix))
-    app = make_app(
-        None,
-        db_path=db,
-        clock=lambda: FROZEN,
-        theme="onestop-light",
-        remember_choices=False,
-        login_required=True,
-    )
-    app.animation_level = "none"
-    return app
+    return encrypted_app(encrypted_template, tmp_path)
 
 
 async def _login(pilot: Pilot[None], user: str) -> None:

@@ -2,55 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from onestop.services.demo import build_demo
 from onestop.services.desk import Desk
 from onestop.services.keys import DEMO_PASSPHRASE, create_desk_key
-from onestop.tui.app import OnestopApp, make_app
+from onestop.tui.app import OnestopApp
 from onestop.tui.screens.dashboard import DashboardScreen
 from onestop.tui.screens.login import LockScreen
-from tests.conftest import FROZEN
-from tests.tui.conftest import settle
-
-
-@pytest.fixture(scope="module")
-def encrypted_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("enc") / "demo.sqlite"
-    build_demo(path, dossiers=5, seed=1, now=FROZEN, encrypted=True)
-    return path
+from tests.tui.conftest import FakeMonotonic, encrypted_app, settle
 
 
 @pytest.fixture
 def app(encrypted_template: Path, tmp_path: Path) -> OnestopApp:
-    db = tmp_path / "desk.sqlite"
-    for suffix in ("", "-wal", ".keyring"):
-        source = Path(str(encrypted_template) + suffix)
-        if source.exists():
-            shutil.copy(source, Path(str(db) + suffix))
-    app = make_app(
-        None,
-        db_path=db,
-        clock=lambda: FROZEN,
-        theme="onestop-light",
-        remember_choices=False,
-        login_required=True,
-    )
-    app.animation_level = "none"
-    return app
-
-
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+    return encrypted_app(encrypted_template, tmp_path)
 
 
 async def _log_in_and_unlock_key(pilot: Pilot[None], app: OnestopApp) -> None:
