@@ -334,6 +334,21 @@ def open_desk(db: Path | None) -> Iterator[Desk]:
         desk.close()
 
 
+def passphrase_file_option(help_text: str) -> Callable[[F], F]:
+    """``--passphrase-file FILE`` (first line): never a ``--passphrase`` option, which would
+    stay in the shell history and show in ``ps``. ``help_text`` says whose passphrase it is."""
+
+    def decorate(f: F) -> F:
+        return click.option(
+            "--passphrase-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help=help_text,
+        )(f)
+
+    return decorate
+
+
 def db_option(f: F) -> F:
     return click.option(
         "--db",

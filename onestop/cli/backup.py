@@ -33,6 +33,7 @@ from onestop.cli._common import (
     guard,
     json_option,
     open_desk,
+    passphrase_file_option,
     read_passphrase,
     settings_or_exit,
 )
@@ -41,15 +42,10 @@ from onestop.paths import has_keyring
 from onestop.services import backup as bk
 from onestop.services import lockdown
 
-
-def _passphrase_option(f: Any) -> Any:
-    return click.option(
-        "--passphrase-file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Tệp chứa mật khẩu bản sao lưu (dòng đầu), cho quầy chưa mã hóa; hoặc biến "
-        "ONESTOP_BACKUP_PASSPHRASE; không có thì hỏi ẩn.",
-    )(f)
+_passphrase_option = passphrase_file_option(
+    "Tệp chứa mật khẩu bản sao lưu (dòng đầu), cho quầy chưa mã hóa; hoặc biến "
+    "ONESTOP_BACKUP_PASSPHRASE; không có thì hỏi ẩn."
+)
 
 
 def _read_backup_passphrase(path: Path | None, *, confirm: bool) -> str:

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from onestop.cli._common import (
-    F,
     Refused,
     count,
     db_option,
@@ -18,6 +17,7 @@ from onestop.cli._common import (
     json_option,
     open_desk,
     parse_dt,
+    passphrase_file_option,
     read_passphrase,
 )
 from onestop.crypto.keys import KeyFileError, load_key_file
@@ -34,15 +34,10 @@ from onestop.i18n import t
 from onestop.paths import write_atomically
 from onestop.services import keys as keys_svc
 
-
-def passphrase_option(f: F) -> F:
-    return click.option(
-        "--passphrase-file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Tệp chứa mật khẩu khóa (dòng đầu). Không có: biến ONESTOP_PASSPHRASE, "
-        "rồi hỏi trên màn hình (không hiện chữ).",
-    )(f)
+passphrase_option = passphrase_file_option(
+    "Tệp chứa mật khẩu khóa (dòng đầu). Không có: biến ONESTOP_PASSPHRASE, "
+    "rồi hỏi trên màn hình (không hiện chữ)."
+)
 
 
 def _epoch_local(epoch: int) -> str:

@@ -51,7 +51,7 @@ measured 75–260 KB per page it is 37–130 MB, i.e. 2 or 3 index ids.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -94,6 +94,19 @@ class AttachmentError(ValueError):
 
 def is_chunk_id(value: object) -> bool:
     return isinstance(value, str) and bool(_HEX64.match(value))
+
+
+def missing_chunks(chunk_ids: Iterable[str], has: Callable[[str], bool]) -> list[str]:
+    """The ids (in the order given, once each) that ``has`` says a store does not hold: one
+    answer to "which chunks are missing", for the desk's file store and the server's."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for c in chunk_ids:
+        if c not in seen:
+            seen.add(c)
+            if not has(c):
+                out.append(c)
+    return out
 
 
 def check_pages(pages: int, paper_pages: int, sticky_pages: int = 0) -> None:

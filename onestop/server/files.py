@@ -50,7 +50,14 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import make_url
 
 from onestop.crypto.signer import SoftwareSigner
-from onestop.domain.attachments import CHUNK_SIZE, ID_BYTES, Attachment, fold, is_chunk_id
+from onestop.domain.attachments import (
+    CHUNK_SIZE,
+    ID_BYTES,
+    Attachment,
+    fold,
+    is_chunk_id,
+    missing_chunks,
+)
 from onestop.domain.events import Event, EventFormatError, EventKind
 from onestop.server import repo
 from onestop.server.db import ServerDB
@@ -123,14 +130,7 @@ class FsChunkStore:
         return is_chunk_id(chunk_id) and self._path(chunk_id).is_file()
 
     def missing(self, chunk_ids: Iterable[str]) -> list[str]:
-        seen: set[str] = set()
-        out: list[str] = []
-        for c in chunk_ids:
-            if c not in seen:
-                seen.add(c)
-                if not self.has(c):
-                    out.append(c)
-        return out
+        return missing_chunks(chunk_ids, self.has)
 
     def get(self, chunk_id: str) -> bytes:
         try:

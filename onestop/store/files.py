@@ -50,7 +50,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from onestop.domain.attachments import CHUNK_SIZE, ID_BYTES, MAX_FILE_BYTES, is_chunk_id
+from onestop.domain.attachments import (
+    CHUNK_SIZE,
+    ID_BYTES,
+    MAX_FILE_BYTES,
+    is_chunk_id,
+    missing_chunks,
+)
 from onestop.i18n import t
 
 __all__ = [
@@ -236,14 +242,7 @@ class FileStore:
 
     def missing(self, chunk_ids: Iterable[str]) -> list[str]:
         """The ids (in the order given, once each) this store does not hold."""
-        seen: set[str] = set()
-        out: list[str] = []
-        for c in chunk_ids:
-            if c not in seen:
-                seen.add(c)
-                if not self.has_chunk(c):
-                    out.append(c)
-        return out
+        return missing_chunks(chunk_ids, self.has_chunk)
 
     def get_chunk(self, chunk_id: str) -> bytes:
         """One chunk's plaintext, verified (decrypts, carries this id, hashes to it)."""

@@ -675,7 +675,9 @@ class CaptureModal(ModalScreen[Attachment | None]):
         self.dismiss(None)
 
     def action_save(self) -> None:
-        raise NotImplementedError
+        """Each capture kind (ImportFileModal, ScanModal) says how it saves; this shared base
+        is never pushed on its own, so reaching it is a programming error."""
+        raise NotImplementedError(type(self).__name__)
 
     @on(Button.Pressed, "#cap-save")
     def _save_pressed(self) -> None:
