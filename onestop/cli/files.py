@@ -1,30 +1,22 @@
-"""Digitised papers from the command line: ``attach``, ``files``, ``file-get``, ``scan``,
-``scanners``, ``separator``, ``hotfolder``.
+"""Digitised papers from the command line: ``attach``, ``detach``, ``files``, ``file-get``,
+``scan``, ``scanners``, ``separator``, ``hotfolder``.
 
 Same conventions as ``onestop.cli.main``: exit 0 done, 1 refused (the message says why, nothing
 stored), 2 usage. Every input (PDF, JPEG, PNG, TIFF, a SANE scan, a hot-folder stack) goes
 through ``onestop/scans/`` (which alone judges a file by its magic bytes) to one normalised PDF;
 the rules and the role checks are the service's (``services/attachments.py``).
 
-The hot folder (``hotfolder DIR``): the new files (name order; hidden files, sub-folders and
-files younger than two seconds wait) are read as one stack and cut at the separator sheets;
-each part is attached to its dossier and component with its normalised page count as both the
-captured and the paper count. A file moves to ``DIR/done/`` only when every part it holds (or
-whose separator it holds) was attached; a part that cannot be attached (unknown dossier or
-component, a role or status refusal) leaves its files in place with a message and the other
-parts go on. Parts already attached from a file left in place are remembered in the hidden
-journal ``DIR/.onestop-hotfolder`` (dossier, component, hash of the pages), so a second pass
-does not attach them twice; the journal is emptied when no file is left. ``--watch`` polls
-until Ctrl+C and runs a pass only when the folder's files changed.
+The hot folder (``hotfolder DIR``) and the separator sheets run ``services/hotfolder.py``
+(shared with the desk's F12 / F9 on "Hồ sơ số hóa"; its docstring says what a pass does);
+``--watch`` polls until Ctrl+C and runs a pass only when the folder's files changed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -40,11 +32,9 @@ from onestop.cli._common import (
     open_desk,
 )
 from onestop.i18n import t
-from onestop.paths import fsync_folder, write_atomically
+from onestop.paths import write_atomically
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from onestop.services.desk import Desk
 
 T = TypeVar("T")
@@ -270,6 +260,86 @@ def files(db: Path | None, code: str, as_json: bool) -> None:
         )
 
 
+@click.command("detach")
+@db_option
+@click.argument("code")
+@click.argument("attachment_id", metavar="ID")
+@click.option("--note", default="", help="Lý do gỡ (ghi vào nhật ký hồ sơ).")
+@click.option("--yes", is_flag=True, help="Không hỏi xác nhận (cho script).")
+@json_option
+@guard
+def detach(
+    db: Path | None, code: str, attachment_id: str, note: str, yes: bool, as_json: bool
+) -> None:
+    """Gỡ một bản số hóa đính kèm sai (ID: mã tệp trong «onestop files», hoặc shown-N).
+
+    \b
+    Việc gỡ được ghi vào nhật ký hồ sơ (sự kiện «detach»); tệp không còn được tính là đã số
+    hóa. Chỉ gỡ được khi vai trò và trạng thái hồ sơ cho phép đính kèm loại giấy tờ đó.
+    """
+    from onestop.services import attachments as att
+
+    with open_desk(db) as desk:
+        what = _describe(att, desk, code, attachment_id)
+        if not yes:
+            if not _interactive():
+                raise Refused(
+                    t(
+                        "Chưa xác nhận gỡ {what}: thêm --yes (cho script) hoặc chạy trong cửa "
+                        "sổ lệnh. Chưa gỡ gì.",
+                        what=what,
+                    )
+                )
+            if not click.confirm(
+                t("Gỡ {what} khỏi hồ sơ {code}?", what=what, code=code.strip().upper()),
+                default=False,
+                err=True,
+            ):
+                raise Refused(t("Đã hủy; chưa gỡ gì."))
+        state = att.detach(desk, code, attachment_id, note=note)
+    if as_json:
+        emit({"code": state.code, "detached": attachment_id.strip().lower(), "what": what})
+    else:
+        click.echo(
+            t(
+                "Đã gỡ {what} khỏi hồ sơ {code}; việc gỡ đã ghi vào nhật ký hồ sơ.",
+                what=what,
+                code=state.code,
+            )
+        )
+
+
+def _interactive() -> bool:
+    """Whether a person can answer the confirmation (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _describe(att: Any, desk: Desk, code: str, attachment_id: str) -> str:
+    """What ``attachment_id`` names in the dossier, in words (refused when nothing matches)."""
+    from onestop.domain.attachments import SHOWN_PREFIX
+
+    wanted = attachment_id.strip().lower()
+    if wanted.startswith(SHOWN_PREFIX):
+        for m in att.list_shown_only(desk, code):
+            if m.id == wanted:
+                return t("ghi «chỉ xuất trình» của thành phần {n}", n=m.component)
+    else:
+        hits = [
+            a for a in att.list_attachments(desk, code) if wanted and a.sha256.startswith(wanted)
+        ]
+        if len(hits) == 1:
+            a = hits[0]
+            part = t("kết quả") if a.is_result else t("thành phần {n}", n=a.component)
+            return t("tệp {id} ({part}, {pages} trang)", id=a.id, part=part, pages=a.pages)
+    raise Refused(
+        t(
+            "Hồ sơ {code} không có tệp đính kèm mã {id}. Xem mã bằng «onestop files {code}».",
+            code=code.strip().upper(),
+            id=attachment_id,
+        )
+    )
+
+
 @click.command("file-get")
 @db_option
 @click.argument("code")
@@ -409,223 +479,47 @@ def separator(
     db: Path | None, code: str, components: tuple[int, ...], out: Path, as_json: bool
 ) -> None:
     """In tờ phân cách (mã QR hồ sơ và thành phần) để quét cả chồng giấy qua thư mục quét."""
-    import functools
-    import io
-
-    import pikepdf
-
-    from onestop.scans import render_separator_pdf
+    from onestop.services.hotfolder import separator_sheets
 
     with open_desk(db) as desk:
-        state = desk.get(code.strip().upper())
-    documents = list(state.documents)
-    wanted = list(components) or list(range(1, len(documents) + 1))
-    if not wanted:
-        raise Refused(t("Hồ sơ {code} không có thành phần giấy tờ nào.", code=state.code))
-    for n in wanted:
-        if n > len(documents):
-            raise Refused(
-                t(
-                    "Hồ sơ {code} có {n} thành phần giấy tờ; không có thành phần số {i}.",
-                    code=state.code,
-                    n=len(documents),
-                    i=n,
-                )
-            )
-    sheets = [
-        _scans(functools.partial(render_separator_pdf, state.code, n, documents[n - 1]))
-        for n in wanted
-    ]
-    merged = pikepdf.new()
-    sources = [pikepdf.open(io.BytesIO(sheet)) for sheet in sheets]
+        code, pdf = separator_sheets(desk, code, components)
+    wanted = list(components) or None
     try:
-        for one in sources:
-            merged.pages.extend(one.pages)
-        buf = io.BytesIO()
-        merged.save(buf)
-    finally:
-        for one in sources:
-            one.close()
-    try:
-        write_atomically(out, buf.getvalue(), mode=0o600)
+        write_atomically(out, pdf, mode=0o600)
     except OSError as e:
         raise Refused(t("Không ghi được {p}: {e}", p=out, e=e.strerror or e)) from e
     if os.name != "nt":
         os.chmod(out, 0o600)
+    sheets = _pdf_pages(pdf)
     if as_json:
-        emit({"code": state.code, "components": wanted, "pdf": str(out)})
+        emit({"code": code, "components": wanted or list(range(1, sheets + 1)), "pdf": str(out)})
     else:
         click.echo(
             t(
                 "Đã ghi {n} tờ phân cách của hồ sơ {code} vào {p}.",
-                n=len(wanted),
-                code=state.code,
+                n=sheets,
+                code=code,
                 p=out,
             )
         )
 
 
+def _pdf_pages(pdf: bytes) -> int:
+    from onestop.scans import pdf_page_count
+
+    return pdf_page_count(pdf)
+
+
 # ---------------------------------------------------------------------- hot folder
 
-#: What a copier writes to a hot folder (what the file *is* is judged by its magic bytes).
-_SUFFIXES = frozenset({".pdf", ".jpg", ".jpeg", ".png", ".tif", ".tiff"})
-_JOURNAL = ".onestop-hotfolder"
-_DONE = "done"
-_MIN_AGE_S = 2.0
+
+def _hotfolder_pass(desk: Desk, folder: Path, min_age_s: float) -> tuple[list[Any], list[Path]]:
+    from onestop.services.hotfolder import run_pass
+
+    return run_pass(desk, folder, min_age_s)
 
 
-@dataclass
-class _Part:
-    """One stack's outcome in a hot-folder pass."""
-
-    code: str
-    component: int
-    pages: int
-    status: str  # attached | already | left
-    message: str
-    id: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "component": self.component,
-            "pages": self.pages,
-            "status": self.status,
-            "message": self.message,
-            "id": self.id,
-        }
-
-
-def _eligible(folder: Path, min_age_s: float) -> list[Path]:
-    now = time.time()
-    try:
-        entries = sorted(folder.iterdir(), key=lambda p: p.name)
-    except OSError as e:
-        raise Refused(t("Không đọc được thư mục {p}: {e}", p=folder, e=e.strerror or e)) from e
-    return [
-        f
-        for f in entries
-        if f.is_file()
-        and not f.name.startswith(".")
-        and f.suffix.lower() in _SUFFIXES
-        and now - f.stat().st_mtime >= min_age_s
-    ]
-
-
-def _signature(files: list[Path]) -> tuple[tuple[str, int, int], ...]:
-    out = []
-    for f in files:
-        try:
-            st = f.stat()
-        except OSError:
-            continue
-        out.append((f.name, st.st_size, st.st_mtime_ns))
-    return tuple(out)
-
-
-def _pages_hash(pages: list[Image.Image]) -> str:
-    h = hashlib.sha256()
-    for page in pages:
-        h.update(f"{page.mode}:{page.width}x{page.height};".encode())
-        h.update(page.tobytes())
-    return h.hexdigest()
-
-
-def _journal(folder: Path) -> set[str]:
-    try:
-        return set((folder / _JOURNAL).read_text(encoding="utf-8").split())
-    except OSError:
-        return set()
-
-
-def _hotfolder_pass(desk: Desk, folder: Path, min_age_s: float) -> tuple[list[_Part], list[Path]]:
-    """One pass over ``folder``: (what happened to each part, files left in place)."""
-    from onestop.scans import ScanError, normalise_pages, split_stack
-    from onestop.scans.normalise import FileKind, open_images, sniff
-    from onestop.scans.sources import pdf_page_images
-    from onestop.services.base import DeskError
-
-    files = _eligible(folder, min_age_s)
-    if not files:
-        return [], []
-    pages: list[Image.Image] = []
-    file_of: dict[int, int] = {}  # id(page) -> index in files
-    for i, f in enumerate(files):
-        try:
-            data = f.read_bytes()
-            got = pdf_page_images(data) if sniff(data) is FileKind.PDF else open_images(data)
-        except ScanError as e:
-            raise Refused(f"{f.name}: {e}") from e
-        except OSError as e:
-            raise Refused(t("{f}: không đọc được tệp ({e}).", f=f.name, e=e.strerror or e)) from e
-        for page in got:
-            file_of[id(page)] = i
-        pages.extend(got)
-    stacks = _scans(lambda: split_stack(pages))
-    # Which stacks each file touches: its pages' stacks, and the stack its separator opens.
-    stack_of = {id(p): k for k, s in enumerate(stacks) for p in s.pages}
-    touches: list[set[int]] = [set() for _ in files]
-    current = -1
-    for page in pages:
-        k = stack_of.get(id(page))
-        current = current + 1 if k is None else k
-        touches[file_of[id(page)]].add(current)
-    journal = _journal(folder)
-    parts: list[_Part] = []
-    failed: set[int] = set()
-    for k, stack in enumerate(stacks):
-        key = f"{stack.dossier_code}:{stack.component_no}:{_pages_hash(stack.pages)}"
-        n = len(stack.pages)
-        if key in journal:
-            parts.append(
-                _Part(
-                    stack.dossier_code, stack.component_no, n, "already", t("Đã đính kèm từ trước.")
-                )
-            )
-            continue
-        try:
-            normalised = normalise_pages(stack.pages)
-            a = _attach(
-                desk,
-                stack.dossier_code,
-                stack.component_no,
-                normalised.pdf,
-                pages=normalised.page_count,
-                paper_pages=normalised.page_count,
-            )
-        except (DeskError, ScanError) as e:
-            failed.add(k)
-            parts.append(_Part(stack.dossier_code, stack.component_no, n, "left", str(e)))
-            continue
-        journal.add(key)
-        parts.append(
-            _Part(
-                stack.dossier_code,
-                stack.component_no,
-                n,
-                "attached",
-                t("Đã đính kèm {id}.", id=a.id),
-                a.id,
-            )
-        )
-    left = [f for f, touched in zip(files, touches, strict=True) if touched & failed]
-    done = folder / _DONE
-    moved = [f for f in files if f not in left]
-    if moved:
-        done.mkdir(exist_ok=True)
-        for f in moved:
-            os.replace(f, done / f.name)
-        fsync_folder(done)
-        fsync_folder(folder)
-    journal_path = folder / _JOURNAL
-    if left:
-        write_atomically(journal_path, ("\n".join(sorted(journal)) + "\n").encode(), mode=0o600)
-    elif journal_path.exists():
-        journal_path.unlink()
-    return parts, left
-
-
-def _show_parts(parts: list[_Part], left: list[Path], as_json: bool) -> None:
+def _show_parts(parts: list[Any], left: list[Path], as_json: bool) -> None:
     if as_json:
         for part in parts:
             click.echo(json_line(part.as_dict()))
@@ -675,9 +569,11 @@ def hotfolder(db: Path | None, folder: Path, watch: bool, every: int, as_json: b
     phần không có, không đúng vai trò…) được để lại trong thư mục kèm lời giải thích. Với
     --json: mỗi phần một dòng JSON.
     """
+    from onestop.services.hotfolder import MIN_AGE_S
+
     with open_desk(db) as desk:
         if not watch:
-            parts, left = _hotfolder_pass(desk, folder, _MIN_AGE_S)
+            parts, left = _hotfolder_pass(desk, folder, MIN_AGE_S)
             if not parts and not as_json:
                 click.echo(t("Không có tệp mới trong thư mục {p}.", p=folder))
             _show_parts(parts, left, as_json)
@@ -688,6 +584,17 @@ def hotfolder(db: Path | None, folder: Path, watch: bool, every: int, as_json: b
 
 
 def _watch(desk: Desk, folder: Path, every: int, as_json: bool) -> None:
+    from onestop.services.base import DeskError
+    from onestop.services.hotfolder import MIN_AGE_S, eligible, signature
+
+    def _eligible(folder: Path, min_age_s: float) -> list[Path]:
+        try:
+            return eligible(folder, min_age_s)
+        except DeskError as e:
+            raise Refused(str(e)) from e
+
+    _signature = signature
+    _MIN_AGE_S = MIN_AGE_S
     attached = 0
     left_sig: tuple[tuple[str, int, int], ...] | None = None
     try:
@@ -697,8 +604,8 @@ def _watch(desk: Desk, folder: Path, every: int, as_json: bool) -> None:
             if files and sig != left_sig:
                 try:
                     parts, left = _hotfolder_pass(desk, folder, _MIN_AGE_S)
-                except Refused as e:
-                    click.echo(t("Lỗi: {msg}", msg=e.message), err=True)
+                except (Refused, DeskError) as e:
+                    click.echo(t("Lỗi: {msg}", msg=getattr(e, "message", str(e))), err=True)
                     left, parts = files, []
                 _show_parts(parts, left, as_json)
                 attached += sum(p.status == "attached" for p in parts)

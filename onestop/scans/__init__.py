@@ -6,6 +6,7 @@ The layer beside ``onestop.forms``: no database, no services. The attachment ser
 * :func:`normalise_pages` — pages already in memory (e.g. from :func:`scan_pages`);
 * :func:`normalise_photos` — phone photos, straightened first;
 * :func:`scan_pages` / :func:`list_devices` — a SANE scanner;
+* :func:`render_page` — one page as a small image (the desk's preview);
 * :func:`scan_folder` / :func:`split_stack` / :func:`stack_to_pdf` — a hot folder of stacks
   cut by separator sheets (:func:`render_separator_pdf`).
 
@@ -20,6 +21,7 @@ from onestop.scans.normalise import (
     MAX_PAGES,
     MAX_PIXELS,
     Normalised,
+    Progress,
     Variant,
     normalise_pages,
 )
@@ -29,6 +31,8 @@ from onestop.scans.sources import (
     list_devices,
     normalise_file,
     normalise_photos,
+    pdf_page_count,
+    render_page,
     render_separator_pdf,
     scan_folder,
     scan_pages,
@@ -42,6 +46,7 @@ __all__ = [
     "MAX_PAGES",
     "MAX_PIXELS",
     "Normalised",
+    "Progress",
     "ScanError",
     "ScannerDevice",
     "Stack",
@@ -50,6 +55,8 @@ __all__ = [
     "normalise_file",
     "normalise_pages",
     "normalise_photos",
+    "pdf_page_count",
+    "render_page",
     "render_separator_pdf",
     "scan_folder",
     "scan_pages",

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, NamedTuple
@@ -49,6 +49,7 @@ __all__ = [
     "MAX_PIXELS",
     "FileKind",
     "Normalised",
+    "Progress",
     "Variant",
     "fit_to_paper",
     "normalise_pages",
@@ -81,6 +82,10 @@ class FileKind(StrEnum):
     JPEG = "jpeg"
     PNG = "png"
     TIFF = "tiff"
+
+
+#: Told after each page is done: ``progress(pages_done, pages_total)`` (a UI's progress bar).
+Progress = Callable[[int, int], None]
 
 
 class Normalised(NamedTuple):
@@ -229,8 +234,12 @@ def _jpeg(image: Image.Image, quality: int, dpi: int) -> bytes:
     return out.getvalue()
 
 
-def _pdf_jpeg(pages: Sequence[Image.Image]) -> bytes:
-    jpegs = [_jpeg(page, JPEG_QUALITY, DPI) for page in pages]
+def _pdf_jpeg(pages: Sequence[Image.Image], progress: Progress | None = None) -> bytes:
+    jpegs = []
+    for n, page in enumerate(pages, start=1):
+        jpegs.append(_jpeg(page, JPEG_QUALITY, DPI))
+        if progress is not None:
+            progress(n, len(pages))
     pdf = img2pdf.convert(jpegs, rotation=img2pdf.Rotation.ifvalid)
     assert isinstance(pdf, bytes)
     return pdf
@@ -263,9 +272,11 @@ def _g4(mask: np.ndarray) -> bytes:
     return out.getvalue()[offsets[0] : offsets[0] + counts[0]]
 
 
-def _pdf_layered(pages: Sequence[Image.Image], background_dpi: int) -> bytes:
+def _pdf_layered(
+    pages: Sequence[Image.Image], background_dpi: int, progress: Progress | None = None
+) -> bytes:
     pdf = pikepdf.new()
-    for page in pages:
+    for n, page in enumerate(pages, start=1):
         rgb_image = page.convert("RGB")
         rgb = np.asarray(rgb_image)
         mask = _text_mask(rgb)
@@ -311,6 +322,8 @@ def _pdf_layered(pages: Sequence[Image.Image], background_dpi: int) -> bytes:
                 )
             )
         )
+        if progress is not None:
+            progress(n, len(pages))
     out = io.BytesIO()
     pdf.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return out.getvalue()
@@ -321,10 +334,12 @@ def normalise_pages(
     *,
     variant: Variant = Variant.LAYERED,
     background_dpi: int = 100,
+    progress: Progress | None = None,
 ) -> Normalised:
     """One paper's pages (in paper order) -> one PDF at 200 dpi. Returns ``(pdf, page_count)``.
 
-    ``background_dpi`` (67-100) is only used by ``Variant.LAYERED``."""
+    ``background_dpi`` (67-100) is only used by ``Variant.LAYERED``; ``progress`` is told
+    ``(pages done, total)`` after each page (a 20-page paper takes seconds)."""
     pages = list(pages)
     _check_pages(len(pages))
     for n, page in enumerate(pages, start=1):
@@ -335,7 +350,7 @@ def normalise_pages(
         raise ValueError("background_dpi phải trong khoảng 67-200.")
     fitted = [fit_to_paper(page) for page in pages]
     if variant is Variant.JPEG:
-        data = _pdf_jpeg(fitted)
+        data = _pdf_jpeg(fitted, progress)
     else:
-        data = _pdf_layered(fitted, background_dpi)
+        data = _pdf_layered(fitted, background_dpi, progress)
     return Normalised(data, len(fitted))

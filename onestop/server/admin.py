@@ -22,8 +22,8 @@ from onestop.server.ingest import ingest_batch
 from onestop.server.keys import ServerKeyError, server_signer
 from onestop.server.models import ServerEventAhead, metadata
 from onestop.server.reference import NAMES, publish, seed
-from onestop.wire.base import MAX_BUNDLE_BYTES, WireError
-from onestop.wire.bundle import SealedBundle, decode_bundle
+from onestop.wire.base import WireError
+from onestop.wire.bundle import MAX_BUNDLE_READ_BYTES, SealedBundle, decode_bundle
 from onestop.wire.files import is_truncated, read_bounded
 
 __all__ = [
@@ -88,10 +88,11 @@ class ImportOutcome:
     inserted: int
     acked_seq: int
     replay: bool
+    files: int = 0  # scanned files the bundle carried, now complete on the server
 
 
 def _server_opener(signer: SoftwareSigner) -> Callable[[SealedBundle], bytes]:
-    """Decrypts an ``onestop-bundle/2`` with the server key (wire/bundle.py, crypto/seal.py)."""
+    """Decrypts an ``onestop-bundle/2`` or ``/3`` with the server key (wire/bundle.py, crypto/seal.py)."""
 
     def open_(sb: SealedBundle) -> bytes:
         try:
@@ -122,7 +123,7 @@ def import_bundle(db: ServerDB, path: Path) -> ImportOutcome:
         raise AdminError(str(e)) from e
     try:
         # Bounded before reading: /dev/zero, a FIFO or a 2 GB file is refused, never loaded.
-        data = read_bounded(path, MAX_BUNDLE_BYTES)
+        data = read_bounded(path, MAX_BUNDLE_READ_BYTES)
     except OSError as e:
         raise AdminError(f"Không đọc được tệp {path}: {e.strerror or e}") from e
     except WireError as e:
@@ -136,6 +137,7 @@ def import_bundle(db: ServerDB, path: Path) -> ImportOutcome:
                 "từ máy của quầy gửi rồi nhập lại."
             ) from e
         raise AdminError(f"Tệp gói đồng bộ không hợp lệ: {e}") from e
+    carried = _check_carried(bundle)
     try:
         result = ingest_batch(
             db,
@@ -147,7 +149,52 @@ def import_bundle(db: ServerDB, path: Path) -> ImportOutcome:
         )
     except ApiError as e:
         raise AdminError(e.message) from e
-    return ImportOutcome(bundle.desk, result.inserted, result.acked_seq, result.replay)
+    files = _store_carried(db, signer, bundle.desk, carried) if carried else 0
+    return ImportOutcome(bundle.desk, result.inserted, result.acked_seq, result.replay, files)
+
+
+def _check_carried(bundle: Any) -> tuple[list[Any], dict[str, bytes]] | None:
+    """The scanned files an ``onestop-bundle/3`` carries, each checked against its signed
+    manifest in the batch (wire.bundle.carried_files) before anything is stored."""
+    from onestop.domain.events import Event, EventFormatError
+    from onestop.wire.bundle import carried_files
+    from onestop.wire.codec import decompress
+    from onestop.wire.messages import split_batch
+
+    if not bundle.files and not bundle.chunks:
+        return None
+    try:
+        raw = split_batch(decompress(bundle.batch, bundle.encoding))
+        events = [Event.from_body(bundle.desk, b) for b in raw.bodies]
+        return carried_files(bundle, events)
+    except (WireError, EventFormatError, ValueError) as e:
+        raise AdminError(f"Tệp gói đồng bộ không hợp lệ: {e}. Chưa nhận gì.") from e
+
+
+def _store_carried(
+    db: ServerDB, signer: SoftwareSigner, desk: str, carried: tuple[list[Any], dict[str, bytes]]
+) -> int:
+    """Store the checked chunks, then record each file complete (files.commit reads it back
+    and checks its hash): a file is never recorded without every chunk."""
+    from onestop.server import files as server_files
+    from onestop.wire.chunks import CommitRequest
+
+    found, by_id = carried
+    try:
+        store = server_files.open_store(db, signer)
+        for cid, piece in by_id.items():
+            store.put(cid, piece)
+        for f in found:
+            a = f.attachment
+            server_files.commit(db, store, signer, desk, CommitRequest(desk, a.seq, a.sha256))
+    except (server_files.StoreConfigError, server_files.ChunkStoreError, OSError) as e:
+        raise AdminError(
+            f"Đã nhận các sự kiện nhưng chưa lưu được tệp số hóa trong gói: {e}. Nhập lại gói "
+            "sau khi sửa (nhập lại không nhận trùng sự kiện nào)."
+        ) from e
+    except ApiError as e:
+        raise AdminError(e.message) from e
+    return len(found)
 
 
 def desk_list(db: ServerDB) -> list[dict[str, Any]]:

@@ -6,8 +6,10 @@ first two hex digits of the id as sub-folder, folders 0700, files 0600), each ch
 a temp file, fsynced and renamed (atomic: a reader sees the whole chunk or none; two workers
 storing the same chunk both write a complete file and the last rename wins). The data dir is
 ``ONESTOP_SERVER_DATA_DIR``, else the folder of the SQLite database, else the user data folder
-(PostgreSQL). Anything with the four methods plugs in instead (an S3-compatible bucket: ``has``
-= HEAD, ``put`` = PUT of the sealed bytes, which is atomic there too); the id is the key.
+(PostgreSQL). Anything with the four methods plugs in instead: ``ONESTOP_SERVER_CHUNK_STORE=s3``
+selects :class:`onestop.server.s3store.S3ChunkStore` (any S3-compatible bucket through boto3:
+``has`` = HEAD, ``put`` = PUT of the same sealed bytes, atomic there too; the key is
+``<prefix><aa>/<id>``).
 
 **At rest: encrypted.** A chunk on the server's disk is ``b"OSS1" || nonce(12) ||
 AES-256-GCM(key, nonce, plaintext, aad = b"OSS1" || id)`` under a key derived (HKDF-SHA256,
@@ -67,6 +69,8 @@ from onestop.wire.base import now_epoch
 from onestop.wire.chunks import MAX_LISTED_MISSING, CommitRequest, FileAck, sign_file_ack
 
 DATA_DIR_ENV: Final = "ONESTOP_SERVER_DATA_DIR"
+STORE_ENV: Final = "ONESTOP_SERVER_CHUNK_STORE"
+STORE_KINDS: Final = ("fs", "s3")
 FILE: Table = metadata.tables[ServerFile.__tablename__]
 MAGIC: Final = b"OSS1"
 _NONCE: Final = 12
@@ -75,6 +79,31 @@ _TMP: Final = ".tmp-"
 
 class ChunkStoreError(Exception):
     """A stored chunk is missing, damaged or was sealed under another key."""
+
+
+class StoreConfigError(ValueError):
+    """The chunk store's settings are wrong (Vietnamese message naming the variable)."""
+
+
+def store_kind() -> str:
+    """``fs`` or ``s3`` from ``ONESTOP_SERVER_CHUNK_STORE`` (empty: ``fs``)."""
+    raw = os.environ.get(STORE_ENV, "").strip().lower()
+    if not raw:
+        return "fs"
+    if raw not in STORE_KINDS:
+        raise StoreConfigError(
+            f"{STORE_ENV} phải là «fs» (thư mục trên đĩa) hoặc «s3» (kho tương thích S3), "
+            f"đang là «{raw[:40]}»."
+        )
+    return raw
+
+
+def check_store(db: ServerDB, signer: SoftwareSigner) -> str:
+    """Open the configured store once and say which it is (``onestop serve`` calls this before
+    starting workers, so a wrong bucket or endpoint is said at once, not at the first upload)."""
+    store = open_store(db, signer)
+    describe = getattr(store, "describe", None)
+    return str(describe()) if callable(describe) else f"fs:{data_dir(db) / 'chunks'}"
 
 
 class ChunkStore(Protocol):
@@ -101,7 +130,7 @@ def data_dir(db: ServerDB) -> Path:
         database = make_url(db.url).database
         if database and database != ":memory:":
             return Path(database).parent
-    return user_data_path("onestop") / "server"
+    return user_data_path("onestop", appauthor=False) / "server"
 
 
 def chunk_key(signer: SoftwareSigner) -> bytes:
@@ -112,6 +141,26 @@ def chunk_key(signer: SoftwareSigner) -> bytes:
         salt=b"onestop server files v1",
         info=b"onestop server chunks v1",
     ).derive(signer.private_key_pkcs8())
+
+
+def seal_chunk(aead: AESGCM, chunk_id: str, data: bytes) -> bytes:
+    """``MAGIC || nonce || AES-256-GCM(data, aad = MAGIC || id)`` (the module docstring)."""
+    nonce = secrets.token_bytes(_NONCE)
+    return MAGIC + nonce + aead.encrypt(nonce, data, MAGIC + bytes.fromhex(chunk_id))
+
+
+def unseal_chunk(aead: AESGCM, chunk_id: str, raw: bytes) -> bytes:
+    """The plaintext of a sealed chunk, checked against its id; ChunkStoreError otherwise."""
+    if raw[: len(MAGIC)] != MAGIC:
+        raise ChunkStoreError(f"chunk {chunk_id[:12]}… is damaged")
+    nonce = raw[len(MAGIC) : len(MAGIC) + _NONCE]
+    try:
+        plain = aead.decrypt(nonce, raw[len(MAGIC) + _NONCE :], MAGIC + bytes.fromhex(chunk_id))
+    except (InvalidTag, ValueError) as e:
+        raise ChunkStoreError(f"chunk {chunk_id[:12]}… is damaged") from e
+    if hashlib.sha256(plain).hexdigest() != chunk_id:
+        raise ChunkStoreError(f"chunk {chunk_id[:12]}… is damaged")
+    return plain
 
 
 class FsChunkStore:
@@ -137,26 +186,14 @@ class FsChunkStore:
             raw = self._path(chunk_id).read_bytes()
         except FileNotFoundError as e:
             raise ChunkStoreError(f"chunk {chunk_id[:12]}… is missing") from e
-        if raw[: len(MAGIC)] != MAGIC:
-            raise ChunkStoreError(f"chunk {chunk_id[:12]}… is damaged")
-        nonce = raw[len(MAGIC) : len(MAGIC) + _NONCE]
-        try:
-            plain = self._aead.decrypt(
-                nonce, raw[len(MAGIC) + _NONCE :], MAGIC + bytes.fromhex(chunk_id)
-            )
-        except (InvalidTag, ValueError) as e:
-            raise ChunkStoreError(f"chunk {chunk_id[:12]}… is damaged") from e
-        if hashlib.sha256(plain).hexdigest() != chunk_id:
-            raise ChunkStoreError(f"chunk {chunk_id[:12]}… is damaged")
-        return plain
+        return unseal_chunk(self._aead, chunk_id, raw)
 
     def put(self, chunk_id: str, data: bytes) -> bool:
         path = self._path(chunk_id)
         if path.is_file():
             return False
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        nonce = secrets.token_bytes(_NONCE)
-        sealed = MAGIC + nonce + self._aead.encrypt(nonce, data, MAGIC + bytes.fromhex(chunk_id))
+        sealed = seal_chunk(self._aead, chunk_id, data)
         tmp = path.parent / f"{_TMP}{secrets.token_hex(8)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
         try:
@@ -181,7 +218,15 @@ class FsChunkStore:
         return True
 
 
-def open_store(db: ServerDB, signer: SoftwareSigner) -> FsChunkStore:
+def open_store(db: ServerDB, signer: SoftwareSigner) -> ChunkStore:
+    """The configured chunk store (``ONESTOP_SERVER_CHUNK_STORE``: ``fs``, the default, or
+    ``s3``; ``server/s3store.py`` reads the S3 settings). A bad setting raises
+    :class:`StoreConfigError` with a Vietnamese message (``onestop serve`` checks it first)."""
+    kind = store_kind()
+    if kind == "s3":
+        from onestop.server import s3store  # boto3 loads only on a server configured for it
+
+        return s3store.S3ChunkStore.from_config(s3store.config_from_env(), chunk_key(signer))
     folder = data_dir(db) / "chunks"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     with suppress(OSError):
@@ -334,9 +379,11 @@ def as_json(a: Attachment, complete: bool) -> dict[str, Any]:
 
 __all__ = [
     "DATA_DIR_ENV",
+    "STORE_ENV",
     "ChunkStore",
     "ChunkStoreError",
     "FsChunkStore",
+    "StoreConfigError",
     "as_json",
     "chunk_ids",
     "commit",
@@ -344,6 +391,10 @@ __all__ = [
     "dossier_files",
     "find_file",
     "is_complete",
+    "check_store",
     "open_store",
+    "seal_chunk",
+    "store_kind",
     "stream_file",
+    "unseal_chunk",
 ]

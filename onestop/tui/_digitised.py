@@ -7,8 +7,9 @@ offered, so a clerk is never shown "Nhập tệp" for a result only a specialist
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from onestop.domain.attachments import (
     COMPONENT_ROLES,
@@ -201,3 +202,53 @@ def mismatch(name: str, paper_pages: int, sticky_pages: int, captured: int) -> s
     except ScanRuleError as e:
         return str(e)
     return None
+
+
+# ---------------------------------------------------------------------- the system viewer
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """How to hand a file to the system's PDF viewer: run ``argv + [path]``, or (Windows)
+    ``os.startfile(path)`` — the shell's "open" verb, which has no program to name."""
+
+    kind: Literal["exec", "startfile"]
+    argv: tuple[str, ...] = ()
+
+
+def system_viewer(platform: str, which: Callable[[str], str | None]) -> Viewer | None:
+    """The viewer for ``platform`` (``sys.platform``): Windows the shell's "open" verb, macOS
+    ``open``, elsewhere ``xdg-open`` (freedesktop), else ``gio open`` (GNOME); None when the
+    machine has none (the desk then says what to install)."""
+    if platform.startswith(("win", "cygwin")):
+        return Viewer("startfile")
+    if platform == "darwin":
+        found = which("open")
+        return Viewer("exec", (found,)) if found else None
+    found = which("xdg-open")
+    if found:
+        return Viewer("exec", (found,))
+    found = which("gio")
+    return Viewer("exec", (found, "open")) if found else None
+
+
+def no_viewer_message(platform: str) -> str:
+    if platform == "darwin":
+        return t("Máy này không có lệnh «open» để mở tệp, nên không mở được bản số hóa.")
+    return t(
+        "Máy này chưa có chương trình mở tệp (xdg-open), nên không mở được bản số hóa."
+        " Hãy nhờ quản trị cài gói xdg-utils."
+    )
+
+
+# ---------------------------------------------------------------------- the preview
+
+
+def fit_box(width: int, height: int, cols: int, rows: int) -> tuple[int, int]:
+    """The pixel size an image of ``width`` x ``height`` is scaled to so that it fits ``cols``
+    terminal columns by ``rows`` lines of half blocks (two pixel rows a line), proportions
+    kept (a half block is about square: a cell is about twice as tall as wide)."""
+    if width <= 0 or height <= 0 or cols <= 0 or rows <= 0:
+        return 0, 0
+    scale = min(cols / width, 2 * rows / height)
+    return max(1, min(cols, round(width * scale))), max(1, min(2 * rows, round(height * scale)))

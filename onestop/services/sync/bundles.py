@@ -16,6 +16,18 @@ export: writing personal data in clear is exactly what bundles must not do any m
 unencrypted fallback would be silent. Enrolling once, or importing the trust list the province
 hands out on paper/USB (``onestop keys import-trust``), is enough for a field laptop.
 
+**Scanned papers travel too** (``onestop-bundle/3``): the bundle carries, whole, the files of
+this desk's live ``attach`` events in the exported range, up to ``MAX_CARRIED_BYTES`` (64 MiB,
+about 1,100 pages) — oldest first; a file that does not fit, or whose chunks this desk cannot
+read back, is left out and said (its events still go; the file follows by the files lane or the
+next bundle). All of the range's files, not only those a reader lacks: the desk cannot know
+offline what a sibling desk or the province holds, and a content-addressed store takes a chunk
+it already has for free. On import every carried file is rebuilt from the carried chunks and
+checked against its signed manifest (``wire.bundle.carried_files``) before anything is stored;
+then the chunks are stored (encrypted, under this desk's key) and only then are the events
+applied — the order ``attach`` itself keeps, so a failure in between leaves only orphan chunks
+the garbage run removes, never a manifest without its chunks.
+
 Importing needs the reader's private key: the desk key (unlocked with its passphrase; asked
 only once the file has been checked to be addressed to this desk) or the server key. Plain
 ``onestop-bundle/1`` files written by earlier versions are still imported (same signature and
@@ -35,9 +47,11 @@ from onestop.crypto.seal import NotARecipientError, Recipient, SealError, ecdh_k
 from onestop.crypto.seal import open_sealed as _open_sealed
 from onestop.crypto.seal import recipient_kids as _recipient_kids
 from onestop.crypto.signer import ES256, InvalidPublicKeyError, Signer, kid_for
-from onestop.domain.events import GENESIS_HEAD, chain
+from onestop.domain.attachments import Attachment, fold
+from onestop.domain.events import GENESIS_HEAD, Event, EventFormatError, EventKind, chain
 from onestop.i18n import t
 from onestop.paths import write_atomically
+from onestop.services.attachments import chunks_of, file_store
 from onestop.services.desk import Desk
 from onestop.services.keys import (
     desk_key_info,
@@ -48,9 +62,21 @@ from onestop.services.sync.apply import apply_foreign, check_foreign_source
 from onestop.services.sync.base import PassphraseProvider, SyncError, _Fatal
 from onestop.services.sync.client import build_batch
 from onestop.services.sync.enroll import desk_signer
-from onestop.store.models import DeskState, Setting
-from onestop.wire.base import MAX_BUNDLE_BYTES, WireError, b64d, b64e
-from onestop.wire.bundle import Opener, SealedBundle, decode_bundle, encode_sealed_bundle
+from onestop.store.files import FileStoreError
+from onestop.store.models import DeskState, EventRow, Setting
+from onestop.store.repo_events import events_for
+from onestop.wire.base import WireError, b64d, b64e
+from onestop.wire.bundle import (
+    MAX_BUNDLE_READ_BYTES,
+    MAX_CARRIED_BYTES,
+    MAX_CARRIED_CHUNKS,
+    Bundle,
+    Opener,
+    SealedBundle,
+    carried_files,
+    decode_bundle,
+    encode_sealed_bundle,
+)
 from onestop.wire.codec import current_dictionary, decompress
 from onestop.wire.files import is_truncated, read_bounded
 from onestop.wire.messages import (
@@ -67,6 +93,17 @@ class ImportResult:
     first_seq: int
     last_seq: int
     added: int
+    files: int = 0  # scanned files the bundle carried, checked and stored
+
+
+@dataclass(frozen=True)
+class BundleExport:
+    path: Path
+    first_seq: int
+    last_seq: int
+    files: int  # scanned files carried whole
+    file_bytes: int  # their chunk bytes
+    left_out: tuple[str, ...] = ()  # why each file not carried was left out (Vietnamese)
 
 
 def export_bundle(
@@ -79,9 +116,86 @@ def export_bundle(
 ) -> Path | None:
     """Write this desk's events from ``from_seq`` (default: the outbox) as a signed bundle file.
 
+    Returns None when there is nothing to export; :func:`export_bundle_files` says more (the
+    scanned files carried and left out).
+    """
+    done = export_bundle_files(desk, to_dir, signer=signer, from_seq=from_seq, encoding=encoding)
+    return done.path if done is not None else None
+
+
+def _range_files(desk: Desk, first: int, last: int) -> list[Attachment]:
+    """This desk's live attachments whose ``attach`` event is in ``first..last``, one per file,
+    oldest first."""
+    own = desk.identity.desk_id
+    found: dict[str, Attachment] = {}
+    with desk.store.read() as db:
+        codes = db.exec(
+            select(EventRow.dossier)
+            .where(
+                col(EventRow.kind) == EventKind.ATTACH.value,
+                EventRow.desk_id == own,
+                col(EventRow.seq) >= first,
+                col(EventRow.seq) <= last,
+            )
+            .distinct()
+        ).all()
+        for code in codes:
+            for a in fold(events_for(db=db, dossier=code)):
+                if a.desk_id == own and first <= a.seq <= last:
+                    found.setdefault(a.sha256, a)
+    return sorted(found.values(), key=lambda a: a.seq)
+
+
+def _carry(desk: Desk, first: int, last: int) -> tuple[list[str], list[bytes], list[str]]:
+    """(files carried, their chunks once each, why others were left out) for the range."""
+    store = file_store(desk)
+    files: list[str] = []
+    chunks: list[bytes] = []
+    seen: set[str] = set()
+    total = 0
+    left: list[str] = []
+    for a in _range_files(desk, first, last):
+        try:
+            ids = [*chunks_of(store, a), *a.index]
+            new = [c for c in dict.fromkeys(ids) if c not in seen]
+            pieces = [store.get_chunk(c) for c in new]
+        except FileStoreError as e:
+            left.append(t("Tệp {id}: không đọc được từ kho tệp ({e}).", id=a.id, e=e))
+            continue
+        size = sum(len(p) for p in pieces)
+        if total + size > MAX_CARRIED_BYTES or len(chunks) + len(pieces) > MAX_CARRIED_CHUNKS:
+            left.append(
+                t(
+                    "Tệp {id} ({kb} KB): vượt giới hạn {mb} MB của một gói, sẽ đi qua mạng "
+                    "hoặc gói sau.",
+                    id=a.id,
+                    kb=(a.size + 1023) // 1024,
+                    mb=MAX_CARRIED_BYTES // (1024 * 1024),
+                )
+            )
+            continue
+        files.append(a.sha256)
+        chunks.extend(pieces)
+        seen.update(new)
+        total += size
+    return files, chunks, left
+
+
+def export_bundle_files(
+    desk: Desk,
+    to_dir: Path,
+    *,
+    signer: Signer,
+    from_seq: int | None = None,
+    encoding: str = "zstd",
+    with_files: bool = True,
+) -> BundleExport | None:
+    """Write this desk's events from ``from_seq`` (default: the outbox) as a signed bundle file,
+    with the scanned files of their ``attach`` events (module docstring).
+
     Returns None when there is nothing to export. The file is a batch exactly as it would go
     over HTTP, sealed to the server and the commune's desks (``bundle_recipients``), signed
-    with the desk key (onestop-bundle/2), written atomically with mode 0600.
+    with the desk key (onestop-bundle/3), written atomically with mode 0600.
     """
     if not to_dir.is_dir():
         raise SyncError(t("Thư mục {p} không tồn tại.", p=to_dir))
@@ -101,12 +215,22 @@ def export_bundle(
         env, body = build_batch(desk, signer, first, last, encoding, dictionary)
     except _Fatal as e:
         raise SyncError(str(e)) from e
+    files, chunks, left = _carry(desk, first, last) if with_files else ([], [], [])
     data = encode_sealed_bundle(
-        desk=env.desk, signer=signer, encoding=encoding, batch=body, recipients=recipients
+        desk=env.desk,
+        signer=signer,
+        encoding=encoding,
+        batch=body,
+        recipients=recipients,
+        files=files,
+        chunks=chunks,
     )
     target = to_dir / f"{env.desk}_{first:07d}-{last:07d}{BUNDLE_SUFFIX}"
-    write_atomically(target, data, mode=0o600)
-    return target
+    try:
+        write_atomically(target, data, mode=0o600)
+    except OSError as e:
+        raise SyncError(t("Không ghi được tệp gói {p}: {e}", p=target, e=e.strerror or e)) from e
+    return BundleExport(target, first, last, len(files), sum(len(c) for c in chunks), tuple(left))
 
 
 def bundle_recipients(desk: Desk, signer: Signer) -> list[Recipient]:
@@ -204,7 +328,7 @@ def read_bundle(path: Path, opener: Opener | None = None) -> tuple[Any, bytes]:
     """(bundle, raw batch body after decompression) — raises SyncError on anything wrong."""
     try:
         # Bounded before reading: /dev/zero, a FIFO or a 2 GB file is refused, never loaded.
-        data = read_bounded(path, MAX_BUNDLE_BYTES)
+        data = read_bounded(path, MAX_BUNDLE_READ_BYTES)
     except OSError as e:
         raise SyncError(t("Không đọc được tệp {p}: {e}", p=path, e=e.strerror or e)) from e
     except WireError as e:
@@ -269,12 +393,34 @@ def import_bundle(
                 raise SyncError(
                     t("Chuỗi sự kiện của quầy {d} khác chuỗi quầy này đang giữ.", d=env.desk)
                 )
+    stored = _store_carried(desk, bundle, env.desk, raw.bodies)
     added = apply_foreign(
         desk,
         [(env.desk, env.first_seq, env.head, raw.bodies)],
         signed_by=(bundle.alg, bundle.public_key),
     )
-    return ImportResult(env.desk, env.first_seq, env.last_seq, added)
+    return ImportResult(env.desk, env.first_seq, env.last_seq, added, stored)
+
+
+def _store_carried(desk: Desk, bundle: Bundle, desk_id: str, bodies: list[bytes]) -> int:
+    """Check every carried file against its manifest, then store its chunks (before the
+    events: module docstring). Refused whole, with nothing stored, if any check fails."""
+    if not bundle.files and not bundle.chunks:
+        return 0
+    try:
+        events = [Event.from_body(desk_id, b) for b in bodies]
+        files, by_id = carried_files(bundle, events)
+    except (WireError, EventFormatError, ValueError) as e:
+        raise SyncError(t("Tệp gói đồng bộ không hợp lệ: {e}. Chưa nhận gì.", e=e)) from e
+    store = file_store(desk)
+    try:
+        for cid, piece in by_id.items():
+            store.put_chunk(cid, piece)
+    except FileStoreError as e:
+        raise SyncError(
+            t("Không lưu được tệp số hóa trong gói: {e}. Chưa nhận sự kiện nào.", e=e)
+        ) from e
+    return len(files)
 
 
 def _check_peer_key(desk: Desk, desk_id: str, alg: int, public_key: bytes, kid: bytes) -> None:

@@ -1,18 +1,24 @@
 """Hồ sơ số hóa: a dossier's components with their scans and the result, and the ways in.
 
 Reached with F7 from the dossier detail and from the receipt after intake. Per line: Quét
-(a SANE scanner, ``ScanModal``), Nhập tệp (a PDF or image on disk, ``ImportFileModal``), Mở (the
-system viewer), Chỉ xuất trình (F4, hidden from the footer, listed in help: the paper was only
-shown, no scan needed, TT 03/2025 Art. 5(2); ``ShownOnlyModal`` asks its page count) and Gỡ
-(detach a file or undo "chỉ xuất trình", after a y/n). A key is offered only when the account's role may
-use it in the dossier's current status (``tui/_digitised.may_change``, the service's own sets),
-so nobody is offered a key only to be refused.
+(a SANE scanner, ``ScanModal``), Nhập tệp (a PDF or image on disk, ``ImportFileModal``), Enter
+(a preview of the pages in the terminal, ``PreviewModal``), Mở (the system viewer: xdg-open,
+macOS ``open`` or Windows' "open" verb, on a decrypted 0600 copy), Chỉ xuất trình (F4, hidden
+from the footer, listed in help: the paper was only shown, no scan needed, TT 03/2025 Art.
+5(2); ``ShownOnlyModal`` asks its page count) and Gỡ (detach a file or undo "chỉ xuất trình",
+after a y/n). A key is offered only when the account's role may use it in the dossier's
+current status (``tui/_digitised.may_change``, the service's own sets), so nobody is offered a
+key only to be refused. Not tied to one line: F9 prints the dossier's separator sheets (a PDF
+opened in the system viewer to print) and F12 imports a copier's scan-to-folder stack
+(``HotFolderModal``, ``services/hotfolder.py``); both are hidden from the footer (five keys fit
+at 80 columns) and listed in the palette and the key panel.
 
 Scanning, normalising (a 20-page PDF takes seconds) and storing run in thread workers; the
-modal shows each step and a progress bar, and every refusal (not a scan, a corrupt PDF, a page
-count that does not match the paper) is a Vietnamese line under the field it concerns, with
-nothing stored. Heavy imaging libraries (numpy, Pillow, pikepdf) load only when a modal needs
-them, not when the desk starts.
+modal shows each step and a progress bar (pages done / total while normalising), and every
+refusal (not a scan, a corrupt PDF, a page count that does not match the paper) is a
+Vietnamese line under the field it concerns, with nothing stored. In the scan form F5 previews
+the pages scanned so far and F4 drops the last one, before anything is stored. Heavy imaging
+libraries (numpy, Pillow, pikepdf) load only when a modal needs them, not when the desk starts.
 """
 
 from __future__ import annotations
@@ -21,14 +27,17 @@ import atexit
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
@@ -43,11 +52,14 @@ from onestop.tui._bindings import bind, translate_bindings
 from onestop.tui._digitised import (
     DigitisedRow,
     DigitisedView,
+    Viewer,
     build_view,
     component_name,
     may_change,
     mismatch,
+    no_viewer_message,
     page_numbers,
+    system_viewer,
 )
 from onestop.tui.messages import (
     AttachmentsChanged,
@@ -55,11 +67,15 @@ from onestop.tui.messages import (
     CaptureFailed,
     CaptureProgressed,
     CaptureStored,
+    HotfolderDone,
+    HotfolderProgressed,
     PagesScanned,
+    PreviewRendered,
     ScannersFound,
 )
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
 from onestop.tui.screens.modals import ConfirmModal
+from onestop.tui.widgets.digitised.page_preview import PagePreview
 
 #: A file larger than this is refused before it is read (normalise refuses the same).
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
@@ -73,6 +89,35 @@ _opened: list[Path] = []  # decrypted copies handed to the viewer, removed when 
 def _remove_opened() -> None:
     for path in _opened:
         path.unlink(missing_ok=True)
+
+
+def decrypted_copy(data: bytes, name: str) -> Path:
+    """``data`` in a new temp file readable by this account only (mkstemp: 0600), removed when
+    the desk quits (the viewer may still hold it open until then)."""
+    fd, path = tempfile.mkstemp(prefix=f"onestop-{name}-", suffix=".pdf")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    _opened.append(Path(path))
+    return Path(path)
+
+
+def launch(viewer: Viewer, path: Path) -> None:
+    """Hand ``path`` to the system viewer, detached from the desk (its output never reaches
+    the terminal the desk draws on)."""
+    if viewer.kind == "startfile":
+        startfile: Callable[[str], None] = getattr(os, "startfile")  # noqa: B009 - Windows only
+        startfile(str(path))
+        return
+    proc = subprocess.Popen(  # noqa: S603 - a program found on PATH, a path we created
+        [*viewer.argv, str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the viewer outlives neither the terminal nor our keys
+    )
+    # Reaped by a daemon thread: the desk never waits for the clerk to close the viewer, and
+    # no Popen is dropped while its program runs (which would warn and leave a zombie).
+    threading.Thread(target=proc.wait, name="viewer-reaper", daemon=True).start()
 
 
 def _size_text(size: int) -> str:
@@ -124,6 +169,30 @@ class DigitisedScreen(DeskScreen):
             "Chỉ xuất trình",
             "Giấy tờ chỉ xuất trình, không cần số hóa",
             id="digitised.shown_only",
+            show=False,
+        ),
+        bind(
+            "enter",
+            "preview",
+            "Xem trước",
+            "Xem trước các trang của tệp ngay trong cửa sổ này",
+            id="digitised.preview",
+            show=False,
+        ),
+        bind(
+            "f9",
+            "separator",
+            "Tờ phân cách",
+            "In tờ phân cách của hồ sơ để quét cả chồng qua máy photocopy",
+            id="digitised.separator",
+            show=False,
+        ),
+        bind(
+            "f12",
+            "hotfolder",
+            "Thư mục quét",
+            "Nhập các chồng giấy máy photocopy đã quét vào thư mục",
+            id="digitised.hotfolder",
             show=False,
         ),
     ]
@@ -232,6 +301,12 @@ class DigitisedScreen(DeskScreen):
     def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._show_row()
 
+    @on(DataTable.RowSelected, "#dig-table")
+    def _selected(self, _event: DataTable.RowSelected) -> None:
+        # Enter on the table (the table takes the key before the screen's binding does).
+        if self.check_action("preview", ()):
+            self.action_preview()
+
     def _show_row(self) -> None:
         row = self.current()
         line = self.query_one("#dig-row", Static)
@@ -261,7 +336,7 @@ class DigitisedScreen(DeskScreen):
             return
         line.update(
             t(
-                "Tệp {id} · {size} · {pages} trang · {by}, {at}{reused}",
+                "Tệp {id} · {size} · {pages} trang · {by}, {at}{reused} · Enter: xem trước",
                 id=a.id,
                 size=_size_text(a.size),
                 pages=a.pages,
@@ -272,11 +347,13 @@ class DigitisedScreen(DeskScreen):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("scan", "import", "open", "detach", "shown_only"):
+        if action == "separator":
+            return self.state is not None and bool(self.state.documents) and self._may(False)
+        if action in ("scan", "import", "open", "preview", "detach", "shown_only"):
             row = self.current()
             if row is None:
                 return False
-            if action == "open":
+            if action in ("open", "preview"):
                 return row.attachment is not None
             if not self._may(row.component == RESULT):
                 return False  # never offered, rather than refused after the form
@@ -402,16 +479,10 @@ class DigitisedScreen(DeskScreen):
         row = self.current()
         if row is None or row.attachment is None:
             return
-        viewer = shutil.which("xdg-open")
+        viewer = system_viewer(sys.platform, shutil.which)
         if viewer is None:
             self.notify(
-                t(
-                    "Máy này chưa có chương trình mở tệp (xdg-open), nên không mở được bản số hóa."
-                    " Hãy nhờ quản trị cài gói xdg-utils."
-                ),
-                severity="warning",
-                timeout=10,
-                markup=False,
+                no_viewer_message(sys.platform), severity="warning", timeout=10, markup=False
             )
             return
         self._open(row.attachment.id, viewer)
@@ -423,7 +494,7 @@ class DigitisedScreen(DeskScreen):
         exit_on_error=False,
         description="Mở tệp đính kèm",
     )
-    def _open(self, attachment_id: str, viewer: str) -> None:
+    def _open(self, attachment_id: str, viewer: Viewer) -> None:
         from onestop.services.attachments import open_file
 
         try:
@@ -433,30 +504,87 @@ class DigitisedScreen(DeskScreen):
                 self.notify, str(e), severity="error", timeout=10, markup=False
             )
             return
-        # mkstemp creates the file 0600: the decrypted copy is readable by this account only.
-        fd, name = tempfile.mkstemp(prefix=f"onestop-{attachment_id}-", suffix=".pdf")
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        path = Path(name)
-        _opened.append(path)
-        subprocess.Popen(  # noqa: S603 - a fixed program on a path we created
-            [viewer, str(path)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # the viewer outlives neither the terminal nor our keys
-        )
+        try:
+            launch(viewer, decrypted_copy(data, attachment_id))
+        except OSError as e:
+            self.app.call_from_thread(
+                self.notify,
+                t("Không mở được trình xem tệp của máy: {e}", e=e.strerror or e),
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+            return
         self.app.call_from_thread(
             self.notify, t("Đã mở tệp {id} bằng trình xem của máy.", id=attachment_id), markup=False
         )
+
+    def action_preview(self) -> None:
+        row = self.current()
+        if row is None or row.attachment is None:
+            return
+        self.app.push_screen(
+            PreviewModal(
+                t("«{name}» — tệp {id}", name=row.name, id=row.attachment.id),
+                code=self.code,
+                attachment_id=row.attachment.id,
+            )
+        )
+
+    def action_separator(self) -> None:
+        if self.state is None:
+            return
+        viewer = system_viewer(sys.platform, shutil.which)
+        self.notify(t("Đang tạo tờ phân cách…"), markup=False)
+        self._separator(viewer)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="digitised-open",
+        exit_on_error=False,
+        description="In tờ phân cách",
+    )
+    def _separator(self, viewer: Viewer | None) -> None:
+        from onestop.services.hotfolder import separator_sheets
+
+        try:
+            code, pdf = separator_sheets(self.desk, self.code)
+        except DeskError as e:
+            self.app.call_from_thread(
+                self.notify, str(e), severity="error", timeout=10, markup=False
+            )
+            return
+        path = decrypted_copy(pdf, f"to-phan-cach-{code}")
+        if viewer is None:
+            message = t("Đã ghi tờ phân cách vào {p}; hãy mở tệp này để in.", p=path)
+        else:
+            try:
+                launch(viewer, path)
+            except OSError as e:
+                message = t("Đã ghi tờ phân cách vào {p} nhưng không mở được: {e}", p=path, e=e)
+            else:
+                message = t(
+                    "Đã mở tờ phân cách của hồ sơ {code} để in ({p}). Đặt mỗi tờ trước giấy tờ "
+                    "của thành phần đó rồi quét cả chồng vào thư mục quét.",
+                    code=code,
+                    p=path,
+                )
+        self.app.call_from_thread(self.notify, message, timeout=15, markup=False)
+
+    def action_hotfolder(self) -> None:
+        self.app.push_screen(HotFolderModal(), lambda _done: self.reload())
 
     def palette_commands(self) -> list[PaletteCommand]:
         out = []
         for action, title in (
             ("scan", t("Quét thành phần đang chọn")),
             ("import", t("Nhập tệp cho thành phần đang chọn")),
+            ("preview", t("Xem trước tệp đang chọn")),
             ("open", t("Mở tệp đang chọn")),
             ("detach", t("Gỡ tệp đang chọn")),
+            ("separator", t("In tờ phân cách của hồ sơ (quét qua thư mục)")),
+            ("hotfolder", t("Nhập từ thư mục quét của máy photocopy")),
         ):
             if self.check_action(action, ()):
                 out.append(PaletteCommand(title, getattr(self, f"action_{action}")))
@@ -474,7 +602,7 @@ class ShownOnlyModal(ModalScreen[ShownOnly | None]):
     ShownOnlyModal > Vertical {
         width: 70; height: auto; border: thick $primary; background: $surface; padding: 0 1;
     }
-    ShownOnlyModal .cap-title { text-style: bold; }
+    ShownOnlyModal .cap-title { text-style: bold; width: 100%; }
     ShownOnlyModal .cap-row { height: auto; }
     ShownOnlyModal .cap-row Label { width: 24; }
     ShownOnlyModal .cap-row Input { width: 1fr; }
@@ -564,7 +692,7 @@ class CaptureModal(ModalScreen[Attachment | None]):
         width: 76; height: auto; max-height: 100%;
         border: thick $primary; background: $surface; padding: 0 1;
     }
-    CaptureModal .cap-title { text-style: bold; }
+    CaptureModal .cap-title { text-style: bold; width: 100%; }
     CaptureModal .cap-row { height: auto; }
     CaptureModal .cap-row Label { width: 24; padding-top: 0; }
     CaptureModal .cap-row Input, CaptureModal .cap-row Select { width: 1fr; }
@@ -688,6 +816,18 @@ class CaptureModal(ModalScreen[Attachment | None]):
         self.action_cancel()
 
     # --- in a worker thread ---
+
+    def page_progress(self, done: int, total: int) -> None:
+        """Normalising told us a page is done: a determinate bar (pages done / total)."""
+        self.post_message(
+            CaptureProgressed(
+                t("Đang chuẩn hóa trang {d}/{n}…", d=min(done + 1, total), n=total)
+                if done < total
+                else t("Đã chuẩn hóa {n} trang.", n=total),
+                progress=done,
+                total=total,
+            )
+        )
 
     def store(self, pdf: bytes, pages: int, paper: int, sticky: int) -> None:
         """Check the page count against the paper, then encrypt, store and record (thread)."""
@@ -816,7 +956,7 @@ class ImportFileModal(CaptureModal):
             CaptureProgressed(t("Đang chuẩn hóa tệp ({size})…", size=_size_text(size)))
         )
         try:
-            normalised = normalise_file(data)
+            normalised = normalise_file(data, progress=self.page_progress)
         except ScanError as e:
             self.post_message(CaptureFailed("path", str(e)))
             return
@@ -831,6 +971,8 @@ class ScanModal(CaptureModal):
 
     BINDINGS = [
         bind("f6", "scan", "Quét trang", "Quét thêm trang", id="scan.scan"),
+        bind("f4", "drop_last", "Bỏ trang cuối", "Bỏ trang vừa quét", id="scan.drop_last"),
+        bind("f5", "preview", "Xem trang", "Xem trước các trang đã quét", id="scan.preview"),
     ]
 
     def __init__(self, state: DossierState, component: int | str) -> None:
@@ -935,12 +1077,34 @@ class ScanModal(CaptureModal):
     def on_pages_scanned(self, message: PagesScanned) -> None:
         self.set_busy("")
         self.pages.extend(message.pages)
+        self._show_count()
+
+    def _show_count(self) -> None:
         self.query_one("#cap-scanned", Static).update(
             t(
-                "Đã quét {n} trang. F6 quét thêm trang; F10 lưu khi đủ số trang giấy.",
+                "Đã quét {n} trang. F6 quét thêm · F5 xem · F4 bỏ trang cuối · F10 lưu khi đủ "
+                "số trang giấy.",
                 n=len(self.pages),
             )
+            if self.pages
+            else t("Chưa quét trang nào.")
         )
+
+    def action_drop_last(self) -> None:
+        """Remove the last page scanned (a skewed or wrong sheet) before anything is stored."""
+        if self.busy or not self.pages:
+            return
+        self.pages.pop()
+        self._show_count()
+        self.notify(t("Đã bỏ trang cuối; còn {n} trang.", n=len(self.pages)), markup=False)
+
+    def action_preview(self) -> None:
+        if self.pages and not self.busy:
+            self.app.push_screen(
+                PreviewModal(
+                    t("Các trang vừa quét của «{name}»", name=self.name_), images=self.pages
+                )
+            )
 
     def action_save(self) -> None:
         if self.busy:
@@ -966,8 +1130,326 @@ class ScanModal(CaptureModal):
         from onestop.scans import ScanError, normalise_pages
 
         try:
-            normalised = normalise_pages(images)
+            normalised = normalise_pages(images, progress=self.page_progress)
         except ScanError as e:
             self.post_message(CaptureFailed("form", str(e)))
             return
         self.store(normalised.pdf, normalised.page_count, paper, sticky)
+
+
+# ---------------------------------------------------------------------- preview
+
+
+class PreviewModal(ModalScreen[None]):
+    """The pages of a stored file (decrypted in memory, drawn with half blocks) or of pages
+    just scanned; PgDn/PgUp turn the page, F8 opens a stored file in the system viewer."""
+
+    DEFAULT_CSS = """
+    PreviewModal { align: center middle; }
+    PreviewModal > Vertical {
+        width: 90%; height: 95%; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    PreviewModal #pv-title { text-style: bold; height: 1; }
+    PreviewModal PagePreview { height: 1fr; }
+    PreviewModal #pv-status { height: 1; color: $text-muted; }
+    """
+
+    BINDINGS = [
+        bind("escape", "close", "Đóng", "Đóng bản xem trước", id="preview.close"),
+        bind("pagedown", "next", "Trang sau", "Trang sau", id="preview.next"),
+        bind("pageup", "prev", "Trang trước", "Trang trước", id="preview.prev"),
+        bind("f8", "open", "Mở", "Mở tệp bằng trình xem của máy", id="preview.open"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        code: str = "",
+        attachment_id: str = "",
+        images: list[Any] | None = None,
+    ) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.title_text = title
+        self.code = code
+        self.attachment_id = attachment_id
+        self.images = list(images) if images is not None else None
+        self.page = 1
+        self.count = len(self.images) if self.images is not None else 0
+        self._pdf: bytes | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, id="pv-title", markup=False)
+            yield PagePreview(id="pv-page")
+            yield Static(t("Đang mở tệp…"), id="pv-status", markup=False)
+
+    def on_mount(self) -> None:
+        self._turn(1)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            return bool(self.attachment_id)
+        return True
+
+    def action_close(self) -> None:
+        self._pdf = None  # the decrypted bytes go with the modal
+        self.dismiss(None)
+
+    def action_next(self) -> None:
+        if self.page < self.count:
+            self._turn(self.page + 1)
+
+    def action_prev(self) -> None:
+        if self.page > 1:
+            self._turn(self.page - 1)
+
+    def action_open(self) -> None:
+        screen = next(
+            (s for s in reversed(self.app.screen_stack) if isinstance(s, DigitisedScreen)), None
+        )
+        if screen is not None:
+            screen.action_open()
+
+    def _turn(self, page: int) -> None:
+        self.page = page
+        if self.images is not None:
+            self.on_preview_rendered(PreviewRendered(self.images[page - 1], page, self.count))
+            return
+        self.query_one("#pv-status", Static).update(t("Đang dựng trang {n}…", n=page))
+        self._draw_page(page)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="preview",
+        exit_on_error=False,
+        description="Dựng trang xem trước",
+    )
+    def _draw_page(self, page: int) -> None:
+        from onestop.scans import ScanError, pdf_page_count, render_page
+        from onestop.services.attachments import open_file
+
+        desk = desk_app(self).desk
+        if desk is None:
+            return
+        try:
+            if self._pdf is None:
+                self._pdf = open_file(desk, self.code, self.attachment_id)
+            count = pdf_page_count(self._pdf)
+            image = render_page(self._pdf, min(page, count))
+        except (DeskError, ScanError) as e:
+            self.post_message(PreviewRendered(None, page, self.count, str(e)))
+            return
+        self.post_message(PreviewRendered(image, min(page, count), count))
+
+    def on_preview_rendered(self, message: PreviewRendered) -> None:
+        status = self.query_one("#pv-status", Static)
+        if message.error:
+            status.update(message.error)
+            return
+        self.count = message.count
+        self.page = message.page
+        self.query_one("#pv-page", PagePreview).show(message.image)
+        status.update(
+            t(
+                "Trang {n}/{m} · PgDn/PgUp: trang sau/trước · F8: mở bằng trình xem của máy · "
+                "Esc: đóng",
+                n=message.page,
+                m=message.count,
+            )
+            if self.attachment_id
+            else t(
+                "Trang {n}/{m} · PgDn/PgUp: trang sau/trước · Esc: đóng",
+                n=message.page,
+                m=message.count,
+            )
+        )
+
+
+# ---------------------------------------------------------------------- hot folder
+
+
+class HotFolderModal(ModalScreen[int]):
+    """Nhập từ thư mục quét: one pass over a copier's scan-to-folder (services/hotfolder.py),
+    with a determinate progress bar (files read, then stacks stored) and each part's outcome.
+    Dismisses with the number of parts attached."""
+
+    DEFAULT_CSS = """
+    HotFolderModal { align: center middle; }
+    HotFolderModal > Vertical {
+        width: 84; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    HotFolderModal .cap-title { text-style: bold; }
+    HotFolderModal .cap-row { height: auto; }
+    HotFolderModal .cap-row Label { width: 18; }
+    HotFolderModal .cap-row Input { width: 1fr; }
+    HotFolderModal #hf-error { color: $error; height: auto; }
+    HotFolderModal #hf-error.-empty { display: none; }
+    HotFolderModal #hf-progress-row.-idle { display: none; }
+    HotFolderModal #hf-progress-row { height: auto; }
+    HotFolderModal #hf-results { height: auto; max-height: 12; }
+    HotFolderModal #hf-buttons { height: auto; align-horizontal: right; margin-top: 1; }
+    HotFolderModal Button { margin-left: 2; }
+    """
+
+    BINDINGS = [
+        bind("escape", "cancel", "Đóng", "Đóng", id="hotfolder.cancel"),
+        bind("f10", "run", "Nhập", "Nhập các chồng giấy trong thư mục", id="hotfolder.run"),
+    ]
+
+    def __init__(self, folder: str = "") -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.folder = folder
+        self.busy = False
+        self.attached = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(t("Nhập từ thư mục quét của máy photocopy"), classes="cap-title")
+            yield Static(
+                t(
+                    "Mỗi chồng giấy bắt đầu bằng tờ phân cách (F9 trên «Hồ sơ số hóa») cho biết "
+                    "hồ sơ và thành phần. Tệp nhập xong được chuyển vào thư mục con done/."
+                ),
+                markup=False,
+            )
+            with Horizontal(classes="cap-row"):
+                yield Label(t("Thư mục quét"))
+                yield Input(
+                    self.folder,
+                    id="hf-path",
+                    compact=True,
+                    placeholder=t("~/Máy quét/ (→ để hoàn thành)"),
+                    suggester=PathSuggester(),
+                )
+            yield Static("", id="hf-error", classes="-empty", markup=False)
+            with Vertical(id="hf-progress-row", classes="-idle"):
+                yield Static("", id="hf-progress-text", markup=False)
+                yield ProgressBar(id="hf-progress", show_eta=False)
+            with VerticalScroll(id="hf-results"):
+                yield Static("", id="hf-parts", markup=False)
+            with Horizontal(id="hf-buttons"):
+                yield Button(t("Nhập (F10)"), id="hf-run", variant="primary", compact=True)
+                yield Button(t("Đóng (Esc)"), id="hf-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#hf-path", Input).focus()
+
+    def _error(self, message: str) -> None:
+        widget = self.query_one("#hf-error", Static)
+        widget.update(message)
+        widget.set_class(not message, "-empty")
+
+    @on(Button.Pressed, "#hf-run")
+    def _run_pressed(self) -> None:
+        self.action_run()
+
+    @on(Button.Pressed, "#hf-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Input.Submitted, "#hf-path")
+    def _submitted(self) -> None:
+        self.action_run()
+
+    def action_cancel(self) -> None:
+        if self.busy:
+            self.notify(
+                t("Đang nhập, chờ xong rồi đóng (phần đã lưu vẫn được giữ)."),
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.dismiss(self.attached)
+
+    def action_run(self) -> None:
+        if self.busy:
+            return
+        raw = self.query_one("#hf-path", Input).value.strip()
+        folder = Path(raw).expanduser() if raw else None
+        if folder is None:
+            self._error(t("Chưa nhập thư mục quét."))
+            return
+        if not folder.is_dir():
+            self._error(t("Không có thư mục {p}.", p=folder))
+            return
+        self._error("")
+        self.busy = True
+        self.query_one("#hf-run", Button).disabled = True
+        self.query_one("#hf-progress-row").remove_class("-idle")
+        self.query_one("#hf-progress", ProgressBar).update(total=None, progress=0)
+        self.query_one("#hf-progress-text", Static).update(t("Đang xem thư mục…"))
+        self._pass(folder)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="hotfolder",
+        exit_on_error=False,
+        description="Nhập từ thư mục quét",
+    )
+    def _pass(self, folder: Path) -> None:
+        from onestop.services.hotfolder import HotfolderProgress, run_pass
+
+        desk = desk_app(self).desk
+        if desk is None:
+            return
+
+        def told(p: HotfolderProgress) -> None:
+            self.post_message(HotfolderProgressed(p.text, p.done, p.total))
+
+        try:
+            parts, left = run_pass(desk, folder, progress=told)
+        except DeskError as e:
+            self.post_message(HotfolderDone([], [], str(e)))
+            return
+        self.post_message(HotfolderDone(parts, left))
+
+    def on_hotfolder_progressed(self, message: HotfolderProgressed) -> None:
+        self.query_one("#hf-progress-text", Static).update(message.text)
+        self.query_one("#hf-progress", ProgressBar).update(
+            total=max(message.total, 1), progress=message.done
+        )
+
+    def on_hotfolder_done(self, message: HotfolderDone) -> None:
+        self.busy = False
+        self.query_one("#hf-run", Button).disabled = False
+        self.query_one("#hf-progress-row").add_class("-idle")
+        if message.error:
+            self._error(message.error)
+            return
+        self.attached += sum(1 for p in message.parts if p.status == "attached")
+        out = Text()
+        if not message.parts:
+            out.append(t("Không có tệp mới trong thư mục."))
+        for p in message.parts:
+            out.append(
+                t(
+                    "Hồ sơ {code}, thành phần {n} ({pages} trang): {msg}",
+                    code=p.code,
+                    n=p.component,
+                    pages=p.pages,
+                    msg=p.message,
+                )
+                + "\n",
+                style="bold red" if p.status == "left" else "",
+            )
+        if message.left:
+            out.append(
+                t(
+                    "Để lại trong thư mục (chưa đính kèm hết): {files}",
+                    files=", ".join(f.name for f in message.left),
+                )
+            )
+        self.query_one("#hf-parts", Static).update(out)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.busy = False
+            self.query_one("#hf-run", Button).disabled = False
+            desk_app(self).report_worker_error(event.worker)

@@ -1,0 +1,1 @@
+"""Widgets of the digitised papers: the page preview."""
