@@ -31,6 +31,9 @@ from onestop.cli._common import (
     settings_or_exit,
 )
 from onestop.cli.keys import _epoch_local, passphrase_option
+from onestop.cli.pdfsign import _secret_reader
+from onestop.crypto.certs import CertError
+from onestop.crypto.token import TokenError
 from onestop.crypto.trust import (
     TrustBundle,
     TrustError,
@@ -38,13 +41,14 @@ from onestop.crypto.trust import (
 )
 from onestop.crypto.verify import Verdict, VerifyResult, verify_receipt
 from onestop.domain.receipt import RawClaims
-from onestop.domain.text import datetime_vi, format_vnd
+from onestop.domain.text import datetime_text, format_vnd
 from onestop.forms.qr import QrDecodeError, decode_image, qr_png, qr_terminal
 from onestop.forms.slips import SlipKind
 from onestop.i18n import set_language, t
 from onestop.paths import write_atomically
 from onestop.services import keys as keys_svc
 from onestop.services import receipts as rc
+from onestop.services.signing import Secret, no_secret
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -152,7 +156,18 @@ def receipt(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Tệp PDF cần ghi.",
 )
-@click.option("--unsigned", is_flag=True, help="In phiếu không ký số (khi quầy chưa có khóa ký).")
+@click.option(
+    "--pin-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Tệp chứa mã PIN token / mật khẩu khóa ký số của người ký (dòng đầu); không có thì "
+    "hỏi, không hiện chữ.",
+)
+@click.option(
+    "--unsigned",
+    is_flag=True,
+    help="In phiếu không ký số: không khóa quầy, không chữ ký của người ký («(Chưa ký số)»).",
+)
 @passphrase_option
 @guard
 def slip(
@@ -160,15 +175,25 @@ def slip(
     code: str,
     kind: str,
     pdf_path: Path,
+    pin_file: Path | None,
     unsigned: bool,
     passphrase_file: Path | None,
 ) -> None:
-    """In một phiếu của hồ sơ CODE ra PDF, kèm thông tin ký số (mã khóa, thời điểm).
+    """In một phiếu của hồ sơ CODE ra PDF, có chữ ký số (PAdES) của người ký theo quy định.
 
     \b
     KIND: receipt (giấy tiếp nhận, có mã QR), supplement (yêu cầu bổ sung),
     refusal (từ chối), apology (xin lỗi, gia hạn), stop (dừng giải quyết),
     control (phiếu kiểm soát).
+
+    Nếu khóa ký số của người ký (cán bộ tiếp nhận, thủ trưởng...) có trên quầy: hỏi mã PIN
+    token / mật khẩu khóa (không hiện chữ) rồi ký, hoặc đọc dòng đầu của --pin-file. Không có
+    khóa, không chạy trong cửa sổ lệnh mà không có --pin-file, hoặc có --unsigned: phiếu in
+    «(Chưa ký số)», ký sau bằng onestop sign-pdf.
+
+    \b
+    Ví dụ: onestop slip 000.00.14.H56-260205-010001 receipt --pdf bien-nhan.pdf
+           onestop slip 000.00.14.H56-260205-010001 apology --pdf xin-loi.pdf --pin-file pin.txt
     """
     with open_desk(db) as desk:
         signer = (
@@ -178,12 +203,46 @@ def slip(
                 desk, read_passphrase(passphrase_file, what=t("khóa quầy"))
             )
         )
-        pdf = rc.render_signed_slip(desk, code, kind, signer)
+        # The legal signer's PIN: a file, else a masked prompt on a terminal; without either
+        # the slip is printed "(Chưa ký số)" rather than waiting on a prompt nobody sees. A
+        # demo desk (secret None) signs with the published demo secrets by itself.
+        secret: Secret | None
+        if unsigned:
+            secret = no_secret
+        elif pin_file is not None:
+            secret = _secret_reader(pin_file)
+        elif desk.setting("demo") == "1":
+            secret = None
+        elif _interactive():
+            secret = _secret_reader(None)
+        else:
+            secret = no_secret
+        try:
+            result = rc.render_slip_signing(desk, code, kind, signer, pdf_secret=secret)
+        except (TokenError, CertError) as e:
+            raise Refused(str(e)) from e
     try:
-        write_atomically(pdf_path, pdf)
+        write_atomically(pdf_path, result.pdf)
     except OSError as e:
         raise Refused(t("Không ghi được {path}: {e}", path=pdf_path, e=e)) from e
     click.echo(t("Đã ghi {path}.", path=pdf_path))
+    if result.signed:
+        click.echo(t("Đã ký số: {name}.", name=result.signer))
+    elif result.signer:
+        click.echo(
+            t(
+                "Phiếu in «(Chưa ký số)»: {name} ký sau bằng lệnh «onestop sign-pdf {file}».",
+                name=result.signer,
+                file=pdf_path,
+            )
+        )
+    else:
+        click.echo(result.reason)
+
+
+def _interactive() -> bool:
+    """Whether someone can answer a hidden prompt (stdin is a terminal)."""
+    return sys.stdin.isatty()
 
 
 def _read_input(value: str) -> list[str]:
@@ -285,7 +344,7 @@ def _print_result(result: VerifyResult, bundle: TrustBundle) -> None:
             (t("Người nộp"), raw.applicant_name),
             (t("Thủ tục"), raw.procedure_code),
             (t("Tỉnh / xã"), f"{raw.province} / {raw.commune}"),
-            (t("Tiếp nhận"), datetime_vi(raw.received_at)),
+            (t("Tiếp nhận"), datetime_text(raw.received_at)),
             (t("Hẹn trả"), fmt_due(raw.due_at)),
             (t("Phí, lệ phí"), format_vnd(raw.fee_vnd)),
             (t("Cán bộ tiếp nhận"), raw.official or "—"),

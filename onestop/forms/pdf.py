@@ -65,6 +65,12 @@ class Signer:
     hint: str = "(Ký và ghi rõ họ tên)"
     name: str = ""
     note: str = ""
+    #: Name of the PDF signature field of this block ("" for a hand signature only): the blank
+    #: space under the title becomes the place of the digital signature's visible appearance,
+    #: marked "(Chưa ký số)" until it is signed (the appearance covers the mark).
+    digital: str = ""
+    #: The form asks for the agency's seal with this signature ("... và đóng dấu").
+    seal: bool = False
 
 
 class Writer:
@@ -289,11 +295,41 @@ class Writer:
             low = max(low, pdf.get_y())
         name_y = low + blank
         for i, signer in signers:
+            if signer.digital and signer.digital not in {b.field for b in pdf.signature_blocks}:
+                self._digital_block(signer, x=pdf.l_margin + i * half, y=low, w=half, h=blank)
+        for i, signer in signers:
             pdf.set_xy(pdf.l_margin + i * half, name_y)
             self.font("B")
             pdf.multi_cell(half, self.h, nfc(signer.name), align="C")
         pdf.set_xy(pdf.l_margin, name_y + self.h)
         self.font()
+
+    def _digital_block(self, signer: Signer, *, x: float, y: float, w: float, h: float) -> None:
+        """Mark the blank of a signature block as the digital signature's place (first copy
+        only: one signature field per document) and record where it is."""
+        from onestop.forms.pdf_doc import SignatureBlock
+
+        pdf = self.pdf
+        inset = 3.0
+        bx, by, bw, bh = x + inset, y + 0.5, w - 2 * inset, h - 1.0
+        self.font("I", max(self.size - 3, 8))
+        pdf.set_text_color(90)
+        pdf.set_xy(bx, by + (bh - self.h) / 2)
+        pdf.cell(bw, self.h, "(Chưa ký số)", align="C")
+        pdf.set_text_color(0)
+        pdf.signature_blocks.append(
+            SignatureBlock(
+                field=signer.digital,
+                signer=nfc(signer.name),
+                page=pdf.page_no() - 1,
+                x=bx,
+                y=by,
+                w=bw,
+                h=bh,
+                page_height=float(pdf.h),
+                seal=signer.seal,
+            )
+        )
 
 
 # -- barcodes --------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ importing fpdf2 is slow: :func:`onestop.forms.pdf.new_pdf` loads this module on 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fpdf import FPDF
 
 from onestop.forms.page import (
@@ -16,6 +18,30 @@ from onestop.forms.page import (
     nfc,
 )
 from onestop.paths import asset_path
+
+_PT_PER_MM = 72 / 25.4
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureBlock:
+    """Where a form wants a digital signature: the blank of its signature block (mm, from the
+    page's top-left, as fpdf2 draws), who must sign there, and whether with the seal."""
+
+    field: str
+    signer: str
+    page: int  # 0-based
+    x: float
+    y: float
+    w: float
+    h: float
+    page_height: float
+    seal: bool = False
+
+    def rect_pt(self) -> tuple[float, float, float, float]:
+        """(x1, y1, x2, y2) in PDF points, origin bottom-left (a widget's /Rect)."""
+        x1 = self.x * _PT_PER_MM
+        y1 = (self.page_height - self.y - self.h) * _PT_PER_MM
+        return (x1, y1, x1 + self.w * _PT_PER_MM, y1 + self.h * _PT_PER_MM)
 
 
 class SlipPDF(FPDF):
@@ -42,6 +68,7 @@ class SlipPDF(FPDF):
         self.footer_left = nfc(footer_left)
         self.footer_right = nfc(footer_right)
         self.page_numbers = page_numbers
+        self.signature_blocks: list[SignatureBlock] = []
         self.set_font(FAMILY, "", 13)
 
     def close_fonts(self) -> None:

@@ -16,9 +16,13 @@ Layout decisions, shared by every slip:
 * The control slip and the tracking book are tables (fpdf2 ``table()``) that may run over
   several pages, repeating their heading rows, with "Trang x/y" in the footer. The tracking
   book is landscape for its 11 columns.
-* The footer of every page carries the signature state: "Ký số: {tên} · Mã khóa {kid} · {giờ}"
-  or "(Chưa ký số)", and the print time. A signature also goes into the PDF metadata
-  (subject/keywords), so a verifier can read it without parsing the page text.
+* Digital signatures are real PAdES signatures added after rendering (services/signing.py):
+  each form's legal signer has a signature block whose blank is the signature field
+  (``SIGNATURE_FIELDS``), marked "(Chưa ký số)" until signed; the signature's appearance (name,
+  title, time, the seal where the form asks for it) covers that mark. The printed text never
+  claims a signature, and never names whoever printed the slip instead of the legal signer.
+  The footer carries the desk key id of the signed QR / metadata (if any) and the print time;
+  the desk key data also goes into the PDF metadata (subject/keywords).
 """
 
 from __future__ import annotations
@@ -61,16 +65,19 @@ from onestop.forms.pdf import (
 from onestop.i18n import get_language, set_language, t
 
 if TYPE_CHECKING:
-    from onestop.forms.pdf_doc import SlipPDF
+    from onestop.forms.pdf_doc import SignatureBlock, SlipPDF
 
 __all__ = [
+    "SIGNATURE_FIELDS",
     "SLIP_TITLES",
+    "SlipDocument",
     "SlipError",
     "SlipKind",
     "SlipSignature",
     "applicable_slips",
     "render_book_rows",
     "render_slip",
+    "render_slip_document",
     "render_tracking_book",
 ]
 
@@ -106,6 +113,19 @@ _NUMBER_SYMBOL: dict[SlipKind, str] = {
 }
 _BOOK_SYMBOL = "STD-TTPVHCC"
 
+#: The PDF signature field of each form's legal signer (ASCII: field names are PDF names).
+#: Receipt, refusal and control slip: the receiving clerk; supplement request: the official who
+#: guided the applicant; apology/extension letter and stop notice: the head of the unit (BM.04,
+#: with the seal).
+SIGNATURE_FIELDS: dict[SlipKind, str] = {
+    SlipKind.RECEIPT: "ChuKySo_NguoiTiepNhan",
+    SlipKind.SUPPLEMENT: "ChuKySo_NguoiHuongDan",
+    SlipKind.REFUSAL: "ChuKySo_NguoiTiepNhan",
+    SlipKind.APOLOGY: "ChuKySo_ThuTruong",
+    SlipKind.STOP: "ChuKySo_ThuTruong",
+    SlipKind.CONTROL: "ChuKySo_BoPhanTNTKQ",
+}
+
 _APPLICANT = "Người nộp hồ sơ"
 _NO_DUE = "Không có ngày hẹn trả cụ thể theo quy định"
 _FIT_SIZES = (13.0, 12.5, 12.0, 11.5, 11.0, 10.5, 10.0)
@@ -113,6 +133,14 @@ _FIT_SIZES = (13.0, 12.5, 12.0, 11.5, 11.0, 10.5, 10.0)
 
 class SlipError(ValueError):
     """The slip does not apply to this dossier; ``str(e)`` is a Vietnamese sentence."""
+
+
+@dataclass(frozen=True)
+class SlipDocument:
+    """A rendered slip and where its digital signature goes (``blocks``, usually one)."""
+
+    pdf: bytes
+    blocks: tuple[SignatureBlock, ...]
 
 
 @dataclass(frozen=True)
@@ -165,13 +193,42 @@ def render_slip(
     contact_phone: str = "",
     head_of_unit: str = "",
 ) -> bytes:
-    """Render one official slip of ``dossier`` as A4 PDF bytes.
+    """The PDF bytes of :func:`render_slip_document` (unsigned; see services/signing.py)."""
+    return render_slip_document(
+        kind,
+        dossier,
+        events,
+        desk,
+        now=now,
+        qr_text=qr_text,
+        signature=signature,
+        official=official,
+        contact_phone=contact_phone,
+        head_of_unit=head_of_unit,
+    ).pdf
+
+
+def render_slip_document(
+    kind: SlipKind,
+    dossier: DossierState,
+    events: list[Event],
+    desk: DeskIdentity,
+    *,
+    now: datetime,
+    qr_text: str | None = None,
+    signature: SlipSignature | None = None,
+    official: str = "",
+    contact_phone: str = "",
+    head_of_unit: str = "",
+) -> SlipDocument:
+    """Render one official slip of ``dossier`` as A4 PDF bytes, with its signature blocks.
 
     ``official`` is the name printed under the desk's signature block (the clerk); when empty,
     the actor of the event that produced the slip is printed instead. The apology letter is
     signed by the head of the unit (BM.04), never by the desk user: it prints ``head_of_unit``
     (a desk setting; empty leaves the line to be written by hand) and its signature line names
-    the desk, not the person logged in. ``contact_phone`` is the phone on the supplement request.
+    the desk, not the person logged in; so does the stop notice. ``contact_phone`` is the phone on
+    the supplement request.
     ``qr_text`` puts the signed receipt QR on the receipt. Raises :class:`SlipError` when the
     slip does not apply.
     """
@@ -193,6 +250,7 @@ def render_slip(
         signature,
         official.strip(),
         contact_phone.strip(),
+        head_of_unit.strip(),
     )
     if kind == SlipKind.CONTROL:
         pdf = _new_pdf(ctx, page_numbers=True)
@@ -316,6 +374,7 @@ class _Ctx:
     signature: SlipSignature | None
     official: str
     contact_phone: str = ""
+    head_of_unit: str = ""
 
     def last(self, kind: EventKind) -> Event | None:
         found = [e for e in self.events if e.kind == kind]
@@ -487,11 +546,14 @@ def _due_before(ctx: _Ctx, event: Event) -> datetime | None:
 
 
 def _signed_line(sig: SlipSignature | None) -> str:
-    """The footer line: "Ký số: {tên} · Mã khóa {kid} · {giờ, ngày}" or "(Chưa ký số)"."""
+    """The footer line: the desk key that signed the QR/metadata, or nothing.
+
+    It used to read "Ký số: {tên}…" with the name of whoever printed the slip, which is not the
+    legal signer; the digital signature itself now lives in the signature block.
+    """
     if sig is None:
-        return "(Chưa ký số)"
-    when = datetime_vi(_local(sig.signed_at))
-    return f"Ký số: {sig.signer_name} · Mã khóa {sig.signer_kid_hex} · {when}"
+        return ""
+    return f"Mã khóa quầy {sig.signer_kid_hex}"
 
 
 def _make_pdf(
@@ -525,8 +587,8 @@ def _metadata(
     at = _aware(sig.signed_at).isoformat()
     pdf.set_subject(
         nfc(
-            f"{title}; {code}; ký số {sig.algorithm} bởi {sig.signer_name}, "
-            f"mã khóa {sig.signer_kid_hex}, lúc {at}"
+            f"{title}; {code}; dữ liệu ký {sig.algorithm} bằng khóa quầy {sig.signer_kid_hex}, "
+            f"lúc {at}"
         )
     )
     pdf.set_keywords(
@@ -537,7 +599,7 @@ def _metadata(
     )
 
 
-def _finish(pdf: SlipPDF, ctx: _Ctx, title: str) -> bytes:
+def _finish(pdf: SlipPDF, ctx: _Ctx, title: str) -> SlipDocument:
     _metadata(
         pdf,
         title=title,
@@ -546,7 +608,8 @@ def _finish(pdf: SlipPDF, ctx: _Ctx, title: str) -> bytes:
         author=ctx.official or ctx.desk.agency_name,
         sig=ctx.signature,
     )
-    return pdf.to_bytes()
+    blocks = tuple(pdf.signature_blocks)
+    return SlipDocument(pdf.to_bytes(), blocks)
 
 
 def _fit_size(ctx: _Ctx, draw: _Drawer, label: str) -> float:
@@ -578,9 +641,8 @@ def _header(w: Writer, ctx: _Ctx, when: datetime, copy_label: str = "") -> None:
     )
 
 
-def _signed_note(ctx: _Ctx) -> str:
-    sig = ctx.signature
-    return f"(Đã ký số lúc {_short_dt(_local(sig.signed_at))})" if sig is not None else ""
+def _digital(kind: SlipKind) -> str:
+    return SIGNATURE_FIELDS[kind]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -623,7 +685,9 @@ def _draw_receipt(w: Writer, ctx: _Ctx, copy_label: str) -> None:
     w.signatures(
         Signer("NGƯỜI NỘP HỒ SƠ", name=submitter),
         Signer(
-            "NGƯỜI TIẾP NHẬN HỒ SƠ", name=ctx.signer_name(EventKind.RECEIVE), note=_signed_note(ctx)
+            "NGƯỜI TIẾP NHẬN HỒ SƠ",
+            name=ctx.signer_name(EventKind.RECEIVE),
+            digital=_digital(SlipKind.RECEIPT),
         ),
         blank=16,
     )
@@ -724,7 +788,7 @@ def _draw_supplement(w: Writer, ctx: _Ctx, copy_label: str) -> None:
         Signer(
             "NGƯỜI HƯỚNG DẪN",
             name=ctx.signer_name(EventKind.REQUEST_SUPPLEMENT),
-            note=_signed_note(ctx),
+            digital=_digital(SlipKind.SUPPLEMENT),
         ),
     )
 
@@ -763,7 +827,9 @@ def _draw_refusal(w: Writer, ctx: _Ctx, copy_label: str) -> None:
     w.signatures(
         Signer("NGƯỜI NỘP HỒ SƠ", name=(d.proxy or {}).get("name") or d.applicant_name),
         Signer(
-            "NGƯỜI TIẾP NHẬN HỒ SƠ", name=ctx.signer_name(EventKind.REFUSE), note=_signed_note(ctx)
+            "NGƯỜI TIẾP NHẬN HỒ SƠ",
+            name=ctx.signer_name(EventKind.REFUSE),
+            digital=_digital(SlipKind.REFUSAL),
         ),
     )
 
@@ -832,8 +898,9 @@ def _recipients_and_head(w: Writer, ctx: _Ctx) -> None:
         Signer(
             f"THỦ TRƯỞNG CƠ QUAN, ĐƠN VỊ\n{ctx.desk.agency_name.upper()}",
             hint="(Ký, ghi rõ họ tên và đóng dấu)",
-            name=ctx.official,
-            note=_signed_note(ctx),
+            name=ctx.official or ctx.head_of_unit,
+            digital=_digital(ctx.kind),
+            seal=True,
         ),
     )
 
@@ -880,7 +947,11 @@ def _draw_stop(w: Writer, ctx: _Ctx, copy_label: str) -> None:
     w.signatures(
         Signer("NGƯỜI NHẬN LẠI HỒ SƠ", name=(d.proxy or {}).get("name") or d.applicant_name),
         Signer(
-            "NGƯỜI LẬP THÔNG BÁO", name=ctx.signer_name(EventKind.WITHDRAW), note=_signed_note(ctx)
+            f"THỦ TRƯỞNG CƠ QUAN, ĐƠN VỊ\n{ctx.desk.agency_name.upper()}",
+            hint="(Ký, ghi rõ họ tên và đóng dấu)",
+            name=ctx.head_of_unit,
+            digital=_digital(SlipKind.STOP),
+            seal=True,
         ),
     )
 
@@ -1043,6 +1114,15 @@ def _draw_control(w: Writer, ctx: _Ctx) -> None:
         "theo ngày (trước ngày hẹn: trước hạn; trong ngày hẹn: đúng hạn; sau ngày hẹn: quá hạn).",
         style="I",
         size=10.5,
+    )
+    w.signatures(
+        None,
+        Signer(
+            "NGƯỜI TIẾP NHẬN HỒ SƠ",
+            name=ctx.signer_name(EventKind.RECEIVE),
+            digital=_digital(SlipKind.CONTROL),
+        ),
+        blank=16,
     )
 
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 import importlib
 import io
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -312,9 +312,23 @@ def attach(
 
 
 def attach_result(
-    desk: Desk, code: str, pdf_bytes: bytes, pages: int, *, note: str = ""
+    desk: Desk,
+    code: str,
+    pdf_bytes: bytes,
+    pages: int,
+    *,
+    note: str = "",
+    sign: Callable[[Any], str | None] | None = None,
 ) -> Attachment:
-    """Store and record the result document (kết quả giải quyết)."""
+    """Store and record the result document (kết quả giải quyết).
+
+    ``sign`` (a ``services.signing.Secret``: asks the decision maker's PIN/passphrase) first
+    signs the PDF by the decision maker (PAdES); the signed bytes are what is stored, and a
+    failed signature stores nothing."""
+    if sign is not None:
+        from onestop.services.signing import sign_document
+
+        pdf_bytes = sign_document(desk, pdf_bytes, sign, code=code)
     return attach(desk, code, RESULT, pdf_bytes, pages=pages, paper_pages=pages, note=note)
 
 

@@ -318,6 +318,7 @@ def build_demo(
                     progress(min(start + chunk, dossiers), dossiers)
         # Demo keys (passphrase "onestop-demo"): the demo desk signs real receipts out of the box.
         ensure_demo_keys(desk)
+        _demo_signing(desk)
         desk.set_setting("demo", "1")
     finally:
         clock_value[0] = now
@@ -329,6 +330,22 @@ def build_demo(
             for u, n, r in DEMO_ACCOUNTS
         ]
     return out
+
+
+def _demo_signing(desk: Desk) -> None:
+    """Officials' PDF signing keys (services/signing.py): the demo staff sign their slips and
+    results out of the box. The leader, head of the unit (apology letter, stop notice), signs
+    with a key on a SoftHSM2 token when it is installed; the others with software keys."""
+    from onestop.crypto.token import TokenError
+    from onestop.services import signing
+
+    people = [(name, signing.DEMO_TITLES[role.value]) for _u, name, role in DEMO_ACCOUNTS]
+    signing.ensure_head_of_unit(desk, _STAFF[Role.LEADER])
+    try:
+        signing.ensure_demo_signing(desk, people, on_token=[_STAFF[Role.LEADER]])
+    except (TokenError, signing.SigningError):
+        # A SoftHSM2 that misbehaves must not cost the demo its signatures: software keys.
+        signing.ensure_demo_signing(desk, people, use_token=False)
 
 
 def _progress(

@@ -12,6 +12,7 @@ The receipt host (``https://<host>/r1#...``) is, in this order: the desk setting
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from onestop.crypto.signer import (
     ALG_NAMES,
@@ -27,11 +28,20 @@ from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import DossierState, Status
 from onestop.domain.receipt import ReceiptClaims
 from onestop.forms.qr import qr_version
-from onestop.forms.slips import SlipError, SlipKind, SlipSignature, render_slip
+from onestop.forms.slips import (
+    SlipDocument,
+    SlipError,
+    SlipKind,
+    SlipSignature,
+    render_slip_document,
+)
 from onestop.i18n import t
 from onestop.services.desk import S_CONTACT_PHONE, S_HEAD_OF_UNIT, Desk
 from onestop.services.keys import ReceiptError, receipt_host, trust_list, unlock_desk_key
 from onestop.services.lockdown import check_signing
+
+if TYPE_CHECKING:
+    from onestop.services.signing import Secret, SlipSigning
 
 
 def receipt_claims(desk: Desk, state: DossierState, official: str = "") -> ReceiptClaims:
@@ -158,11 +168,17 @@ def slip_signature(desk: Desk, signer: Signer, official: str) -> SlipSignature:
     )
 
 
-def render_receipt_pdf(desk: Desk, issued: IssuedReceipt) -> bytes:
+def render_receipt_pdf(
+    desk: Desk, issued: IssuedReceipt, *, pdf_secret: Secret | None = None
+) -> bytes:
     """The "giấy tiếp nhận hồ sơ" (two copies) with the signed QR and signature metadata.
 
     The receiving official printed on the slip is the one in the QR claims, so paper and QR
-    always agree."""
+    always agree. The receiving official's PAdES signature is added as ``sign_slip`` says."""
+    return sign_slip(desk, _render_receipt(desk, issued), SlipKind.RECEIPT, pdf_secret).pdf
+
+
+def _render_receipt(desk: Desk, issued: IssuedReceipt) -> SlipDocument:
     return _render(
         desk,
         issued.code,
@@ -173,6 +189,19 @@ def render_receipt_pdf(desk: Desk, issued: IssuedReceipt) -> bytes:
     )
 
 
+def sign_slip(
+    desk: Desk, doc: SlipDocument, kind: SlipKind, pdf_secret: Secret | None
+) -> SlipSigning:
+    """Add the legal signer's signature field to a rendered slip and sign it when their key is
+    on this desk and ``pdf_secret`` gives the passphrase/PIN; a demo desk signs with the demo
+    secrets out of the box. Otherwise the slip stays "(Chưa ký số)", to be signed later."""
+    from onestop.services import signing
+
+    if pdf_secret is None and desk.setting("demo") == "1":
+        pdf_secret = signing.demo_secret
+    return signing.sign_slip_document(desk, doc, kind, pdf_secret)
+
+
 def render_signed_slip(
     desk: Desk,
     code: str,
@@ -180,20 +209,52 @@ def render_signed_slip(
     signer: Signer | None,
     *,
     official: str = "",
+    pdf_secret: Secret | None = None,
 ) -> bytes:
     """Any slip of dossier ``code``. With ``signer`` (an unlocked desk key) the slip carries the
-    signature metadata (key id, time) and the receipt also its signed QR; ``None`` prints an
-    unsigned slip ("(Chưa ký số)")."""
+    desk-key metadata (key id, time) and the receipt also its signed QR; ``None`` prints it
+    without. The legal signer's PAdES signature: see ``sign_slip``."""
+    return render_slip_signing(
+        desk, code, kind, signer, official=official, pdf_secret=pdf_secret
+    ).pdf
+
+
+def render_slip_signing(
+    desk: Desk,
+    code: str,
+    kind: SlipKind | str,
+    signer: Signer | None,
+    *,
+    official: str = "",
+    pdf_secret: Secret | None = None,
+) -> SlipSigning:
+    """``render_signed_slip`` with the outcome of the PAdES step: whether the legal signer
+    signed, and if not why (the caller tells the clerk how to sign it later)."""
+    slip, doc = prepare_slip(desk, code, kind, signer, official=official)
+    return sign_slip(desk, doc, slip, pdf_secret)
+
+
+def prepare_slip(
+    desk: Desk,
+    code: str,
+    kind: SlipKind | str,
+    signer: Signer | None,
+    *,
+    official: str = "",
+) -> tuple[SlipKind, SlipDocument]:
+    """The rendered slip before its PAdES step (``sign_slip``), so a desk that asks the legal
+    signer's PIN can retry a wrong one without rendering the slip again."""
     try:
         slip = SlipKind(kind)
     except ValueError:
         raise ReceiptError(t("Loại phiếu {k} không có.", k=kind)) from None
     if signer is None:
-        return _render(desk, code, slip, None, None, official)
-    if slip == SlipKind.RECEIPT:
-        return render_receipt_pdf(desk, issue_receipt(desk, code, signer, official=official))
-    signature = slip_signature(desk, signer, desk.actor)
-    return _render(desk, code, slip, None, signature, official)
+        doc = _render(desk, code, slip, None, None, official)
+    elif slip == SlipKind.RECEIPT:
+        doc = _render_receipt(desk, issue_receipt(desk, code, signer, official=official))
+    else:
+        doc = _render(desk, code, slip, None, slip_signature(desk, signer, desk.actor), official)
+    return slip, doc
 
 
 def _render(
@@ -203,10 +264,10 @@ def _render(
     qr_text: str | None,
     signature: SlipSignature | None,
     official: str,
-) -> bytes:
+) -> SlipDocument:
     state = desk.get(code)
     try:
-        return render_slip(
+        return render_slip_document(
             kind,
             state,
             desk.history(state.code),

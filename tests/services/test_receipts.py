@@ -365,7 +365,7 @@ def test_signed_slips_carry_key_id_and_time(desk: Desk, tmp_path: Path) -> None:
         text = subprocess.run(
             ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
         ).stdout
-        assert f"Mã khóa {kid.hex()}" in text and code in text
+        assert f"Mã khóa quầy {kid.hex()}" in text and code in text
     unsigned = rc.render_signed_slip(desk, code, "control", None)
     assert b"unsigned" in unsigned
     with pytest.raises(keys_svc.ReceiptError, match="Phiếu yêu cầu bổ sung"):
