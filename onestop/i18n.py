@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -34,6 +35,19 @@ def set_language(lang: str) -> None:
             )
         )
     _current = lang
+    for listener in _listeners:
+        listener(lang)
+
+
+# Called after every language switch: words a library wrote in English at import time (the
+# terminal UI's stock widgets) are put into the new language there. Never imports the library.
+_listeners: list[Callable[[str], None]] = []
+
+
+def on_language_change(listener: Callable[[str], None]) -> None:
+    """Call ``listener(lang)`` after each ``set_language`` from now on."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def get_language() -> str:
@@ -55,3 +69,19 @@ def t(text: str, /, **kwargs: Any) -> str:
     """Translate Vietnamese source ``text`` into the current language and fill placeholders."""
     translated = _catalog(_current).get(text, text) if _current != "vi" else text
     return translated.format(**kwargs) if kwargs else translated
+
+
+# The key suffix of an English singular: Vietnamese nouns do not change with a count ("1 hồ sơ",
+# "2 hồ sơ"), English ones do ("1 dossier", "2 dossiers"), so en.json holds the plural under the
+# Vietnamese text and the singular under the same text plus this suffix.
+SINGULAR_SUFFIX = " #one"
+
+
+def tn(text: str, n: int, /, **kwargs: Any) -> str:
+    """``t()`` for a sentence about ``n`` things: fills ``{n}`` and picks English's singular
+    entry (``text + SINGULAR_SUFFIX``) when ``n`` is 1."""
+    if _current != "vi" and n == 1:
+        one = _catalog(_current).get(text + SINGULAR_SUFFIX)
+        if one is not None:
+            return one.format(n=n, **kwargs)
+    return t(text, n=n, **kwargs)

@@ -36,7 +36,8 @@ def _literals() -> dict[str, list[str]]:
                 continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else None
-            if name == "t" or (isinstance(func, ast.Attribute) and func.attr == "t"):
+            attr = func.attr if isinstance(func, ast.Attribute) else None
+            if name in ("t", "tn") or attr in ("t", "tn"):
                 first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
                     where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
@@ -69,6 +70,50 @@ def test_every_t_literal_has_an_english_entry() -> None:
     }
     report = "\n".join(f"{text!r}  ({', '.join(where)})" for text, where in sorted(missing.items()))
     assert not missing, f"{len(missing)} t() strings have no entry in en.json:\n{report}"
+
+
+@cache
+def _counted_literals() -> set[str]:
+    """The first argument of every ``tn("...", n)``: a sentence whose English changes with n."""
+    found = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and node.args:
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+                first = node.args[0]
+                if (
+                    name == "tn"
+                    and isinstance(first, ast.Constant)
+                    and isinstance(first.value, str)
+                ):
+                    found.add(first.value)
+    return found
+
+
+def test_every_counted_sentence_has_an_english_singular() -> None:
+    # "1 dossiers": a tn() sentence needs its singular entry, and it must say {n}.
+    from onestop.i18n import SINGULAR_SUFFIX
+
+    en = _catalog()
+    assert _counted_literals(), "the scan found no tn() call"
+    missing = [text for text in _counted_literals() if text + SINGULAR_SUFFIX not in en]
+    assert not missing, f"no singular entry for: {missing}"
+    assert all("{n}" in text for text in _counted_literals())
+
+
+def test_tn_picks_the_english_singular() -> None:
+    from onestop.i18n import tn
+
+    text = "Trang {p}/{pages} · {n} hồ sơ"
+    assert tn(text, 1, p=1, pages=1) == "Trang 1/1 · 1 hồ sơ"
+    set_language("en")
+    try:
+        assert tn(text, 1, p=1, pages=1) == "Page 1/1 · 1 dossier"
+        assert tn(text, 2, p=1, pages=1) == "Page 1/1 · 2 dossiers"
+    finally:
+        set_language("vi")
 
 
 def test_t_literals_are_nfc() -> None:

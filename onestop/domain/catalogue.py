@@ -12,9 +12,9 @@ from enum import StrEnum
 
 from onestop.domain.codes import validate_procedure_code
 from onestop.domain.deadlines import TimeLimit, TimeUnit
-from onestop.domain.fields import clean_documents, clean_field
+from onestop.domain.fields import FieldRule, clean_documents, clean_field
 from onestop.domain.text import clean_text
-from onestop.i18n import t
+from onestop.i18n import get_language, t
 
 CATALOGUE_COLUMNS = (
     "code",
@@ -31,6 +31,19 @@ CATALOGUE_COLUMNS = (
     "handled_by",
     "documents",
 )
+# The product's own display texts, in Vietnamese, written for clerks and citizens: what the fee
+# is (``fee_vi``, e.g. "10.000 đồng/trường hợp") and the legal time limit in words (``time_vi``),
+# and the fee's basis as data (``fee_basis``, a :class:`FeeBasis` value). Optional so that a
+# catalogue file made before they existed still loads: then the basis is read from ``fee_rule``
+# and the texts are the generic ones (:func:`fee_basis_label`, ``TimeLimit.describe_vi``).
+DISPLAY_COLUMNS = ("fee_basis", "fee_vi", "time_vi", "short_vi")
+# ``short_vi``: the name as the dossier list shows it in SHORT_NAME_MAX cells ("CT chữ ký"),
+# written so that no two procedures read alike (six read "Chứng thực c" when names were cut).
+SHORT_NAME_MAX = 14
+# Research notes: where a figure comes from, how sure it is ("[V]" verified, "[S]" secondary),
+# in English. Kept in the file for whoever maintains the catalogue; NEVER shown on a screen, a
+# slip or a web page (tests/services/test_catalogue_texts.py holds every display to that).
+NOTE_COLUMNS = ("fee_rule", "tag", "notes")
 
 
 class CatalogueError(ValueError):
@@ -115,20 +128,75 @@ class ProcedureInfo:
     field: str
     limit: TimeLimit
     fee_vnd: int | None
-    fee_rule: str
+    fee_rule: str  # a research note (NOTE_COLUMNS): never displayed
     handled_by: str
     documents: tuple[str, ...]
     effective_from: date
     effective_to: date | None
+    basis: FeeBasis | None = None  # the catalogue's ``fee_basis``; None: read from fee_rule
+    fee_vi: str = ""
+    time_vi: str = ""
+    short_vi: str = ""
+
+    @property
+    def short_name(self) -> str:
+        return self.short_vi or short_procedure_name(self.name)
 
     @property
     def fee_basis(self) -> FeeBasis:
-        return fee_basis(self.fee_vnd, self.fee_rule)
+        return self.basis if self.basis is not None else fee_basis(self.fee_vnd, self.fee_rule)
 
     @property
     def fee_label(self) -> str:
-        """The fee as a clerk sees it (never the English ``fee_rule`` note)."""
+        """The fee's basis with what the clerk must do, for messages at intake (never the
+        English ``fee_rule`` note)."""
         return fee_basis_label(self.fee_basis, self.fee_vnd)
+
+    @property
+    def fee_text(self) -> str:
+        """The fee in words, as the catalogue states it (``fee_vi``) for a Vietnamese screen;
+        the generic label in another language or when the catalogue has no text."""
+        if self.fee_vi and get_language() == "vi":
+            return self.fee_vi
+        if self.fee_basis == FeeBasis.FIXED and self.fee_vnd is not None:
+            return format_dong(self.fee_vnd)
+        return self.fee_label
+
+    def time_text(self, default_cutoff: time | None = None) -> str:
+        """The legal time limit in words (``time_vi``) for a Vietnamese screen; the wording
+        computed from the limit in another language or when the catalogue has none."""
+        if self.time_vi and get_language() == "vi":
+            return self.time_vi
+        return self.limit.describe_vi(default_cutoff)
+
+
+# The display texts are checked like the name (the same character policy and bound).
+_FEE_TEXT = FieldRule("fee_vi", "Mô tả phí, lệ phí", 300)
+_TIME_TEXT = FieldRule("time_vi", "Mô tả thời hạn giải quyết", 300)
+_SHORT_NAME = FieldRule("short_vi", "Tên ngắn của thủ tục", SHORT_NAME_MAX)
+
+# Abbreviations every commune office reads (longest first), for a name without ``short_vi``:
+# a catalogue file from before the column, or a procedure known only from another desk's event.
+_ABBREVIATIONS = (
+    ("Giấy chứng nhận quyền sử dụng đất", "GCN QSDĐ"),
+    ("quyền sử dụng đất", "QSDĐ"),
+    ("Giấy chứng nhận", "GCN"),
+    ("cộng tác viên", "CTV"),
+    ("Chứng thực", "CT"),
+    ("Đăng ký", "ĐK"),
+    ("văn bản", "VB"),
+    ("giao dịch", "GD"),
+    ("hộ tịch", "HT"),
+    ("Ủy ban nhân dân", "UBND"),
+)
+
+
+def short_procedure_name(name: str, width: int = SHORT_NAME_MAX) -> str:
+    """``name`` in at most ``width`` cells: common abbreviations first, then cut with "…"."""
+    short = name
+    for long, abbr in _ABBREVIATIONS:
+        short = re.sub(re.escape(long), abbr, short, flags=re.IGNORECASE)
+    return short if len(short) <= width else short[: width - 1].rstrip(" ,(–-") + "…"
 
 
 def parse_catalogue(text: str, *, source: str = "catalogue") -> list[ProcedureInfo]:
@@ -168,6 +236,24 @@ def parse_catalogue(text: str, *, source: str = "catalogue") -> list[ProcedureIn
             if not name or not field:
                 raise ValueError(t("thiếu tên thủ tục hoặc lĩnh vực"))
             docs = list(clean_documents((row["documents"] or "").split("|")))
+            basis_text = (row.get("fee_basis") or "").strip()
+            if basis_text and basis_text not in set(FeeBasis):
+                raise ValueError(
+                    t(
+                        "cột fee_basis phải là một trong: {choices}",
+                        choices=", ".join(b.value for b in FeeBasis),
+                    )
+                )
+            basis = FeeBasis(basis_text) if basis_text else None
+            if basis == FeeBasis.FREE and fee not in (None, 0):
+                raise ValueError(t("thủ tục miễn phí phải có fee_vnd bằng 0 hoặc để trống"))
+            if basis == FeeBasis.FIXED and not fee:
+                raise ValueError(t("mức phí cố định cần số tiền ở cột fee_vnd"))
+            if basis == FeeBasis.FREE:
+                fee = 0
+            fee_vi = clean_field(_FEE_TEXT, row.get("fee_vi") or "")
+            time_vi = clean_field(_TIME_TEXT, row.get("time_vi") or "")
+            short_vi = clean_field(_SHORT_NAME, row.get("short_vi") or "")
             limit = TimeLimit(unit, value, time.fromisoformat(cutoff) if cutoff else None)
         except (ValueError, KeyError) as e:
             raise CatalogueError(f"{where}: {e}") from e
@@ -189,6 +275,10 @@ def parse_catalogue(text: str, *, source: str = "catalogue") -> list[ProcedureIn
                 documents=tuple(docs),
                 effective_from=eff_from,
                 effective_to=eff_to,
+                basis=basis,
+                fee_vi=fee_vi,
+                time_vi=time_vi,
+                short_vi=short_vi,
             )
         )
     if not out:

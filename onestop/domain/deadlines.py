@@ -38,7 +38,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from onestop.domain.calendar import WorkCalendar
-from onestop.i18n import t
+from onestop.i18n import t, tn
 
 __all__ = [
     "TimeLimit",
@@ -145,9 +145,9 @@ class TimeLimit:
         if not self.has_fixed_due:
             return t("Không có ngày hẹn trả cụ thể theo quy định")
         if self.unit is TimeUnit.WORKING_DAYS:
-            return t("{n} ngày làm việc", n=self.value)
+            return tn("{n} ngày làm việc", self.value or 0)
         if self.unit is TimeUnit.CALENDAR_DAYS:
-            return t("{n} ngày (tính cả ngày nghỉ)", n=self.value)
+            return tn("{n} ngày (tính cả ngày nghỉ)", self.value or 0)
         if self.unit is TimeUnit.SAME_DAY:
             cutoff = self.cutoff if self.cutoff is not None else default_cutoff
             if cutoff is None:

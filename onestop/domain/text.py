@@ -18,7 +18,7 @@ import unicodedata
 from datetime import date, datetime
 
 from onestop.domain.fields import forbidden_char
-from onestop.i18n import t
+from onestop.i18n import get_language, t
 
 __all__ = [
     "clean_text",
@@ -155,3 +155,44 @@ def datetime_vi(dt: datetime) -> str:
     formatted as given: convert an aware datetime to local desk time before calling.
     """
     return f"{dt.hour:02d} giờ {dt.minute:02d} phút, {date_vi(dt.date())}"
+
+
+# Dates on screens follow the chosen language; the printed slips keep ``date_vi`` and
+# ``datetime_vi`` (official forms are in Vietnamese whatever the desk's language).
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def month_name(n: int) -> str:
+    """Month ``n`` as a period label names it: "03" or "11" in Vietnamese ("Tháng 03"), where
+    the forms' leading zero for January and February applies; "March" in English."""
+    if get_language() == "en":
+        return _MONTHS_EN[n - 1]
+    return f"{n:02d}" if n <= 2 else str(n)
+
+
+def date_text(d: date) -> str:
+    """A date on a screen: ``date_vi`` in Vietnamese, "20 November 2026" in English."""
+    if get_language() == "en":
+        return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year:04d}"
+    return date_vi(d)
+
+
+def datetime_text(dt: datetime) -> str:
+    """A time and date on a screen: ``datetime_vi`` in Vietnamese ("09 giờ 30 phút, ngày 07
+    tháng 12 năm 2026"), "09:30, 7 December 2026" in English."""
+    if get_language() == "en":
+        return f"{dt.hour:02d}:{dt.minute:02d}, {date_text(dt.date())}"
+    return datetime_vi(dt)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from onestop.crypto.signer import InvalidPublicKeyError, Signer, kid_for
 from onestop.domain.fields import FIELDS, forbidden_char
+from onestop.domain.text import nfc
 from onestop.server import repo
 from onestop.server.db import ServerDB
 from onestop.server.errors import ApiError
@@ -150,9 +151,18 @@ def enroll(db: ServerDB, signer: Signer, body: Any, *, now: int | None = None) -
         req = loads_strict(payload, "Yêu cầu đăng ký")
     except WireError as e:
         raise ApiError(401, "bad_signature", f"Yêu cầu đăng ký không hợp lệ: {e}") from e
-    if not isinstance(req, dict) or set(req) != set(range(1, 8)):
+    # Key 8, the commune's name as the desk knows it, is optional: desks from before it enroll
+    # as they did (the dashboard then falls back to the units list or the code).
+    if not isinstance(req, dict) or set(req) not in (set(range(1, 8)), set(range(1, 9))):
         raise ApiError(400, "bad_request", "Yêu cầu đăng ký sai cấu trúc.")
     code, commune, desk_no, desk_name, may_renumber, _t, unit_eid = (req[i] for i in range(1, 8))
+    commune_name = req.get(8, "")
+    limit = FIELDS["commune_name"].max_len
+    if not isinstance(commune_name, str) or len(commune_name) > limit:
+        raise ApiError(400, "bad_request", "Yêu cầu đăng ký sai kiểu dữ liệu.")
+    commune_name = nfc(commune_name).strip()
+    if forbidden_char(commune_name) is not None:
+        commune_name = ""  # never refuse an enrollment over a display name; show the code
     if not (
         isinstance(code, str)
         and isinstance(commune, str)
@@ -181,6 +191,7 @@ def enroll(db: ServerDB, signer: Signer, body: Any, *, now: int | None = None) -
             public_key,
             kid,
             now,
+            commune_name,
         )
     except IntegrityError as e:
         # Two desks racing for one desk number with two codes: the loser gets a clear 409.
@@ -202,6 +213,7 @@ def _enroll_locked(
     public_key: bytes,
     kid: bytes,
     now: int,
+    commune_name: str = "",
 ) -> dict[str, Any]:
     with db.write() as conn:
         row = (
@@ -266,6 +278,10 @@ def _enroll_locked(
                 update(repo.CODE)
                 .where(repo.CODE.c.code_hash == row["code_hash"])
                 .values(used_at=now, desk_id=desk_id)
+            )
+        if commune_name:
+            repo.name_commune(
+                conn=conn, db=db, commune=str(row["commune"]), name=commune_name, now=now
             )
         trust = reference_data(conn=conn, name="trust")
     return {

@@ -126,6 +126,20 @@ def open_logged_in(
     return Desk.open(path, clock=clock, key=data_key, account=account)
 
 
+def switch_person(desk: Desk, username: str, password: str) -> None:
+    """Another account of this desk takes over the open desk (one laptop, several officials).
+
+    The credentials are checked like a login (lockout and counters included); the database
+    stays open, since every account unwraps the same data key. From here on the desk records
+    and refuses as the new account."""
+    account, data_key = login(desk.store.path, username, password, now=desk.clock())
+    if desk.store.key is not None and data_key != desk.store.key:
+        raise LoginError(t("Tài khoản này thuộc một quầy khác."))
+    desk.account = account
+    desk.actor = account.display_name
+    desk.role = account.role
+
+
 def verify_password(desk: Desk, password: str) -> None:
     """The lock screen: the same account's password again (counts towards the lockout)."""
     if desk.account is None:
@@ -256,6 +270,7 @@ __all__ = [
     "list_users",
     "login",
     "open_logged_in",
+    "switch_person",
     "set_password",
     "set_policy",
     "set_roles",

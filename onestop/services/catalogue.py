@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from onestop.domain.catalogue import CATALOGUE_COLUMNS as CATALOGUE_COLUMNS
 from onestop.domain.catalogue import CatalogueError as CatalogueError
+from onestop.domain.catalogue import FeeBasis
 from onestop.domain.catalogue import ProcedureInfo as ProcedureInfo
 from onestop.domain.catalogue import parse_catalogue as parse_info
 from onestop.domain.deadlines import TimeLimit, TimeUnit
@@ -42,6 +43,10 @@ def to_row(info: ProcedureInfo) -> Procedure:
         effective_from=info.effective_from.isoformat(),
         effective_to=info.effective_to.isoformat() if info.effective_to else None,
         search_key=search_key(info.code, info.name, info.field),
+        fee_basis=info.basis.value if info.basis is not None else "",
+        fee_vi=info.fee_vi,
+        time_vi=info.time_vi,
+        short_vi=info.short_vi,
     )
 
 
@@ -64,6 +69,10 @@ def to_info(p: Procedure) -> ProcedureInfo:
         documents=tuple(json.loads(p.documents)),
         effective_from=date.fromisoformat(p.effective_from),
         effective_to=date.fromisoformat(p.effective_to) if p.effective_to else None,
+        basis=FeeBasis(p.fee_basis) if p.fee_basis in set(FeeBasis) else None,
+        fee_vi=p.fee_vi,
+        time_vi=p.time_vi,
+        short_vi=p.short_vi,
     )
 
 
@@ -72,11 +81,19 @@ def default_catalogue_text() -> str:
 
 
 def import_catalogue(*, db: Session, procedures: list[Procedure]) -> tuple[int, int]:
-    """Add new (code, version) rows; existing versions are kept as they are. Returns (added, kept)."""
-    existing = {(p.code, p.version) for p in db.exec(select(Procedure)).all()}
+    """Add new (code, version) rows; existing versions are kept as they are, except that a
+    version imported before the catalogue had display texts receives them (words only: its
+    amount, time limit and documents never change). Returns (added, kept)."""
+    existing = {(p.code, p.version): p for p in db.exec(select(Procedure)).all()}
     added = 0
     for p in procedures:
-        if (p.code, p.version) in existing:
+        old = existing.get((p.code, p.version))
+        if old is not None:
+            if not (old.fee_basis or old.fee_vi or old.time_vi) and (p.fee_vi or p.time_vi):
+                old.fee_vi, old.time_vi, old.short_vi = p.fee_vi, p.time_vi, p.short_vi
+                if p.fee_basis and to_info(p).fee_basis == to_info(old).fee_basis:
+                    old.fee_basis = p.fee_basis  # the same basis, now stated rather than read
+                db.add(old)
             continue
         db.add(p)
         added += 1
@@ -123,6 +140,14 @@ def find_procedures(*, db: Session, query: str, day: date, limit: int = 20) -> l
     for w in words:
         stmt = stmt.where(col(Procedure.search_key).contains(w))
     return [to_info(p) for p in db.exec(stmt.order_by(col(Procedure.code)).limit(limit)).all()]
+
+
+def short_names(*, db: Session) -> dict[str, str]:
+    """Procedure code -> the name the dossier list shows (the newest version's short name)."""
+    out: dict[str, str] = {}
+    for p in db.exec(select(Procedure).order_by(col(Procedure.effective_from))).all():
+        out[p.code] = to_info(p).short_name
+    return out
 
 
 def all_fields(*, db: Session) -> list[str]:

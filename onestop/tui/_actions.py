@@ -18,8 +18,6 @@ from onestop.domain.lifecycle import (
     RETURN_CHANNEL_LABELS,
     SATISFACTION_LEVELS,
     DossierState,
-    LifecycleError,
-    decide,
 )
 from onestop.domain.reports import auto_scores
 from onestop.domain.text import format_vnd
@@ -228,21 +226,3 @@ def parse_form(kind: EventKind, values: dict[str, str]) -> tuple[dict[str, Any],
         except ValueError as e:
             errors[f.key] = str(e)
     return params, errors
-
-
-def refusal_message(
-    state: DossierState, kind: EventKind, now: datetime, cal: WorkCalendar
-) -> str | None:
-    """Why ``kind`` is not possible now, in the lifecycle's own words; ``None`` if it is.
-
-    Asks ``decide`` itself (pure: no I/O) with no parameters: for an action the lifecycle does
-    not allow, it refuses before looking at any parameter, naming the rule (a supplement only
-    once, one extension...), the current status and what is allowed instead.
-    """
-    if kind in state.allowed_actions():
-        return None
-    try:
-        decide(state, kind, {}, now, cal)
-    except LifecycleError as e:
-        return str(e)
-    return None  # not expected; the desk still has the last word when the action runs

@@ -1,22 +1,21 @@
 """Writing exported files and handing them to the printer: no Textual here, workers call it.
 
 A file is written next to its final name and renamed into place, so a full disk or a killed
-desk never leaves half a PDF where the clerk expects the slip. Printing goes through ``lp``
-(CUPS, on every Linux desk with a printer set up); without it the desk says so plainly.
+desk never leaves half a PDF where the clerk expects the slip. Printing: ``lp`` on Linux and
+macOS, SumatraPDF or the shell's print verb on Windows (:mod:`onestop.services.printing`);
+without any the desk says so plainly.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 from onestop.i18n import t
+from onestop.services import printing
 from onestop.services.base import DeskError
-
-PRINT_TIMEOUT_S = 30.0
+from onestop.services.printing import print_plan
 
 
 def write_file(path: Path, data: bytes) -> Path:
@@ -42,33 +41,15 @@ def write_file(path: Path, data: bytes) -> Path:
 
 
 def printer_command() -> str | None:
-    """The ``lp`` command if this machine has one."""
-    return shutil.which("lp")
+    """How this machine prints (``lp``, ``SumatraPDF``, ``Windows``), or None: no printing."""
+    plan = print_plan(Path("-"))
+    return plan.label if plan is not None else None
 
 
 def print_file(path: Path) -> str:
-    """Send ``path`` to the default printer with ``lp``; the answer in words, or ``DeskError``."""
-    lp = printer_command()
-    if lp is None:
-        raise DeskError(no_printer_text())
-    try:
-        done = subprocess.run(
-            [lp, "--", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=PRINT_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise DeskError(t("Không gửi được lệnh in: {e}", e=e)) from e
-    if done.returncode != 0:
-        why = (done.stderr or done.stdout).strip() or f"lp: {done.returncode}"
-        raise DeskError(t("Máy in từ chối: {why}", why=why))
-    return t("Đã gửi {name} tới máy in. {answer}", name=path.name, answer=done.stdout.strip())
+    """Send ``path`` to the default printer (services/printing.py says how, per platform)."""
+    return printing.print_file(path)
 
 
 def no_printer_text() -> str:
-    return t(
-        "Máy này không có lệnh in (lp) nên quầy không tự in được. "
-        "Mở tệp PDF bằng trình xem PDF rồi in từ đó."
-    )
+    return printing.no_printer_text()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from textual.timer import Timer
 
-from onestop.i18n import t
+from onestop.i18n import t, tn
 from onestop.services.base import DeskError
 from onestop.tui.messages import SyncRan, SyncState
 
@@ -160,7 +160,7 @@ def relative_vi(when: datetime | None, now: datetime) -> str:
     if days == 1:
         return t("hôm qua")
     if days < 30:
-        return t("{n} ngày trước", n=days)
+        return tn("{n} ngày trước", days)
     return when.strftime("%d/%m/%Y")
 
 

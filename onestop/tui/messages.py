@@ -17,6 +17,7 @@ from textual.message import Message
 if TYPE_CHECKING:  # the desk's first screen is drawn before the services' libraries load
     from onestop.domain.attachments import Attachment, ShownOnly
     from onestop.domain.calendar import CalendarOverride
+    from onestop.domain.desk_actions import ActionOffer
     from onestop.domain.events import Event, EventKind
     from onestop.domain.lifecycle import DossierState
     from onestop.forms.report_files import Report
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # the desk's first screen is drawn before the services' libra
     from onestop.services.reports import WeekFlow
     from onestop.services.sync.base import SyncReport
     from onestop.services.sync.status import Conflict, SyncStatus
+    from onestop.services.worklist import WorkCount
     from onestop.store.queries import DossierFilter, Page
 
 
@@ -113,10 +115,18 @@ class DossierRefused(Message):
 
 
 class DossierLoaded(Message):
-    def __init__(self, state: DossierState, events: list[Event]) -> None:
+    def __init__(
+        self,
+        state: DossierState,
+        events: list[Event],
+        offers: tuple[ActionOffer, ...] = (),
+        forward_to: str = "",
+    ) -> None:
         super().__init__()
         self.state = state
         self.events = events
+        self.offers = offers  # what this person may do now (services/worklist.action_offers)
+        self.forward_to = forward_to  # the forward form's proposal (services/worklist)
 
 
 class DossierActed(Message):
@@ -286,3 +296,66 @@ class ScannersFound(Message):
         super().__init__()
         self.devices = devices
         self.error = error
+
+
+class WorklistLoaded(Message):
+    """The counts of the logged-in person's queues ("Việc chờ tôi")."""
+
+    def __init__(self, counts: tuple[WorkCount, ...]) -> None:
+        super().__init__()
+        self.counts = counts
+
+
+class QueueLoaded(Message):
+    """The dossiers of one queue, for the dashboard's preview."""
+
+    def __init__(self, key: str, rows: list[DossierState]) -> None:
+        super().__init__()
+        self.key = key
+        self.rows = rows
+
+
+class PreviewRendered(Message):
+    """A page of a scan drawn for the preview (``image`` None and ``error`` set: not drawn)."""
+
+    def __init__(self, image: Any, page: int, count: int, error: str = "") -> None:
+        super().__init__()
+        self.image = image
+        self.page = page
+        self.count = count
+        self.error = error
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PreviewRendered)
+
+
+class HotfolderProgressed(Message):
+    """A step of a hot-folder pass (files read, stacks attached); bursts collapse."""
+
+    def __init__(self, text: str, done: int, total: int) -> None:
+        super().__init__()
+        self.text = text
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HotfolderProgressed)
+
+
+class HotfolderDone(Message):
+    """A hot-folder pass ended: each part's outcome and the files left, or why it stopped."""
+
+    def __init__(self, parts: list[Any], left: list[Any], error: str = "") -> None:
+        super().__init__()
+        self.parts = parts
+        self.left = left
+        self.error = error
+
+
+class DigitisedSummaryLoaded(Message):
+    """One dossier's digitised papers for a summary line (receipt, dossier detail)."""
+
+    def __init__(self, code: str, text: Any) -> None:
+        super().__init__()
+        self.code = code
+        self.text = text

@@ -88,7 +88,24 @@ async def test_a_role_may_not_take_another_roles_action(app: OnestopApp) -> None
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, DossierDetailScreen)
-        screen.begin_action(EventKind.RESOLVE)
+        # Issue 17: the menu never offers another role's action to refuse it afterwards; the
+        # decision is listed dimmed, not selectable, with who takes it.
+        from textual.widgets import OptionList
+
+        from onestop.tui.screens.modals import ActionMenuModal
+
+        await pilot.press("f4")
+        await settle(pilot)
+        menu = app.screen
+        assert isinstance(menu, ActionMenuModal)
+        assert EventKind.RESOLVE not in menu.numbered and EventKind.FORWARD in menu.numbered
+        options = menu.query_one(OptionList)
+        resolve = options.get_option(EventKind.RESOLVE.value)
+        assert resolve.disabled and "Lãnh đạo thực hiện" in str(resolve.prompt)
+        await pilot.press("escape")
+        await settle(pilot)
+        screen.begin_action(EventKind.RESOLVE)  # a stale call still says who may, before typing
         await settle(pilot)
         notices = [str(n.message) for n in app._notifications]
-        assert any("không được «Giải quyết" in n and "Lãnh đạo" in n for n in notices), notices
+        assert any("Giải quyết" in n and "Lãnh đạo thực hiện" in n for n in notices), notices
+        assert isinstance(app.screen, DossierDetailScreen)

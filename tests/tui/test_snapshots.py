@@ -123,6 +123,8 @@ def test_receipt(snap_compare, demo_template: Path, tmp_path: Path) -> None:
         await fill(pilot, "#app-id", "038085001234")
         await pilot.press("f10")
         await settle(pilot)
+        await pilot.press("enter")  # the fee: collected now (issue 17: asked, not defaulted)
+        await settle(pilot)
         await pilot.press("f10")
         await settle(pilot)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.widgets import DataTable, Input, Label, Select, Static, TabbedContent
+from textual.widgets import DataTable, Input, Label, OptionList, Select, Static, TabbedContent
 
 from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import Status
@@ -37,7 +37,7 @@ from onestop.tui.app import OnestopApp, make_app
 from onestop.tui.messages import DossierActed, SyncStateLoaded
 from onestop.tui.screens.dossier_detail import DossierDetailScreen
 from onestop.tui.screens.export import ExportModal
-from onestop.tui.screens.modals import ActionFormModal, ConfirmModal
+from onestop.tui.screens.modals import ConfirmModal, EvaluationModal
 from onestop.tui.screens.passphrase import PassphraseModal
 from onestop.tui.screens.receipt import QrScreen, ReceiptScreen
 from onestop.tui.screens.reports import ReportsScreen, standard_period
@@ -401,6 +401,12 @@ async def test_receipt_exports_a_signed_pdf_and_prints_with_lp(
         unlock.query_one("#pass-input", Input).value = DEMO_PASSPHRASE
         await pilot.press("enter")
         await settle(pilot)
+        from onestop.tui.screens.sign_prompt import SignSlipModal
+
+        if isinstance(app.screen, SignSlipModal):  # the clerk at the desk received it: signs
+            app.screen.query_one("#sign-input", Input).value = DEMO_PASSPHRASE
+            await pilot.press("enter")
+            await settle(pilot)
         assert out.exists()
         assert isinstance(app.screen, ConfirmModal)  # lp exists: offer to print
         await pilot.press("y")
@@ -457,17 +463,18 @@ async def test_evaluation_form_is_prefilled_from_the_log(desk: Desk, app: Onesto
         await open_detail(pilot, code)
         await choose_action(pilot, EventKind.EVALUATE)
         form = app.screen
-        assert isinstance(form, ActionFormModal)
-        prefilled = form.query_one("#field-scores", Input).value
-        assert prefilled == "".join("?" if s is None else str(s) for s in auto)
+        # Issue 17: one row per indicator (EvaluationModal); the log's answers are filled in
+        # and marked, the citizen's are asked.
+        assert isinstance(form, EvaluationModal)
+        assert form.scores == auto
         assert auto[0] is not None and auto[2] is not None and auto[4] == 2
-        hint = text_of(app, "#form-hint")
-        assert "Tự động theo nhật ký" in hint and f"TC1 = {auto[0]}" in hint
+        rows = form.query_one(OptionList)
+        assert "theo nhật ký" in str(rows.get_option("tc0").prompt)
         await pilot.press("f10")  # the citizen's answers are still missing
         await settle(pilot)
-        assert "chưa có điểm (dấu ?)" in text_of(app, "#error-scores")
-        answered = prefilled.replace("?", "2")
-        form.query_one("#field-scores", Input).value = answered
+        assert "Chưa chấm tiêu chí" in text_of(app, "#eval-error")
+        await pilot.press(*"2" * auto.count(None), "5")
+        answered = "".join("2" if x is None else str(x) for x in auto)
         await pilot.press("f10")
         await settle(pilot)
         await pilot.press("y")

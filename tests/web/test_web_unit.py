@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -120,13 +121,16 @@ def test_security_headers_on_web_responses(site: Site, path: str):
     assert r.headers["x-frame-options"] == "DENY"
 
 
-def test_security_headers_on_sync_responses_are_short(site: Site):
-    r = site.server.client.get("/sync/v1/health")
-    assert r.headers["x-content-type-options"] == "nosniff"
-    assert r.headers["referrer-policy"] == "no-referrer"
-    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
-    assert "x-frame-options" not in r.headers  # the byte budget of thin links
-    assert r.headers.get("content-encoding") is None  # no gzip over the sync API
+def test_no_security_headers_on_sync_answers(site: Site):
+    """Issue 19: the browser headers cost 132 B on every CBOR answer of a thin link."""
+    for r in (
+        site.server.client.get("/sync/v1/health"),
+        site.server.client.post("/sync/v1/batches", content=b"\xa0"),  # refused, JSON error
+    ):
+        for name in ("content-security-policy", "x-content-type-options", "referrer-policy"):
+            assert name not in r.headers, (r.request.url, name)
+        assert "x-frame-options" not in r.headers
+        assert r.headers.get("content-encoding") is None  # no gzip over the sync API
 
 
 def test_pages_load_no_inline_script_or_style(site: Site):
@@ -245,9 +249,19 @@ def test_lookup_answers_a_valid_receipt_without_personal_data(site: Site):
     state = site.desk.get(body["code"])
     assert body["status"] == state.status.value
     assert body["message"].startswith(status_label(state.status))
+    # The receipt carries the procedure's code only; the answer names it (issue 17).
+    assert body["procedure"] == state.procedure_code
+    assert body["procedure_name"] == state.procedure_name != ""
+    assert body["commune_name"] == site.desk.identity.commune_name == "Xã Thử 90"
     for secret in personal_data(site.desk, site.codes):
         assert secret not in r.text
     assert state.applicant_name not in r.text
+
+
+def test_procedure_name_follows_the_published_catalogue(site: Site):
+    with site.server.db.read() as conn:
+        assert lookup.procedure_name(conn, "1.001193", date(2026, 1, 5)) == "Đăng ký khai sinh"
+        assert lookup.procedure_name(conn, "9.999999", date(2026, 1, 5)) is None
 
 
 def test_status_words():
@@ -360,7 +374,8 @@ def test_dashboard_api_pagination_and_bad_input(site: Site, tmp_path: Path):
     assert page1["total"] == page2["total"] == 2
     first = full["items"][0]
     assert first["commune"] == "20090" and first["received"] > 0
-    assert first["events_pending"] is None and first["stale"] is False
+    # The desk reported its outbox in its last batch envelope: everything was sent.
+    assert first["events_pending"] == 0 and first["stale"] is False
     assert full["items"][1]["received"] == 0
     for bad in (
         "from=2026-11-30&to=2026-11-01",  # end before start

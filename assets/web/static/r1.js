@@ -31,16 +31,18 @@
       d_revoked: "Khóa ký của quầy đã bị thu hồi từ {at}, trước thời điểm ghi trên biên nhận.",
       d_validity: "Thời điểm tiếp nhận nằm ngoài thời hạn hiệu lực của khóa ký.",
       d_offline: "Không tải được danh sách tin cậy của tỉnh (mất kết nối?). Hãy thử lại.",
+      d_server: "{m}",
       d_nocrypto: "Trình duyệt này không hỗ trợ kiểm tra chữ ký (cần trình duyệt mới hơn, qua https).",
       d_empty: "Hãy quét mã QR in trên giấy tiếp nhận hồ sơ.",
       fields: "Nội dung biên nhận", unverified: "Các thông tin dưới đây CHƯA được xác thực.",
-      code: "Mã hồ sơ", procedure: "Mã thủ tục", name: "Người nộp", received: "Tiếp nhận lúc",
+      code: "Mã hồ sơ", procedure: "Mã thủ tục", procedure_named: "Thủ tục", name: "Người nộp", received: "Tiếp nhận lúc",
       due: "Hẹn trả kết quả", fee: "Lệ phí", official: "Cán bộ tiếp nhận", desk: "Quầy",
       place: "Xã / tỉnh", none: "Không hẹn", status: "Tình trạng hồ sơ",
       st_loading: "Đang tra cứu…",
       st_unknown: "Tỉnh chưa nhận được dữ liệu của hồ sơ này (quầy chưa đồng bộ). Biên nhận vẫn có giá trị; xin xem lại sau.",
       st_rate: "Tra cứu quá nhiều lần; xin thử lại sau ít phút.",
       st_fail: "Chưa tra cứu được tình trạng (lỗi kết nối). Kết quả kiểm tra chữ ký ở trên vẫn đúng.",
+      st_server: "{m}",
       st_updated: "Cập nhật lần cuối: {at}.",
       st_sync: "Quầy đồng bộ lần cuối: {at}.",
       about: "Chữ ký được kiểm tra ngay trên máy của bạn; chỉ khi biên nhận hợp lệ, trang mới hỏi máy chủ tỉnh về tình trạng hồ sơ.",
@@ -65,16 +67,19 @@
       d_revoked: "The desk's signing key was revoked on {at}, before the time on this receipt.",
       d_validity: "The time of receipt is outside the signing key's validity.",
       d_offline: "Could not load the province trust list (no connection?). Please try again.",
+      d_server: "The province server answered: «{m}»",
+      no_trust_list: "The province has not published its trust list yet, so receipts cannot be checked. Please try again later or ask the one-stop desk.",
       d_nocrypto: "This browser cannot check signatures (a newer browser over https is needed).",
       d_empty: "Scan the QR code printed on your dossier receipt.",
       fields: "What the receipt says", unverified: "The details below are NOT verified.",
-      code: "Dossier code", procedure: "Procedure code", name: "Applicant", received: "Received",
+      code: "Dossier code", procedure: "Procedure code", procedure_named: "Procedure", name: "Applicant", received: "Received",
       due: "Appointment", fee: "Fee", official: "Received by", desk: "Desk",
       place: "Commune / province", none: "None", status: "Dossier status",
       st_loading: "Looking up…",
       st_unknown: "The province has not received this dossier yet (the desk has not synced). The receipt is still valid; please check again later.",
       st_rate: "Too many lookups; please try again in a few minutes.",
       st_fail: "Could not look up the status (connection error). The signature check above still holds.",
+      st_server: "The province server answered: «{m}»",
       st_updated: "Last updated: {at}.",
       st_sync: "The desk last synced: {at}.",
       about: "The signature is checked on your own device; only for a genuine receipt does the page ask the province server for the dossier's status.",
@@ -242,7 +247,7 @@
   function fetchTrust(kidHex) {
     var cacheKey = "onestop-trust-" + kidHex;
     return fetch("/api/v1/trust/keys/" + kidHex, { credentials: "omit" }).then(function (r) {
-      if (!r.ok) { throw new Error("http " + r.status); }
+      if (!r.ok) { return refusal(r).then(function (why) { throw why; }); }
       return r.json();
     }).then(function (data) {
       try { localStorage.setItem(cacheKey, JSON.stringify(data)); } catch (e) { /* full or private */ }
@@ -253,6 +258,20 @@
       if (cached) { return cached; }
       throw err;
     });
+  }
+
+  /* The server's own reason when it answered but refused ({error, message}, message in
+     Vietnamese); null when the answer is not ours (a proxy's or captive portal's page). */
+  function refusal(r) {
+    return r.json().then(function (d) {
+      return d && typeof d.error === "string" && typeof d.message === "string" && d.message
+        ? { server: true, error: d.error, message: d.message } : null;
+    }, function () { return null; });
+  }
+  function serverWhy(err, claims) {
+    return err && err.server
+      ? { verdict: "offline", why: "d_server", server: err, claims: claims }
+      : { verdict: "offline", why: "d_offline", claims: claims };
   }
 
   /* ---- the check itself (same order as onestop/crypto/verify.py) ---- */
@@ -280,7 +299,7 @@
         }
         return reason;
       });
-    }, function () { return { verdict: "offline", why: "d_offline", claims: raw }; });
+    }, function (err) { return serverWhy(err, raw); });
   }
 
   function lookup(fragment) {
@@ -292,7 +311,11 @@
       body: JSON.stringify({ receipt: fragment })
     }).then(function (r) {
       if (r.status === 429) { return { error: "st_rate" }; }
-      if (!r.ok) { return { error: "st_fail" }; }
+      if (!r.ok) {
+        return refusal(r).then(function (why) {
+          return why ? { error: "st_server", server: why } : { error: "st_fail" };
+        });
+      }
       return r.json();
     }).then(function (data) { view.status = data; render(); },
       function () { view.status = { error: "st_fail" }; render(); });
@@ -314,6 +337,10 @@
     var s = String(n).replace(/\B(?=(\d{3})+(?!\d))/g, lang === "vi" ? "." : ",");
     return lang === "vi" ? s + " đ" : "VND " + s;
   }
+  function serverText(key, why) {
+    if (lang === "vi") { return why.message; }
+    return T.en[why.error] || tr(key, { m: why.message });
+  }
   function row(dl, label, value) {
     var dt = document.createElement("dt"), dd = document.createElement("dd");
     dt.textContent = label; dd.textContent = value;
@@ -333,6 +360,7 @@
     $("verdict-word").textContent = tr(v);
     $("verdict-detail").textContent = view.detail === "d_genuine"
       ? tr("d_genuine", { desk: c.deskLabel, v: view.version })
+      : view.detail === "d_server" ? serverText("d_server", view.server)
       : view.detail ? tr(view.detail, { at: view.at ? when(view.at) : "" }) : "";
     $("fields").hidden = !c;
     dl.textContent = "";
@@ -342,19 +370,26 @@
       $("fields-warning").textContent = tr("unverified");
       row(dl, tr("code"), (c.unit || "…") + "-" + c.tail);
       row(dl, tr("name"), c.name);
-      row(dl, tr("procedure"), c.procedure);
+      // The receipt carries only the code; the status answer names the procedure.
+      if (view.status && view.status.procedure_name) {
+        row(dl, tr("procedure_named"), view.status.procedure_name + " (" + c.procedure + ")");
+      } else {
+        row(dl, tr("procedure"), c.procedure);
+      }
       row(dl, tr("received"), when(c.received));
       row(dl, tr("due"), c.due === null ? tr("none") : when(c.due));
       row(dl, tr("fee"), money(c.fee));
       if (c.official) { row(dl, tr("official"), c.official); }
       if (c.deskLabel) { row(dl, tr("desk"), c.deskLabel); }
-      row(dl, tr("place"), c.commune + " / " + c.province);
+      row(dl, tr("place"), (view.status && view.status.commune_name
+        ? view.status.commune_name + " (" + c.commune + ")" : c.commune) + " / " + c.province);
     }
     var st = view.status, text = "", note = "";
     $("status").hidden = !st;
     if (st) {
       $("status-title").textContent = tr("status");
       if (st.loading) { text = tr("st_loading"); }
+      else if (st.error === "st_server") { text = serverText("st_server", st.server); }
       else if (st.error) { text = tr(st.error); }
       else if (!st.known) {
         text = lang === "vi" ? st.message : tr("st_unknown");
@@ -373,7 +408,7 @@
   function run() {
     var fragment;
     try { fragment = decodeURIComponent(location.hash.replace(/^#/, "")).replace(/\s+/g, ""); } catch (e) { fragment = "?"; }
-    view = { verdict: "checking", detail: "", claims: null, verified: false, status: null };
+    view = { verdict: "checking", detail: "", claims: null, verified: false, status: null, server: null };
     if (!fragment) { view.verdict = "empty"; view.detail = "d_empty"; render(); return; }
     render();
     verify(fragment).then(function (res) {
@@ -383,6 +418,7 @@
       view.verified = res.verdict === "genuine";
       view.version = res.version;
       view.at = res.at;
+      view.server = res.server || null;
       render();
       if (res.verdict === "genuine") { lookup(fragment); }
     });

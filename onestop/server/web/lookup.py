@@ -15,15 +15,17 @@ digits of the QR fragment). The server verifies it with the same trust list
 guessing a dossier code is useless: only the holder of the paper (or of its photo) can ask.
 The answer carries the status and the appointment in plain words, never the ID number, phone,
 address or even the name (the holder has the paper). A dossier the desk has not synced yet is
-reported as such, with the desk's last contact when known.
+reported as such, with the desk's last contact when known. The answer names the procedure
+(from the catalogue the server publishes to desks): the receipt itself carries only its code.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -31,6 +33,7 @@ from sqlalchemy import Connection, select
 from onestop.crypto.trust import Revocation, TrustEntry, TrustError, TrustList, read_trust_bundle
 from onestop.crypto.verify import Verdict, verify_receipt
 from onestop.domain.b64 import url_encode
+from onestop.domain.catalogue import CatalogueError, ProcedureInfo, parse_catalogue
 from onestop.domain.cbor import MalformedError
 from onestop.domain.clock import VN_TZ
 from onestop.domain.lifecycle import Status, status_label
@@ -45,6 +48,7 @@ __all__ = [
     "effective_trust",
     "entry_json",
     "lookup_status",
+    "procedure_name",
     "status_message",
 ]
 
@@ -93,6 +97,46 @@ def effective_trust(conn: Connection) -> TrustList | None:
         _cache.clear()
         _cache[key] = merged
     return merged
+
+
+_catalogue_lock = threading.Lock()
+_catalogue: dict[bytes, dict[str, list[ProcedureInfo]]] = {}
+
+
+def _procedures(conn: Connection) -> dict[str, list[ProcedureInfo]]:
+    """The published catalogue by procedure code, parsed once per published version."""
+    data = reference_data(conn=conn, name="catalogue")
+    if data is None:
+        return {}
+    key = hashlib.sha256(data).digest()
+    with _catalogue_lock:
+        hit = _catalogue.get(key)
+    if hit is not None:
+        return hit
+    by_code: dict[str, list[ProcedureInfo]] = {}
+    try:
+        for proc in parse_catalogue(data.decode("utf-8-sig")):
+            by_code.setdefault(proc.code, []).append(proc)
+    except (CatalogueError, UnicodeDecodeError):  # pragma: no cover - refused at publish time
+        by_code = {}
+    with _catalogue_lock:
+        _catalogue.clear()
+        _catalogue[key] = by_code
+    return by_code
+
+
+def procedure_name(conn: Connection, code: str, on: date) -> str | None:
+    """The catalogue name of procedure ``code`` in force on ``on`` (else its latest version);
+    None for a code the published catalogue does not hold."""
+    versions = _procedures(conn).get(code)
+    if not versions:
+        return None
+    in_force = [
+        p
+        for p in versions
+        if p.effective_from <= on and (p.effective_to is None or on < p.effective_to)
+    ]
+    return max(in_force or versions, key=lambda p: p.version).name
 
 
 def entry_json(tl: TrustList, entry: TrustEntry) -> dict[str, Any]:
@@ -186,6 +230,9 @@ def lookup_status(conn: Connection, digits: str) -> dict[str, Any]:
         "verdict": result.verdict.value,
         "code": code,
         "commune": claims.commune,
+        "commune_name": _commune_name(conn, claims.commune),
+        "procedure": claims.procedure_code,
+        "procedure_name": procedure_name(conn, claims.procedure_code, claims.received_at.date()),
         "desk_last_sync": _epoch_iso(last_seen),
     }
     if row is None or str(row["commune"]) != claims.commune:
@@ -216,6 +263,13 @@ def lookup_status(conn: Connection, digits: str) -> dict[str, Any]:
         "anchored": anchored,
         "message": status_message(state.status, state.due_at, state.finished_at),
     }
+
+
+def _commune_name(conn: Connection, commune: str) -> str | None:
+    """The name the commune's desks gave at enrollment (None: not known)."""
+    c = repo.COMMUNE
+    name = conn.execute(select(c.c.name).where(c.c.commune == commune)).scalar()
+    return None if name is None else str(name)
 
 
 def _anchored(conn: Connection, desk_ids: Sequence[str], seq: int, code: str) -> bool:

@@ -54,6 +54,11 @@ class ReceiptStatusOut(BaseModel):
     verdict: str = Field(description="Always `valid` (invalid receipts get a 4xx).")
     code: str = Field(description="Dossier code.")
     commune: str
+    commune_name: str | None = Field(None, description="The commune's name, if known.")
+    procedure: str = Field("", description="Procedure code, as on the receipt.")
+    procedure_name: str | None = Field(
+        None, description="The procedure's name in the published catalogue (None: not in it)."
+    )
     known: bool = Field(description="Whether the province has received this dossier yet.")
     status: str | None = Field(None, description="Lifecycle status code, e.g. `processing`.")
     status_label: str | None = None

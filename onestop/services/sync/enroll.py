@@ -34,6 +34,7 @@ from onestop.services.sync.url import (
     plain_http_allowed,
 )
 from onestop.store.models import CodeCounter, DeskState, Setting
+from onestop.wire import version
 from onestop.wire.base import API, WireError, b64d, b64e
 from onestop.wire.enroll import (
     ENROLL_ALPHABET,
@@ -173,6 +174,7 @@ async def enroll_async(
             5: may_renumber,
             6: to_epoch(desk.clock()),
             7: ident.unit_eid,
+            8: ident.commune_name,  # shown on the province dashboard
         },
     )
     body = {
@@ -180,12 +182,16 @@ async def enroll_async(
         "public_key": b64e(signer.public_key_bytes()),
         "request": b64e(request),
     }
-    async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+    headers = {version.HEADER: str(version.PROTOCOL)}  # the server's gate (wire/version.py)
+    async with httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers) as client:
         try:
             resp = await client.post(f"{server_url}{API}/enroll", json=body)
         except httpx.HTTPError as e:
             raise SyncError(t("Không kết nối được máy chủ tỉnh: {e}", e=_describe(e))) from e
     data = _json_or_none(resp)
+    if resp.status_code == 426:
+        said = data.get("message", "") if isinstance(data, dict) else ""
+        raise SyncError(version.refusal_seen_by_desk(resp.headers.get(version.HEADER), said))
     if resp.status_code != 200 or data is None:
         msg = data.get("message") if isinstance(data, dict) else None
         raise SyncError(

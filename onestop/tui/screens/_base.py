@@ -62,6 +62,9 @@ class DeskScreen(Screen[None]):
     def sync_state_changed(self, state: SyncState) -> None:
         """Fresh sync numbers arrived (the desk bar already shows them); the sync screen uses it."""
 
+    def person_changed(self) -> None:
+        """Another official took the desk (Ctrl+O): reload what depends on who acts."""
+
     def can_leave(self) -> bool:
         """False while leaving would throw away unsaved input (the app then asks first)."""
         return True

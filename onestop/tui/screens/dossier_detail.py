@@ -1,8 +1,10 @@
 """One dossier: who and what, the due date with days left, the whole timeline, and its actions.
 
-An action goes: menu (or palette) → refusal check → form → y/n for irreversible actions →
-``Desk.act`` in a thread worker. If the desk refuses (the lifecycle has the last word), the
-form opens again with what the clerk typed and the desk's reason.
+An action goes: menu (or palette) → form → y/n for irreversible actions → ``Desk.act`` in a
+thread worker. The menu and the palette offer only what this person may do now, lifecycle and
+role together (``services/worklist.action_offers``, issue 17); another role's actions are
+shown dimmed with who takes them. If the desk still refuses (a typed value, a concurrent
+change), the form opens again with what was typed and the desk's reason.
 """
 
 from __future__ import annotations
@@ -13,17 +15,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Rule, Static
 
+from onestop.domain.desk_actions import ActionOffer
 from onestop.domain.events import Event, EventKind
 from onestop.domain.lifecycle import DossierState, action_label
 from onestop.i18n import t
 from onestop.services.desk import DeskError
-from onestop.tui._actions import (
-    IRREVERSIBLE,
-    MENU_ORDER,
-    form_hint,
-    initial_values,
-    refusal_message,
-)
+from onestop.tui._actions import IRREVERSIBLE, form_hint, initial_values
 from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
 from onestop.tui._digitised import may_change
@@ -34,7 +31,9 @@ from onestop.tui.screens.modals import (
     ActionFormResult,
     ActionMenuModal,
     ConfirmModal,
+    EvaluationModal,
 )
+from onestop.tui.widgets.digitised.summary import DigitisedSummary
 from onestop.tui.widgets.dossier.summary import DossierSummary
 from onestop.tui.widgets.dossier.timeline import Timeline
 
@@ -72,12 +71,18 @@ class DossierDetailScreen(DeskScreen):
         self.code = code
         self.state: DossierState | None = None
         self.events: list[Event] = []
+        self.offers: tuple[ActionOffer, ...] = ()
+        self.offers_stale = False
+        self.forward_to = ""
+        self._menu_when_loaded = False
 
     def compose_body(self) -> ComposeResult:
         yield DossierSummary(t("Đang tải hồ sơ {code}…", code=self.code), id="summary")
         yield Rule(id="detail-rule")
         yield Timeline(id="timeline")
         yield Static("", id="event-line", markup=False)
+        # Digitised papers per component with page counts (F7 scans, imports, removes).
+        yield DigitisedSummary(id="detail-digitised", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#timeline", Timeline).focus()
@@ -102,15 +107,33 @@ class DossierDetailScreen(DeskScreen):
         description="Tải hồ sơ",
     )
     def _load(self) -> None:
+        from onestop.services.worklist import action_offers, forward_target
+
         state = self.desk.get(self.code)
         events = self.desk.history(self.code)
-        self.post_message(DossierLoaded(state, events))
+        offers = action_offers(self.desk, state, events)
+        self.post_message(DossierLoaded(state, events, offers, forward_target(self.desk)))
+
+    def person_changed(self) -> None:
+        # The next person's actions, not the previous one's: until they arrive, F4 waits for
+        # them (a fast hand right after switching must not get the previous person's menu).
+        self.offers_stale = True
+        self.reload()
 
     def on_dossier_loaded(self, message: DossierLoaded) -> None:
         self.state = message.state
+        self.offers = message.offers
+        self.offers_stale = False
+        self.forward_to = message.forward_to
+        if self._menu_when_loaded and self.app.screen is self:
+            self._menu_when_loaded = False
+            self.call_later(self.action_actions)
         self.events = message.events  # the evaluation form prefills from the log
         self.query_one("#summary", DossierSummary).show(
             message.state, desk_app(self).now(), self.desk.calendar
+        )
+        self.query_one("#detail-digitised", DigitisedSummary).show(
+            self.desk, message.state.code, can_change=self._may_digitise()
         )
         timeline = self.query_one("#timeline", Timeline)
         timeline.show_events(message.events)
@@ -128,9 +151,12 @@ class DossierDetailScreen(DeskScreen):
     # ------------------------------------------------------------------ actions
 
     def action_actions(self) -> None:
-        if self.state is None:
+        if self.state is None or self.offers_stale:
+            # F4 pressed while the dossier is still loading (a fast hand, a script): open the
+            # menu when it arrives rather than drop the key.
+            self._menu_when_loaded = True
             return
-        self.app.push_screen(ActionMenuModal(self.state), self.begin_action)
+        self.app.push_screen(ActionMenuModal(self.code, self.offers), self.begin_action)
 
     def action_export(self) -> None:
         if self.state is not None:
@@ -159,17 +185,33 @@ class DossierDetailScreen(DeskScreen):
     def begin_action(self, kind: EventKind | None) -> None:
         if kind is None or self.state is None:
             return
-        refusal = self.desk.role_refusal(kind) or refusal_message(
-            self.state, kind, desk_app(self).now(), self.desk.calendar
-        )
-        if refusal is not None:
+        offered = next((o for o in self.offers if o.kind == kind), None)
+        if offered is None or not offered.available:
+            # Not reachable from the menu or the palette, which list only what is available;
+            # a stale call (the dossier changed meanwhile) still says why, before any typing.
+            why = offered.why if offered is not None else t("chưa được phép lúc này")
             self.notify(
-                refusal, title=t("Không thực hiện được"), severity="error", timeout=10, markup=False
+                t("«{action}»: {why}.", action=action_label(kind), why=why),
+                title=t("Không thực hiện được"),
+                severity="error",
+                timeout=10,
+                markup=False,
             )
             return
-        self._open_form(kind, initial_values(kind, self.state, self.desk.calendar, self.events), "")
+        values = initial_values(kind, self.state, self.desk.calendar, self.events)
+        if kind == EventKind.FORWARD and self.forward_to:
+            values["to"] = self.forward_to  # the usual handover of this role at this desk
+        self._open_form(kind, values, "")
 
     def _open_form(self, kind: EventKind, values: dict[str, str], error: str) -> None:
+        if kind == EventKind.EVALUATE and self.state is not None:
+            from onestop.domain.reports import auto_scores
+
+            modal = EvaluationModal(
+                self.code, auto_scores(self.state, self.events), values=values, error=error
+            )
+            self.app.push_screen(modal, partial(self._form_done, kind))
+            return
         self.app.push_screen(
             ActionFormModal(
                 kind,
@@ -221,22 +263,16 @@ class DossierDetailScreen(DeskScreen):
         self._open_form(message.kind, message.values, message.message)
 
     def palette_commands(self) -> list[PaletteCommand]:
-        commands = []
-        for kind in MENU_ORDER:
-            why = (
-                refusal_message(self.state, kind, desk_app(self).now(), self.desk.calendar)
-                if self.state
-                else None
+        # Only what this person may do now: the palette never offers an action to refuse it.
+        commands = [
+            PaletteCommand(
+                action_label(o.kind),
+                partial(self.begin_action, o.kind),
+                t("Thao tác cho hồ sơ {code}", code=self.code),
             )
-            commands.append(
-                PaletteCommand(
-                    action_label(kind),
-                    partial(self.begin_action, kind),
-                    t("Chưa được phép lúc này")
-                    if why
-                    else t("Thao tác cho hồ sơ {code}", code=self.code),
-                )
-            )
+            for o in self.offers
+            if o.available
+        ]
         commands.append(PaletteCommand(t("Xem biên nhận và mã QR"), self.action_receipt))
         commands.append(
             PaletteCommand(

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from onestop.domain.lifecycle import Status, status_label
-from onestop.i18n import t
+from onestop.i18n import t, tn
 from onestop.store.queries import PAGE_SIZE, DossierFilter
 from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
@@ -52,6 +52,11 @@ class DossierListScreen(DeskScreen):
         self._next_cursor: int | None = None
         self._wanted: tuple[DossierFilter, int | None] | None = None
         self._rows_shown = 0
+        # How many dossiers the filter matches in all, counted apart from the page (the page
+        # is at most PAGE_SIZE rows); None while the count for the current filter is running.
+        self._total: int | None = None
+        self._counted: DossierFilter | None = None
+        self._short_names: dict[str, str] | None = None  # read once, in the first page's worker
 
     def compose_body(self) -> ComposeResult:
         yield Input(
@@ -143,6 +148,8 @@ class DossierListScreen(DeskScreen):
             if worker.is_cancelled:
                 return  # a newer keystroke superseded this query before it ran
         started = time.perf_counter()
+        if self._short_names is None:
+            self._short_names = self.desk.procedure_short_names()
         page = self.desk.page(flt, after_id=after, limit=PAGE_SIZE)
         if not worker.is_cancelled:
             self.post_message(PageLoaded("list", flt, after, page, time.perf_counter() - started))
@@ -156,12 +163,17 @@ class DossierListScreen(DeskScreen):
         rows = message.page.rows
         self._next_cursor = message.page.next_cursor
         self._rows_shown = len(rows)
+        if message.flt != self._counted:
+            self._counted = message.flt
+            self._total = None
+            self._count(message.flt)
         table = self.query_one("#list-table", DossierTable)
         table.show_states(
             rows,
             now=desk_app(self).now(),
             cal=self.desk.calendar,
             unit_eid=self.desk.identity.unit_eid,
+            short_names=self._short_names,
         )
         table.display = bool(rows)
         empty = self.query_one("#list-empty", Static)
@@ -178,9 +190,31 @@ class DossierListScreen(DeskScreen):
             )
         self._update_footer()
 
+    @work(
+        thread=True,
+        exclusive=True,
+        group="list-count",
+        exit_on_error=False,
+        description="Đếm hồ sơ",
+    )
+    def _count(self, flt: DossierFilter) -> None:
+        total = self.desk.count(flt)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._set_total, flt, total)
+
+    def _set_total(self, flt: DossierFilter, total: int) -> None:
+        if flt != self._counted:
+            return  # the filter changed while this count ran
+        self._total = total
+        self._update_footer()
+
     def _update_footer(self) -> None:
         page_no = len(self._cursors)
-        text = t("Trang {p} · {n} hồ sơ", p=page_no, n=self._rows_shown)
+        if self._total is None:
+            text = t("Trang {p} · đang đếm hồ sơ…", p=page_no)
+        else:
+            pages = max(1, -(-self._total // PAGE_SIZE))
+            text = tn("Trang {p}/{pages} · {n} hồ sơ", self._total, p=page_no, pages=pages)
         if self._next_cursor is not None:
             text += " · " + t("còn nữa: F8")
         if page_no > 1:

@@ -22,10 +22,12 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from onestop.crypto.signer import Signer
 from onestop.domain.lifecycle import DossierState
-from onestop.forms.slips import SLIP_TITLES, SlipKind, applicable_slips
+from onestop.forms.slips import SLIP_TITLES, SlipDocument, SlipKind, applicable_slips
 from onestop.i18n import t
 from onestop.services.desk import DeskError
-from onestop.services.receipts import render_signed_slip
+from onestop.services.printing import receipt_paper, render_receipt_80mm_pdf
+from onestop.services.receipts import prepare_slip, sign_slip
+from onestop.services.signing import Official, SlipSigning, legal_official, no_secret
 from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind, translate_bindings
 from onestop.tui._export import no_printer_text, print_file, printer_command, write_file
@@ -52,7 +54,7 @@ class ExportModal(ModalScreen[ExportChoice | None]):
         width: 74; height: auto; max-height: 22; padding: 0 1;
         border: thick $primary; background: $surface;
     }
-    ExportModal #export-title { text-style: bold; }
+    ExportModal #export-title { text-style: bold; width: 100%; }
     ExportModal #export-note { color: $text-muted; }
     ExportModal .field-label { margin-top: 1; }
     ExportModal Select, ExportModal Input { width: 1fr; }
@@ -101,7 +103,9 @@ class ExportModal(ModalScreen[ExportChoice | None]):
                 id="export-choice",
             )
             yield Label(t("Ghi vào tệp"), classes="field-label", markup=False)
-            yield Input(self._suggested, compact=True, id="export-path")
+            # No select-all on focus: one stray key would replace the whole path (a file named
+            # "S-Tab" was written that way); the cursor waits at the end instead.
+            yield Input(self._suggested, compact=True, id="export-path", select_on_focus=False)
             yield Static("", id="export-error", classes="-empty", markup=False)
             with Horizontal():
                 yield Button(t("Ghi tệp (F10)"), id="export-ok", variant="primary", compact=True)
@@ -127,17 +131,35 @@ class ExportModal(ModalScreen[ExportChoice | None]):
             error.update(t("Chưa nhập đường dẫn tệp."))
             error.remove_class("-empty")
             return
+        value = str(self.query_one("#export-choice", Select).value)
         path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = self.folder / path  # a bare name goes to the export folder, not the cwd
         if path.is_dir():
             error.update(t("{path} là một thư mục; thêm tên tệp vào sau.", path=path))
             error.remove_class("-empty")
             return
-        value = self.query_one("#export-choice", Select).value
-        self.dismiss(ExportChoice(str(value), path))
+        self.dismiss(ExportChoice(value, with_extension(path, self.name_for(value))))
 
     @on(Button.Pressed, "#export-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+# What a clerk may have typed for another format: replaced, not kept ("bao-cao.xlsx.csv").
+EXPORT_SUFFIXES = frozenset({".pdf", ".xlsx", ".xls", ".ods", ".csv", ".json", ".txt", ".docx"})
+
+
+def with_extension(path: Path, suggested_name: str) -> Path:
+    """``path`` ending in the chosen format's extension (the suffix of ``suggested_name``):
+    added when missing, put in place of another format's, kept when it already is right."""
+    want = Path(suggested_name).suffix
+    have = path.suffix
+    if not want or have.lower() == want.lower():
+        return path
+    if have.lower() in EXPORT_SUFFIXES:
+        return path.with_suffix(want)
+    return path.with_name(path.name + want)
 
 
 def confirm_overwrite(screen: Screen[Any], path: Path, go: Callable[[], None]) -> None:
@@ -155,13 +177,19 @@ def confirm_overwrite(screen: Screen[Any], path: Path, go: Callable[[], None]) -
     )
 
 
-def exported(screen: Screen[Any], path: Path, *, printable: bool, note: str = "") -> None:
-    """Say where the file is; for a PDF offer ``lp``, or say plainly there is no printer."""
-    message = t("Đã ghi {path}", path=path) + (f"\n{note}" if note else "")
-    screen.notify(message, title=t("Đã xuất tệp"), timeout=10, markup=False)
+def exported(
+    screen: Screen[Any], path: Path, *, printable: bool, note: str = "", toast: bool = True
+) -> None:
+    """Say where the file is; for a PDF offer ``lp``, or say plainly there is no printer.
+
+    ``toast=False``: the screen already shows the path in its own status line."""
+    if toast:
+        message = t("Đã ghi {path}", path=path) + (f"\n{note}" if note else "")
+        screen.notify(message, title=t("Đã xuất tệp"), timeout=10, markup=False)
     if not printable:
         return
-    if printer_command() is None:
+    via = printer_command()
+    if via is None:
         screen.notify(no_printer_text(), severity="warning", timeout=10, markup=False)
         return
 
@@ -176,7 +204,8 @@ def exported(screen: Screen[Any], path: Path, *, printable: bool, note: str = ""
             )
 
     screen.app.push_screen(
-        ConfirmModal(t("In {name} ra máy in mặc định (lp)?", name=path.name)), answered
+        ConfirmModal(t("In {name} ra máy in mặc định ({via})?", name=path.name, via=via)),
+        answered,
     )
 
 
@@ -189,6 +218,10 @@ def _print_in_thread(screen: Screen[Any], path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ dossier slips
+
+
+#: The export choice of the receipt on an 80 mm roll (forms/thermal.py).
+RECEIPT_80MM = "receipt-80mm"
 
 
 def slip_file_name(code: str, kind: str) -> str:
@@ -235,9 +268,12 @@ class SlipExport:
             kinds = applicable_slips(self.state, desk.history(self.state.code))
         has_key = desk_app(self.screen).keyring.desk_has_key(desk)
         signer = desk_app(self.screen).keyring.automatic(desk)
-        desk_app(self.screen).call_from_thread(self._choose, kinds, has_key, signer)
+        paper = receipt_paper(desk)
+        desk_app(self.screen).call_from_thread(self._choose, kinds, has_key, signer, paper)
 
-    def _choose(self, kinds: list[SlipKind], has_key: bool, signer: Signer | None) -> None:
+    def _choose(
+        self, kinds: list[SlipKind], has_key: bool, signer: Signer | None, paper: str = "a4"
+    ) -> None:
         if not kinds:
             self.screen.notify(
                 t("Hồ sơ này chưa có phiếu nào để in."), severity="warning", markup=False
@@ -249,9 +285,14 @@ class SlipExport:
             note = t("Quầy chưa có khóa ký: phiếu in sẽ không có chữ ký số.")
         elif signer is None:
             note = t("Sẽ hỏi mật khẩu khóa ký để phiếu có chữ ký số.")
+        choices = [(t(SLIP_TITLES[k]).capitalize(), k.value) for k in kinds]
+        if SlipKind.RECEIPT in kinds:
+            # The same receipt on an 80 mm thermal roll; first when the desk prints on one.
+            thermal = (t("Giấy tiếp nhận hồ sơ, khổ 80 mm (máy in nhiệt)"), RECEIPT_80MM)
+            choices.insert(0 if paper == "80mm" else 1, thermal)
         modal = ExportModal(
             t("Xuất phiếu của hồ sơ {code}", code=code),
-            [(t(SLIP_TITLES[k]).capitalize(), k.value) for k in kinds],
+            choices,
             folder=desk_app(self.screen).export_dir,
             name_for=partial(slip_file_name, code),
             choice_label=t("Phiếu"),
@@ -295,12 +336,84 @@ class SlipExport:
     def _write(self, choice: ExportChoice, signer: Signer | None) -> None:
         desk = desk_app(self.screen).desk
         assert desk is not None
-        pdf = render_signed_slip(desk, self.state.code, choice.value, signer)
-        path = write_file(choice.path, pdf)
-        desk_app(self.screen).call_from_thread(self._written, path, signer is not None)
+        if choice.value == RECEIPT_80MM:
+            pdf = render_receipt_80mm_pdf(desk, self.state.code, signer)
+            path = write_file(choice.path, pdf)
+            desk_app(self.screen).call_from_thread(self._written, path, signer is not None)
+            return
+        # The legal signer's PAdES signature (issue 15): asked only of that very person, when
+        # their key is on this desk; the prompt and its signing live in SignSlipModal.
+        kind, doc = prepare_slip(desk, self.state.code, choice.value, signer)
+        official = legal_official(desk, doc, kind)
+        if official is not None:
+            desk_app(self.screen).call_from_thread(
+                self._ask_pin, choice, signer, kind, doc, official
+            )
+            return
+        self._save(choice, signer, sign_slip(desk, doc, kind, None))
 
-    def _written(self, path: Path, signed: bool) -> None:
+    def _ask_pin(
+        self,
+        choice: ExportChoice,
+        signer: Signer | None,
+        kind: SlipKind,
+        doc: SlipDocument,
+        official: Official,
+    ) -> None:
+        from onestop.tui.screens.sign_prompt import SignSlipModal
+
+        desk = desk_app(self.screen).desk
+        assert desk is not None
+
+        def sign_with(secret: str) -> bytes:
+            return sign_slip(desk, doc, kind, lambda _official: secret).pdf
+
+        def answered(pdf: bytes | None) -> None:
+            self.screen.run_worker(
+                partial(self._finish, choice, signer, kind, doc, pdf),
+                group="slip-export",
+                description="Xuất phiếu ra tệp PDF",
+                thread=True,
+                exclusive=True,
+                exit_on_error=False,
+            )
+
+        modal = SignSlipModal(official, sign_with, slip_title=t(SLIP_TITLES[kind]))
+        self.screen.app.push_screen(modal, answered)
+
+    def _finish(
+        self,
+        choice: ExportChoice,
+        signer: Signer | None,
+        kind: SlipKind,
+        doc: SlipDocument,
+        pdf: bytes | None,
+    ) -> None:
+        desk = desk_app(self.screen).desk
+        assert desk is not None
+        if pdf is None:  # the signer chose to print it unsigned
+            self._save(choice, signer, sign_slip(desk, doc, kind, no_secret))
+        else:
+            self._save(choice, signer, SlipSigning(pdf, True, "", ""))
+
+    def _save(self, choice: ExportChoice, signer: Signer | None, slip: SlipSigning) -> None:
+        path = write_file(choice.path, slip.pdf)
+        notes = [] if signer is not None else [t("Phiếu không có chữ ký số của quầy.")]
+        if not slip.signed:
+            notes.append(
+                t(
+                    "Phiếu in «(Chưa ký số)»: {name} ký sau bằng lệnh «onestop sign-pdf {file}».",
+                    name=slip.signer,
+                    file=path,
+                )
+                if slip.signer
+                else slip.reason
+            )
+        desk_app(self.screen).call_from_thread(self._written, path, True, " ".join(notes))
+
+    def _written(self, path: Path, signed: bool, note: str = "") -> None:
         if self.on_written is not None:
             self.on_written(path)
-        note = "" if signed else t("Phiếu không có chữ ký số.")
+        if not note and not signed:
+            note = t("Phiếu không có chữ ký số.")
         exported(self.screen, path, printable=True, note=note)

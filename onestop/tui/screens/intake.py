@@ -31,12 +31,13 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from onestop.domain.catalogue import FeeBasis, clerk_sets_fee
+from onestop.domain.catalogue import clerk_sets_fee
 from onestop.domain.cccd import CccdError, parse_cccd, parse_chip_qr
 from onestop.domain.events import EventKind
+from onestop.domain.fee_state import fee_line
 from onestop.domain.lifecycle import CHANNEL_LABELS, Channel, Status
-from onestop.domain.text import datetime_vi, format_vnd
-from onestop.i18n import t
+from onestop.domain.text import datetime_text, format_vnd
+from onestop.i18n import t, tn
 from onestop.services.catalogue import ProcedureInfo
 from onestop.services.desk import Applicant, IntakeError, IntakeForm, IntakePreview
 from onestop.tui._app_ref import desk_app
@@ -142,8 +143,10 @@ class IntakeScreen(DeskScreen):
                     "#qr",
                     placeholder=t("quét hoặc dán mã QR ở mặt sau CCCD gắn chip"),
                 )
-                yield from _row(t("Họ và tên *"), "#app-name")
+                # The number before the name: a barcode scanner (or the clerk reading the card)
+                # gives the CCCD first, then Tab, then the name is typed (issue 17).
                 yield from _row(t("Số CCCD *"), "#app-id", placeholder=t("12 chữ số"))
+                yield from _row(t("Họ và tên *"), "#app-name")
                 yield from _row(t("Điện thoại"), "#app-phone")
                 yield from _row(t("Email"), "#app-email")
                 yield from _row(t("Địa chỉ"), "#app-address")
@@ -169,7 +172,6 @@ class IntakeScreen(DeskScreen):
                 with Horizontal(classes="row"):
                     yield Label(t("Phí, lệ phí (đồng)"), classes="lbl", markup=False)
                     yield Input(id="fee", compact=True)
-                    yield Checkbox(t("Đã thu"), id="paid")
                 yield Static("", id="err-fee", classes="field-error -empty", markup=False)
                 with Vertical(id="due-row"):
                     yield from _row(
@@ -197,6 +199,14 @@ class IntakeScreen(DeskScreen):
                     # said where the clerk confirms (intake itself is never blocked).
                     yield Static(warning, id="clock-warning", classes="field-error", markup=False)
                 yield Static(t("Đang kiểm tra hồ sơ…"), id="intake-preview", markup=False)
+                # The fee's state is chosen, never defaulted (issue 17: an unticked "Đã thu"
+                # printed "đã nộp 0 đ"); shown only when there is a fee to collect.
+                with Horizontal(id="fee-state-row", classes="row"):
+                    yield Label(t("Thu phí, lệ phí *"), classes="lbl", markup=False)
+                    with RadioSet(id="fee-state"):
+                        yield RadioButton(t("Đã thu ngay"), id="fee-collected")
+                        yield RadioButton(t("Chưa thu (thu sau)"), id="fee-later")
+                yield Static("", id="err-fee-state", classes="field-error -empty", markup=False)
                 yield Static("", id="err-summary", classes="field-error -empty", markup=False)
                 yield Button(
                     t("Xác nhận tiếp nhận (F10)"), id="confirm", variant="primary", compact=True
@@ -209,6 +219,7 @@ class IntakeScreen(DeskScreen):
         self.query_one("#proxy").display = False
         self.query_one("#due-row").display = False
         self.query_one("#chosen").display = False
+        self.query_one("#fee-state-row").display = False
         self.query_one("#proc-query", Input).focus()
         self._find("")
 
@@ -234,7 +245,9 @@ class IntakeScreen(DeskScreen):
             chosen.update(
                 t("Thủ tục: {code} {name}", code=self.procedure.code, name=self.procedure.name)
             )
-        default_focus = {1: "#proc-query", 2: "#app-name", 3: "#docs", 4: "#confirm"}[step]
+        default_focus = {1: "#proc-query", 2: "#app-id", 3: "#docs", 4: "#confirm"}[step]
+        if step == 4 and self._fee_unchosen():
+            default_focus = "#fee-state"  # the one question left before confirming
         self.query_one(focus or default_focus).focus()
 
     def can_leave(self) -> bool:
@@ -259,7 +272,10 @@ class IntakeScreen(DeskScreen):
         description="Tìm thủ tục",
     )
     def _find(self, query: str) -> None:
-        found = self.desk.find_procedures(query)
+        from onestop.services.procedure_search import find_procedures
+
+        # Best match of all typed words first, then this desk's usual procedures (issue 17).
+        found = find_procedures(self.desk, query)
         if not get_current_worker().is_cancelled:
             self.post_message(ProceduresFound(query, found))
 
@@ -331,15 +347,13 @@ class IntakeScreen(DeskScreen):
             t(
                 "Lĩnh vực: {f} · Thời hạn: {limit}",
                 f=proc.field,
-                limit=proc.limit.describe_vi(self.desk.calendar.hours.same_day_cutoff),
+                limit=proc.time_text(self.desk.calendar.hours.same_day_cutoff),
             )
         )
-        # The Vietnamese fee category, never the catalogue's English research note.
-        fee = proc.fee_label
-        if proc.fee_basis == FeeBasis.FIXED and proc.fee_vnd is not None:
-            fee = format_vnd(proc.fee_vnd)
+        # The catalogue's Vietnamese display text, never its English research notes.
         out.append(
-            "\n" + t("Phí, lệ phí: {fee} · Giấy tờ: {n} loại", fee=fee, n=len(proc.documents))
+            "\n"
+            + t("Phí, lệ phí: {fee} · Giấy tờ: {n} loại", fee=proc.fee_text, n=len(proc.documents))
         )
         return out
 
@@ -495,7 +509,7 @@ class IntakeScreen(DeskScreen):
             channel=_CHANNELS[pressed if pressed >= 0 else 0],
             documents=documents,
             fee_vnd=fee,
-            fee_paid_now=self.query_one("#paid", Checkbox).value,
+            fee_paid_now=self._fee_choice() == "fee-collected",
             due_override=due,
             note=val("#note"),
         )
@@ -518,8 +532,35 @@ class IntakeScreen(DeskScreen):
         if self.step > 1:
             self._go(self.step - 1)
 
+    def _fee_choice(self) -> str:
+        pressed = self.query_one("#fee-state", RadioSet).pressed_button
+        return pressed.id or "" if pressed is not None else ""
+
+    def _fee_preview(self, fee: int) -> str:
+        choice = self._fee_choice()
+        if fee <= 0:
+            return fee_line(0, 0)
+        if not choice:
+            return t("{amount} — chọn đã thu hay chưa thu", amount=format_vnd(fee))
+        return fee_line(fee, fee if choice == "fee-collected" else 0)
+
+    def _fee_unchosen(self) -> bool:
+        return self.preview is not None and self.preview.fee_vnd > 0 and not self._fee_choice()
+
+    @on(RadioSet.Changed, "#fee-state")
+    def _fee_chosen(self) -> None:
+        self._clear_error("fee-state")
+        self._show_preview()
+
     def action_confirm(self) -> None:
         if self._busy:
+            return
+        if self.step == 4 and self._fee_unchosen():
+            self._show_error(
+                "fee-state",
+                t("Chọn «Đã thu ngay» hoặc «Chưa thu» trước khi xác nhận (↑↓ rồi Enter)."),
+            )
+            self.query_one("#fee-state", RadioSet).focus()
             return
         if self.step == 4 and self.preview is not None and not self.errors:
             self._receive()
@@ -577,6 +618,12 @@ class IntakeScreen(DeskScreen):
         p = self.preview
         if p is None:
             return
+        fee_row = self.query_one("#fee-state-row")
+        asked = p.fee_vnd > 0
+        if fee_row.display != asked:
+            fee_row.display = asked
+            if self._fee_unchosen() and self.step == 4:
+                self.query_one("#fee-state", RadioSet).focus()
         form, _ = self._form()
         out = Text()
         rows = [
@@ -603,19 +650,20 @@ class IntakeScreen(DeskScreen):
             )
         rows += [
             (t("Kênh nộp"), t(CHANNEL_LABELS[form.channel])),
-            (t("Giấy tờ"), t("{n} loại", n=len(p.documents))),
+            (t("Giấy tờ"), tn("{n} loại", len(p.documents))),
             (
                 t("Phí, lệ phí"),
-                format_vnd(p.fee_vnd)
-                + (" " + t("(đã thu)") if form.fee_paid_now and p.fee_vnd else ""),
+                self._fee_preview(p.fee_vnd),
             ),
-            (t("Tiếp nhận"), datetime_vi(p.received_at)),
+            (t("Tiếp nhận"), datetime_text(p.received_at)),
         ]
         for label, value in rows:
             out.append(f"{label}: ", style="bold")
             out.append(f"{value}\n")
         out.append("\n" + t("HẸN TRẢ KẾT QUẢ: "), style="bold")
-        due = datetime_vi(p.due_at) if p.due_at else t("Không có ngày hẹn trả cụ thể theo quy định")
+        due = (
+            datetime_text(p.due_at) if p.due_at else t("Không có ngày hẹn trả cụ thể theo quy định")
+        )
         out.append(due, style="bold reverse")
         out.append(
             "\n\n" + t("Chưa lưu gì. F10 để xác nhận và cấp mã hồ sơ; F7 để sửa."), style="italic"

@@ -90,6 +90,10 @@ class LoginScreen(Screen[None]):
     LoginScreen #login-title { text-style: bold; }
     LoginScreen #login-path { color: $text-muted; }
     LoginScreen Input { margin-bottom: 1; }
+    /* A compact Input paints $surface, as the box does: the fields were invisible until
+       focused (issue 17, first seen in the browser desk). */
+    LoginScreen Input, LockScreen Input { background: $primary 20%; }
+    LoginScreen Input:focus, LockScreen Input:focus { background: $primary 30%; }
     LoginScreen #login-error { color: $error; height: auto; }
     LoginScreen #login-hint { color: $text-muted; height: auto; margin-top: 1; }
     """
@@ -209,6 +213,7 @@ class LockScreen(ModalScreen[None]):
     }
     LockScreen #lock-title { text-style: bold; }
     LockScreen #lock-error { color: $error; height: auto; }
+    LockScreen #lock-switch { color: $text-muted; }
     """
 
     BINDINGS = [
@@ -231,6 +236,9 @@ class LockScreen(ModalScreen[None]):
             )
             yield Input(id="lock-password", password=True, compact=True)
             yield Static("", id="lock-error", markup=False)
+            yield Static(
+                t("Người khác dùng quầy: Ctrl+O (đổi người)."), id="lock-switch", markup=False
+            )
 
     def on_mount(self) -> None:
         self.query_one("#lock-password", Input).focus()
@@ -264,6 +272,125 @@ class LockScreen(ModalScreen[None]):
 
     def on_unlocked(self, _: Unlocked) -> None:
         self.dismiss(None)
+
+
+class PersonSwitched(Message):
+    pass
+
+
+class SwitchPersonModal(ModalScreen[bool]):
+    """Ctrl+O: another official of this desk logs in over the open desk (issue 17).
+
+    One laptop, three people: the clerk hands the dossier on screen to the specialist, who
+    types their user name and password here instead of quitting and starting the desk again.
+    The previous person's session ends when this succeeds (``OnestopApp._after_switch``: the
+    signing key is forgotten); Esc leaves everything as it was, the lock screen included.
+    """
+
+    DEFAULT_CSS = """
+    SwitchPersonModal { align: center middle; }
+    SwitchPersonModal > Vertical {
+        width: 64; height: auto; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    SwitchPersonModal #switch-title { text-style: bold; }
+    SwitchPersonModal #switch-now { color: $text-muted; }
+    SwitchPersonModal #switch-error { color: $error; height: auto; }
+    """
+
+    BINDINGS = [
+        bind("escape", "cancel", "Hủy", "Không đổi người", id="switch.cancel"),
+        bind(
+            "enter",
+            "enter",
+            "Đăng nhập",
+            "Sang ô mật khẩu, rồi đăng nhập",
+            id="switch.enter",
+            show=False,
+            priority=True,
+        ),
+    ]
+
+    def __init__(self, *, discard: bool = False) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.discard = discard  # the person agreed to drop unsaved input (the app asked)
+
+    def compose(self) -> ComposeResult:
+        desk = desk_app(self).desk
+        account = desk.account if desk is not None else None
+        with Vertical():
+            yield Label(t("Đổi người làm việc"), id="switch-title", markup=False)
+            if account is not None:
+                yield Static(
+                    t(
+                        "Đang dùng: {who}. Phiên của người này kết thúc khi người khác đăng nhập.",
+                        who=account.display_name,
+                    ),
+                    id="switch-now",
+                    markup=False,
+                )
+            yield Label(t("Tên đăng nhập"), markup=False)
+            yield Input(id="switch-user", compact=True)
+            yield Label(t("Mật khẩu"), markup=False)
+            yield Input(id="switch-password", password=True, compact=True)
+            yield Static("", id="switch-error", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#switch-user", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def action_enter(self) -> None:
+        # As on the login screen: a priority binding, so a password typed right after Enter
+        # lands in the password field.
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id == "switch-user":
+            self.set_focus(self.query_one("#switch-password", Input))
+        elif isinstance(focused, Input):
+            focused.call_later(self.submit)
+        else:
+            raise SkipAction()
+
+    def submit(self) -> None:
+        user = self.query_one("#switch-user", Input).value.strip()
+        password = self.query_one("#switch-password", Input).value
+        if not user or not password:
+            self._error(t("Nhập tên đăng nhập và mật khẩu của người nhận quầy."))
+            self.query_one("#switch-user" if not user else "#switch-password", Input).focus()
+            return
+        for w in self.query(Input):
+            w.disabled = True
+        self._error(t("Đang kiểm tra…"))
+        self._switch(user, password)
+
+    @work(thread=True, exclusive=True, group="switch", exit_on_error=False, description="Đổi người")
+    def _switch(self, user: str, password: str) -> None:
+        from onestop.services import accounts
+
+        desk = desk_app(self).desk
+        if desk is None:
+            return
+        try:
+            accounts.switch_person(desk, user, password)
+        except DeskError as e:
+            self.post_message(LoginRefused(str(e)))
+            return
+        self.post_message(PersonSwitched())
+
+    def on_login_refused(self, message: LoginRefused) -> None:
+        for w in self.query(Input):
+            w.disabled = False
+        pw = self.query_one("#switch-password", Input)
+        pw.value = ""
+        pw.focus()
+        self._error(message.message)
+
+    def on_person_switched(self, _: PersonSwitched) -> None:
+        self.dismiss(True)
+
+    def _error(self, text: str) -> None:
+        self.query_one("#switch-error", Static).update(text)
 
 
 class IdleLock:
@@ -311,4 +438,4 @@ class IdleLock:
         self.touch()
 
 
-__all__ = ["IdleLock", "LockScreen", "LoginScreen", "demo_hint"]
+__all__ = ["IdleLock", "LockScreen", "LoginScreen", "SwitchPersonModal", "demo_hint"]

@@ -6,6 +6,7 @@ Modals are ``ModalScreen[T]`` that bind their own keys, focus themselves and ans
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from onestop.domain.desk_actions import ActionOffer, Blocked
+from onestop.domain.evaluation import INDICATORS, missing
 from onestop.domain.events import EventKind
-from onestop.domain.lifecycle import DossierState, action_label
+from onestop.domain.lifecycle import SATISFACTION_LEVELS, action_label
 from onestop.i18n import t
-from onestop.tui._actions import ACTION_FIELDS, MENU_ORDER, parse_form
+from onestop.tui._actions import ACTION_FIELDS, parse_form
 from onestop.tui._bindings import bind, translate_bindings
 
 
@@ -47,10 +50,11 @@ class ConfirmModal(ModalScreen[bool]):
         ),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, *, quit_question: bool = False) -> None:
         super().__init__()
         translate_bindings(self)
         self.question = question
+        self.quit_question = quit_question  # Ctrl+Q again on it quits (app.action_quit)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -70,56 +74,88 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
+# Listed dimmed with why; an action that is no step of the present status is not listed.
+_SHOWN_BLOCKED = (Blocked.ROLE, Blocked.TWO_PERSON, Blocked.USED)
+
+
 class ActionMenuModal(ModalScreen[EventKind | None]):
-    """Every lifecycle action: the allowed ones first, the others dimmed with the reason shown
-    when chosen (the clerk learns *why*, e.g. that a supplement may be requested only once)."""
+    """The actions this person may take on this dossier now (``domain/desk_actions.offers``),
+    numbered: ``1``…``9`` or Enter on the highlighted one. The lifecycle's actions of another
+    role follow, dimmed and not selectable, with who takes them ("Lãnh đạo thực hiện"), and
+    the once-only steps already used, with why: the menu never offers what the desk would
+    then refuse (issue 17). Actions that are no step of the dossier's status are not listed."""
 
     DEFAULT_CSS = """
     ActionMenuModal { align: center middle; }
     ActionMenuModal > Vertical {
-        width: 60; height: auto; max-height: 22;
+        width: 74; height: auto; max-height: 22;
         border: thick $primary; background: $surface; padding: 0 1;
     }
-    ActionMenuModal #menu-title { text-style: bold; padding: 0 1; }
+    ActionMenuModal #menu-title { text-style: bold; padding: 0 1; width: 100%; }
+    ActionMenuModal #menu-empty { color: $text-muted; padding: 0 1; }
     ActionMenuModal OptionList { height: auto; max-height: 18; border: none; }
     """
 
     BINDINGS = [
         bind("escape", "cancel", "Đóng", "Đóng danh sách thao tác", id="menu.close"),
+        *[
+            bind(
+                str(n),
+                f"number({n})",
+                f"Thao tác {n}",
+                "Chọn thao tác số này",
+                id=f"menu.n{n}",
+                show=False,
+            )
+            for n in range(1, 10)
+        ],
     ]
 
-    def __init__(self, state: DossierState) -> None:
+    def __init__(self, code: str, offered: Sequence[ActionOffer]) -> None:
         super().__init__()
         translate_bindings(self)
-        self.state = state
+        self.code = code
+        self.offered = tuple(offered)
+        self.numbered = [o.kind for o in self.offered if o.available]
 
     def compose(self) -> ComposeResult:
-        allowed = self.state.allowed_actions()
         options: list[Option | None] = []
-        for kind in MENU_ORDER:
-            if kind in allowed:
-                options.append(Option(action_label(kind), id=kind.value))
-        others = [k for k in MENU_ORDER if k not in allowed]
+        for n, kind in enumerate(self.numbered, start=1):
+            label = Text.assemble((f"{n} " if n < 10 else "  ", "bold"), action_label(kind))
+            options.append(Option(label, id=kind.value))
+        others = [o for o in self.offered if o.blocked in _SHOWN_BLOCKED]
         if others and options:
             options.append(None)
-        for kind in others:
+        for o in others:
             label = Text.assemble(
-                (action_label(kind), "dim"), (" — " + t("chưa được phép"), "dim italic")
+                ("  " + action_label(o.kind), "dim"), (" — " + o.why, "dim italic")
             )
-            options.append(Option(label, id=kind.value))
+            options.append(Option(label, id=o.kind.value, disabled=True))
         with Vertical():
             yield Label(
-                t("Thao tác cho hồ sơ {code}", code=self.state.code), id="menu-title", markup=False
+                t("Thao tác cho hồ sơ {code}", code=self.code), id="menu-title", markup=False
             )
+            if not self.numbered:
+                yield Static(
+                    t("Lúc này bạn không có thao tác nào với hồ sơ này."),
+                    id="menu-empty",
+                    markup=False,
+                )
             yield OptionList(*options, id="menu-options")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
 
+    def action_number(self, n: int) -> None:
+        if 1 <= n <= len(self.numbered):
+            self.dismiss(self.numbered[n - 1])
+
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         assert event.option_id is not None
-        self.dismiss(EventKind(event.option_id))
+        kind = EventKind(event.option_id)
+        if kind in self.numbered:
+            self.dismiss(kind)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -142,7 +178,7 @@ class ActionFormModal(ModalScreen[ActionFormResult | None]):
         width: 72; height: auto; max-height: 22;
         border: thick $primary; background: $surface; padding: 0 1;
     }
-    ActionFormModal #form-title { text-style: bold; }
+    ActionFormModal #form-title { text-style: bold; width: 100%; }
     ActionFormModal #form-hint { color: $text-muted; }
     ActionFormModal .form-error { color: $error; text-style: bold; }
     ActionFormModal .form-error.-empty { display: none; }
@@ -230,6 +266,12 @@ class ActionFormModal(ModalScreen[ActionFormResult | None]):
     def on_mount(self) -> None:
         first = self.query("Input, Select").first()
         first.focus()
+        self._initial = self._collect()
+
+    def has_unsaved(self) -> bool:
+        """Something was typed or chosen that quitting would lose (``app.action_quit``)."""
+        initial = getattr(self, "_initial", None)
+        return initial is not None and self._collect() != initial
 
     def _collect(self) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -277,6 +319,191 @@ class ActionFormModal(ModalScreen[ActionFormResult | None]):
 
     @on(Button.Pressed, "#form-cancel")
     def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class EvaluationModal(ModalScreen[ActionFormResult | None]):
+    """The citizen's evaluation at return, one key per answer (issue 17).
+
+    Nine rows, one per TT 01/2018 indicator with its short wording; the highlighted row's full
+    wording of the circular is shown under the list. ``0`` ``1`` ``2`` score the highlighted
+    indicator and move to the next open one; on the last row ``1``…``5`` choose the satisfaction level, which
+    starts unanswered. The log's own answers (``prefilled``) are filled in and marked, and can
+    be changed. F10 refuses with what was not asked yet, never records an unasked answer.
+    """
+
+    DEFAULT_CSS = """
+    EvaluationModal { align: center middle; }
+    EvaluationModal > Vertical {
+        width: 76; height: auto; max-height: 23;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    EvaluationModal #eval-title { text-style: bold; width: 100%; }
+    EvaluationModal #eval-keys { color: $text-muted; }
+    EvaluationModal OptionList, EvaluationModal OptionList:focus {
+        height: auto; max-height: 10; border: none; padding: 0;
+    }
+    EvaluationModal #eval-wording { color: $text-muted; height: 2; }
+    EvaluationModal #eval-error { color: $error; text-style: bold; height: auto; }
+    EvaluationModal #eval-error.-empty { display: none; }
+    """
+
+    BINDINGS = [
+        bind("f10", "submit", "Lưu", "Lưu đánh giá", id="eval.submit"),
+        bind("ctrl+s", "submit", "Lưu", "Lưu đánh giá", id="eval.save", show=False),
+        bind("escape", "cancel", "Hủy", "Đóng, không lưu gì", id="eval.cancel"),
+        *[
+            bind(
+                str(n),
+                f"answer({n})",
+                f"Trả lời {n}",
+                "Điểm của tiêu chí (0–2) hoặc mức hài lòng (1–5)",
+                id=f"eval.n{n}",
+                show=False,
+            )
+            for n in range(6)
+        ],
+    ]
+
+    SATISFACTION = "satisfaction"
+
+    def __init__(
+        self,
+        code: str,
+        prefilled: Sequence[int | None],
+        *,
+        values: dict[str, str] | None = None,
+        error: str = "",
+    ) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.code = code
+        self.auto = list(prefilled)
+        self.scores: list[int | None] = list(prefilled)
+        self.satisfaction: int | None = None
+        typed = (values or {}).get("scores", "")
+        if len(typed) == len(self.scores):  # reopened after a refusal: as the clerk left it
+            self.scores = [int(ch) if ch in "012" else None for ch in typed]
+        level = (values or {}).get("satisfaction", "")
+        if level.isdigit() and int(level) in SATISFACTION_LEVELS:
+            self.satisfaction = int(level)
+        self.error = error
+
+    def _row(self, i: int) -> Text:
+        label = t(INDICATORS[i][0])
+        score = self.scores[i]
+        shown = "·" if score is None else str(score)
+        auto = score is not None and score == self.auto[i]
+        return Text.assemble(
+            (f"{i + 1}. ", "bold"),
+            label.ljust(44)[:44],
+            (f" {shown} ", "bold reverse" if score is not None else "dim"),
+            (" " + t("theo nhật ký") if auto else "", "dim italic"),
+        )
+
+    def _satisfaction_row(self) -> Text:
+        level = self.satisfaction
+        shown = t(SATISFACTION_LEVELS[level]) if level is not None else t("chưa hỏi")
+        return Text.assemble(
+            (t("Mức độ hài lòng").ljust(47)[:47], "bold"),
+            (f" {shown} ", "bold reverse" if level is not None else "dim italic"),
+        )
+
+    def compose(self) -> ComposeResult:
+        options = [Option(self._row(i), id=f"tc{i}") for i in range(len(self.scores))]
+        options.append(Option(self._satisfaction_row(), id=self.SATISFACTION))
+        with Vertical():
+            yield Label(
+                t("Đánh giá của công dân — hồ sơ {code}", code=self.code),
+                id="eval-title",
+                markup=False,
+            )
+            yield Static(
+                t("Tiêu chí (TT 01/2018): bấm 0, 1, 2 · Mức hài lòng: bấm 1–5 · F10: lưu"),
+                id="eval-keys",
+                markup=False,
+            )
+            yield OptionList(*options, id="eval-list")
+            yield Static("", id="eval-wording", markup=False)
+            yield Static(
+                self.error,
+                id="eval-error",
+                classes="" if self.error else "-empty",
+                markup=False,
+            )
+
+    def on_mount(self) -> None:
+        rows = self.query_one(OptionList)
+        rows.focus()
+        # Start on the first indicator only the citizen can answer.
+        first = next((i for i, s in enumerate(self.scores) if s is None), len(self.scores))
+        rows.highlighted = first
+
+    @on(OptionList.OptionHighlighted, "#eval-list")
+    def _wording(self, event: OptionList.OptionHighlighted) -> None:
+        i = event.option_index
+        if i < len(INDICATORS):
+            text = f"{i + 1}. {t(INDICATORS[i][1])}"
+        else:
+            levels = ", ".join(f"{k} {t(v)}" for k, v in sorted(SATISFACTION_LEVELS.items()))
+            text = t("Mức độ hài lòng của người dân: {levels}.", levels=levels)
+        self.query_one("#eval-wording", Static).update(text)
+
+    def action_answer(self, n: int) -> None:
+        rows = self.query_one(OptionList)
+        i = rows.highlighted
+        if i is None:
+            return
+        if i < len(self.scores):
+            if n > 2:
+                self._show_error(t("Mỗi tiêu chí chỉ chấm 0, 1 hoặc 2 điểm."))
+                return
+            self.scores[i] = n
+            rows.replace_option_prompt_at_index(i, self._row(i))
+            # On to the next question still open (the log's answers are skipped, not lost:
+            # ↑↓ reach them), then the satisfaction level.
+            after = [j for j in range(i + 1, len(self.scores)) if self.scores[j] is None]
+            rows.highlighted = after[0] if after else len(self.scores)
+        else:
+            if n not in SATISFACTION_LEVELS:
+                self._show_error(
+                    t("Mức độ hài lòng: bấm 1 (rất không hài lòng) đến 5 (rất hài lòng).")
+                )
+                return
+            self.satisfaction = n
+            rows.replace_option_prompt_at_index(i, self._satisfaction_row())
+        self._show_error("")
+
+    def _values(self) -> dict[str, str]:
+        return {
+            "scores": "".join("?" if s is None else str(s) for s in self.scores),
+            "satisfaction": "" if self.satisfaction is None else str(self.satisfaction),
+        }
+
+    def has_unsaved(self) -> bool:
+        return self.scores != self.auto or self.satisfaction is not None
+
+    def action_submit(self) -> None:
+        why = missing(self.scores, self.satisfaction)
+        if why:
+            self._show_error(why)
+            rows = self.query_one(OptionList)
+            rows.highlighted = next(
+                (i for i, s in enumerate(self.scores) if s is None), len(self.scores)
+            )
+            return
+        params: dict[str, Any] = {
+            "scores": [int(s) for s in self.scores if s is not None],
+            "satisfaction": self.satisfaction,
+        }
+        self.dismiss(ActionFormResult(self._values(), params, ""))
+
+    def _show_error(self, text: str) -> None:
+        error = self.query_one("#eval-error", Static)
+        error.update(text)
+        error.set_class(not text, "-empty")
+
+    def action_cancel(self) -> None:
         self.dismiss(None)
 
 

@@ -22,16 +22,18 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from onestop.crypto.signer import Signer
+from onestop.domain.fee_state import fee_line
 from onestop.domain.lifecycle import DossierState, status_label
-from onestop.domain.text import datetime_vi, format_vnd
+from onestop.domain.text import datetime_text
 from onestop.forms.slips import SlipKind
-from onestop.i18n import t
+from onestop.i18n import t, tn
 from onestop.services.desk import Desk, DeskError
 from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind, translate_bindings
 from onestop.tui._digitised import may_change
 from onestop.tui._format import channel_label
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
+from onestop.tui.widgets.digitised.summary import DigitisedSummary
 
 
 def receipt_text(state: DossierState) -> Text:
@@ -41,13 +43,10 @@ def receipt_text(state: DossierState) -> Text:
     rows = [
         (t("Người nộp"), state.applicant_name),
         (t("Thủ tục"), f"{state.procedure_code} {state.procedure_name}"),
-        (t("Tiếp nhận lúc"), datetime_vi(state.received_at)),
+        (t("Tiếp nhận lúc"), datetime_text(state.received_at)),
         (t("Kênh nộp"), channel_label(state.channel)),
-        (
-            t("Phí, lệ phí"),
-            f"{format_vnd(state.fee_vnd)} ({t('đã nộp')} {format_vnd(state.fee_paid)})",
-        ),
-        (t("Giấy tờ đã nhận"), t("{n} loại", n=len(state.documents))),
+        (t("Phí, lệ phí"), fee_line(state.fee_vnd, state.fee_paid)),
+        (t("Giấy tờ đã nhận"), tn("{n} loại", len(state.documents))),
         (t("Trạng thái"), status_label(state.status)),
     ]
     for label, value in rows:
@@ -56,7 +55,7 @@ def receipt_text(state: DossierState) -> Text:
     out.append("\n")
     out.append(t("HẸN TRẢ KẾT QUẢ: "), style="bold")
     due = (
-        datetime_vi(state.due_at)
+        datetime_text(state.due_at)
         if state.due_at
         else t("Không có ngày hẹn trả cụ thể theo quy định")
     )
@@ -103,6 +102,14 @@ class ReceiptScreen(DeskScreen):
                 markup=False,
             )
             yield Static("", id="receipt-file", markup=False)
+            # The papers just received, per component with page counts (F7 scans them).
+            yield DigitisedSummary(id="receipt-digitised")
+
+    def on_screen_resume(self) -> None:
+        summary = self.query_one("#receipt-digitised", DigitisedSummary)
+        summary.show(
+            self.desk, self.state.code, can_change=bool(self.check_action("digitised", ()))
+        )
 
     def action_done(self) -> None:
         self.dismiss()

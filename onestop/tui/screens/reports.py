@@ -104,9 +104,31 @@ def standard_period(kind: str, anchor: date) -> tuple[date, date, str]:
     return start, end, label
 
 
+# Biểu 06's columns on screen: the form's number and a short heading of two lines (group,
+# then what is counted). "(3)" … "(13)" alone was unreadable; the form's own headings do not
+# fit 80 columns. The table scrolls sideways with the STT and field columns held in place, and
+# the highlighted column's full heading is written under the table.
+BIEU06_HEADINGS: dict[str, tuple[str, str]] = {
+    "received": ("Nhận", "Tổng số"),
+    "online": ("Nhận", "Trực tuyến"),
+    "direct": ("Nhận", "Trực tiếp"),
+    "carried": ("Nhận", "Kỳ trước"),
+    "resolved": ("Đã GQ", "Tổng số"),
+    "early": ("Đã GQ", "Trước hạn"),
+    "on_time": ("Đã GQ", "Đúng hạn"),
+    "late": ("Đã GQ", "Quá hạn"),
+    "pending": ("Đang GQ", "Tổng số"),
+    "within": ("Đang GQ", "Trong hạn"),
+    "overdue": ("Đang GQ", "Quá hạn"),
+}
+
+
 def heading(c: Column) -> str:
-    """Numbered columns (Biểu 06) by their number, "(8)": all thirteen then fit 80 columns;
-    the highlighted column's full heading is written under the table."""
+    """A column's heading on screen: Biểu 06's in two lines ("(3) Nhận" over "Tổng số"),
+    another numbered column by its number, the rest by their label."""
+    short = BIEU06_HEADINGS.get(c.key) if c.number else None
+    if short is not None:
+        return f"{c.number} {t(short[0])}\n{t(short[1])}"
     return c.number if c.number and c.kind != "text" else c.label
 
 
@@ -348,10 +370,10 @@ class ReportsScreen(DeskScreen):
         self.query_one("#rep-chart", WeekChart).show(message.weeks)
         self.query_one("#rep-notes", Static).update("\n\n".join(report.notes))
         when = report.generated_at.strftime("%H:%M %d/%m/%Y")
+        # The report's name is in the dropdown above: repeating it cut the line at 80 columns.
         self._status(
             t(
-                "{title} · {start} – {end} · lập lúc {when}",
-                title=t(dict(KINDS).get(report.kind, report.kind)),
+                "Kỳ {start} – {end} · lập lúc {when}",
                 start=report.period.start.strftime("%d/%m/%Y"),
                 end=report.period.end.strftime("%d/%m/%Y"),
                 when=when,
@@ -382,8 +404,17 @@ class ReportsScreen(DeskScreen):
         if section is None:
             legend.update(t("Báo cáo không có bảng số liệu."))
             return
+        headings = [heading(c) for c in section.columns]
+        table.header_height = max(h.count("\n") + 1 for h in headings) if headings else 1
+        # The leading text columns (STT, field) stay in place while the numbers scroll sideways.
+        leading = 0
         for c in section.columns:
-            table.add_column(heading(c), key=c.key)
+            if c.kind != "text" or leading == 2:
+                break
+            leading += 1
+        table.fixed_columns = leading if len(section.columns) > 6 else 0
+        for c, text in zip(section.columns, headings, strict=True):
+            table.add_column(text, key=c.key)
         first = self.page * PAGE_ROWS
         for i, row in enumerate(section.rows[first : first + PAGE_ROWS], start=first):
             table.add_row(*(self._cell(c, row.get(c.key)) for c in section.columns), key=str(i))
@@ -480,8 +511,9 @@ class ReportsScreen(DeskScreen):
         self.app.call_from_thread(self._exported, path, choice.value == "pdf")
 
     def _exported(self, path: Path, printable: bool) -> None:
+        # Said in the status line above the table: a toast at the bottom covered the total row.
         self._status(t("Đã ghi {path}", path=path))
-        exported(self, path, printable=printable)
+        exported(self, path, printable=printable, toast=False)
 
     def action_back(self) -> None:
         self.dismiss()

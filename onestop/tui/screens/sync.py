@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from onestop.domain.fields import escape_display
 from onestop.domain.roles import Permission
-from onestop.i18n import t
+from onestop.i18n import t, tn
 from onestop.services.sync.status import Conflict, SyncStatus, conflicts, sync_status
 from onestop.tui._app_ref import desk_app
 from onestop.tui._bindings import bind
@@ -159,7 +159,7 @@ class SyncScreen(DeskScreen):
         def row(label: str, value: str | Text, style: str = "") -> None:
             grid.add_row(label, value if isinstance(value, Text) else Text(value, style=style))
 
-        row(t("Chờ gửi"), t("{n} sự kiện", n=s.waiting), "bold" if s.waiting else "")
+        row(t("Chờ gửi"), tn("{n} sự kiện", s.waiting), "bold" if s.waiting else "")
         shown = desk_app(self).sync_state
         if shown is not None and shown.files_waiting:
             row(
@@ -247,7 +247,7 @@ class SyncScreen(DeskScreen):
                 ),
             )
         if s.held:
-            row(t("Bị giữ lại"), t("{n} mục — xem thẻ «Bị giữ lại»", n=len(s.held)), "bold red")
+            row(t("Bị giữ lại"), tn("{n} mục — xem thẻ «Bị giữ lại»", len(s.held)), "bold red")
         shown = desk_app(self).sync_state
         if shown is not None and shown.offline_message:
             row(t("Lâu chưa đồng bộ"), shown.offline_message, "bold red")

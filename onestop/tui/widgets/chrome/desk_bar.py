@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
-from onestop.i18n import t
+from onestop.i18n import t, tn
 from onestop.tui._sync import explain, relative_vi
 from onestop.tui.messages import SyncState
 
@@ -29,7 +29,7 @@ def sync_text(state: SyncState | None, now: datetime | None = None) -> str:
     elif state.offline_level == "blocked":
         head = t("Ngừng tiếp nhận: {n} ngày chưa đồng bộ", n=state.offline_days)
     elif state.offline_level in ("warn", "unlocked"):
-        head = t("{n} ngày chưa đồng bộ", n=state.offline_days)
+        head = tn("{n} ngày chưa đồng bộ", state.offline_days or 0)
     elif state.enrolled and state.error:
         head = t("Lỗi đồng bộ: {what}", what=explain(state.error).short)
     elif state.enrolled and state.last_ok_at is not None and now is not None:
@@ -42,9 +42,9 @@ def sync_text(state: SyncState | None, now: datetime | None = None) -> str:
         head = t("Đồng bộ {when}", when=when)
     else:
         head = t("Chưa đồng bộ")
-    text = t("{head} · {n} sự kiện chờ gửi", head=head, n=state.waiting)
+    text = tn("{head} · {n} sự kiện chờ gửi", state.waiting, head=head)
     if state.files_waiting:  # said only when there are some: most desks scan nothing yet
-        text += " · " + t("{n} tệp chờ gửi", n=state.files_waiting)
+        text += " · " + tn("{n} tệp chờ gửi", state.files_waiting)
     if state.skew_flagged:
         text += " · " + t("lệch giờ")
     return text
@@ -103,6 +103,11 @@ class DeskBar(Horizontal):
         self._sync = state
         self.query_one("#bar-sync", Label).update(sync_text(state, self._now()))
         self._style(state)
+
+    def set_desk_label(self, label: str) -> None:
+        """Another person took the desk (Ctrl+O): the bar names who acts now."""
+        self._desk_label = label
+        self.query_one("#bar-desk", Label).update(label)
 
     def set_title(self, title: str) -> None:
         self._title = title

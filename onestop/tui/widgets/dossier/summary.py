@@ -10,9 +10,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from onestop.domain.calendar import WorkCalendar
+from onestop.domain.fee_state import fee_line
 from onestop.domain.fields import escape_display
 from onestop.domain.lifecycle import DossierState, status_label
-from onestop.domain.text import format_vnd
 from onestop.i18n import t
 from onestop.tui._format import badge_styles, channel_label, due_badge, full_dt
 
@@ -67,9 +67,7 @@ def summary_text(
     out.append(f"[{badge.text}]", style=styles[badge.kind] or "italic")
     out.append("\n")
     out.append(t("Phí, lệ phí: "), style="bold")
-    out.append(
-        t("{fee} (đã nộp {paid})", fee=format_vnd(state.fee_vnd), paid=format_vnd(state.fee_paid))
-    )
+    out.append(fee_line(state.fee_vnd, state.fee_paid))
     if state.handler:
         out.append(" · ")
         out.append(t("Đang giữ: "), style="bold")

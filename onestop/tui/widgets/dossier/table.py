@@ -8,24 +8,26 @@ clearing and reloading (STYLE rule 23).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from onestop.domain.calendar import WorkCalendar
+from onestop.domain.catalogue import SHORT_NAME_MAX, short_procedure_name
 from onestop.domain.fields import escape_display
 from onestop.domain.lifecycle import DossierState
 from onestop.i18n import t
 from onestop.tui._format import badge_styles, due_badge, short_code, short_dt, status_short
 
-# (key, Vietnamese header, width). 13+18+12+13+11 = 67 cells + 10 of padding: fits 80 columns
-# with the one-cell scrollbar.
+# (key, Vietnamese header, width). 13+16+14+13+11 = 67 cells + 10 of padding: fits 80 columns
+# with the one-cell scrollbar. The procedure column shows the catalogue's short name
+# (SHORT_NAME_MAX = 14 cells), so "CT chữ ký" and "CT bản sao" no longer both read "Chứng thực c".
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("code", "Mã hồ sơ", 13),
-    ("applicant", "Người nộp", 18),
-    ("procedure", "Thủ tục", 12),
+    ("applicant", "Người nộp", 16),
+    ("procedure", "Thủ tục", SHORT_NAME_MAX),
     ("status", "Trạng thái", 13),
     ("due", "Hẹn trả", 11),
 )
@@ -36,7 +38,12 @@ COMPACT = ("code", "applicant", "due")
 
 
 def row_cells(
-    state: DossierState, now: datetime, cal: WorkCalendar, unit_eid: str, styles: dict[str, str]
+    state: DossierState,
+    now: datetime,
+    cal: WorkCalendar,
+    unit_eid: str,
+    styles: dict[str, str],
+    short_names: Mapping[str, str] | None = None,
 ) -> dict[str, Text]:
     # Text, never str: a str cell is parsed as Rich markup, and a name may contain "[".
     # escape_display: a dossier received on another desk may carry ESC or bidi overrides.
@@ -44,10 +51,16 @@ def row_cells(
     return {
         "code": Text(escape_display(short_code(state.code, unit_eid))),
         "applicant": Text(escape_display(state.applicant_name)),
-        "procedure": Text(escape_display(state.procedure_name)),
+        "procedure": Text(escape_display(procedure_cell(state, short_names or {}))),
         "status": Text(status_short(state.status)),
         "due": Text(short_dt(state.due_at), style=styles[badge.kind]),
     }
+
+
+def procedure_cell(state: DossierState, short_names: Mapping[str, str]) -> str:
+    """The catalogue's short name of the dossier's procedure; a procedure this desk's catalogue
+    does not hold (received elsewhere) is abbreviated from the name the dossier carries."""
+    return short_names.get(state.procedure_code) or short_procedure_name(state.procedure_name)
 
 
 class DossierTable(DataTable[Text]):
@@ -68,11 +81,17 @@ class DossierTable(DataTable[Text]):
         return [str(row.key.value) for row in self.ordered_rows]
 
     def show_states(
-        self, states: Sequence[DossierState], *, now: datetime, cal: WorkCalendar, unit_eid: str
+        self,
+        states: Sequence[DossierState],
+        *,
+        now: datetime,
+        cal: WorkCalendar,
+        unit_eid: str,
+        short_names: Mapping[str, str] | None = None,
     ) -> None:
         keys = [key for key, _, _ in self.columns_shown]
         styles = badge_styles(self.app.current_theme)
-        rows = {s.code: row_cells(s, now, cal, unit_eid, styles) for s in states}
+        rows = {s.code: row_cells(s, now, cal, unit_eid, styles, short_names) for s in states}
         if self.codes == list(rows):
             for code, cells in rows.items():
                 for key in keys:
