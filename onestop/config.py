@@ -26,16 +26,23 @@ from onestop.services.sync.url import check_server_url
 APP_NAME = "onestop"
 ROLES = ("clerk", "specialist", "leader", "admin")
 SYNC_INTERVAL_RANGE = (5.0, 24 * 3600.0)
+# The one default pause between two syncs: the desk's background sync (``sync_interval``) and
+# ``onestop sync``'s ``--interval`` both start from it, so the two never disagree.
+SYNC_INTERVAL_DEFAULT_S = 60
 
 
 def default_db_path() -> Path:
-    return user_data_path(APP_NAME) / "desk.sqlite"
+    # appauthor=False: on Windows %LOCALAPPDATA%\onestop, not ...\onestop\onestop (platformdirs
+    # repeats the name as the "author" folder otherwise); ignored on Linux and macOS.
+    return user_data_path(APP_NAME, appauthor=False) / "desk.sqlite"
 
 
 def config_file_path() -> Path:
     """The one config-discovery function: ``ONESTOP_CONFIG_FILE`` or the user config dir."""
     override = os.environ.get("ONESTOP_CONFIG_FILE")
-    return Path(override) if override else user_config_path(APP_NAME) / "config.toml"
+    return (
+        Path(override) if override else user_config_path(APP_NAME, appauthor=False) / "config.toml"
+    )
 
 
 class ConfigError(Exception):
@@ -67,7 +74,7 @@ class Settings:
     server_url: str = ""
     """Provincial server address for sync (empty: not enrolled)."""
 
-    sync_interval: float = 60.0
+    sync_interval: float = float(SYNC_INTERVAL_DEFAULT_S)
     """Seconds between two background syncs of the desk while the server answers (5 to 86400);
     after a failure the desk waits longer each time, up to 15 minutes."""
 
@@ -85,10 +92,15 @@ class Settings:
     the desk lets a preference saved in the database win over a mere default."""
 
 
+EXPORTS_FOLDER_NAME = "onestop-exports"
+
+
 def default_export_dir() -> Path:
-    """``~/Documents`` (or its localised name) when it exists, else the user data dir."""
+    """``~/Documents`` (or its localised name) when it exists, else ``~/onestop-exports``: a
+    folder the clerk sees in the file manager, never the hidden data dir where a report or a
+    slip would be lost (made when the first file is written there)."""
     docs = user_documents_path()
-    return docs if docs.is_dir() else user_data_path(APP_NAME)
+    return docs if docs.is_dir() else Path.home() / EXPORTS_FOLDER_NAME
 
 
 # ---------------------------------------------------------------------------- checks

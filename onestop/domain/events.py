@@ -67,6 +67,54 @@ SYSTEM_KINDS: frozenset[EventKind] = (
 )
 
 
+#: The prefix of the value of a kind this software does not know (``unknown:<code>``).
+UNKNOWN_PREFIX = "unknown:"
+_UNKNOWN: dict[int, EventKind] = {}
+
+
+def unknown_kind(code: int) -> EventKind:
+    """The kind of an event written by a newer onestop, whose kind code this one does not know.
+
+    Desks update at different times, so a desk must store, chain, relay and list such an event
+    without understanding it (issue 18): refusing it would stop the whole feed. It is an
+    ``EventKind`` pseudo-member (as ``enum.Flag`` builds for unnamed combinations), so every
+    ``event.kind`` stays one type, but it is not a member: ``EventKind(value)`` and iteration
+    never yield it, so no clerk input or action menu can produce one. Its value
+    ``unknown:<code>`` is what the event row stores, which is how a later, upgraded program
+    finds the events to fold again (store/replay.py).
+    """
+    kind = _UNKNOWN.get(code)
+    if kind is None:
+        kind = str.__new__(EventKind, f"{UNKNOWN_PREFIX}{code}")
+        kind._name_ = f"UNKNOWN_{code}"
+        kind._value_ = f"{UNKNOWN_PREFIX}{code}"
+        _UNKNOWN[code] = kind
+    return kind
+
+
+def is_unknown(kind: EventKind) -> bool:
+    """True for a kind from a newer onestop (``unknown_kind``): stored and shown, never folded."""
+    return kind.value.startswith(UNKNOWN_PREFIX)
+
+
+def kind_code(kind: EventKind) -> int:
+    """The wire code of ``kind``, known or not (an unknown one keeps the code it came with)."""
+    if is_unknown(kind):
+        return int(kind.value.removeprefix(UNKNOWN_PREFIX))
+    return KIND_CODES[kind]
+
+
+def known_kind_count() -> int:
+    """How many kind codes this program decodes (codes run 1..n, never renumbered)."""
+    return len(_KIND_BY_CODE)
+
+
+def kind_from_code(code: int) -> EventKind:
+    """The kind a body's code names: a member, or ``unknown_kind`` for a code from a newer onestop."""
+    known = _KIND_BY_CODE.get(code)
+    return known if known is not None else unknown_kind(code)
+
+
 def to_epoch(dt: datetime) -> int:
     """Naive local Vietnam time -> epoch seconds."""
     return int((dt - _EPOCH_LOCAL).total_seconds())
@@ -99,7 +147,7 @@ class Event:
             {
                 1: self.seq,
                 2: self.hlc,
-                3: KIND_CODES[self.kind],
+                3: kind_code(self.kind),
                 4: self.dossier,
                 5: to_epoch(self.at),
                 6: self.actor,
@@ -119,7 +167,11 @@ class Event:
         try:
             if not isinstance(raw, dict):
                 raise TypeError("not a map")
-            kind = _KIND_BY_CODE[raw[3]]
+            code = raw[3]
+            if type(code) is not int or code < 1:
+                raise TypeError("the kind code must be a positive integer")
+            # A code this program does not know is an event of a newer onestop: kept as is.
+            kind = kind_from_code(code)
             values = (raw[1], raw[2], raw[4], raw[5], raw[6], raw[7], raw[8], raw[9])
             seq, hlc, dossier, at, actor, role, note, data = values
             if not (isinstance(seq, int) and isinstance(hlc, int) and isinstance(at, int)):

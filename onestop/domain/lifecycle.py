@@ -25,7 +25,14 @@ from onestop.domain.deadlines import (
     extension_deadline,
     resume_due,
 )
-from onestop.domain.events import SYSTEM_KINDS, Event, EventKind, from_epoch, to_epoch
+from onestop.domain.events import (
+    SYSTEM_KINDS,
+    Event,
+    EventKind,
+    from_epoch,
+    is_unknown,
+    to_epoch,
+)
 from onestop.domain.fields import FieldError, clean_field
 from onestop.domain.payments import PaymentError, check_payment, payment_method
 from onestop.i18n import t
@@ -83,8 +90,19 @@ def status_label(s: Status | str) -> str:
     return t(STATUS_LABELS[Status(s)])
 
 
+#: How the history lists an event of a newer onestop (events.unknown_kind): stored and synced,
+#: not understood, until this program is updated (then it is folded in, store/replay.py).
+UNKNOWN_ACTION_LABEL = "Cần cập nhật phần mềm để hiển thị"
+
+
 def action_label(a: EventKind | str) -> str:
-    return t(ACTION_LABELS[EventKind(a)])
+    if isinstance(a, EventKind) and is_unknown(a):
+        return t(UNKNOWN_ACTION_LABEL)
+    try:
+        kind = EventKind(a)
+    except ValueError:  # a stored row's "unknown:<code>" kind, read back as text
+        return t(UNKNOWN_ACTION_LABEL)
+    return t(ACTION_LABELS[kind])
 
 
 class Channel(StrEnum):
@@ -537,9 +555,11 @@ def apply(state: DossierState | None, event: Event) -> DossierState:
             event_count=1,
         )
 
-    if kind in SYSTEM_KINDS:
+    if kind in SYSTEM_KINDS or is_unknown(kind):
         # A note about the log (services/conflicts.py) or a file manifest
-        # (domain/attachments.py): never a change of the dossier's lifecycle state.
+        # (domain/attachments.py): never a change of the dossier's lifecycle state. An event
+        # of a newer onestop (events.unknown_kind) stays out of the projection until this
+        # program knows its kind; it is folded in after the update (store/replay.py).
         return state
     s = _evolve(state, last_event_at=event.at, event_count=state.event_count + 1)
     if set_aside(state, event):
@@ -636,7 +656,7 @@ def set_aside(state: DossierState, event: Event) -> bool:
     applied (the dossier is reinstated as decided), not set aside.
     """
     kind = event.kind
-    if kind in SYSTEM_KINDS or kind == EventKind.RECEIVE:
+    if kind in SYSTEM_KINDS or kind == EventKind.RECEIVE or is_unknown(kind):
         return False  # notes change nothing anyway; a second receive is an error in apply
     if (
         kind == EventKind.RESOLVE

@@ -141,6 +141,14 @@ MAX_IMAGE_BYTES: Final = 20 * 1024 * 1024  # a phone photo is a few MB
 MAX_IMAGE_PIXELS: Final = 50_000_000  # 50 megapixels: checked from the header, before decoding
 
 
+def zxing_missing_text() -> str:
+    return t(
+        "Máy này thiếu thành phần đọc mã QR từ ảnh (gói zxing-cpp), nên không đọc được ảnh "
+        "chụp. Cài lại onestop (pip install --force-reinstall onestop) hoặc nhập mã hồ sơ bằng "
+        "tay."
+    )
+
+
 def decode_image(image: str | PathLike[str] | bytes) -> list[str]:
     """Texts of every QR code in a PNG/JPEG file or bytes (e.g. a phone photo of a slip).
 
@@ -149,7 +157,10 @@ def decode_image(image: str | PathLike[str] | bytes) -> list[str]:
     size is read from the header and refused before any pixel is decoded), or holds no
     readable QR code.
     """
-    import zxingcpp  # local: a compiled extension only the verify path needs
+    try:
+        import zxingcpp  # local: a compiled extension only the verify path needs
+    except ImportError as exc:  # a platform without its wheel (pyproject: zxing-cpp)
+        raise QrDecodeError(zxing_missing_text()) from exc
 
     try:
         size = len(image) if isinstance(image, bytes) else os.stat(image).st_size

@@ -1102,7 +1102,7 @@ def _check_restored(staged: Path, key: bytes | None, info: BackupInfo) -> tuple[
         if ok != "ok":
             raise BackupError(t("Cơ sở dữ liệu trong bản sao lưu không toàn vẹn: {e}", e=ok))
         try:
-            migrate.upgrade(store.write_engine)
+            migrate.upgrade(store.write_engine, keep_copy=False)  # a staged copy already
         except Exception as e:  # noqa: BLE001 - a schema newer than this program
             raise BackupError(
                 t(

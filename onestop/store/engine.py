@@ -15,7 +15,8 @@ single writer takes the database lock at the start of the transaction and never 
 with SQLITE_BUSY on upgrade from a read lock.
 
 Encryption at rest: ``Store(path, key=32 random bytes)`` opens the file through SQLCipher
-(``sqlcipher3`` DB-API, the maintained ``sqlcipher3-binary`` wheel: SQLite 3.51 with FTS5).
+(``sqlcipher3`` DB-API from the ``sqlcipher3-wheels`` wheels, built for Windows, macOS and
+Linux x86_64/aarch64: SQLCipher 4.12, SQLite 3.51 with FTS5).
 The whole file, its WAL and every page of the FTS index are AES-256 encrypted with a per-page
 HMAC, so search keeps working unchanged. The key is applied as a *raw* key
 (``PRAGMA key = "x'<hex>'"``), the first statement on every connection: it is already random,
@@ -85,15 +86,23 @@ def sqlite_code(e: BaseException) -> int | None:
     return None
 
 
-def _private_file(path: Path) -> None:
+def _private_file(path: Path, *, posix: bool = os.name == "posix") -> None:
     """The desk file holds personal data: its folder is 0700 when we create it, the file is
     0600 (created empty, which SQLite treats as a new database), and SQLite gives the -wal and
-    -shm files the database file's mode. An older 0644 file is tightened on open."""
+    -shm files the database file's mode. An older 0644 file is tightened on open.
+
+    Windows has no modes (``chmod`` only sets the read-only flag): there the file is private
+    through the NTFS ACL it inherits from the user's profile folder (%LOCALAPPDATA%, where
+    platformdirs puts the desk: the user, SYSTEM and Administrators only), and the data is
+    SQLCipher-encrypted anyway. We set no ACL of our own: a desk under another folder the
+    clerk chose keeps that folder's ACL, as every other file the clerk saves there."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:
         pass
+    if not posix:
+        return
     for suffix in ("", "-wal", "-shm"):
         name = str(path) + suffix
         try:

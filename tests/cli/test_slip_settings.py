@@ -41,6 +41,7 @@ def test_admin_sets_the_slip_settings_and_a_clerk_may_only_read(tmp_path: Path) 
         "contact_phone": "0912345678",
         "head_of_unit": "Phạm Văn Sơn",
         "partial_payments": True,
+        "receipt_paper": "a4",
     }
     code, _out, err = run(
         "desk", "slip-settings", "--db", db, "--contact-phone", "0987654321", env=LOGIN
@@ -50,3 +51,15 @@ def test_admin_sets_the_slip_settings_and_a_clerk_may_only_read(tmp_path: Path) 
     assert code == 1 and "Số điện thoại không hợp lệ" in err
     code, out, _ = run("desk", "slip-settings", "--db", db, "--json", env=ADMIN)
     assert json.loads(out)["contact_phone"] == "0912345678"  # refusals changed nothing
+
+
+def test_receipt_paper_is_a4_or_80mm(tmp_path: Path) -> None:
+    """The receipt's paper at this counter (issue 18): an admin switches it to the thermal roll."""
+    db = str(tmp_path / "desk.sqlite")
+    init_desk(run, db)
+    code, _out, err = run("desk", "slip-settings", "--db", db, "--receipt-paper", "80mm", env=ADMIN)
+    assert code == 0, err
+    code, out, _ = run("desk", "slip-settings", "--db", db, "--json", env=LOGIN)
+    assert json.loads(out)["receipt_paper"] == "80mm"
+    code, _out, err = run("desk", "slip-settings", "--db", db, "--receipt-paper", "a5", env=ADMIN)
+    assert code != 0 and "a5" in err

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from click.testing import CliRunner
@@ -56,7 +57,8 @@ def content_hash(path: Path, key: bytes | None = None) -> str:
     else:
         import sqlcipher3
 
-        conn = sqlcipher3.connect(str(path))
+        # The same DB-API as sqlite3's (sqlcipher3-wheels ships its own stubs).
+        conn = cast(sqlite3.Connection, sqlcipher3.connect(str(path)))
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
     try:
         h = hashlib.sha256()

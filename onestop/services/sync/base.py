@@ -14,6 +14,7 @@ import httpx
 from onestop.i18n import t
 from onestop.services.base import DeskError
 from onestop.store.engine import SQLITE_FULL, sqlite_code
+from onestop.wire import version
 from onestop.wire.base import MAX_BATCH_EVENTS, MAX_PLAIN_BYTES
 from onestop.wire.messages import (
     Ack,
@@ -143,6 +144,7 @@ class FailureKind(StrEnum):
     BUSY = "busy"  # another sync of this desk is running
     LOCAL = "local"  # this desk's own log is incomplete
     FILE_INCOMPLETE = "file_incomplete"  # a bundle file cut short or damaged: copy it again
+    VERSION = "version"  # 426: desk and server protocols too far apart (wire/version.py)
 
 
 HOLDING_KINDS: frozenset[FailureKind] = frozenset({FailureKind.REFUSED, FailureKind.REVOKED})
@@ -248,6 +250,12 @@ def failure(kind: FailureKind, detail: str = "") -> Failure:
             "Tệp gói không đầy đủ hoặc bị hỏng (có thể chép chưa xong). Hãy chép lại tệp từ máy "
             "gốc sang USB rồi nhập lại."
         )
+    elif kind is k.VERSION:
+        # wire/version.py's sentence: which side to update, to which release.
+        msg = detail or t(
+            "Máy chủ tỉnh không nhận phiên bản onestop của quầy. Hãy cập nhật onestop lên "
+            "phiên bản mới nhất."
+        )
     else:  # LOCAL
         msg = detail or t("Nhật ký sự kiện của quầy bị thiếu; liên hệ tỉnh.")
     return Failure(kind, msg)
@@ -325,6 +333,12 @@ def classify_response(resp: httpx.Response, *, expected: str = "cbor") -> Failur
         return failure(FailureKind.BAD_ANSWER)
     if status == 401 and isinstance(data, dict) and data.get("error") == "stale_auth":
         return failure(FailureKind.CLOCK)
+    if status == 426:
+        said = str(message) if message else ""
+        return failure(
+            FailureKind.VERSION,
+            version.refusal_seen_by_desk(resp.headers.get(version.HEADER), said),
+        )
     if status in (502, 503, 504, 429, 408):
         return failure(FailureKind.SERVER_DOWN)
     if 400 <= status < 500:

@@ -1,0 +1,36 @@
+"""``onestop`` as another release would run it: how the mixed-version tests play release N±k.
+
+There is only one release of onestop to run here, so an older or newer one is simulated in the
+process that runs it: ``ONESTOP_SIM_PROTOCOL`` patches the protocol it speaks
+(wire/version.py), ``ONESTOP_SIM_HIDE_KINDS`` (comma-separated kind names) removes event kinds
+from its decode table, as a release from before those kinds were added would not know them,
+and every protocol gets a release name (``0.<n>.0``) for the update messages. Everything else
+is the real program: ``python -m tests.services.sync.release_main serve ...``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from onestop.domain import events
+from onestop.wire import version
+
+
+def simulate(protocol: int | None, hide: list[str]) -> None:
+    if protocol is not None:
+        version.PROTOCOL = protocol
+    for n in range(1, 10):
+        version.FIRST_RELEASE.setdefault(n, f"0.{n}.0")
+    for name in hide:
+        events._KIND_BY_CODE.pop(events.KIND_CODES[events.EventKind(name)], None)
+
+
+if __name__ == "__main__":
+    raw = os.environ.get("ONESTOP_SIM_PROTOCOL")
+    simulate(
+        int(raw) if raw else None,
+        [k for k in os.environ.get("ONESTOP_SIM_HIDE_KINDS", "").split(",") if k],
+    )
+    from onestop.cli.main import main
+
+    main()
