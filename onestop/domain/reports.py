@@ -57,7 +57,7 @@ from onestop.domain.lifecycle import (
     apply,
 )
 from onestop.domain.scans import DossierScanSummary
-from onestop.domain.text import search_key
+from onestop.domain.text import month_name, search_key
 from onestop.i18n import t
 
 __all__ = [
@@ -178,7 +178,7 @@ _ROMAN = ("I", "II", "III", "IV")
 def period_label(kind: PeriodKind | str, year: int, n: int = 1) -> str:
     """The ``n``-th month/quarter/half of ``year`` named as on the forms ("Quý II năm 2026")."""
     if kind == PeriodKind.MONTH:
-        return t("Tháng {n} năm {year}", n=f"{n:02d}" if n <= 2 else n, year=year)
+        return t("Tháng {month} năm {year}", month=month_name(n), year=year)
     if kind == PeriodKind.QUARTER:
         return t("Quý {q} năm {year}", q=_ROMAN[n - 1], year=year)
     if kind == PeriodKind.HALF:
@@ -738,9 +738,12 @@ class BookRow:
         }
 
 
+_RETURN_CHANNELS = frozenset(c.value for c in ReturnChannel)
+
+
 def _return_channel(s: DossierState) -> str:
     """The form's name of the return channel (Vietnamese; :meth:`BookRow.cells` translates)."""
-    if s.return_channel and s.return_channel in {c.value for c in ReturnChannel}:
+    if s.return_channel and s.return_channel in _RETURN_CHANNELS:
         return RETURN_CHANNEL_LABELS[ReturnChannel(s.return_channel)]
     return s.return_channel or ""
 

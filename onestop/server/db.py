@@ -30,7 +30,7 @@ _MIGRATION_LOCK = 0x6F6E6573
 
 
 def default_database_url() -> str:
-    return f"sqlite:///{user_data_path('onestop') / 'server.sqlite'}"
+    return f"sqlite:///{user_data_path('onestop', appauthor=False) / 'server.sqlite'}"
 
 
 def normalise_url(url: str) -> str:

@@ -23,21 +23,24 @@ commit: an ack the desk holds is always backed by durable rows.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, bindparam, insert, literal, select, tuple_, update
 
 from onestop.crypto.signer import Signer
-from onestop.domain.events import Event, EventFormatError, chain, to_epoch
+from onestop.domain import milestones
+from onestop.domain.events import Event, EventFormatError, EventKind, chain, to_epoch
 from onestop.domain.fields import FieldError, check_event
-from onestop.domain.lifecycle import apply
+from onestop.domain.lifecycle import DossierState, apply
 from onestop.server import repo
 from onestop.server.db import ServerDB
 from onestop.server.errors import ApiError
-from onestop.server.models import ServerEventAhead, metadata
+from onestop.server.models import ServerEvaluation, ServerEventAhead, metadata
 from onestop.store.timefmt import dt_to_text, opt_dt_to_text
-from onestop.wire.base import MAX_WIRE_BYTES, WireError, b64e, now_epoch
+from onestop.wire.base import MAX_BATCH_EVENTS, MAX_WIRE_BYTES, WireError, b64e, now_epoch
 from onestop.wire.codec import (
     ENCODINGS,
     UnsupportedEncoding,
@@ -46,7 +49,7 @@ from onestop.wire.codec import (
     zstd_dict_id,
 )
 from onestop.wire.messages import Ack, sign_ack, split_batch, verify_message
-from onestop.wire.state import event_key, replay_or_none, state_from_json, state_json
+from onestop.wire.state import event_key, state_from_json, state_json
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ def ingest_batch(
         raise ApiError(401, "bad_signature", f"Chữ ký lô không hợp lệ: {e}") from e
 
     events, rows, head, hlc_max = _check_events(env, raw.bodies, now)
+    if not allow_overlap:
+        _await_predecessor(db, env)
 
     with db.write() as conn:
         locked = repo.lock_desk(conn=conn, db=db, desk_id=env.desk)
@@ -212,6 +217,9 @@ def ingest_batch(
             ahead = _ahead(events, now)
             if ahead:
                 conn.execute(insert(_AHEAD), ahead)
+            evaluations = _evaluations(events)
+            if evaluations:
+                repo.insert_evaluations(conn=conn, db=db, rows=evaluations)
             existing, outside = repo.projection_inputs(
                 conn=conn,
                 db=db,
@@ -245,8 +253,37 @@ def ingest_batch(
                 first=env.first_seq,
                 identity=env.identity(),
                 ack=ack,
+                outbox=env.outbox,
             )
     return Accepted(ack, False, len(rows), env.last_seq)
+
+
+# A desk keeps two batches in flight, on two connections. The second one can reach the desk's
+# row lock first (it is shorter: less to decompress, verify and chain before the lock, or a
+# faster path), and answering it 409 made the desk send both again: up to 14 % of the events
+# uploaded twice (issue 19 §4). So a batch that starts at most a few batches past the
+# acknowledged position waits briefly for its predecessor to commit, then is taken in order.
+# Bounded well under the desks' timeouts; a predecessor that never comes (a cut connection)
+# still gets the 409 after the wait, as before.
+PREDECESSOR_WAIT_S = 2.0
+_PIPELINE_GAP = 4 * MAX_BATCH_EVENTS  # a window of batches of the largest size the desks send
+
+
+def _await_predecessor(db: ServerDB, env: Any) -> None:
+    deadline = time.monotonic() + PREDECESSOR_WAIT_S
+    pause = 0.005
+    d = repo.DESK
+    while True:
+        with db.read() as conn:
+            acked = conn.execute(
+                select(d.c.acked_seq).where(d.c.desk_id == env.desk)
+            ).scalar_one_or_none()
+        if acked is None or not 0 < env.first_seq - int(acked) - 1 <= _PIPELINE_GAP:
+            return
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 # An event more than this far ahead of the server's clock when it arrives is marked (issue 16):
@@ -359,18 +396,21 @@ def _fold(
             if outside.get(code):
                 replay.append(code)
                 continue
-            st = replay_or_none(evs)
-            if st is not None:
-                out.append(_row(st, evs[-1], _commune(conn, cache, st.owner_desk)))
+            st, ms = milestones.fold(evs)
+            if st is not None and ms is not None:
+                out.append(_row(st, ms, evs[-1], _commune(conn, cache, st.owner_desk)))
             continue
-        last_hlc, last_desk, last_seq, commune, state_text = row
+        last_hlc, last_desk, last_seq, commune, state_text, *ms_columns = row
         if event_key(evs[0]) <= (last_hlc, last_desk, last_seq):
             replay.append(code)
             continue
         state = state_from_json(state_text)
+        ms = milestones.Milestones.from_stored(_milestones_of(ms_columns))
         for e in evs:
-            state = apply(state, e)
-        out.append(_row(state, evs[-1], commune))
+            new = apply(state, e)
+            ms = milestones.step(ms, state, new, e)
+            state = new
+        out.append(_row(state, ms, evs[-1], commune))
     if replay:
         in_batch = {(e.desk_id, e.seq): e for e in events}
         stored = repo.events_of_dossiers(conn=conn, codes=replay)
@@ -378,10 +418,10 @@ def _fold(
             log = [
                 in_batch.get((d, q)) or Event.from_body(d, b) for d, q, b in stored.get(code, [])
             ]
-            st = replay_or_none(log)
-            if st is None:
+            st, ms = milestones.fold(log)
+            if st is None or ms is None:
                 continue
-            out.append(_row(st, log[-1], _commune(conn, cache, st.owner_desk)))
+            out.append(_row(st, ms, log[-1], _commune(conn, cache, st.owner_desk)))
     return out
 
 
@@ -392,7 +432,7 @@ def _commune(conn: Connection, cache: dict[str, str], desk_id: str) -> str:
     return cache[desk_id]
 
 
-def _row(state: Any, last: Event, commune: str) -> dict[str, Any]:
+def _row(state: Any, ms: milestones.Milestones, last: Event, commune: str) -> dict[str, Any]:
     return {
         "code": state.code,
         "commune": commune,
@@ -405,4 +445,111 @@ def _row(state: Any, last: Event, commune: str) -> dict[str, Any]:
         "last_seq": last.seq,
         "event_count": state.event_count,
         "state": state_json(state),
+        **figure_columns(state, ms),
     }
+
+
+def figure_columns(state: DossierState, ms: milestones.Milestones) -> dict[str, Any]:
+    """The columns the province figures read (models.ServerDossier), from the state and its
+    milestones (domain/milestones.py)."""
+    finished = _text(state.finished_at)
+    return {
+        "field": state.field,
+        "channel": state.channel,
+        "finished_at": finished,
+        "resolved_at": _text(state.resolved_at),
+        "returned_at": _text(state.returned_at),
+        "last_event_at": _text(state.last_event_at),
+        "extension_count": state.extension_count,
+        "finished_key": finished or OPEN_KEY,
+        "ms_simple": int(ms.simple),
+        "fin_at": _text(ms.fin_at),
+        "fin_b": None if ms.fin_outcome is None else milestones.OUTCOME_CODES[ms.fin_outcome],
+        "sup_from": _text(ms.sup_from),
+        "sup_to": _text(ms.sup_to),
+        "due0": _text(ms.due0),
+        "due1_at": _text(ms.due1_at),
+        "due1": _text(ms.due1),
+        "due2_at": _text(ms.due2_at),
+        "due2": _text(ms.due2),
+    }
+
+
+_OUTCOME_OF_CODE = {v: k for k, v in milestones.OUTCOME_CODES.items()}
+
+
+def _milestones_of(stored: list[Any]) -> tuple[Any, ...]:
+    """``Milestones.STORED`` from the columns ``repo.projection_inputs`` reads (ms_simple,
+    last_event_at, fin_at, fin_b, sup_from, sup_to, due0, due1_at, due1, due2_at, due2)."""
+    simple, last_at, fin_at, fin_b, *rest = stored
+    return (bool(simple), last_at, fin_at, _OUTCOME_OF_CODE.get(fin_b), *rest)
+
+
+def _text(v: datetime | None) -> str | None:
+    # isoformat: the "YYYY-MM-DD HH:MM:SS" of store/timefmt.py at a fifth of strftime's cost
+    # (this runs for every dossier a batch touches).
+    if v is None:
+        return None
+    return v.isoformat(" ", "seconds") if v.tzinfo is None and v.year >= 1000 else dt_to_text(v)
+
+
+#: ``finished_key`` of a dossier still open: after every period's start.
+OPEN_KEY = "9999-12-31 23:59:59"
+
+
+def _evaluations(events: list[Event]) -> list[dict[str, Any]]:
+    """Rows of server_evaluation for the batch's ``evaluate`` events (every one, as the
+    figures count them; the lifecycle allows one per dossier)."""
+    out = []
+    for ev in events:
+        if ev.kind != EventKind.EVALUATE:
+            continue
+        scores = [int(x) for x in ev.data.get("scores", ())][:9]
+        row: dict[str, Any] = {
+            "desk_id": ev.desk_id,
+            "seq": ev.seq,
+            "dossier": ev.dossier,
+            "at": dt_to_text(ev.at),
+            "satisfaction": int(ev.data.get("satisfaction", 0)),
+        }
+        for i in range(9):
+            row[f"s{i + 1}"] = scores[i] if i < len(scores) else 0
+        out.append(row)
+    return out
+
+
+def backfill_figures(conn: Connection) -> None:
+    """Fill the figures' columns of every stored dossier and server_evaluation from the
+    stored events (migration 0006, for databases that predate them): each dossier's whole log
+    is folded again, in chunks, as a replay at ingest would."""
+    d, ev = repo.DOSSIER, repo.EVENT
+    codes = [str(c) for (c,) in conn.execute(select(d.c.code).order_by(d.c.code))]
+    for i in range(0, len(codes), 500):
+        chunk = codes[i : i + 500]
+        logs = repo.events_of_dossiers(conn=conn, codes=chunk)
+        values = []
+        for code in chunk:
+            log = [Event.from_body(desk, body) for desk, _seq, body in logs.get(code, [])]
+            st, ms = milestones.fold(log)
+            if st is not None and ms is not None:
+                values.append({"b_code": code, **figure_columns(st, ms)})
+        if values:  # one executemany per chunk
+            stmt = update(d).where(d.c.code == bindparam("b_code"))
+            conn.execute(stmt.values({k: bindparam(k) for k in values[0] if k != "b_code"}), values)
+    last = (0, "", 0)
+    while True:
+        rows = conn.execute(
+            select(ev.c.desk_id, ev.c.seq, ev.c.body)
+            .where(ev.c.kind == EventKind.EVALUATE.value)
+            .where(tuple_(ev.c.desk_id, ev.c.seq) > tuple_(literal(last[1]), literal(last[2])))
+            .order_by(ev.c.desk_id, ev.c.seq)
+            .limit(500)
+        ).all()
+        if not rows:
+            return
+        events = [Event.from_body(str(r[0]), bytes(r[2])) for r in rows]
+        conn.execute(insert(_EVALUATION), _evaluations(events))
+        last = (0, str(rows[-1][0]), int(rows[-1][1]))
+
+
+_EVALUATION = metadata.tables[ServerEvaluation.__tablename__]

@@ -62,6 +62,20 @@ class ServerDesk(ServerModel, table=True):
     head: bytes = Field(default=bytes(32), sa_column=_blob())
     hlc_max: int = Field(default=0, sa_column=_bigint())
     last_seen_at: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    #: The desk's outbox after its last accepted batch (events it held that the server had not
+    #: received yet), from the signed envelope; None until a desk that reports it syncs.
+    outbox: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+
+
+class ServerCommune(ServerModel, table=True):
+    """A commune's name as its desks call it (sent at enrollment): the province's units list
+    holds provinces only, so without this the dashboard could show nothing but 5-digit codes.
+    One row per commune, so the figures can join it; the last desk to enroll names it."""
+
+    __tablename__ = "server_commune"
+    commune: str = Field(primary_key=True)
+    name: str
+    updated_at: int = Field(sa_column=_bigint())
 
 
 class EnrollCode(ServerModel, table=True):
@@ -115,7 +129,14 @@ class ServerDossier(ServerModel, table=True):
     """
 
     __tablename__ = "server_dossier"
-    __table_args__ = (Index("ix_server_dossier_commune", "commune", "status"),)
+    __table_args__ = (
+        Index("ix_server_dossier_commune", "commune", "status"),
+        # The province figures' candidates: received before the end of the period and not
+        # finished before its start (server/web/province.py). Both bounds are indexed, so a
+        # month reads that month's dossiers and the ones open across its start, not history.
+        Index("ix_server_dossier_received", "received_at"),
+        Index("ix_server_dossier_finished_key", "finished_key", "received_at"),
+    )
     code: str = Field(primary_key=True)
     commune: str
     owner_desk: str
@@ -127,6 +148,51 @@ class ServerDossier(ServerModel, table=True):
     last_seq: int = Field(sa_column=_bigint())
     event_count: int
     state: str = Field(sa_column=Column(Text, nullable=False))
+    # What the province figures read, as columns (times as "YYYY-MM-DD HH:MM:SS" text, like
+    # received_at and the desk's dossier table): the desk's own Biểu 06 columns, then the
+    # milestones of domain/milestones.py, which classify the dossier at the end of any period
+    # without replaying its log (and are read back to fold the next batch on top).
+    field: str = ""
+    channel: str = ""
+    finished_at: str | None = None
+    resolved_at: str | None = None
+    returned_at: str | None = None
+    last_event_at: str | None = None
+    extension_count: int = 0
+    finished_key: str = "9999-12-31 23:59:59"  # finished_at, or the end of time while open
+    ms_simple: int = 0
+    fin_at: str | None = None
+    fin_b: int | None = None
+    sup_from: str | None = None
+    sup_to: str | None = None
+    due0: str | None = None
+    due1_at: str | None = None
+    due1: str | None = None
+    due2_at: str | None = None
+    due2: str | None = None
+
+
+class ServerEvaluation(ServerModel, table=True):
+    """A citizen's evaluation event, as the province's satisfaction figures read it: every
+    ``evaluate`` event accepted, with its time and answers as columns (the figures would
+    otherwise decode event bodies). Commune and field come from the dossier's row."""
+
+    __tablename__ = "server_evaluation"
+    __table_args__ = (Index("ix_server_evaluation_at", "at"),)
+    desk_id: str = Field(primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    dossier: str
+    at: str
+    satisfaction: int
+    s1: int = 0
+    s2: int = 0
+    s3: int = 0
+    s4: int = 0
+    s5: int = 0
+    s6: int = 0
+    s7: int = 0
+    s8: int = 0
+    s9: int = 0
 
 
 class ReferenceItem(ServerModel, table=True):

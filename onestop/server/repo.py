@@ -20,8 +20,10 @@ from onestop.server.models import (
     EnrollCode,
     ReferenceItem,
     ServerBatch,
+    ServerCommune,
     ServerDesk,
     ServerDossier,
+    ServerEvaluation,
     ServerEvent,
     ServerSetting,
     metadata,
@@ -34,6 +36,8 @@ DOSSIER: Table = metadata.tables[ServerDossier.__tablename__]
 CODE: Table = metadata.tables[EnrollCode.__tablename__]
 REFERENCE: Table = metadata.tables[ReferenceItem.__tablename__]
 SETTING: Table = metadata.tables[ServerSetting.__tablename__]
+EVALUATION: Table = metadata.tables[ServerEvaluation.__tablename__]
+COMMUNE: Table = metadata.tables[ServerCommune.__tablename__]
 
 _CHUNK = 500  # IN (...) lists and multi-row VALUES stay well under every driver's limits
 
@@ -75,6 +79,28 @@ _PG_TYPES = {
     "last_seq": "bigint",
     "event_count": "integer",
     "state": "text",
+    # server_dossier's figure columns and server_evaluation (issue 19)
+    "field": "text",
+    "channel": "text",
+    "finished_at": "text",
+    "resolved_at": "text",
+    "returned_at": "text",
+    "last_event_at": "text",
+    "extension_count": "integer",
+    "finished_key": "text",
+    "ms_simple": "integer",
+    "fin_at": "text",
+    "fin_b": "integer",
+    "sup_from": "text",
+    "sup_to": "text",
+    "due0": "text",
+    "due1_at": "text",
+    "due1": "text",
+    "due2_at": "text",
+    "due2": "text",
+    "at": "text",
+    "satisfaction": "integer",
+    **{f"s{i}": "integer" for i in range(1, 10)},
 }
 
 
@@ -184,18 +210,20 @@ def advance_and_record(
     first: int,
     identity: bytes,
     ack: bytes,
+    outbox: int | None = None,
 ) -> None:
     """Advance the desk's acknowledged position and store the batch's idempotency record
-    (one round trip on PostgreSQL: a data-modifying CTE)."""
+    (one round trip on PostgreSQL: a data-modifying CTE). ``outbox``: what the desk said it
+    still held after this batch (None from a desk that does not say: the last value stays)."""
     advance = (
-        "UPDATE server_desk SET acked_seq = ?, head = ?, hlc_max = ?, last_seen_at = ? "
-        "WHERE desk_id = ?"
+        "UPDATE server_desk SET acked_seq = ?, head = ?, hlc_max = ?, last_seen_at = ?, "
+        "outbox = COALESCE(?, outbox) WHERE desk_id = ?"
     )
     record = (
         "INSERT INTO server_batch (desk_id, first_seq, last_seq, identity, ack, accepted_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (desk_id, first_seq, last_seq) DO NOTHING"
     )
-    a = (acked_seq, head, hlc_max, now, desk_id)
+    a = (acked_seq, head, hlc_max, now, outbox, desk_id)
     b = (desk_id, first, acked_seq, identity, ack, now)
     if db.dialect == "postgresql":
         _driver_rows(conn, db, f"WITH advanced AS ({advance}) {record}", a + b, fetch=False)
@@ -228,13 +256,20 @@ def lock_dossiers(*, conn: Connection, db: ServerDB, codes: Sequence[str]) -> No
     )
 
 
+_MS_COLUMNS = (
+    "ms_simple, last_event_at, fin_at, fin_b, sup_from, sup_to, due0, due1_at, due1, due2_at, due2"
+)
+_MS_NULLS = ", ".join(["NULL"] * 11)
+
+
 def projection_inputs(
     *, conn: Connection, db: ServerDB, codes: Sequence[str], desk_id: str, first: int, last: int
 ) -> tuple[dict[str, tuple[Any, ...]], dict[str, int]]:
     """What folding a batch needs, in one query.
 
     * the projection rows of ``codes`` that exist: code -> (last_hlc, last_desk, last_seq,
-      commune, state);
+      commune, state, then the milestone columns ms_simple, last_event_at, fin_at, fin_b,
+      sup_from, sup_to, due0, due1_at, due1, due2_at, due2);
     * for the codes with no projection row yet: how many stored events of the dossier are *not*
       in this batch (``desk_id`` first..last). Usually none (a dossier received in this batch),
       and then its events are all at hand, already decoded.
@@ -246,10 +281,10 @@ def projection_inputs(
         in_codes = "IN (SELECT value FROM json_each(?))"
         params = [json.dumps(list(codes))]
     sql = (
-        "SELECT 1, code, last_hlc, last_desk, last_seq, commune, state FROM server_dossier "
-        f"WHERE code {in_codes} "
+        f"SELECT 1, code, last_hlc, last_desk, last_seq, commune, state, {_MS_COLUMNS} "
+        f"FROM server_dossier WHERE code {in_codes} "
         "UNION ALL "
-        "SELECT 2, e.dossier, count(*), NULL, NULL, NULL, NULL FROM server_event e "
+        f"SELECT 2, e.dossier, count(*), NULL, NULL, NULL, NULL, {_MS_NULLS} FROM server_event e "
         f"WHERE e.dossier {in_codes} "
         "AND NOT (e.desk_id = ? AND e.seq BETWEEN ? AND ?) "
         "AND NOT EXISTS (SELECT 1 FROM server_dossier d WHERE d.code = e.dossier) "
@@ -259,7 +294,7 @@ def projection_inputs(
     outside: dict[str, int] = {}
     for r in _driver_rows(conn, db, sql, [*params, *params, desk_id, first, last]):
         if r[0] == 1:
-            rows[str(r[1])] = (int(r[2]), str(r[3]), int(r[4]), str(r[5]), str(r[6]))
+            rows[str(r[1])] = (int(r[2]), str(r[3]), int(r[4]), str(r[5]), str(r[6]), *r[7:])
         else:
             outside[str(r[1])] = int(r[2])
     return rows, outside
@@ -287,6 +322,18 @@ def touch_desk(*, conn: Connection, desk_id: str, now: int) -> None:
     conn.execute(update(DESK).where(DESK.c.desk_id == desk_id).values(last_seen_at=now))
 
 
+def name_commune(*, conn: Connection, db: ServerDB, commune: str, name: str, now: int) -> None:
+    """Record the name a desk gives its commune (the latest one wins)."""
+    conn.execute(
+        upsert(db, COMMUNE, ["commune"]), [{"commune": commune, "name": name, "updated_at": now}]
+    )
+
+
+def commune_names(*, conn: Connection) -> dict[str, str]:
+    """Commune code -> the name its desks gave at enrollment."""
+    return {str(r[0]): str(r[1]) for r in conn.execute(select(COMMUNE.c.commune, COMMUNE.c.name))}
+
+
 # ----------------------------------------------------------------------------- batches, events
 
 
@@ -300,6 +347,11 @@ def get_batch(*, conn: Connection, desk_id: str, first: int, last: int) -> RowMa
         .mappings()
         .first()
     )
+
+
+def insert_evaluations(*, conn: Connection, db: ServerDB, rows: Sequence[dict[str, Any]]) -> None:
+    """The province's satisfaction figures' rows, once per event (a replayed batch adds none)."""
+    _bulk(conn, db, EVALUATION, ["desk_id", "seq"], rows, update=False)
 
 
 def insert_events(*, conn: Connection, db: ServerDB, rows: Sequence[dict[str, Any]]) -> None:

@@ -63,6 +63,8 @@ class DossierRow(SQLModel, table=True):
         Index("ix_dossier_running_due", "due_at", sqlite_where=text("clock_running = 1")),
         Index("ix_dossier_field_received", "field", "received_at"),
         Index("ix_dossier_finished", "finished_at", "received_at"),
+        # The list's «no due date» filter, newest first (migration 0005).
+        Index("ix_dossier_no_due", "id", sqlite_where=text("due_at IS NULL")),
     )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True)
@@ -126,12 +128,18 @@ class Procedure(SQLModel, table=True):
     time_unit: str
     same_day_cutoff: str | None = None
     fee_vnd: int | None = None
-    fee_rule: str = ""
+    fee_rule: str = ""  # a research note: never displayed (domain/catalogue.NOTE_COLUMNS)
     handled_by: str = ""
     documents: str = "[]"
     effective_from: str
     effective_to: str | None = None
     search_key: str = ""
+    # The catalogue's display texts (domain/catalogue.DISPLAY_COLUMNS); "" on versions imported
+    # before they existed, which then show the generic labels.
+    fee_basis: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    fee_vi: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    time_vi: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    short_vi: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class CalendarDay(SQLModel, table=True):

@@ -33,6 +33,10 @@ def append_event(
     state = db.get(DeskState, desk_id)
     if state is None:
         state = DeskState(desk_id=desk_id, last_seq=0, head=GENESIS_HEAD, hlc=0)
+        # The desk's first event: written now, so a second append in this transaction finds
+        # it by key even with autoflush off (Desk.receive_in).
+        db.add(state)
+        db.flush()
     event = Event(
         desk_id=desk_id,
         seq=state.last_seq + 1,

@@ -23,7 +23,8 @@ onestop-auth/1    desk key                     {1: desk, 2: "GET /path?query", 3
 onestop-time/1    server key                   {1: desk, 2: server_time, 3: SHA-256 of the
                                                refused auth token}
 onestop-enroll/1  desk key (proof of           {1: code, 2: commune, 3: desk_no, 4: desk_name,
-                  possession)                  5: may renumber, 6: desk time, 7: unit e-ID}
+                  possession)                  5: may renumber, 6: desk time, 7: unit e-ID,
+                                               8: commune name (optional)}
 ================  ===========================  ===============================================
 
 Batch body, before Content-Encoding: ``[bstr envelope, [bstr event body, ...]]`` (CBOR). The
@@ -129,6 +130,9 @@ def peek_kid(data: bytes, content_type: str) -> Sign1:
     return msg
 
 
+_OUTBOX_KEY = 12  # the envelope's optional outbox size (9-11 left for other additions)
+
+
 @dataclass(frozen=True)
 class Envelope:
     desk: str
@@ -139,6 +143,9 @@ class Envelope:
     dict_id: int
     hlc_max: int
     count: int
+    #: Events the desk still holds after this batch (its outbox beyond ``last_seq``), for the
+    #: province dashboard's "events pending"; optional (key 12), older desks do not send it.
+    outbox: int | None = None
 
     @property
     def key(self) -> str:
@@ -151,7 +158,7 @@ class Envelope:
         ).digest()
 
     def to_map(self) -> dict[int, Any]:
-        return {
+        m: dict[int, Any] = {
             1: self.desk,
             2: self.first_seq,
             3: self.last_seq,
@@ -161,10 +168,16 @@ class Envelope:
             7: self.hlc_max,
             8: self.count,
         }
+        if self.outbox is not None:
+            m[_OUTBOX_KEY] = self.outbox
+        return m
 
     @classmethod
     def from_payload(cls, payload: bytes) -> Envelope:
-        m = _map(payload, "Phong bì lô", set(range(1, 9)))
+        try:
+            m = _map(payload, "Phong bì lô", set(range(1, 9)))
+        except WireError:
+            m = _map(payload, "Phong bì lô", {*range(1, 9), _OUTBOX_KEY})
         env = cls(
             desk=_str(m[1], "desk"),
             first_seq=_int(m[2], "first_seq", 1),
@@ -174,6 +187,7 @@ class Envelope:
             dict_id=_int(m[6], "dict_id", 0, 2**32 - 1),
             hlc_max=_int(m[7], "hlc_max"),
             count=_int(m[8], "count", 1, MAX_SERVER_EVENTS),
+            outbox=_int(m[_OUTBOX_KEY], "outbox", 0) if _OUTBOX_KEY in m else None,
         )
         if env.last_seq - env.first_seq + 1 != env.count:
             raise WireError("Phong bì lô: số sự kiện không khớp khoảng số thứ tự.")

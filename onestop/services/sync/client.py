@@ -26,7 +26,7 @@ import random
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ from onestop.services.sync.files import ProgressCallback, upload_files
 from onestop.services.sync.url import check_server_url, plain_http_allowed
 from onestop.store.filelock import exclusive
 from onestop.store.models import DeskState, EventRow, Setting
+from onestop.wire import version
 from onestop.wire.base import API, CBOR_MEDIA, MAX_PLAIN_BYTES, WireError, b64d, loads_strict
 from onestop.wire.codec import compress, current_dictionary
 from onestop.wire.messages import (
@@ -89,6 +90,9 @@ from onestop.wire.messages import (
     token_digest,
 )
 from onestop.wire.messages import auth_token as _auth_token
+
+# Where the adaptive batch size stood at the end of the last run (only this module uses it).
+S_BATCH_SIZE = "sync_batch_size"
 
 
 def _header_bytes(start_line: str, headers: httpx.Headers) -> int:
@@ -163,6 +167,7 @@ def build_batch(
             .order_by(col(EventRow.seq))
         ).all()
         prev = _head_at(db, desk_id, first - 1)
+        st = db.get(DeskState, desk_id)
     if prev is None or len(rows) != last - first + 1:
         raise _Fatal(
             t("Nhật ký sự kiện của quầy bị thiếu từ số {n}; liên hệ tỉnh.", n=first),
@@ -178,9 +183,26 @@ def build_batch(
         dict_id=d.dict_id() if d is not None else 0,
         hlc_max=max(r.hlc for r in rows),
         count=len(rows),
+        # What this desk still holds after the batch: the province shows it per commune.
+        outbox=max(0, (st.last_seq if st else last) - last),
     )
     plain = encode_batch(signer, env, [bytes(r.body) for r in rows])
     return env, compress(plain, encoding, env.dict_id)
+
+
+async def _side_by_side(*steps: Coroutine[Any, Any, None]) -> None:
+    """Run the steps concurrently; when one fails, stop the others before the error goes on.
+
+    A bare ``gather`` leaves the others running: a reference check finishing after the feed
+    was refused (a revoked desk) would mark the run good again and hide the refusal."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 class _Session:
@@ -379,12 +401,29 @@ class _Session:
             return _Outcome("stop", failure=classify_response(resp))
         return _Outcome("transient", failure=classify_response(resp))
 
+    def start_size(self) -> int:
+        """The batch size to start with: where the last run's adaptation left it (a daily sync
+        would otherwise start again at 25 and pay 4-5 batches, acks and round trips for ~300
+        events; issue 19 §4), else the configured start."""
+        try:
+            remembered = int(self.desk.setting(S_BATCH_SIZE, "0") or 0)
+        except ValueError:
+            remembered = 0
+        size = remembered if remembered > 0 else self.opt.start_batch
+        return max(1, min(size, self.opt.max_batch))
+
+    def remember_size(self, size: int) -> None:
+        if str(size) != (self.desk.setting(S_BATCH_SIZE, "") or ""):
+            self.desk.set_setting(S_BATCH_SIZE, str(size))
+
     async def upload(self) -> None:
         acked = self.acked()
         next_seq = acked + 1
         last = self.last_seq()
-        size = max(1, self.opt.start_batch)
+        size = self.start_size()
+        adapted = False
         inflight: deque[tuple[Envelope, asyncio.Task[_Outcome]]] = deque()
+        planned: dict[int, int] = {}  # first seq of a batch -> the size it was cut at
         acked_this_run = False
 
         def on_ack(value: int) -> None:
@@ -411,6 +450,7 @@ class _Session:
                     sent = asyncio.Event()
                     task = asyncio.create_task(self.post_batch(env, body, sent))
                     inflight.append((env, task))
+                    planned[first] = size
                     next_seq = end + 1
                     # The next batch starts only once this body is on the wire, so on one
                     # bottleneck link the server receives the batches in order.
@@ -424,7 +464,11 @@ class _Session:
                     on_ack(outcome.ack.acked_seq)
                     self.report.batches += 1
                     self.failures = 0
-                    size = min(size * 2, self.opt.max_batch)
+                    # Grow only when the link carried a full batch of this size: a short tail
+                    # batch says nothing about the next run's first one.
+                    if env.count >= planned.get(env.first_seq, size):
+                        size = min(size * 2, self.opt.max_batch)
+                    adapted = True
                     continue
                 await drain()
                 if outcome.kind == "gap":
@@ -450,6 +494,7 @@ class _Session:
                     if outcome.timeout:
                         self.report.timeouts += 1
                         size = max(1, size // 2)
+                        adapted = True
                     await self.backoff()
                     self.report.fail(None)
                 next_seq = acked + 1
@@ -459,6 +504,8 @@ class _Session:
                 task.cancel()
             await asyncio.gather(*(task for _env, task in inflight), return_exceptions=True)
             self.report.acked_seq = acked
+            if adapted:
+                self.remember_size(size)
 
     # ---------------------------------------------------------------- download
 
@@ -668,7 +715,12 @@ async def _run_sync_locked(
         max_connections=max(2, opt.window), max_keepalive_connections=max(2, opt.window)
     )
     # Short headers: they are paid on every request over links of a few kB/s.
-    headers = {"User-Agent": "onestop", "Accept-Encoding": "gzip", "Accept": "*/*"}
+    headers = {
+        "User-Agent": "onestop",
+        "Accept-Encoding": "gzip",
+        "Accept": "*/*",
+        version.HEADER: str(version.PROTOCOL),  # the server's gate (wire/version.py)
+    }
     async with httpx.AsyncClient(
         transport=transport, timeout=timeout, limits=limits, headers=headers
     ) as client:
@@ -677,14 +729,21 @@ async def _run_sync_locked(
         try:
             if opt.upload:
                 await session.upload()
-            if opt.download:
-                await session.download()
-                # resend: the server lost events it had acked; or the download flagged a
-                # conflict (services/conflicts.py), an event of ours the other desk needs.
-                if opt.upload and (session.resend or session.last_seq() > session.acked()):
-                    await session.upload()
-            if opt.reference:
-                await session.reference()
+            # Download and reference data side by side: one round trip less per sync on a
+            # 300 ms link (the reference check is a 304 on most days). Never beside the upload:
+            # the feed carries the server's acked position, which must not race our acks.
+            await _side_by_side(
+                *([session.download()] if opt.download else []),
+                *([session.reference()] if opt.reference else []),
+            )
+            # resend: the server lost events it had acked; or the download flagged a
+            # conflict (services/conflicts.py), an event of ours the other desk needs.
+            if (
+                opt.download
+                and opt.upload
+                and (session.resend or session.last_seq() > session.acked())
+            ):
+                await session.upload()
             # The files lane: last, and only behind a good events lane (events first, always).
             if files and opt.upload and report.error is None:
                 await upload_files(session, files_progress)

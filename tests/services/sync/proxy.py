@@ -18,6 +18,8 @@ portal             answer a captive-portal style HTTP 200 HTML page without forw
 restart            forward it, kill -9 the server right away, start it again, close the client
 slow               forward it (the server commits), hold the answer ``seconds``, then relay it
                    (a slow server or link: a client with a shorter timeout gives up first)
+delay              hold the request ``seconds`` before forwarding it, while other connections
+                   go on (a batch overtaken by the next one: a slower path, a slower worker)
 =================  ===========================================================================
 
 ``throttle(bytes_per_s, rtt_s)`` emulates a thin link shared by all connections: each
@@ -213,6 +215,8 @@ class FaultProxy:
                 if kind == "portal":
                     await self._write(cwriter, _response(200, PORTAL_PAGE, b"text/html"), up=False)
                     continue
+                if kind == "delay" and fault is not None:
+                    await asyncio.sleep(fault.seconds)
                 if kind == "reorder":
                     held = asyncio.Event()
                     self._held = held
