@@ -25,7 +25,7 @@ import click
 from onestop.config import ConfigError, Settings, load_settings
 from onestop.domain.cccd import CccdError
 from onestop.domain.clock import vn_now
-from onestop.domain.text import datetime_vi
+from onestop.domain.text import datetime_text
 from onestop.i18n import get_language, set_language, t
 from onestop.paths import has_keyring
 from onestop.services.base import DeskError, IntakeError
@@ -398,7 +398,7 @@ def parse_day(value: str, what: str) -> date:
 
 
 def fmt_due(dt: datetime | None) -> str:
-    return datetime_vi(dt) if dt else t("Không có ngày hẹn trả cụ thể theo quy định")
+    return datetime_text(dt) if dt else t("Không có ngày hẹn trả cụ thể theo quy định")
 
 
 NEW_PASSWORD_ENV = "ONESTOP_NEW_PASSWORD"
@@ -514,6 +514,8 @@ def _click_messages() -> dict[str, str]:
         "directory": t("Thư mục"),
         "path": t("Đường dẫn"),
         "Aborted!": t("Đã hủy."),
+        "Show this message and exit.": t("Hiện hướng dẫn này rồi thoát."),
+        "Show the version and exit.": t("Hiện số phiên bản rồi thoát."),
         "Error: The two entered values do not match.": t("Lỗi: hai lần nhập không khớp nhau."),
         "Error: invalid input": t("Lỗi: giá trị nhập không hợp lệ"),
         "Repeat for confirmation": t("Nhập lại để xác nhận"),
@@ -550,6 +552,14 @@ def install_click_translations() -> None:
             module.ngettext = _click_ngettext  # type: ignore[attr-defined]
 
 
+def translate_version_help(command: click.Command) -> None:
+    """``--version``'s help was written by click when the root group was decorated, before the
+    translations were installed and the language chosen: say it again in the desk's language."""
+    for param in command.params:
+        if isinstance(param, click.Option) and "--version" in param.opts:
+            param.help = _click_gettext("Show the version and exit.")
+
+
 def adopt_configured_language() -> None:
     """Take the language from the settings before click parses anything, so a usage error is
     already in it. A broken configuration is reported later by the command itself."""
@@ -569,7 +579,7 @@ def error_log_path() -> Path:
 
     from onestop.config import APP_NAME
 
-    return user_data_path(APP_NAME) / "logs" / "errors.log"
+    return user_data_path(APP_NAME, appauthor=False) / "logs" / "errors.log"
 
 
 def _write_error_log(exc: BaseException, command: str) -> Path:
@@ -582,7 +592,8 @@ def _write_error_log(exc: BaseException, command: str) -> Path:
         pass
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as f:
-        os.fchmod(f.fileno(), 0o600)
+        if os.name == "posix":  # Windows: the profile folder's ACL (store/engine.py)
+            os.fchmod(f.fileno(), 0o600)
         f.write(f"--- {datetime.now().isoformat(timespec='seconds')} onestop {command}\n")
         f.write("".join(traceback.format_exception(exc)))
     return path

@@ -368,6 +368,11 @@ def offline_limits(db: Path | None, warn_days: int, block_days: int) -> None:
     default=None,
     help="Cho phép nộp phí nhiều lần (khi quy định của tỉnh cho phép).",
 )
+@click.option(
+    "--receipt-paper",
+    type=click.Choice(["a4", "80mm"]),
+    help="Khổ giấy in biên nhận: a4, hoặc 80mm cho máy in nhiệt.",
+)
 @json_option
 @guard
 def slip_settings(
@@ -375,15 +380,22 @@ def slip_settings(
     contact_phone: str | None,
     head_of_unit: str | None,
     partial_payments: bool | None,
+    receipt_paper: str | None,
     as_json: bool,
 ) -> None:
     """Xem hoặc đặt thông tin in trên phiếu của quầy (quản trị viên đặt)."""
-    from onestop.services.desk import S_CONTACT_PHONE, S_HEAD_OF_UNIT, S_PARTIAL_PAYMENTS
+    from onestop.services.desk import (
+        S_CONTACT_PHONE,
+        S_HEAD_OF_UNIT,
+        S_PARTIAL_PAYMENTS,
+        S_RECEIPT_PAPER,
+    )
 
     changes = {
         S_CONTACT_PHONE: contact_phone,
         S_HEAD_OF_UNIT: head_of_unit,
         S_PARTIAL_PAYMENTS: None if partial_payments is None else str(int(partial_payments)),
+        S_RECEIPT_PAPER: receipt_paper,
     }
     with open_desk(db) as desk:
         for key, value in changes.items():
@@ -393,6 +405,7 @@ def slip_settings(
             "contact_phone": desk.setting(S_CONTACT_PHONE, ""),
             "head_of_unit": desk.setting(S_HEAD_OF_UNIT, ""),
             "partial_payments": desk.setting(S_PARTIAL_PAYMENTS, "0") == "1",
+            "receipt_paper": desk.setting(S_RECEIPT_PAPER, "a4"),
         }
     if as_json:
         emit(shown)
@@ -401,3 +414,4 @@ def slip_settings(
     click.echo(t("Điện thoại liên hệ: {v}", v=shown["contact_phone"] or dash))
     click.echo(t("Thủ trưởng đơn vị: {v}", v=shown["head_of_unit"] or dash))
     click.echo(t("Nộp phí nhiều lần: {v}", v=t("có") if shown["partial_payments"] else t("không")))
+    click.echo(t("Khổ giấy biên nhận: {v}", v=shown["receipt_paper"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -33,15 +33,31 @@ from onestop.domain.events import SYSTEM_KINDS, EventKind
 from onestop.domain.fields import escape_display
 from onestop.domain.lifecycle import Channel, Status, action_label, status_label
 from onestop.domain.payments import PaymentMethod
-from onestop.domain.text import datetime_vi, format_vnd
+from onestop.domain.roles import ACTION_ROLES, ROLE_LABELS, TWO_PERSON_ACTIONS, Role
+from onestop.domain.text import datetime_text, format_vnd
 from onestop.i18n import t
-from onestop.services.desk import (
-    Applicant,
-    IntakeForm,
-    event_json,
-    state_json,
-)
 from onestop.store.queries import DossierFilter
+
+if TYPE_CHECKING:
+    from onestop.domain.events import Event
+    from onestop.domain.lifecycle import DossierState
+    from onestop.services.desk import IntakeForm
+
+# ``onestop.services.desk`` (and with it SQLAlchemy, ~0.4 s) is imported inside the commands
+# that open a desk: ``check-id`` and ``--help`` touch no database and must not pay for it
+# (tests/cli/test_import_weight.py).
+
+
+def state_json(state: DossierState) -> dict[str, Any]:
+    from onestop.services.desk import state_json as as_json
+
+    return as_json(state)
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    from onestop.services.desk import event_json as as_json
+
+    return as_json(event)
 
 
 @click.command()
@@ -61,13 +77,13 @@ def due(db: Path | None, procedure: str, received: str, as_json: bool) -> None:
                 "procedure": proc.code,
                 "version": proc.version,
                 "name": proc.name,
-                "time_limit": proc.limit.describe_vi(),
+                "time_limit": proc.time_text(),
                 "received": at.isoformat(sep=" ", timespec="minutes"),
                 "due": due_at.isoformat(sep=" ", timespec="minutes") if due_at else None,
             }
         )
     else:
-        click.echo(f"{proc.code} {proc.name} — {proc.limit.describe_vi()}")
+        click.echo(f"{proc.code} {proc.name} — {proc.time_text()}")
         click.echo(t("Hẹn trả: {due}", due=fmt_due(due_at)))
 
 
@@ -111,10 +127,10 @@ def check_id(number: str, birth_year: int | None, sex: str | None, as_json: bool
         )
 
 
-def _intake_options(f: F) -> F:
+def _intake_options(f: F, *, required: bool = True) -> F:
     opts = [
-        click.option("--procedure", required=True, help="Mã thủ tục, ví dụ 2.001035."),
-        click.option("--name", required=True, help="Họ tên người nộp hồ sơ."),
+        click.option("--procedure", required=required, help="Mã thủ tục, ví dụ 2.001035."),
+        click.option("--name", required=required, help="Họ tên người nộp hồ sơ."),
         click.option("--phone", default="", help="Số điện thoại."),
         click.option("--address", default="", help="Địa chỉ."),
         click.option("--email", default="", help="Email."),
@@ -148,6 +164,8 @@ def _form(
     received: str | None,
     note: str,
 ) -> IntakeForm:
+    from onestop.services.desk import Applicant, IntakeForm
+
     return IntakeForm(
         procedure_code=procedure,
         applicant=Applicant(
@@ -161,8 +179,8 @@ def _form(
 
 @click.command()
 @db_option
-@_intake_options
-@click.option("--id", "id_number", required=True, help="Số định danh cá nhân (CCCD 12 số).")
+@lambda f: _intake_options(f, required=False)
+@click.option("--id", "id_number", default=None, help="Số định danh cá nhân (CCCD 12 số).")
 @click.option(
     "--fee",
     type=MONEY,
@@ -177,13 +195,33 @@ def _form(
     default=None,
     help="Ngày hẹn trả «YYYY-MM-DD HH:MM», chỉ cho thủ tục không có thời hạn cụ thể.",
 )
+@click.option(
+    "--from-csv",
+    "from_csv",
+    default=None,
+    metavar="FILE",
+    help="Tiếp nhận hàng loạt từ tệp CSV (UTF-8, dòng đầu là tên cột; «-»: đầu vào chuẩn).",
+)
+@click.option(
+    "--from-jsonl",
+    "from_jsonl",
+    default=None,
+    metavar="FILE",
+    help="Tiếp nhận hàng loạt từ tệp JSON lines, mỗi dòng một hồ sơ («-»: đầu vào chuẩn).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Hàng loạt: ghi các dòng bị từ chối (kèm lý do) vào tệp CSV này để sửa rồi nạp lại.",
+)
 @json_option
 @guard
 def receive(
     db: Path | None,
-    procedure: str,
-    name: str,
-    id_number: str,
+    procedure: str | None,
+    name: str | None,
+    id_number: str | None,
     phone: str,
     address: str,
     email: str,
@@ -193,9 +231,48 @@ def receive(
     fee: int | None,
     paid: bool,
     due_override: str | None,
+    from_csv: str | None,
+    from_jsonl: str | None,
+    rejects: Path | None,
     as_json: bool,
 ) -> None:
-    """Tiếp nhận một hồ sơ; in mã hồ sơ và thời điểm hẹn trả."""
+    """Tiếp nhận một hồ sơ; in mã hồ sơ và thời điểm hẹn trả.
+
+    \b
+    Ví dụ: onestop receive --procedure 2.000884 --name "Nguyễn Văn An" --id 001203004567
+           --phone 0912345678 --paid
+
+    Hàng loạt (đăng nhập một lần, mỗi dòng kiểm tra như một lần tiếp nhận; dòng bị từ chối
+    được báo số dòng và lý do, các dòng khác vẫn được tiếp nhận; mã thoát 1 nếu có dòng bị từ
+    chối): --from-csv FILE hoặc --from-jsonl FILE. Cột (tên như các tùy chọn): procedure,
+    name, id bắt buộc; phone, address, email, channel, received, note, fee, paid (1/0) tùy ý.
+
+    \b
+    Ví dụ tệp CSV:
+      procedure,name,id,phone,paid
+      2.000884,Nguyễn Văn An,001203004567,0912345678,1
+      2.001035,"Lò Thị Mai, bản Na",038199012345,,0
+    Ví dụ: onestop receive --from-csv hoso.csv --rejects loi.csv
+    """
+    if from_csv is not None or from_jsonl is not None:
+        from onestop.cli.receive_batch import open_source, receive_batch
+
+        if from_csv is not None and from_jsonl is not None:
+            raise click.UsageError(t("Chỉ dùng một trong --from-csv và --from-jsonl."))
+        with open_source(from_csv or from_jsonl or "-") as source:
+            receive_batch(
+                db, source, "csv" if from_csv else "jsonl", rejects, as_json, make_form=_form
+            )
+        return
+    # Required unless --from-csv/--from-jsonl: click's own message for the first one missing.
+    given = {"procedure": procedure, "name": name, "id_number": id_number}
+    missing = next((k for k, v in given.items() if v is None), None)
+    if missing is not None:
+        ctx = click.get_current_context()
+        raise click.MissingParameter(
+            ctx=ctx, param=next(p for p in ctx.command.params if p.name == missing)
+        )
+    assert procedure is not None and name is not None and id_number is not None
     form = _form(procedure, name, id_number, phone, address, email, channel, received, note)
     form.fee_vnd = fee
     form.fee_paid_now = paid
@@ -282,7 +359,7 @@ def dossier_show(db: Path | None, code: str, as_json: bool) -> None:
         f"  {t('Người nộp')}: {esc(state.applicant_name)} · {esc(state.applicant_id)}"
         f" · {esc(state.applicant_phone)}"
     )
-    click.echo(f"  {t('Tiếp nhận')}: {datetime_vi(state.received_at)}")
+    click.echo(f"  {t('Tiếp nhận')}: {datetime_text(state.received_at)}")
     click.echo(f"  {t('Hẹn trả')}: {fmt_due(state.due_at)}")
     if state.due_at and state.clock_running and state.due_at < now:
         click.echo(f"  {t('QUÁ HẠN')}")
@@ -363,14 +440,39 @@ def dossier_list(
         click.echo(t("Còn nữa: thêm --after {c}", c=page.next_cursor))
 
 
-@click.command()
+ACT_ACTIONS = tuple(k for k in EventKind if k != EventKind.RECEIVE and k not in SYSTEM_KINDS)
+
+
+def act_help() -> str:
+    """``act --help``: the actions and who may take each, written from ``domain/roles`` so the
+    help can never promise an action the desk then refuses for the person's role."""
+    width = max(len(k.value) for k in ACT_ACTIONS) + 2
+    lines = [
+        "Thực hiện một bước xử lý hồ sơ.",
+        "",
+        "\b",
+        "ACTION — vai trò được thực hiện:",
+    ]
+    for kind in ACT_ACTIONS:
+        roles = sorted(ACTION_ROLES.get(kind, frozenset()), key=list(Role).index)
+        who = ", ".join(ROLE_LABELS[r] for r in roles) or "không ai (việc của hệ thống)"
+        if kind in TWO_PERSON_ACTIONS:
+            who += " (không phải người đã tiếp nhận hồ sơ)"
+        lines.append(f"  {kind.value:<{width}}{who}")
+    lines += [
+        "",
+        "\b",
+        'Ví dụ: onestop act 000.00.14.H56-260205-010001 forward --to "Công chức Tư pháp - Hộ tịch"',
+    ]
+    return "\n".join(lines)
+
+
+@click.command(help=act_help())
 @db_option
 @click.argument("code")
 @click.argument(
     "action",
-    type=click.Choice(
-        [k.value for k in EventKind if k != EventKind.RECEIVE and k not in SYSTEM_KINDS]
-    ),
+    type=click.Choice([k.value for k in ACT_ACTIONS]),
     metavar="ACTION",
 )
 @click.option("--note", default="", help="Ghi chú.")
@@ -424,14 +526,7 @@ def act(
     satisfaction: int | None,
     as_json: bool,
 ) -> None:
-    """Thực hiện một bước xử lý hồ sơ.
-
-    \b
-    ACTION: forward, start, request_supplement, record_supplement,
-    request_payment, record_payment, resolve, mark_ready, return_result,
-    withdraw, extend, refuse, evaluate.
-    Ví dụ: onestop act 000.00.14.H56-260205-010001 forward --to "Công chức Tư pháp - Hộ tịch"
-    """
+    # The help text is act_help(): generated from the role table.
     params: dict[str, Any] = {}
     for key, value in (
         ("to", to),

@@ -29,7 +29,7 @@ from onestop.crypto.trust import (
 )
 from onestop.domain.clock import VN_TZ
 from onestop.domain.roles import Permission
-from onestop.domain.text import datetime_vi
+from onestop.domain.text import datetime_text
 from onestop.i18n import t
 from onestop.paths import write_atomically
 from onestop.services import keys as keys_svc
@@ -41,7 +41,7 @@ passphrase_option = passphrase_file_option(
 
 
 def _epoch_local(epoch: int) -> str:
-    return datetime_vi(datetime.fromtimestamp(epoch, VN_TZ).replace(tzinfo=None))
+    return datetime_text(datetime.fromtimestamp(epoch, VN_TZ).replace(tzinfo=None))
 
 
 @click.group("keys")

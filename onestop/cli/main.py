@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.utils import _make_default_short_help as _short_help
 
 from onestop import __version__
 from onestop.cli._common import (
     USER_META,
     Refused,
+    _click_gettext,
     adopt_configured_language,
     check_desk_file,
     count,
@@ -33,8 +35,10 @@ from onestop.cli._common import (
     open_desk,
     passes_through,
     settings_or_exit,
+    translate_version_help,
     unexpected,
 )
+from onestop.cli.short_help import DESK_SHORT_HELP, SHORT_HELP
 from onestop.i18n import t
 
 
@@ -42,9 +46,44 @@ class LazyGroup(click.Group):
     """A group whose sub-commands live in other modules, imported only when one of them runs
     (or ``--help`` lists them): the desk's start must not wait for the whole CLI's imports."""
 
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        lazy: dict[str, str] | None = None,
+        summaries: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})  # command name -> "module:attribute"
+        # command name -> its one-line help (cli/short_help.py), so --help imports nothing
+        self.summaries = dict(summaries or {})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's own listing, except that a lazy command not yet loaded is described from
+        ``summaries`` instead of importing its module (every module: ~0.6 s for --help).
+        A command missing from the table is imported and asked, as click does."""
+        rows: list[tuple[str, click.Command | str]] = []
+        for name in self.list_commands(ctx):
+            if name not in self.commands and name in self.summaries:
+                rows.append((name, self.summaries[name]))
+                continue
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd))
+        if not rows:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+        listing = [
+            (
+                name,
+                _short_help(about, limit)
+                if isinstance(about, str)
+                else about.get_short_help_str(limit),
+            )
+            for name, about in rows
+        ]
+        with formatter.section(_click_gettext("Commands")):
+            formatter.write_dl(listing)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
@@ -70,6 +109,7 @@ class DefaultGroup(LazyGroup):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         install_click_translations()
         adopt_configured_language()
+        translate_version_help(self)
         return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -109,9 +149,10 @@ COMMANDS = {
     **_lazy("onestop.cli.server", "serve", "server"),
     **_lazy("onestop.cli.sync", "enroll", "sync"),
     **_lazy("onestop.cli.conflicts", "conflicts"),
+    **_lazy("onestop.cli.pdfsign", "verify-pdf", "sign-pdf", "signer"),
     **_lazy(
         "onestop.cli.files",
-        *("attach", "files", "file-get", "scan", "scanners", "separator", "hotfolder"),
+        *("attach", "detach", "files", "file-get", "scan", "scanners", "separator", "hotfolder"),
     ),
 }
 DESK_COMMANDS = {
@@ -123,6 +164,7 @@ DESK_COMMANDS = {
 @click.group(
     cls=DefaultGroup,
     lazy=COMMANDS,
+    summaries=SHORT_HELP,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="onestop")
@@ -147,7 +189,12 @@ def main(ctx: click.Context, user: str | None) -> None:
     ctx.meta[USER_META] = user
 
 
-@main.group(cls=LazyGroup, lazy=DESK_COMMANDS, invoke_without_command=True)
+@main.group(
+    cls=LazyGroup,
+    lazy=DESK_COMMANDS,
+    summaries=DESK_SHORT_HELP,
+    invoke_without_command=True,
+)
 @db_option
 @click.option(
     "--web", is_flag=True, help="Mở quầy trong trình duyệt (localhost) bằng textual-serve."
@@ -163,8 +210,10 @@ def desk(ctx: click.Context, db: Path | None, web: bool, port: int, as_json: boo
     if ctx.invoked_subcommand is not None:
         return  # «onestop desk status»: the group's callback runs first; nothing to open
     settings = settings_or_exit(db)
-    if as_json or not sys.stdout.isatty():
+    if as_json or (not web and not sys.stdout.isatty()):
         # Without a terminal (scripts, CI) print today's dashboard counts instead of the TUI.
+        # Not with --web: the browser desk needs no terminal, and runs under a service
+        # manager or nohup with its output in a file.
         with open_desk(db) as d:
             c = d.counts()
             out = {**c.__dict__, "outbox": d.outbox_size(), "desk": d.identity.desk_id}

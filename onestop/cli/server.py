@@ -22,13 +22,20 @@ from onestop.i18n import t
 @click.command()
 @_url_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Địa chỉ lắng nghe.")
-@click.option("--port", type=count(1, 65535), default=8080, show_default=True)
+@click.option(
+    "--port",
+    type=count(1, 65535),
+    default=8080,
+    show_default=True,
+    help="Cổng lắng nghe (HTTP; đặt sau một proxy HTTPS khi mở ra mạng).",
+)
 @click.option("--workers", type=count(1, 64), default=1, show_default=True, help="Số tiến trình.")
 @click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="warning",
     show_default=True,
+    help="Mức ghi nhật ký của máy chủ: critical (ít nhất) … debug (nhiều nhất).",
 )
 @click.option(
     "--header-timeout",
@@ -72,14 +79,23 @@ def serve(
     """Chạy máy chủ tỉnh (HTTP API đồng bộ). Không trạng thái: chạy nhiều tiến trình được.
 
     Mỗi tiến trình con tự dừng khi tiến trình chính chết (không còn tiến trình mồ côi giữ cổng).
+
+    \b
+    Ví dụ: onestop serve --database-url postgresql://onestop@/onestop --workers 4 --port 8080
     """
     url = database_url or _server("db").default_database_url()
     db = _server_db(url)  # migrate once here, before the workers race for it
     label = _server("admin").describe(db)
     keys = _server("keys")
     try:
-        keys.server_signer(db)  # a missing or wrong key passphrase: say so before any worker
+        signer = keys.server_signer(db)  # a missing or wrong key passphrase: say so first
     except keys.ServerKeyError as e:
+        db.close()
+        raise Refused(str(e)) from e
+    try:
+        # A wrong chunk-store setting (S3 bucket, endpoint): said here, not at the first upload.
+        store = _server("files").check_store(db, signer)
+    except _server("files").StoreConfigError as e:
         raise Refused(str(e)) from e
     finally:
         db.close()
@@ -94,6 +110,7 @@ def serve(
         ),
         err=True,
     )
+    click.echo(t("Kho tệp số hóa: {store}", store=store), err=True)
     run = _server("run")
     limits = run.Limits(
         header_timeout=header_timeout,
@@ -251,3 +268,14 @@ def desks(database_url: str | None, as_json: bool) -> None:
         ahead = r.get("events_ahead", 0)
         note = t("  ({n} sự kiện có giờ vượt trước giờ máy chủ)", n=ahead) if ahead else ""
         click.echo(f"{r['desk_id']}  {r['status']:8}  {r['acked_seq']:>8}  {r['desk_name']}{note}")
+
+
+# Replacing a lost or broken desk (cli/replace.py): province-side commands of the same group.
+def _add_replacement_commands() -> None:
+    from onestop.cli.replace import export_snapshot, replace_desk
+
+    server.add_command(replace_desk)
+    server.add_command(export_snapshot)
+
+
+_add_replacement_commands()

@@ -41,8 +41,8 @@ from onestop.cli._common import (
     open_desk,
     read_passphrase,
 )
-from onestop.config import load_settings
-from onestop.i18n import t
+from onestop.config import SYNC_INTERVAL_DEFAULT_S, load_settings
+from onestop.i18n import t, tn
 from onestop.services import setting_keys
 from onestop.services.desk import DeskError
 from onestop.services.sync import bundles
@@ -86,11 +86,50 @@ def _server_db(url: str | None) -> Any:
 
 @click.command()
 @db_option
-@click.option("--server", "server_url", required=True, help="Địa chỉ máy chủ tỉnh.")
-@click.option("--code", required=True, help="Mã đăng ký do tỉnh cấp.")
+@click.option("--server", "server_url", default=None, help="Địa chỉ máy chủ tỉnh.")
+@click.option("--code", default=None, help="Mã đăng ký do tỉnh cấp.")
+@click.option(
+    "--replace",
+    "replaces",
+    default=None,
+    metavar="DESK",
+    help="Thay quầy bị mất/hỏng (ví dụ 16279-01, mã do «onestop server replace-desk» cấp): "
+    "đăng ký rồi tải toàn bộ hồ sơ của xã; chạy lại để tải tiếp khi bị ngắt.",
+)
+@click.option(
+    "--from",
+    "from_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Với --replace: nhập hồ sơ từ tệp tỉnh xuất («onestop server export-snapshot») "
+    "thay vì tải qua mạng.",
+)
 @json_option
-def enroll(db: Path | None, server_url: str, code: str, as_json: bool) -> None:
-    """Đăng ký quầy với máy chủ tỉnh (tạo khóa ký nếu chưa có)."""
+def enroll(
+    db: Path | None,
+    server_url: str | None,
+    code: str | None,
+    replaces: str | None,
+    from_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Đăng ký quầy với máy chủ tỉnh (tạo khóa ký nếu chưa có).
+
+    \b
+    Ví dụ (mã do tỉnh in bằng «onestop server enroll-code»):
+    onestop enroll --server https://motcua.tinh.gov.vn --code 7KQ2-M9XD-4HTA-P3WC
+    Quầy thay thế (mã do «onestop server replace-desk 16279-01» cấp):
+    onestop enroll --replace 16279-01 --server https://motcua.tinh.gov.vn --code …
+    """
+    if replaces is not None:
+        from onestop.cli.replace import enroll_replacement
+
+        enroll_replacement(db, replaces, server_url, code, from_file, as_json)
+        return
+    if from_file is not None:
+        raise click.UsageError(t("--from chỉ dùng cùng --replace."))
+    if not server_url or not code:
+        raise click.UsageError(t("Cần --server và --code (mã đăng ký do tỉnh cấp)."))
     with open_desk(db) as desk:
         try:
             result = sync_enroll.enroll(
@@ -136,7 +175,7 @@ def _print_report(report: Any, as_json: bool) -> None:
             err=True,
         )
     if report.outbox:
-        click.echo(t("Còn {n} sự kiện chưa gửi.", n=report.outbox))
+        click.echo(tn("Còn {n} sự kiện chưa gửi.", report.outbox))
     if report.error:
         # One sentence from services/sync/base.py (what happened, what to do); never a class
         # name or a bare status code.
@@ -157,9 +196,10 @@ def _print_report(report: Any, as_json: bool) -> None:
 @click.option(
     "--interval",
     type=count(5, 24 * 3600),
-    default=300,
+    default=SYNC_INTERVAL_DEFAULT_S,
     show_default=True,
-    help="Giây giữa hai lần đồng bộ (khi không có --once).",
+    help="Giây giữa hai lần đồng bộ (khi không có --once); mặc định bằng cài đặt "
+    "sync_interval của quầy.",
 )
 @json_option
 @click.pass_context
@@ -219,17 +259,36 @@ def sync_export(
             # A field laptop that never met the server may have no key yet: make one.
             fresh = not sync_enroll.key_path(desk.store.path).exists()
             signer = sync_enroll.desk_signer(desk, _passphrase(confirm=fresh), create=True)
-            path = bundles.export_bundle(
+            done = bundles.export_bundle_files(
                 desk, to_dir, signer=signer, from_seq=1 if everything else None
             )
         except DeskError as e:
             raise Refused(str(e)) from e
+    path = done.path if done is not None else None
     if as_json:
-        emit({"file": str(path) if path else None})
-    elif path is None:
+        emit(
+            {
+                "file": str(path) if path else None,
+                "files": done.files if done else 0,
+                "file_bytes": done.file_bytes if done else 0,
+                "left_out": list(done.left_out) if done else [],
+            }
+        )
+    elif done is None:
         click.echo(t("Không có sự kiện nào cần xuất."))
     else:
-        click.echo(str(path))
+        click.echo(str(done.path))
+        if done.files:
+            click.echo(
+                t(
+                    "Kèm {n} tệp số hóa ({kb} KB).",
+                    n=done.files,
+                    kb=(done.file_bytes + 1023) // 1024,
+                ),
+                err=True,
+            )
+        for why in done.left_out:
+            click.echo(t("Chưa kèm: {why}", why=why), err=True)
 
 
 @sync.command("import")
@@ -255,7 +314,12 @@ def sync_import(
             raise Refused(str(e)) from e
         finally:
             sdb.close()
-        data = {"desk": out.desk, "added": out.inserted, "acked_seq": out.acked_seq}
+        data = {
+            "desk": out.desk,
+            "added": out.inserted,
+            "acked_seq": out.acked_seq,
+            "files": out.files,
+        }
     else:
         with open_desk(db or ctx.obj.get("db")) as desk:
             try:
@@ -264,7 +328,12 @@ def sync_import(
                 )
             except DeskError as e:
                 raise Refused(str(e)) from e
-        data = {"desk": res.desk, "added": res.added, "acked_seq": res.last_seq}
+        data = {
+            "desk": res.desk,
+            "added": res.added,
+            "acked_seq": res.last_seq,
+            "files": res.files,
+        }
     if as_json:
         emit(data)
     else:
@@ -276,3 +345,5 @@ def sync_import(
                 s=data["acked_seq"],
             )
         )
+        if data["files"]:
+            click.echo(t("Đã nhận và kiểm tra {n} tệp số hóa kèm theo.", n=data["files"]))

@@ -43,8 +43,9 @@ def decode_cbor_strict(data: bytes, *, max_depth: int = 16) -> Any:
         )
         value = decoder.decode()
     except Exception as exc:  # noqa: BLE001 - see docstring: every decoder failure is malformed input
+        # The decoder's class name means nothing to a clerk; the cause stays chained.
         raise MalformedError(
-            t("Dữ liệu CBOR không hợp lệ ({error}).", error=type(exc).__name__)
+            t("Dữ liệu CBOR không hợp lệ (hỏng hoặc không đúng định dạng).")
         ) from exc
     if stream.tell() != len(raw):
         raise MalformedError(t("Có dữ liệu thừa sau cấu trúc CBOR."))

@@ -62,11 +62,15 @@ from onestop.server.ingest import (
     signed_state,
 )
 from onestop.server.keys import server_signer
+from onestop.server.protocol import ProtocolGate
 from onestop.server.reference import changed_since, seed
+from onestop.server.replace import mount as mount_replacement
+from onestop.server.web import files_page
 from onestop.server.web import mount as mount_web
 from onestop.server.web.ratelimit import RateLimiter
 from onestop.server.web.routes import current_staff
 from onestop.server.web.staff import Staff
+from onestop.wire import version
 from onestop.wire.base import API, CBOR_MEDIA, MAX_WIRE_BYTES, WireError, b64e, now_epoch
 from onestop.wire.chunks import (
     CHUNK_PATH,
@@ -236,6 +240,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
             "kid": ctx.signer.kid.hex(),
             "database": db.dialect,
             "dict_ids": sorted(dictionaries()),
+            "protocol": version.PROTOCOL,
         }
 
     enroll_failures = RateLimiter(rate=ENROLL_FAILURE_RATE[0], burst=ENROLL_FAILURE_RATE[1])
@@ -391,6 +396,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         )
         return _cbor(ack)
 
+    # ---- a replacement desk brings the commune's history down (server/replace.py)
+    mount_replacement(app, db, signer, lambda request: _authenticate(ctx, request))
+
     # ---- province staff: a dossier's files (the citizen page never shows files)
 
     @app.get("/api/v1/province/dossiers/{code}/files", include_in_schema=False)
@@ -426,7 +434,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     # The citizen receipt page, the province dashboard and their JSON API (server/web/),
     # plus security headers, gzip and body limits on every web response.
-    mount_web(app, db)
+    web = mount_web(app, db)
+    # A dossier's digitised papers for province staff (a page of its own: server/web/files_page.py).
+    files_page.mount(app, web, chunk_store)
+    # Outermost: a desk of an incompatible protocol is refused before anything else runs.
+    app.add_middleware(ProtocolGate)
     return app
 
 

@@ -93,7 +93,9 @@ from onestop.store.models import (
     Unit,
 )
 from onestop.store.queries import Counts, DossierFilter, Page
+from onestop.store.replay import replay_after_update
 from onestop.store.repo_dossiers import (
+    count_dossiers,
     dashboard_counts,
     get_dossier,
     list_dossiers,
@@ -178,6 +180,10 @@ S_CONTACT_PHONE = "contact_phone"
 S_HEAD_OF_UNIT = "head_of_unit"
 # "1": the province's rules allow paying a fee in several instalments (domain/payments.py).
 S_PARTIAL_PAYMENTS = "partial_payments"
+# The receipt's paper at this counter: "a4" (default) or "80mm" (a thermal roll printer,
+# forms/thermal.py). A desk setting, so a restored or replacement desk keeps it.
+S_RECEIPT_PAPER = "receipt_paper"
+RECEIPT_PAPERS = ("a4", "80mm")
 
 # Desk settings (in the database) that only an admin may change.
 ADMIN_SETTINGS = frozenset(
@@ -187,6 +193,7 @@ ADMIN_SETTINGS = frozenset(
         S_CONTACT_PHONE,
         S_HEAD_OF_UNIT,
         S_PARTIAL_PAYMENTS,
+        S_RECEIPT_PAPER,
     }
 )
 DEFAULT_IDLE_LOCK_MINUTES = 10
@@ -260,7 +267,13 @@ class Desk:
             store = Store(path, key=key)
         except StoreKeyError as e:
             raise DeskError(str(e)) from e
-        migrate.upgrade(store.write_engine)
+        try:
+            migrate.upgrade(store.write_engine)
+        except migrate.SchemaError as e:
+            store.close()
+            raise DeskError(str(e)) from e
+        # Events of a newer onestop stored by an older one: folded in now that they are known.
+        replay_after_update(store)
         return cls(store, clock=clock, actor=actor, role=role, account=account)
 
     @classmethod
@@ -366,14 +379,6 @@ class Desk:
         except RoleError as e:
             raise DeskError(str(e)) from e
 
-    def role_refusal(self, kind: EventKind) -> str | None:
-        """Why this account may not take ``kind`` (naming who may), or ``None`` if it may."""
-        try:
-            self._acting_role(kind)
-        except DeskError as e:
-            return str(e)
-        return None
-
     def require(self, permission: Permission) -> None:
         """Refuse desk administration (calendar, catalogue, users...) to non-admin accounts.
 
@@ -474,6 +479,11 @@ class Desk:
     def fields(self) -> list[str]:
         with self.store.read() as db:
             return catalogue.all_fields(db=db)
+
+    def procedure_short_names(self) -> dict[str, str]:
+        """Procedure code -> the short name the dossier list shows (catalogue ``short_vi``)."""
+        with self.store.read() as db:
+            return catalogue.short_names(db=db)
 
     def import_catalogue(self, path: Path) -> tuple[int, int]:
         self.require(Permission.CATALOGUE)
@@ -671,6 +681,16 @@ class Desk:
 
     def receive_in(self, db: Session, form: IntakeForm) -> DossierState:
         """``receive`` inside the caller's write transaction (bulk loads: demo, benchmarks)."""
+        # One unit-of-work flush per intake, at its end: every read inside is a lookup by key
+        # of a row this intake has not yet written (the code counter, the slip counters; the
+        # chain head is in the identity map), and autoflush before each cost three flushes
+        # (issue 19 §2). Flushed here, not at commit, so a bulk load's next intake sees it.
+        with db.no_autoflush:
+            state = self._receive_unflushed(db, form)
+        db.flush()
+        return state
+
+    def _receive_unflushed(self, db: Session, form: IntakeForm) -> DossierState:
         role = self._acting_role(EventKind.RECEIVE)
         preview, data = self._validate(form, refusing=False)
         note = data.pop("_note")
@@ -699,6 +719,12 @@ class Desk:
             return self.refuse_intake_in(db, form, reason)
 
     def refuse_intake_in(self, db: Session, form: IntakeForm, reason: str) -> DossierState:
+        with db.no_autoflush:  # one flush, as receive_in
+            state = self._refuse_unflushed(db, form, reason)
+        db.flush()
+        return state
+
+    def _refuse_unflushed(self, db: Session, form: IntakeForm, reason: str) -> DossierState:
         role = self._acting_role(EventKind.REFUSE)
         try:
             reason = clean_field("reason", reason)
@@ -925,6 +951,14 @@ class Desk:
                 limit=limit,
             )
 
+    def count(self, flt: DossierFilter | None = None) -> int:
+        """How many dossiers match ``flt`` in all (``page`` returns one page of them)."""
+        now = self.clock()
+        with self.store.read() as db:
+            return count_dossiers(
+                db=db, flt=flt or DossierFilter(), now=now, soon_until=self.soon_until(now)
+            )
+
     def counts(self) -> Counts:
         now = self.clock()
         with self.store.read() as db:
@@ -1065,6 +1099,10 @@ def _clean_setting(key: str, value: str) -> str:
             raise DeskError(str(e)) from e
     if key == S_PARTIAL_PAYMENTS and value not in ("0", "1"):
         raise DeskError(t("Giá trị phải là 0 (không) hoặc 1 (có)."))
+    if key == S_RECEIPT_PAPER and value not in RECEIPT_PAPERS:
+        raise DeskError(
+            t("Khổ giấy biên nhận phải là một trong: {choices}.", choices=", ".join(RECEIPT_PAPERS))
+        )
     return value
 
 

@@ -13,8 +13,6 @@ opens in a thread right after, and a key pressed meanwhile waits for it (``_afte
 
 from __future__ import annotations
 
-import shlex
-import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import events, on, work
+from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandPalette
@@ -39,6 +38,8 @@ from onestop.tui._backup import DailyBackup
 from onestop.tui._bindings import bind, translated
 from onestop.tui._session_key import SessionKey
 from onestop.tui._sync import DeskSync
+from onestop.tui._textual_i18n import DeskCommandPalette
+from onestop.tui._typing import BACKSPACE_BINDING, burst_backspace
 from onestop.tui.commands import DeskCommands
 from onestop.tui.messages import (
     DeskOpened,
@@ -60,6 +61,14 @@ if TYPE_CHECKING:
     from onestop.services.desk import Desk
 
 DEFAULT_THEME = "onestop-light"
+# The role as the top bar says it after the name of who is logged in (domain/roles.py labels
+# in full are too long for an 80-column bar that also carries the sync state).
+_ROLE_SHORT = {
+    "clerk": "Một cửa",
+    "specialist": "Chuyên viên",
+    "leader": "Lãnh đạo",
+    "admin": "Quản trị",
+}
 SYNC_REFRESH_SECONDS = 30.0
 BASE_DEPTH = 2  # Textual's blank default screen, then the dashboard
 # App actions that open a screen on the desk's data (refused on the first-run / login screens).
@@ -127,6 +136,47 @@ class OnestopApp(App[None]):
             "Lệnh",
             "Mở bảng lệnh (gõ để tìm)",
             id="app.palette",
+            show=False,
+            priority=True,
+        ),
+        # Tab moves the focus while the key is dispatched (priority), not when the focused
+        # field gets to it: a scanner types "038190012345<Tab>Nguyễn…" faster than a field
+        # handles its keys, and Textual forwards each key to whatever has the focus *then*;
+        # Tab handled by the field's own queue left the name in the CCCD field (issue 17).
+        BACKSPACE_BINDING,  # an IME's backspaces in key order (tui/_typing.py, issue 18)
+        bind(
+            "tab",
+            "burst_focus(1)",
+            "Ô tiếp theo",
+            "Sang ô tiếp theo",
+            id="app.tab",
+            show=False,
+            priority=True,
+        ),
+        bind(
+            "shift+tab",
+            "burst_focus(-1)",
+            "Ô trước",
+            "Về ô trước",
+            id="app.shift-tab",
+            show=False,
+            priority=True,
+        ),
+        bind(
+            "ctrl+o",
+            "switch_person",
+            "Đổi người",
+            "Người khác làm việc trên quầy này (kết thúc phiên của người đang dùng)",
+            id="app.switch-person",
+            show=False,
+            priority=True,
+        ),
+        bind(
+            "ctrl+l",
+            "lock",
+            "Khóa",
+            "Khóa màn hình (cần mật khẩu để mở lại)",
+            id="app.lock",
             show=False,
             priority=True,
         ),
@@ -310,6 +360,13 @@ class OnestopApp(App[None]):
     def desk_label(self) -> str:
         if self.desk is not None:
             ident = self.desk.identity
+            account = self.desk.account
+            if account is not None:
+                # Who is logged in, first: on a laptop three officials share, the bar says
+                # whose name the next action is recorded under (issue 17).
+                # Short role words: at 80 columns the sync state takes half the bar.
+                roles = ", ".join(t(_ROLE_SHORT.get(r, r)) for r in account.roles)
+                return f"{account.display_name} · {roles} · {ident.desk_name}"
         elif self.glance is not None:
             ident = self.glance.identity
         else:
@@ -412,13 +469,118 @@ class OnestopApp(App[None]):
     # ------------------------------------------------------------------ navigation
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.idle_lock.locked and action != "quit":
+        if self.idle_lock.locked and action not in ("quit", "switch_person", "burst_focus"):
             return False  # the lock screen is on top: no palette, no F-keys past it
+        if action in ("switch_person", "lock"):
+            return self.desk is not None and self.desk.account is not None
+        if action == "open_intake" and not self.may_receive():
+            return False  # F2 is not offered to a role that may not receive (issue 17)
         if self.desk is None and action == "sync_now":
             return False
         if self.desk is None and not self.opening and action in _NEEDS_DESK:
             return False  # first run / login: nothing to open yet (``goto`` waits while opening)
         return True
+
+    # ------------------------------------------------------------------ people and quitting
+
+    def action_burst_focus(self, direction: int) -> None:
+        focused = self.focused
+        if focused is not None and "tab" in focused._bindings.key_to_bindings:
+            raise SkipAction()  # a widget that types its own Tab keeps it
+        if direction > 0:
+            self.screen.focus_next()
+        else:
+            self.screen.focus_previous()
+
+    def action_burst_backspace(self) -> None:
+        burst_backspace(self.focused)
+
+    def action_lock(self) -> None:
+        self.idle_lock.lock()
+
+    def action_switch_person(self) -> None:
+        """Ctrl+O: another official of this desk takes the laptop (issue 17)."""
+        from onestop.tui.screens.login import SwitchPersonModal
+
+        if isinstance(self.screen, SwitchPersonModal):
+            return
+        question = self.unsaved_work()
+        if question is not None and not self.idle_lock.locked:
+            self.push_screen(
+                ConfirmModal(t("Đổi người? {what}", what=question)), self._switch_confirmed
+            )
+            return
+        self.push_screen(SwitchPersonModal(), self._person_switched)
+
+    def _switch_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            from onestop.tui.screens.login import SwitchPersonModal
+
+            self.push_screen(SwitchPersonModal(discard=True), self._person_switched)
+
+    def _person_switched(self, switched: bool | None) -> None:
+        if switched:
+            self._after_switch()
+
+    @work(exclusive=True, group="navigation", exit_on_error=False, description="Đổi người")
+    async def _after_switch(self) -> None:
+        # The previous person's session ends here: their unlocked signing key goes, and what
+        # they left open (a lock screen, menus, forms, a half-typed intake they agreed to drop)
+        # with it. The dossier or list on screen stays: the next person usually takes the
+        # dossier up where the previous one handed it over; anything else returns to the
+        # dashboard, whose worklist shows what waits for the newcomer.
+        from onestop.tui.screens.dossier_detail import DossierDetailScreen
+        from onestop.tui.screens.dossier_list import DossierListScreen
+
+        self.keyring.forget()
+        self.idle_lock.locked = False
+        self.idle_lock.touch()
+        while len(self.screen_stack) > BASE_DEPTH and not isinstance(
+            self.screen, DossierDetailScreen | DossierListScreen | DashboardScreen
+        ):
+            await self.pop_screen()
+        label = self.desk_label()
+        for screen in self.screen_stack:
+            for bar in screen.query(DeskBar):
+                bar.set_desk_label(label)
+            if isinstance(screen, DeskScreen):
+                screen.person_changed()
+        self.refresh_bindings()  # the keys follow the new person's roles (F2 for a clerk)
+        who = self.desk.account.display_name if self.desk and self.desk.account else ""
+        self.notify(t("Đã chuyển sang {who}.", who=who), timeout=4, markup=False)
+
+    def may_receive(self) -> bool:
+        """Whether the person at the desk may receive dossiers (a desk without accounts may)."""
+        desk = self.desk
+        if desk is None or desk.account is None:
+            return True
+        from onestop.domain.events import EventKind
+        from onestop.domain.roles import may
+
+        return may(desk.account.roles, EventKind.RECEIVE)
+
+    def unsaved_work(self) -> str | None:
+        """What quitting or switching person would throw away, as the question asks it."""
+        for screen in self.screen_stack:
+            if isinstance(screen, DeskScreen) and not screen.can_leave():
+                return t("Hồ sơ đang nhập chưa lưu sẽ mất.")
+            has_unsaved = getattr(screen, "has_unsaved", None)  # the action forms
+            if callable(has_unsaved) and has_unsaved():
+                return t("Thao tác đang nhập chưa lưu sẽ mất.")
+        return None
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q and the palette's "Thoát": at once, unless something typed is not saved."""
+        question = self.unsaved_work()
+        if question is None or getattr(self.screen, "quit_question", False):
+            self.exit()  # nothing to lose, or Ctrl+Q pressed again on the question itself
+            return
+        modal = ConfirmModal(t("Thoát chương trình? {what}", what=question), quit_question=True)
+        self.push_screen(modal, self._quit_confirmed)
+
+    def _quit_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            self.exit()
 
     def action_toggle_help(self) -> None:
         screen = self.screen
@@ -440,7 +602,7 @@ class OnestopApp(App[None]):
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(cast("App[object]", self)):
             self.push_screen(
-                CommandPalette(placeholder=t("Gõ để tìm lệnh…"), id="--command-palette")
+                DeskCommandPalette(placeholder=t("Gõ để tìm lệnh…"), id="--command-palette")
             )
 
     def action_open_intake(self) -> None:
@@ -502,7 +664,8 @@ class OnestopApp(App[None]):
         if self.desk is None:
             yield PaletteCommand(t("Thoát"), self.exit)
             return
-        yield PaletteCommand(t("Tiếp nhận hồ sơ mới"), self.action_open_intake, "F2")
+        if self.may_receive():
+            yield PaletteCommand(t("Tiếp nhận hồ sơ mới"), self.action_open_intake, "F2")
         yield PaletteCommand(t("Danh sách và tìm kiếm hồ sơ"), self.action_open_list, "F3")
         yield PaletteCommand(t("Bảng điều khiển"), self.action_open_dashboard)
         yield PaletteCommand(
@@ -518,7 +681,12 @@ class OnestopApp(App[None]):
         if self.keyring.signer is None:
             yield PaletteCommand(t("Mở khóa ký (nhập mật khẩu)"), self.action_unlock_key)
         if self.desk.account is not None:
-            yield PaletteCommand(t("Khóa màn hình"), self.idle_lock.lock)
+            yield PaletteCommand(t("Khóa màn hình"), self.idle_lock.lock, "Ctrl+L")
+            yield PaletteCommand(
+                t("Đổi người làm việc (đăng nhập tài khoản khác)"),
+                self.action_switch_person,
+                "Ctrl+O",
+            )
         for name, label in (
             ("onestop-light", t("Giao diện sáng")),
             ("onestop-dark", t("Giao diện tối")),
@@ -529,7 +697,7 @@ class OnestopApp(App[None]):
             t("Chuyển sang tiếng Anh") if other == "en" else t("Chuyển sang tiếng Việt"),
             partial(self.choose_language, other),
         )
-        yield PaletteCommand(t("Thoát"), self.exit, "Ctrl+Q")
+        yield PaletteCommand(t("Thoát"), partial(self.call_later, self.action_quit), "Ctrl+Q")
 
     # ------------------------------------------------------------------ preferences
 
@@ -664,17 +832,8 @@ def run_desk(
 
 
 def _serve_web(settings: Settings, port: int) -> None:
-    try:
-        from textual_serve.server import Server
-    except ImportError:
-        raise DeskError(
-            t(
-                "Chưa cài textual-serve nên chưa mở được quầy trong trình duyệt. "
-                "Cài bằng «pip install textual-serve» rồi chạy lại «onestop desk --web»."
-            )
-        ) from None
-    # Each browser tab runs its own desk process; `python -m onestop.tui` (not `onestop desk`)
-    # because textual-serve gives the child a pipe, not a terminal, and the CLI then prints the
-    # counts instead of opening the desk.
-    command = shlex.join([sys.executable, "-m", "onestop.tui", "--db", str(settings.db)])
-    Server(command, host="localhost", port=port, title=t("Quầy Một cửa")).serve()
+    # Its own module (the page, the font, textual-serve's server): tui/web_serve.py.
+    from onestop.tui.web_serve import serve_desk
+
+    set_language(settings.language)  # the page's own words (each tab's desk sets its own)
+    serve_desk(settings.db, port=port)
