@@ -94,23 +94,6 @@ ACTION_FIELDS: dict[EventKind, tuple[FormField, ...]] = {
     EventKind.REFUSE: (FormField("reason", "Lý do từ chối", "text", required=True),),
 }
 
-# Actions offered in the detail screen's menu, in the order a dossier usually meets them.
-MENU_ORDER: tuple[EventKind, ...] = (
-    EventKind.FORWARD,
-    EventKind.START,
-    EventKind.REQUEST_SUPPLEMENT,
-    EventKind.RECORD_SUPPLEMENT,
-    EventKind.REQUEST_PAYMENT,
-    EventKind.RECORD_PAYMENT,
-    EventKind.RESOLVE,
-    EventKind.MARK_READY,
-    EventKind.RETURN_RESULT,
-    EventKind.EXTEND,
-    EventKind.WITHDRAW,
-    EventKind.EVALUATE,
-    EventKind.REFUSE,
-)
-
 # Actions that close a door for good (once-only rules, decisions, handing over): these ask
 # for a y/n confirmation after the form. Every action is an append-only event, but these are
 # the ones a slip of the finger cannot be corrected by the next ordinary step.

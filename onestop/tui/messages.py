@@ -121,12 +121,14 @@ class DossierLoaded(Message):
         events: list[Event],
         offers: tuple[ActionOffer, ...] = (),
         forward_to: str = "",
+        generation: int = 0,
     ) -> None:
         super().__init__()
         self.state = state
         self.events = events
         self.offers = offers  # what this person may do now (services/worklist.action_offers)
         self.forward_to = forward_to  # the forward form's proposal (services/worklist)
+        self.generation = generation  # which load asked: a stale answer is dropped
 
 
 class DossierActed(Message):

@@ -289,10 +289,16 @@ def _scores(session: Session, text: str, *, bold: bool) -> tuple[float, float]:
     cols, rows = session.size()
     box = page.locator(".xterm-screen").bounding_box()
     cw, ch = round(box["width"] / cols), round(box["height"] / rows)
-    shot = Image.open(io.BytesIO(page.locator(".xterm-screen").screenshot())).convert("RGB")
-    pixels = np.asarray(shot)
     row, col = find(session.screen(), text)
-    region = _ink(pixels[row * ch : (row + 1) * ch, col * cw : (col + len(text)) * cw])
+    # On a loaded machine the frame that carried the text may not be painted yet: wait for ink.
+    deadline = time.monotonic() + 15
+    while True:
+        shot = Image.open(io.BytesIO(page.locator(".xterm-screen").screenshot())).convert("RGB")
+        pixels = np.asarray(shot)
+        region = _ink(pixels[row * ch : (row + 1) * ch, col * cw : (col + len(text)) * cw])
+        if region.any() or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(200)
     weight = "bold " if bold else ""
     size = int(page.get_attribute("#terminal", "data-font-size") or 16)
     ours = _reference(page, text, f"{weight}{size}px onestop-reference", cw, ch)

@@ -73,6 +73,7 @@ class DossierDetailScreen(DeskScreen):
         self.events: list[Event] = []
         self.offers: tuple[ActionOffer, ...] = ()
         self.offers_stale = False
+        self.load_generation = 0
         self.forward_to = ""
         self._menu_when_loaded = False
 
@@ -97,7 +98,10 @@ class DossierDetailScreen(DeskScreen):
         self.dismiss()
 
     def reload(self) -> None:
-        self._load()
+        # A thread worker cannot be stopped mid-run: a load begun before (say, for the previous
+        # person) still posts its answer, so each answer carries the load it belongs to.
+        self.load_generation += 1
+        self._load(self.load_generation)
 
     @work(
         thread=True,
@@ -106,13 +110,15 @@ class DossierDetailScreen(DeskScreen):
         exit_on_error=False,
         description="Tải hồ sơ",
     )
-    def _load(self) -> None:
+    def _load(self, generation: int) -> None:
         from onestop.services.worklist import action_offers, forward_target
 
         state = self.desk.get(self.code)
         events = self.desk.history(self.code)
         offers = action_offers(self.desk, state, events)
-        self.post_message(DossierLoaded(state, events, offers, forward_target(self.desk)))
+        self.post_message(
+            DossierLoaded(state, events, offers, forward_target(self.desk), generation)
+        )
 
     def person_changed(self) -> None:
         # The next person's actions, not the previous one's: until they arrive, F4 waits for
@@ -121,6 +127,8 @@ class DossierDetailScreen(DeskScreen):
         self.reload()
 
     def on_dossier_loaded(self, message: DossierLoaded) -> None:
+        if message.generation != self.load_generation:
+            return  # an older load's answer; the newer one is on its way
         self.state = message.state
         self.offers = message.offers
         self.offers_stale = False

@@ -59,7 +59,7 @@ class DeskBar(Horizontal):
     }
     DeskBar > Label { height: 1; padding: 0 1; }
     DeskBar > #bar-title { text-style: bold; background: $primary; color: $text; }
-    DeskBar > #bar-desk { width: 1fr; color: $text-muted; }
+    DeskBar > #bar-desk { width: 1fr; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     DeskBar > #bar-sync { color: $text; }
     DeskBar > #bar-sync.-waiting { color: $warning; }
     DeskBar > #bar-sync.-error { color: $error; text-style: bold; }
