@@ -41,18 +41,12 @@ def parse_after(text: str | None) -> dict[str, int]:
     return out
 
 
-def build_feed(
-    db: ServerDB,
-    signer: Signer,
-    *,
-    requester: Any,
-    commune: str,
-    after: dict[str, int],
-    limit: int = MAX_FEED_EVENTS,
-    encoding: str = "zstd",
-) -> bytes:
-    if commune != requester["commune"]:
-        raise ApiError(403, "wrong_commune", "Quầy chỉ được tải sự kiện của các quầy cùng xã.")
+def collect_ranges(
+    db: ServerDB, *, requester: Any, commune: str, after: dict[str, int], limit: int
+) -> tuple[list[FeedRange], list[list[bytes]], bool]:
+    """The other desks' acknowledged events after ``after``, at most ``limit``: one contiguous
+    range per desk, their stored bodies, and whether more remain. The feed and the
+    replacement download (server/replace.py) page through the same ranges."""
     ranges: list[FeedRange] = []
     blocks: list[list[bytes]] = []
     remaining = limit
@@ -76,6 +70,24 @@ def build_feed(
             blocks.append([r[1] for r in rows])
             if rows[-1][0] < int(desk["acked_seq"]):
                 more = True
+    return ranges, blocks, more
+
+
+def build_feed(
+    db: ServerDB,
+    signer: Signer,
+    *,
+    requester: Any,
+    commune: str,
+    after: dict[str, int],
+    limit: int = MAX_FEED_EVENTS,
+    encoding: str = "zstd",
+) -> bytes:
+    if commune != requester["commune"]:
+        raise ApiError(403, "wrong_commune", "Quầy chỉ được tải sự kiện của các quầy cùng xã.")
+    ranges, blocks, more = collect_ranges(
+        db, requester=requester, commune=commune, after=after, limit=limit
+    )
     d = current_dictionary() if encoding == "zstd" else None
     codec = "zstd" if encoding == "zstd" else encoding
     header = FeedHeader(

@@ -31,10 +31,10 @@ from onestop.server.admin import AdminError
 from onestop.server.db import ServerDB
 from onestop.server.enroll import IssuedCode, issue_code, revoke_desk
 from onestop.server.errors import ApiError
-from onestop.server.feed import parse_after
+from onestop.server.feed import collect_ranges, parse_after
 from onestop.wire.base import API, CBOR_MEDIA, now_epoch
 from onestop.wire.codec import current_dictionary
-from onestop.wire.messages import FeedHeader, FeedRange, peek_kid
+from onestop.wire.messages import FeedHeader, peek_kid
 from onestop.wire.snapshot import (
     MAX_PAGE_EVENTS,
     REPLACEMENT_CT,
@@ -87,29 +87,9 @@ def build_page(
 ) -> tuple[bytes, bool]:
     """(signed columnar page, more) of the requester's commune after ``after``."""
     commune = str(requester["commune"])
-    ranges: list[FeedRange] = []
-    blocks: list[list[bytes]] = []
-    remaining = limit
-    more = False
-    with db.read() as conn:
-        for desk in repo.desks_of_commune(conn=conn, commune=commune):
-            desk_id = str(desk["desk_id"])
-            if desk_id == requester["desk_id"]:
-                continue
-            start = after.get(desk_id, 0)
-            if int(desk["acked_seq"]) <= start:
-                continue
-            if remaining <= 0:
-                more = True
-                break
-            rows = repo.event_range(conn=conn, desk_id=desk_id, after=start, limit=remaining)
-            if not rows or rows[0][0] != start + 1:
-                continue
-            remaining -= len(rows)
-            ranges.append(FeedRange(desk_id, rows[0][0], rows[-1][0], rows[-1][2]))
-            blocks.append([r[1] for r in rows])
-            if rows[-1][0] < int(desk["acked_seq"]):
-                more = True
+    ranges, blocks, more = collect_ranges(
+        db, requester=requester, commune=commune, after=after, limit=limit
+    )
     d = current_dictionary()
     header = FeedHeader(
         commune=commune,
