@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, literal, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, literal, select, text, tuple_, update
 
 from onestop.crypto.signer import Signer
 from onestop.domain import milestones
@@ -217,9 +217,6 @@ def ingest_batch(
             ahead = _ahead(events, now)
             if ahead:
                 conn.execute(insert(_AHEAD), ahead)
-            evaluations = _evaluations(events)
-            if evaluations:
-                repo.insert_evaluations(conn=conn, db=db, rows=evaluations)
             existing, outside = repo.projection_inputs(
                 conn=conn,
                 db=db,
@@ -228,7 +225,10 @@ def ingest_batch(
                 first=int(rows[0]["seq"]),
                 last=env.last_seq,
             )
-        out = _fold(conn, events, by_dossier, existing, outside, {env.desk: str(locked["commune"])})
+        out, figures, drop, replayed = _fold(
+            conn, events, by_dossier, existing, outside, {env.desk: str(locked["commune"])}
+        )
+        evaluations = _evaluations(events, figures)
         ack = sign_ack(
             signer,
             Ack(
@@ -242,6 +242,13 @@ def ingest_batch(
         with repo.pipeline(conn, db):
             if out:
                 repo.upsert_dossiers(conn=conn, db=db, rows=out)
+                repo.upsert_figures(conn=conn, db=db, rows=figures, drop=drop)
+            if evaluations:
+                repo.insert_evaluations(conn=conn, db=db, rows=evaluations)
+            if replayed:
+                # A dossier projected by a replay may have evaluations stored before its
+                # receive arrived: they take its commune, field and reception now.
+                conn.execute(_EVALUATION_DOSSIER, {"codes": replayed})
             repo.advance_and_record(
                 conn=conn,
                 db=db,
@@ -374,8 +381,10 @@ def _fold(
     existing: dict[str, tuple[Any, ...]],
     outside: dict[str, int],
     communes: dict[str, str],
-) -> list[dict[str, Any]]:
-    """The projection rows to write for newly stored events; queries only for rare replays.
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str], list[str]]:
+    """The projection rows to write for newly stored events, the figures' narrow rows of
+    those dossiers, the dossiers that must have none, and the replayed dossiers; queries
+    only for rare replays.
 
     Per dossier:
 
@@ -389,6 +398,17 @@ def _fold(
     """
     cache = dict(communes)
     out: list[dict[str, Any]] = []
+    figures: list[dict[str, Any]] = []
+    drop: list[str] = []
+
+    def emit(state: DossierState, ms: milestones.Milestones, last: Event, commune: str) -> None:
+        out.append(_row(state, ms, last, commune))
+        fig = figure_row(state, ms, commune)
+        if fig is None:
+            drop.append(state.code)
+        else:
+            figures.append(fig)
+
     replay: list[str] = []
     for code, evs in by_dossier.items():
         row = existing.get(code)
@@ -398,7 +418,7 @@ def _fold(
                 continue
             st, ms = milestones.fold(evs)
             if st is not None and ms is not None:
-                out.append(_row(st, ms, evs[-1], _commune(conn, cache, st.owner_desk)))
+                emit(st, ms, evs[-1], _commune(conn, cache, st.owner_desk))
             continue
         last_hlc, last_desk, last_seq, commune, state_text, *ms_columns = row
         if event_key(evs[0]) <= (last_hlc, last_desk, last_seq):
@@ -410,7 +430,7 @@ def _fold(
             new = apply(state, e)
             ms = milestones.step(ms, state, new, e)
             state = new
-        out.append(_row(state, ms, evs[-1], commune))
+        emit(state, ms, evs[-1], commune)
     if replay:
         in_batch = {(e.desk_id, e.seq): e for e in events}
         stored = repo.events_of_dossiers(conn=conn, codes=replay)
@@ -421,8 +441,8 @@ def _fold(
             st, ms = milestones.fold(log)
             if st is None or ms is None:
                 continue
-            out.append(_row(st, ms, log[-1], _commune(conn, cache, st.owner_desk)))
-    return out
+            emit(st, ms, log[-1], _commune(conn, cache, st.owner_desk))
+    return out, figures, drop, replay
 
 
 def _commune(conn: Connection, cache: dict[str, str], desk_id: str) -> str:
@@ -475,6 +495,55 @@ def figure_columns(state: DossierState, ms: milestones.Milestones) -> dict[str, 
     }
 
 
+_EPOCH = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
+
+
+def clock_seconds(v: datetime) -> int:
+    """A wall-clock time as the integer server_figure stores: seconds since 1970-01-01 00:00
+    of the same clock (the time read as if it were UTC), ordered like the text columns."""
+    return (v.replace(tzinfo=None) - _EPOCH) // _SECOND
+
+
+def _secs(v: datetime | None) -> int | None:
+    return None if v is None else clock_seconds(v)
+
+
+#: ``fin_key`` of a dossier still open: ``OPEN_KEY`` as clock seconds.
+OPEN_SECONDS = clock_seconds(datetime(9999, 12, 31, 23, 59, 59))
+
+
+def figure_row(
+    state: DossierState, ms: milestones.Milestones, commune: str
+) -> dict[str, Any] | None:
+    """The dossier's server_figure row (models.ServerFigure), or None for a dossier refused
+    at intake: no report counts it (the desk's and the figures' candidates leave it out)."""
+    if str(state.status) == "refused" and state.event_count == 1:
+        return None
+    finished = state.finished_at
+    if not ms.simple:
+        # Classified from server_dossier: its milestones are never read (and a log that
+        # stopped being simple in an earlier batch kept none), so none are written.
+        ms = milestones.Milestones()
+    return {
+        "code": state.code,
+        "commune": commune,
+        "field": state.field,
+        "online": int(state.channel == "online"),
+        "simple": int(ms.simple),
+        "received": clock_seconds(state.received_at),
+        "fin_key": OPEN_SECONDS if finished is None else clock_seconds(finished),
+        "fin_b": None if ms.fin_outcome is None else milestones.OUTCOME_CODES[ms.fin_outcome],
+        "sup_from": _secs(ms.sup_from),
+        "sup_to": _secs(ms.sup_to),
+        "due0": _secs(ms.due0),
+        "due1_at": _secs(ms.due1_at),
+        "due1": _secs(ms.due1),
+        "due2_at": _secs(ms.due2_at),
+        "due2": _secs(ms.due2),
+    }
+
+
 _OUTCOME_OF_CODE = {v: k for k, v in milestones.OUTCOME_CODES.items()}
 
 
@@ -497,13 +566,20 @@ def _text(v: datetime | None) -> str | None:
 OPEN_KEY = "9999-12-31 23:59:59"
 
 
-def _evaluations(events: list[Event]) -> list[dict[str, Any]]:
+def _evaluations(
+    events: list[Event], figures: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Rows of server_evaluation for the batch's ``evaluate`` events (every one, as the
-    figures count them; the lifecycle allows one per dossier)."""
+    figures count them; the lifecycle allows one per dossier), with the commune, field and
+    reception of their dossier's figure row written by the same batch (``figures``)."""
     out = []
+    of: dict[str, dict[str, Any]] | None = None
     for ev in events:
         if ev.kind != EventKind.EVALUATE:
             continue
+        if of is None:
+            of = {f["code"]: f for f in figures or ()}
+        fig = of.get(ev.dossier)
         scores = [int(x) for x in ev.data.get("scores", ())][:9]
         row: dict[str, Any] = {
             "desk_id": ev.desk_id,
@@ -511,6 +587,9 @@ def _evaluations(events: list[Event]) -> list[dict[str, Any]]:
             "dossier": ev.dossier,
             "at": dt_to_text(ev.at),
             "satisfaction": int(ev.data.get("satisfaction", 0)),
+            "commune": None if fig is None else fig["commune"],
+            "field": None if fig is None else fig["field"],
+            "received": None if fig is None else fig["received"],
         }
         for i in range(9):
             row[f"s{i + 1}"] = scores[i] if i < len(scores) else 0
@@ -548,8 +627,52 @@ def backfill_figures(conn: Connection) -> None:
         if not rows:
             return
         events = [Event.from_body(str(r[0]), bytes(r[2])) for r in rows]
-        conn.execute(insert(_EVALUATION), _evaluations(events))
+        # Migration 0006's columns only: 0007 adds the dossier's and fills them.
+        later = ("commune", "field", "received")
+        values = [{k: v for k, v in r.items() if k not in later} for r in _evaluations(events)]
+        conn.execute(insert(_EVALUATION), values)
         last = (0, str(rows[-1][0]), int(rows[-1][1]))
 
 
 _EVALUATION = metadata.tables[ServerEvaluation.__tablename__]
+# server_evaluation's copy of its dossier's figure columns, from server_figure (None if the
+# dossier has no row: not projected yet, or refused at intake).
+_COPY_FIGURE = (
+    "UPDATE server_evaluation SET commune = f.commune, field = f.field, received = f.received "
+    "FROM server_figure f WHERE f.code = server_evaluation.dossier"
+)
+_EVALUATION_DOSSIER = text(f"{_COPY_FIGURE} AND server_evaluation.dossier IN :codes").bindparams(
+    bindparam("codes", expanding=True)
+)
+
+
+def backfill_figure_rows(conn: Connection) -> int:
+    """server_figure from server_dossier's figure columns, then server_evaluation's copy of
+    them (migration 0007, and the bench's bulk loader): two statements, in the database. The
+    text times become the same integers as ``clock_seconds`` (the naive time read as UTC, in
+    either dialect). Rows already there are left alone. Returns how many were written."""
+    if conn.dialect.name == "postgresql":
+
+        def secs(c: str) -> str:
+            return f"CAST(EXTRACT(EPOCH FROM CAST({c} AS timestamp)) AS BIGINT)"
+    else:
+
+        def secs(c: str) -> str:
+            return f"CAST(strftime('%s', {c}) AS INTEGER)"
+
+    def simple(v: str) -> str:  # milestones only for simple logs, as ``figure_row``
+        return f"CASE WHEN ms_simple = 1 THEN {v} END"
+
+    times = ("sup_from", "sup_to", "due0", "due1_at", "due1", "due2_at", "due2")
+    sql = (
+        "INSERT INTO server_figure (code, commune, field, online, simple, received, fin_key, "
+        f"fin_b, {', '.join(times)}) "
+        "SELECT code, commune, field, CASE WHEN channel = 'online' THEN 1 ELSE 0 END, "
+        f"ms_simple, {secs('received_at')}, {secs('finished_key')}, {simple('fin_b')}, "
+        f"{', '.join(simple(secs(c)) for c in times)} FROM server_dossier d "
+        "WHERE NOT (status = 'refused' AND event_count = 1) "
+        "AND NOT EXISTS (SELECT 1 FROM server_figure f WHERE f.code = d.code)"
+    )
+    written = int(conn.execute(text(sql)).rowcount or 0)
+    conn.execute(text(f"{_COPY_FIGURE} AND server_evaluation.commune IS NULL"))
+    return written

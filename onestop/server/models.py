@@ -11,7 +11,7 @@ the same in SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, MetaData, Text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, MetaData, Text, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -136,6 +136,13 @@ class ServerDossier(ServerModel, table=True):
         # month reads that month's dossiers and the ones open across its start, not history.
         Index("ix_server_dossier_received", "received_at"),
         Index("ix_server_dossier_finished_key", "finished_key", "received_at"),
+        # The few dossiers the figures classify from this table (server_figure.simple = 0).
+        Index(
+            "ix_server_dossier_not_simple",
+            "received_at",
+            sqlite_where=text("ms_simple = 0"),
+            postgresql_where=text("ms_simple = 0"),
+        ),
     )
     code: str = Field(primary_key=True)
     commune: str
@@ -172,18 +179,70 @@ class ServerDossier(ServerModel, table=True):
     due2: str | None = None
 
 
+class ServerFigure(ServerModel, table=True):
+    """What the province figures scan, one narrow row per dossier (issue 19 §1): the columns
+    of ``server_dossier`` that classify it in Biểu 06, times as integers. Written by ingest
+    in the batch's transaction, beside the dossier row; a refused-at-intake dossier (which no
+    report counts) has none.
+
+    ``server_dossier`` rows carry the state JSON, about a kilobyte each: a year's candidates
+    at a million dossiers were half a gigabyte of heap to read on every cold request. These
+    rows are a tenth of that, and integers compare without collation rules.
+
+    Times are the wall-clock (Vietnam) time as seconds since 1970-01-01 00:00, read as if it
+    were UTC (``ingest.clock_seconds``): ordered like the text columns, and the same number
+    in SQLite and PostgreSQL. ``simple`` is ``ms_simple``: the other dossiers (rare) are
+    classified from ``server_dossier`` as before; their rows here serve the evaluations.
+    """
+
+    __tablename__ = "server_figure"
+    __table_args__ = (
+        # Bounded by the period on both sides (server/web/province.py): finished at or after
+        # its start (fin_key, the end of time while open), received before its end.
+        Index("ix_server_figure_fin_key", "fin_key", "received"),
+        # ... and received before the end of an old period, still open at its end.
+        Index("ix_server_figure_received", "received", "fin_key"),
+        Index("ix_server_figure_commune", "commune", "fin_key"),
+    )
+    code: str = Field(primary_key=True)
+    commune: str
+    field: str
+    online: int  # 1 when the channel is online (Biểu 06's intake column), else 0
+    simple: int
+    received: int = Field(sa_column=_bigint())
+    fin_key: int = Field(sa_column=_bigint())  # finished_at, or the end of time while open
+    fin_b: int | None = None  # the outcome at the finish (a simple log's finish is fin_key)
+    sup_from: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    sup_to: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    due0: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    due1_at: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    due1: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    due2_at: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+    due2: int | None = Field(default=None, sa_column=_bigint(nullable=True))
+
+
 class ServerEvaluation(ServerModel, table=True):
     """A citizen's evaluation event, as the province's satisfaction figures read it: every
     ``evaluate`` event accepted, with its time and answers as columns (the figures would
-    otherwise decode event bodies). Commune and field come from the dossier's row."""
+    otherwise decode event bodies), and the dossier's commune, field and reception."""
 
     __tablename__ = "server_evaluation"
-    __table_args__ = (Index("ix_server_evaluation_at", "at"),)
+    __table_args__ = (
+        Index("ix_server_evaluation_at", "at"),
+        Index("ix_server_evaluation_dossier", "dossier"),
+    )
     desk_id: str = Field(primary_key=True)
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     dossier: str
     at: str
     satisfaction: int
+    # The dossier's commune, field and reception (clock seconds, as server_figure), copied by
+    # ingest so the figures group evaluations without joining a million dossiers (issue 19
+    # §1); None while the dossier's receive has not arrived (the figures then skip it, as a
+    # join would). Set once: none of them changes after the receive.
+    commune: str | None = None
+    field: str | None = None
+    received: int | None = Field(default=None, sa_column=_bigint(nullable=True))
     s1: int = 0
     s2: int = 0
     s3: int = 0

@@ -25,6 +25,7 @@ from onestop.server.models import (
     ServerDossier,
     ServerEvaluation,
     ServerEvent,
+    ServerFigure,
     ServerSetting,
     metadata,
 )
@@ -37,6 +38,7 @@ CODE: Table = metadata.tables[EnrollCode.__tablename__]
 REFERENCE: Table = metadata.tables[ReferenceItem.__tablename__]
 SETTING: Table = metadata.tables[ServerSetting.__tablename__]
 EVALUATION: Table = metadata.tables[ServerEvaluation.__tablename__]
+FIGURE: Table = metadata.tables[ServerFigure.__tablename__]
 COMMUNE: Table = metadata.tables[ServerCommune.__tablename__]
 
 _CHUNK = 500  # IN (...) lists and multi-row VALUES stay well under every driver's limits
@@ -59,6 +61,7 @@ def upsert(db: ServerDB, table: Table, keys: Sequence[str]) -> Any:
     )
 
 
+_FIGURE_TIMES = ("fin_key", "sup_from", "sup_to", "due0", "due1_at", "due1", "due2_at", "due2")
 _PG_TYPES = {
     "desk_id": "text",
     "seq": "bigint",
@@ -101,6 +104,11 @@ _PG_TYPES = {
     "at": "text",
     "satisfaction": "integer",
     **{f"s{i}": "integer" for i in range(1, 10)},
+    # server_figure: the names of server_dossier's milestones, times as integers there
+    "online": "integer",
+    "simple": "integer",
+    "received": "bigint",
+    **{f"server_figure.{c}": "bigint" for c in _FIGURE_TIMES},
 }
 
 
@@ -130,7 +138,8 @@ def _bulk(
     else:
         conflict = f"ON CONFLICT ({', '.join(keys)}) DO NOTHING"
     if db.dialect == "postgresql":
-        arrays = ", ".join(f"%b::{_PG_TYPES[c]}[]" for c in cols)
+        types = [_PG_TYPES.get(f"{table.name}.{c}") or _PG_TYPES[c] for c in cols]
+        arrays = ", ".join(f"%b::{t}[]" for t in types)
         sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) {conflict}"
         # Binary parameters (%b): psycopg's text-format array dumper escapes every element
         # with a regex (measured: half the ingest time); binary dumpers need no escaping.
@@ -352,6 +361,16 @@ def get_batch(*, conn: Connection, desk_id: str, first: int, last: int) -> RowMa
 def insert_evaluations(*, conn: Connection, db: ServerDB, rows: Sequence[dict[str, Any]]) -> None:
     """The province's satisfaction figures' rows, once per event (a replayed batch adds none)."""
     _bulk(conn, db, EVALUATION, ["desk_id", "seq"], rows, update=False)
+
+
+def upsert_figures(
+    *, conn: Connection, db: ServerDB, rows: Sequence[dict[str, Any]], drop: Sequence[str]
+) -> None:
+    """The province figures' narrow rows (models.ServerFigure) of the dossiers a batch
+    projected: ``rows`` written, ``drop`` (dossiers no report counts) removed."""
+    _bulk(conn, db, FIGURE, ["code"], rows, update=True)
+    if drop:
+        conn.execute(FIGURE.delete().where(FIGURE.c.code.in_(list(drop))))
 
 
 def insert_events(*, conn: Connection, db: ServerDB, rows: Sequence[dict[str, Any]]) -> None:

@@ -2,6 +2,9 @@
 
 Run:  .venv/bin/python -m tests.bench.bench_province [--communes 20] [--dossiers 1000]
       (the issue's 1 M-dossier figure: --communes 100 --dossiers 10000; ~10 min to load)
+      [--url postgresql+psycopg://…]: measure that database instead of a throwaway cluster
+      (migrated to head first; loaded only if it holds no dossier), so one load serves many
+      runs, and a new migration's backfill runs on the loaded data
 
 What it does (everything on 127.0.0.1, real processes):
 
@@ -59,6 +62,10 @@ try:  # the figure columns (issue 19); absent on the code measured "before"
 except ImportError:  # pragma: no cover - only when benchmarking older code
     milestones = None  # type: ignore[assignment]
     figure_columns = None  # type: ignore[assignment]
+try:  # server_figure (issue 19, migration 0007)
+    from onestop.server.ingest import backfill_figure_rows
+except ImportError:  # pragma: no cover - only when benchmarking older code
+    backfill_figure_rows = None  # type: ignore[assignment]
 
 TODAY = date(2026, 12, 6)
 FIRST_DAY = date(2025, 1, 1)
@@ -334,6 +341,13 @@ def load(url: str, communes: int, dossiers: int, distinct: int) -> Loaded:
                 f"({time.perf_counter() - t0:.0f} s)",
                 flush=True,
             )
+        if backfill_figure_rows is not None:
+            # server_figure (issue 19): the rows ingest would have written, from the loaded
+            # dossiers' figure columns, by the migration's own backfill.
+            db = ServerDB(url)
+            with db.write() as sa_conn:
+                backfill_figure_rows(sa_conn)
+            db.close()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
         row = conn.execute("SELECT count(*) FROM server_event").fetchone()
@@ -485,6 +499,11 @@ def main() -> None:
         default=20,
         help="communes whose logs are built; the others are copies of them made in SQL",
     )
+    ap.add_argument(
+        "--url",
+        help="an existing PostgreSQL server database to measure (and load first if empty), "
+        "e.g. one kept from an earlier run: the 1 M load takes 10-15 min",
+    )
     args = ap.parse_args()
     if pg_bin() is None:
         print("Skipped: the PostgreSQL server binaries (initdb, pg_ctl) are not installed.")
@@ -495,9 +514,39 @@ def main() -> None:
         print("Skipped: psycopg is not installed (pip install 'onestop[postgres]').")
         return
     lines: list[tuple[str, str, str]] = []
+    if args.url:
+        # A database loaded by an earlier run (or by ``load``): migrated to this code's
+        # schema (a new migration's backfill runs on the loaded data), loaded only if empty.
+        _measure_all(args, args.url, lines, str(pg_bin()))
+        return
     work = Path(tempfile.mkdtemp(prefix="onestop-bench-province-"))
     with pg_cluster(work) as cluster:
-        url = cluster.create_database("province")
+        _measure_all(args, cluster.create_database("province"), lines, str(cluster.bin))
+
+
+def _migrated_count(url: str) -> int:
+    from sqlalchemy import text
+
+    from onestop.server.db import ServerDB, migrate
+
+    db = ServerDB(url)
+    try:
+        t0 = time.perf_counter()
+        migrate(db)
+        print(f"  migrated to head ({time.perf_counter() - t0:.0f} s)", flush=True)
+        with db.read() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM server_dossier")).scalar_one())
+    finally:
+        db.close()
+
+
+def _measure_all(
+    args: argparse.Namespace, url: str, lines: list[tuple[str, str, str]], pg: str
+) -> None:
+    held = _migrated_count(url) if args.url else 0
+    if held:
+        row = (f"Reused {held:,} dossiers already loaded ({args.url})", "", "")
+    else:
         print(f"Loading {args.communes} communes × {args.dossiers:,} dossiers…", flush=True)
         loaded = load(url, args.communes, args.dossiers, min(args.distinct, args.communes))
         row = (
@@ -505,40 +554,40 @@ def main() -> None:
             f"{loaded.seconds:.0f} s",
             "",
         )
-        print(row[0], row[1], flush=True)
-        lines.append(row)
-        month = "from=2026-11-01&to=2026-11-30"
-        year = "from=2026-01-01&to=2026-12-31"
-        commune = f"{10001:05d}"
-        for label, query, target in (("month", month, "< 1 s"), ("year", year, "< 2 s")):
-            for what, path in (
-                ("dashboard /province", f"/province?{query}"),
-                (
-                    "ranking API /api/v1/province/communes",
-                    f"/api/v1/province/communes?{query}&per_page=200",
-                ),
-                (
-                    "one commune's Biểu 06 (API)",
-                    f"/api/v1/province/communes/{commune}/bieu06?{query}",
-                ),
-            ):
-                # A fresh server per row: its memory above idle is this request's alone (a
-                # Python process keeps the peak it once reached).
-                tm = _measure_fresh(url, path, args.requests)
-                row = (
-                    f"{what}, {label}: first / p50 / p95",
-                    f"{tm.first:.2f} / {tm.p50:.2f} / {tm.p95:.2f} s",
-                    f"p95 {target}",
-                )
-                lines.append(row)
-                lines.append(("  server peak RSS above idle", f"{tm.rss_mb:.0f} MB", "< 200 MB"))
-                print(f"{row[0]:<60} {row[1]:>26}  RSS +{tm.rss_mb:.0f} MB", flush=True)
+    print(row[0], row[1], flush=True)
+    lines.append(row)
+    month = "from=2026-11-01&to=2026-11-30"
+    year = "from=2026-01-01&to=2026-12-31"
+    commune = f"{10001:05d}"
+    for label, query, target in (("month", month, "< 1 s"), ("year", year, "< 2 s")):
+        for what, path in (
+            ("dashboard /province", f"/province?{query}"),
+            (
+                "ranking API /api/v1/province/communes",
+                f"/api/v1/province/communes?{query}&per_page=200",
+            ),
+            (
+                "one commune's Biểu 06 (API)",
+                f"/api/v1/province/communes/{commune}/bieu06?{query}",
+            ),
+        ):
+            # A fresh server per row: its memory above idle is this request's alone (a
+            # Python process keeps the peak it once reached).
+            tm = _measure_fresh(url, path, args.requests)
+            row = (
+                f"{what}, {label}: first / p50 / p95",
+                f"{tm.first:.2f} / {tm.p50:.2f} / {tm.p95:.2f} s",
+                f"p95 {target}",
+            )
+            lines.append(row)
+            lines.append(("  server peak RSS above idle", f"{tm.rss_mb:.0f} MB", "< 200 MB"))
+            print(f"{row[0]:<60} {row[1]:>26}  RSS +{tm.rss_mb:.0f} MB", flush=True)
     width = max(len(a) for a, _, _ in lines)
     print(f"\n{'Measure':<{width}}  {'Value':>26}  Target")
     print("-" * (width + 40))
     for a, b, c in lines:
         print(f"{a:<{width}}  {b:>26}  {c}")
-    print(f"\n({os.cpu_count()} CPUs; Python {sys.version.split()[0]}; PostgreSQL {cluster.bin})")
+    print(f"\n({os.cpu_count()} CPUs; Python {sys.version.split()[0]}; PostgreSQL {pg})")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from onestop.domain.lifecycle import Channel
 from onestop.domain.reports import Period, PeriodKind, period
-from onestop.server.db import ServerDB
+from onestop.server.db import ServerDB, downgrade, migrate
 from onestop.server.web import province
 from onestop.services import reports
 from onestop.services.demo import PROCEDURES, _person, demo_fee
 from onestop.services.desk import Desk, IntakeForm
 from onestop.services.sync import client as sync
+from tests.server.test_server_figure import assert_figures_match, stored
 from tests.services.sync.helpers import (
     FAST,
     Clock,
@@ -141,6 +142,23 @@ def _compare(db_url: str, desks: list[tuple[str, Desk]]) -> int:
     return compared
 
 
+def _check_figure_rows_and_backfill(db_url: str, desks: list[tuple[str, Desk]]) -> None:
+    """server_figure, kept batch by batch through late arrivals and replays, equals every
+    dossier's refolded log; migration 0007's backfill writes the same rows, and the figures
+    read from them still equal the desks' reports."""
+    db = ServerDB(db_url)
+    try:
+        assert assert_figures_match(db) > 0
+        written = stored(db)
+        downgrade(db, "0006")
+        migrate(db)
+        assert stored(db) == written
+    finally:
+        db.close()
+    province._CACHE.clear()  # the desks' positions did not move: the cache would answer
+    assert _compare(db_url, desks) == 7 * 2 * len(desks)
+
+
 def _check_history(desks: list[tuple[str, Desk]]) -> None:
     """The history is worth comparing: every column of the form is exercised somewhere."""
     seen: dict[str, int] = {}
@@ -159,6 +177,7 @@ def test_province_figures_equal_each_communes_own_report_sqlite(
     desks = _build(sqlite_server, tmp_path)
     _check_history(desks)
     assert _compare(sqlite_server.db_url, desks) == 7 * 2 * len(desks)
+    _check_figure_rows_and_backfill(sqlite_server.db_url, desks)
     # Each desk told the server its outbox in its last batch: nothing pending.
     db = ServerDB(sqlite_server.db_url)
     try:
@@ -181,3 +200,4 @@ def test_province_figures_equal_each_communes_own_report_postgres(pg: PgCluster,
     with running_server(url) as server:
         desks = _build(server, tmp_path)
         assert _compare(url, desks) == 7 * 2 * len(desks)
+        _check_figure_rows_and_backfill(url, desks)
