@@ -1,3 +1,3 @@
 """onestop: the one-stop desk for Vietnam's communes and the provincial server it syncs to."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -12,7 +12,8 @@ POST     /enroll           JSON {alg, public_key, request}: register a desk key 
                            code. → JSON {desk_id, desk_no, commune, server{alg, public_key},
                            trust_list, server_time}
 POST     /batches          a signed batch (see services/_wire.py), Content-Encoding zstd|gzip|
-                           identity, Idempotency-Key <desk>:<first>-<last>. → 200 signed ack;
+                           identity, Idempotency-Key <desk>:<first>-<last>. → 200 signed ack
+                           (protocol 2+: with the commune's news, key 6, feed.ack_with_news);
                            replay → the stored ack; 409 gap {acked_seq, state}; 415; 422.
 GET      /state            (signed request) → signed ack of the desk's current acked state.
 GET      /events           ?commune=&after=desk:seq,... (signed request) → signed feed of the
@@ -53,7 +54,7 @@ from onestop.server import files, repo
 from onestop.server.db import ServerDB, default_database_url, migrate
 from onestop.server.enroll import SAFE, check_auth_time, enroll
 from onestop.server.errors import ApiError
-from onestop.server.feed import MAX_FEED_EVENTS, build_feed, parse_after
+from onestop.server.feed import MAX_FEED_EVENTS, ack_with_news, build_feed, parse_after
 from onestop.server.ingest import (
     desk_keys,
     ingest_batch,
@@ -284,7 +285,13 @@ def create_app(database_url: str | None = None) -> FastAPI:
             )
         )
         headers = {"Idempotent-Replayed": "true"} if result.replay else None
-        return _cbor(result.ack, headers=headers)
+        ack = result.ack
+        # Protocol 2+: the fresh ack also says whether the feed or reference data hold anything
+        # new for this desk (server/feed.py ack_with_news). The gate already checked the header.
+        desk_protocol = version.parse(request.headers.get(version.HEADER))
+        if not result.replay and (desk_protocol or 1) >= version.ACK_NEWS_SINCE:
+            ack = await run_in_threadpool(ack_with_news, db, ctx.signer, result.ack)
+        return _cbor(ack, headers=headers)
 
     @app.get(f"{API}/state")
     async def get_state(request: Request) -> Response:

@@ -7,20 +7,36 @@ desk recomputes each chain from the head it holds, so a missing, changed or reor
 cannot go unnoticed. A vector of per-desk positions rather than one global cursor: with
 several workers committing at once a global id can become visible out of order, and a cursor
 past an uncommitted id would skip it forever.
+
+``ack_with_news``: for desks of protocol 2 or newer the ack of a freshly committed batch also
+says what this feed (and the reference data) would bring — the other desks' acknowledged
+positions and the reference version — so a desk with nothing new to fetch skips both requests
+(issue 19 §4; wire/messages.py ``News``).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from onestop.crypto.signer import Signer
-from onestop.server import repo
+from onestop.server import reference, repo
 from onestop.server.db import ServerDB
 from onestop.server.errors import ApiError
 from onestop.wire.base import now_epoch
 from onestop.wire.codec import current_dictionary
-from onestop.wire.messages import FeedHeader, FeedRange, encode_feed
+from onestop.wire.messages import (
+    ACK_CT,
+    MAX_NEWS_DESKS,
+    Ack,
+    FeedHeader,
+    FeedRange,
+    News,
+    encode_feed,
+    peek_kid,
+    sign_ack,
+)
 
 MAX_FEED_EVENTS = 2000
 _AFTER_RE = re.compile(r"^\d{5}-\d{2}:\d{1,12}$")
@@ -102,3 +118,25 @@ def build_feed(
         requester_head=bytes(requester["head"]),
     )
     return encode_feed(signer, header, blocks)
+
+
+def ack_with_news(db: ServerDB, signer: Signer, ack: bytes) -> bytes:
+    """``ack`` (just signed by this server for a committed batch) signed again with the news:
+    what the desk's feed and reference requests would find, read after the commit, in the
+    feed's own terms (``collect_ranges`` skips a desk whose acked position is not past the
+    requester's). The stored ack — what a replay returns — stays without it: news in a replay
+    would be stale. A commune of more than ``MAX_NEWS_DESKS`` other desks gets the plain ack."""
+    plain = Ack.from_payload(peek_kid(ack, ACK_CT).payload)
+    with db.read() as conn:
+        me = repo.get_desk(conn=conn, desk_id=plain.desk)
+        if me is None:
+            return ack
+        others = [
+            (str(d["desk_id"]), int(d["acked_seq"]))
+            for d in repo.desks_of_commune(conn=conn, commune=str(me["commune"]))
+            if d["desk_id"] != plain.desk
+        ]
+        version = reference.current_version(conn=conn)
+    if len(others) > MAX_NEWS_DESKS:
+        return ack
+    return sign_ack(signer, replace(plain, news=News(version, tuple(others))))

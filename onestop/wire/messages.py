@@ -11,7 +11,9 @@ onestop-batch/1   desk key                     {1: desk, 2: first_seq, 3: last_s
                                                4: prev_head, 5: head, 6: dict_id, 7: hlc_max,
                                                8: count}
 onestop-ack/1     server key                   {1: desk, 2: acked_seq, 3: head,
-                                               4: server_time, 5: batch key / null}
+                                               4: server_time, 5: batch key / null,
+                                               6: news (optional, protocol >= 2):
+                                               [reference version, [[desk, acked]...]]}
 onestop-feed/1    server key                   {1: commune, 2: [[desk, first, last, head]...],
                                                3: server_time, 4: codec, 5: dict_id,
                                                6: more, 7: requesting desk,
@@ -225,6 +227,41 @@ def split_batch(plain: bytes) -> RawBatch:
     return RawBatch(msg, env, bodies)
 
 
+#: The most sibling desks one ack's news lists (as many as a feed request may name in
+#: ``after``); a commune with more gets no news, and its desks fetch the feed as before.
+MAX_NEWS_DESKS: Final = 200
+
+
+@dataclass(frozen=True)
+class News:
+    """What the feed and reference requests would find, as of the batch's commit (ack key 6,
+    protocol 2, wire/version.py ``ACK_NEWS_SINCE``): the server's reference-data version and
+    the acknowledged position of every *other* desk of the commune. A desk whose own copies
+    are this far already skips both requests; anything newer is fetched (and verified) as
+    before. Signed inside the ack, so no one on the path can make a desk skip a download."""
+
+    reference: int
+    desks: tuple[tuple[str, int], ...]
+
+    def to_cbor(self) -> list[Any]:
+        return [self.reference, [[d, a] for d, a in self.desks]]
+
+    @classmethod
+    def from_cbor(cls, value: object) -> News:
+        if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], list):
+            raise WireError("Tin mới trong xác nhận sai cấu trúc.")
+        if len(value[1]) > MAX_NEWS_DESKS:
+            raise WireError("Tin mới trong xác nhận liệt kê quá nhiều quầy.")
+        desks: list[tuple[str, int]] = []
+        for item in value[1]:
+            if not isinstance(item, list) or len(item) != 2:
+                raise WireError("Tin mới trong xác nhận sai cấu trúc.")
+            desks.append((_str(item[0], "desk"), _int(item[1], "acked_seq")))
+        if len({d for d, _ in desks}) != len(desks):
+            raise WireError("Tin mới trong xác nhận lặp lại một quầy.")
+        return cls(_int(value[0], "reference version"), tuple(desks))
+
+
 @dataclass(frozen=True)
 class Ack:
     desk: str
@@ -232,19 +269,30 @@ class Ack:
     head: bytes
     server_time: int
     batch_key: str | None
+    news: News | None = None
 
     def to_map(self) -> dict[int, Any]:
-        return {
+        m: dict[int, Any] = {
             1: self.desk,
             2: self.acked_seq,
             3: self.head,
             4: self.server_time,
             5: self.batch_key,
         }
+        if self.news is not None:
+            m[6] = self.news.to_cbor()
+        return m
 
     @classmethod
-    def from_payload(cls, payload: bytes) -> Ack:
-        m = _map(payload, "Xác nhận", {1, 2, 3, 4, 5})
+    def from_payload(cls, payload: bytes, *, news: bool = False) -> Ack:
+        """``news``: accept key 6 (a desk speaking protocol 2 or newer); without it an ack
+        with key 6 is refused, exactly as a protocol-1 desk refuses it."""
+        try:
+            m = _map(payload, "Xác nhận", {1, 2, 3, 4, 5})
+        except WireError:
+            if not news:
+                raise
+            m = _map(payload, "Xác nhận", {1, 2, 3, 4, 5, 6})
         key = m[5]
         if key is not None:
             key = _str(key, "batch key", 200)
@@ -254,6 +302,7 @@ class Ack:
             head=_bytes(m[3], "head", 32),
             server_time=_int(m[4], "server_time"),
             batch_key=key,
+            news=News.from_cbor(m[6]) if 6 in m else None,
         )
 
 
@@ -261,9 +310,11 @@ def sign_ack(signer: Signer, ack: Ack) -> bytes:
     return sign(signer, ACK_CT, ack.to_map())
 
 
-def open_ack(data: bytes, server_keys: Mapping[bytes, tuple[int, bytes]]) -> Ack:
+def open_ack(
+    data: bytes, server_keys: Mapping[bytes, tuple[int, bytes]], *, news: bool = False
+) -> Ack:
     _msg, payload = open_signed(data, ACK_CT, server_keys)
-    return Ack.from_payload(payload)
+    return Ack.from_payload(payload, news=news)
 
 
 @dataclass(frozen=True)

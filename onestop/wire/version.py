@@ -20,6 +20,15 @@ always complete; desks N-1 and N-2 receive the new kind from their siblings thro
 store, relay and list it without folding it (domain/events.py ``unknown_kind``), and fold it
 in at the first start after their own update (store/replay.py). Any other change an older
 peer cannot read (a new envelope field that must be checked, a new encoding) bumps it too.
+
+History (what each protocol added; the server keeps serving the two before it):
+
+* 1 (0.1.0) — the wire format of the first release.
+* 2 — the ack of a freshly committed batch carries the commune's **news** (ack key 6,
+  wire/messages.py ``News``): the server's reference-data version and every other desk's
+  acknowledged position, signed with the ack, so a desk that has nothing new to fetch skips
+  the feed and reference requests (issue 19 §4). Only desks announcing 2 or more get it; a
+  protocol-1 desk's acks are unchanged (it refuses an ack with an unknown key).
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from onestop.i18n import t
 
 #: The protocol this program speaks. Tests that play an older or newer peer patch this
 #: attribute (read it as ``version.PROTOCOL``, never ``from ... import PROTOCOL``).
-PROTOCOL = 1
+PROTOCOL = 2
 
 #: How many protocol versions behind the server a desk may be (N-1 and N-2).
 SERVER_ACCEPTS_BEHIND: Final = 2
@@ -40,7 +49,11 @@ SERVER_ACCEPTS_BEHIND: Final = 2
 HEADER: Final = "Onestop-Protocol"
 
 #: The first onestop release that speaks each protocol: what an update message names.
-FIRST_RELEASE: dict[int, str] = {1: "0.1.0"}
+FIRST_RELEASE: dict[int, str] = {1: "0.1.0", 2: "0.2.0"}
+
+#: The first protocol whose acks carry the news (key 6): the server adds it for desks
+#: announcing this or newer, and a desk reads it only when it speaks this or newer.
+ACK_NEWS_SINCE: Final = 2
 
 #: A header value that is no small positive integer.
 _MAX_PROTOCOL: Final = 10_000

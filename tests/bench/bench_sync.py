@@ -10,7 +10,7 @@ What it does (everything on 127.0.0.1, real processes):
 2. Bytes on the wire: syncs copies of that desk to a real ``onestop serve`` through the loopback
    proxy with fixed batch sizes (25, 100, 200; one batch in flight) and counts every byte that
    crosses the proxy for the batch POSTs, both directions, HTTP framing included (no TLS).
-3. Backlog: a fresh copy syncs with the default client (starts at 25, doubles to 200, two
+3. Backlog: a fresh copy syncs with the default client (starts at 100, doubles to 500, two
    batches in flight) through the proxy throttled to 64 kbit/s each way with 300 ms RTT,
    next to that link's floor = payload bytes ÷ bandwidth (payload = the batch request bodies:
    compressed events + signed envelopes) and the wire floor (every byte up ÷ bandwidth).
@@ -21,6 +21,16 @@ What it does (everything on 127.0.0.1, real processes):
 
 5. Daily cadence: the same backlog synced once per day of it (30 syncs for 30 days) through the
    throttled link: bytes up per event, requests per sync, events uploaded twice, link time.
+
+**Link time** (the issue's "≤ 70 s of link time") is measured by the proxy, not by a clock
+around the sync: the length of the union of the intervals during which the emulated link was
+busy — a byte being serialised at 64 kbit/s or within its 150 ms one-way delay, in either
+direction, or the handshake round trips of a new connection (``--handshake-rtts``, default 1:
+TCP's SYN/SYN-ACK; 2 would be TCP + TLS 1.3, as over https). Time in which only the endpoints
+computed while the link stood idle (the server ingesting, the desk building batches or
+verifying answers) is left out, so a loaded machine does not inflate it; it is what the syncs
+would take with instant endpoints. The wall time and the time the proxy waited for the server
+are printed beside it.
 
 Targets (issue 5): ≤ 40 B/event at steady state; backlog ≤ 1.3× floor; ingest ≥ 10,000
 events/s on PostgreSQL. Issue 19 §4: ≤ 30 B/event up for one push, ≤ 35 at a daily cadence,
@@ -67,6 +77,7 @@ from tests.services.sync.proxy import FaultProxy  # noqa: E402
 NOW = datetime(2026, 11, 20, 10, 0)
 LINK_BPS = 64_000 / 8  # 64 kbit/s
 LINK_RTT = 0.300
+HANDSHAKE_RTTS = 1  # --handshake-rtts
 
 
 def demo_desk(dossiers: int, days: int) -> Path:
@@ -162,6 +173,8 @@ def desk_copy(src: Path, work: Path, name: str) -> Desk:
 
 @dataclass
 class Run:
+    link: float
+    connections: int
     events: int
     dossiers: int
     batch_requests: int
@@ -188,7 +201,7 @@ def sync_through_proxy(
             dossiers = count_all(db=db)
         proxy.reset_stats()
         if thin:
-            proxy.throttle(LINK_BPS, LINK_RTT)
+            proxy.throttle(LINK_BPS, LINK_RTT, HANDSHAKE_RTTS)
         t0 = time.perf_counter()
         report = sync.sync_once(desk, passphrase_provider=passphrase, options=options)
         seconds = time.perf_counter() - t0
@@ -197,6 +210,8 @@ def sync_through_proxy(
         desk.close()
         batch = [r for r in proxy.stats.per_request if r[0].startswith("/sync/v1/batches")]
         return Run(
+            link=proxy.stats.link_s(),
+            connections=proxy.stats.connections,
             events=events,
             dossiers=dossiers,
             batch_requests=len(batch),
@@ -223,6 +238,9 @@ class Daily:
     batch_requests: int
     seconds: float
     resent: int
+    link: float
+    server: float
+    connections: int
 
 
 def daily_through_proxy(src: Path, work: Path, options: sync_base.SyncOptions) -> Daily:
@@ -247,7 +265,7 @@ def daily_through_proxy(src: Path, work: Path, options: sync_base.SyncOptions) -
         desk = Desk.open(dst, clock=lambda: NOW)
         enroll(desk, server.db_url, proxy.url)
         proxy.reset_stats()
-        proxy.throttle(LINK_BPS, LINK_RTT)
+        proxy.throttle(LINK_BPS, LINK_RTT, HANDSHAKE_RTTS)
         seconds = 0.0
         sent = 0
         for _day, last in days:
@@ -272,6 +290,9 @@ def daily_through_proxy(src: Path, work: Path, options: sync_base.SyncOptions) -
             batch_requests=len(batch),
             seconds=seconds,
             resent=sent - total,
+            link=proxy.stats.link_s(),
+            server=proxy.stats.server_s,
+            connections=proxy.stats.connections,
         )
     finally:
         proxy.close()
@@ -389,12 +410,21 @@ def main() -> None:
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--no-link", action="store_true", help="skip the throttled backlog run")
     ap.add_argument("--ingest-only", action="store_true", help="only the server ingest rows")
+    ap.add_argument("--daily-only", action="store_true", help="only the daily-cadence rows")
+    ap.add_argument(
+        "--handshake-rtts",
+        type=int,
+        default=1,
+        help="round trips a new connection pays on the thin link (1: TCP; 2: TCP + TLS 1.3)",
+    )
     args = ap.parse_args()
+    global HANDSHAKE_RTTS
+    HANDSHAKE_RTTS = args.handshake_rtts
     src = time_ordered(demo_desk(args.dossiers, args.days))
     work = Path(tempfile.mkdtemp(prefix="onestop-bench-sync-"))
     lines = _Rows()
     try:
-        for size in () if args.ingest_only else (25, 100, 200):
+        for size in () if args.ingest_only or args.daily_only else (25, 100, 200):
             opt = sync_base.SyncOptions(start_batch=size, max_batch=size, window=1)
             r = sync_through_proxy(src, work, f"b{size}", opt, thin=False)
             per = (r.batch_up + r.batch_down) / r.events
@@ -414,7 +444,7 @@ def main() -> None:
                         "",
                     )
                 )
-        if not args.no_link and not args.ingest_only:
+        if not args.no_link and not args.ingest_only and not args.daily_only:
             r = sync_through_proxy(src, work, "backlog", sync_base.SyncOptions(), thin=True)
             floor = r.payload / LINK_BPS
             wire_floor = r.up / LINK_BPS
@@ -436,16 +466,21 @@ def main() -> None:
                     f"{1000 * r.batch_requests / r.events:.1f} / {1000 * r.requests / r.events:.1f}",
                     "",
                 ),
-                ("  time over 64 kbit/s, 300 ms RTT", f"{r.seconds:.1f} s", ""),
+                ("  link time over 64 kbit/s, 300 ms RTT (see above)", f"{r.link:.1f} s", ""),
+                (
+                    "  wall time (incl. both ends' CPU), connections",
+                    f"{r.seconds:.1f} s, {r.connections}",
+                    "",
+                ),
                 ("  link floor: payload bytes ÷ bandwidth", f"{floor:.1f} s", ""),
-                ("  ratio to the floor", f"{r.seconds / floor:.2f}×", "≤ 1.3×"),
+                ("  ratio of the link time to the floor", f"{r.link / floor:.2f}×", "≤ 1.3×"),
                 (
                     "  wire floor: all bytes up ÷ bandwidth (ratio)",
-                    f"{wire_floor:.1f} s ({r.seconds / wire_floor:.2f}×)",
+                    f"{wire_floor:.1f} s ({r.link / wire_floor:.2f}×)",
                     "",
                 ),
             ]
-        if not args.ingest_only:
+        if not args.ingest_only and not args.daily_only:
             lines.append(
                 ("Complete dossier lifecycle (7 events) at steady state", f"{7 * steady:.0f} B", "")
             )
@@ -464,8 +499,20 @@ def main() -> None:
                     f"{d.batch_requests / d.syncs:.1f} / {d.requests / d.syncs:.1f}",
                     "",
                 ),
+                (
+                    "  new connections per sync (handshake RTTs each)",
+                    f"{d.connections / d.syncs:.1f} ({HANDSHAKE_RTTS})",
+                    "",
+                ),
                 ("  events uploaded twice", f"{d.resent}", "0"),
-                ("  link time, all syncs, 64 kbit/s 300 ms RTT", f"{d.seconds:.1f} s", "≤ 70 s"),
+                ("  link time, all syncs, 64 kbit/s 300 ms RTT", f"{d.link:.1f} s", "≤ 70 s"),
+                (
+                    "  wall time, all syncs (link + both ends' CPU)",
+                    f"{d.seconds:.1f} s",
+                    "",
+                ),
+                ("  time the proxy waited for the server", f"{d.server:.1f} s", ""),
+                ("  load average at the end (1 min)", f"{os.getloadavg()[0]:.1f}", ""),
             ]
 
         n = 0
@@ -475,7 +522,7 @@ def main() -> None:
             n += 1
             return f"sqlite:///{work / f'ingest{n}.sqlite'}"
 
-        for workers in (1, 2):
+        for workers in () if args.daily_only else (1, 2):
             rate, events = ingest_rate(sqlite_url, src, workers)
             lines.append(
                 (
@@ -484,7 +531,9 @@ def main() -> None:
                     "",
                 )
             )
-        if args.no_pg:
+        if args.daily_only:
+            pass
+        elif args.no_pg:
             lines.append(("Ingest, PostgreSQL", "skipped (--no-pg)", "≥ 10,000"))
         elif pg_bin() is None:
             lines.append(("Ingest, PostgreSQL", "skipped: PostgreSQL not installed", "≥ 10,000"))

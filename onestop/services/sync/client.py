@@ -7,13 +7,16 @@ again, and the server's idempotency rules make that harmless.
 
 Upload (``run_sync``/``sync_once``): batches of the exact stored event bytes behind a signed
 envelope, zstd + shipped dictionary (gzip after a 415), two batches in flight so a 300 ms
-round trip does not idle a 64 kbit/s link; batch size starts at 25, doubles on success up to
-200, halves on a timeout; transient failures back off exponentially with full jitter. Only a
+round trip does not idle a 64 kbit/s link; batch size starts at 100 (then where the last run
+left it), doubles after a full batch up to 500, halves on a timeout, and a tail of at most a
+quarter of a batch rides along; transient failures back off exponentially with full jitter. Only a
 valid server-signed ack counts: an HTTP 200 from a captive portal is a failure like any other.
 
 Download: other desks' events of the commune (stored under their own desk id, chain-checked,
 folded into the projection with the same order as the server), then reference data with
-ETag/If-None-Match (an unchanged pull is one 304).
+ETag/If-None-Match (an unchanged pull is one 304). When this run's last ack carried the news
+(protocol 2, wire/messages.py ``News``) and it says there is nothing newer than what the desk
+holds, neither request is made: a daily sync is then its batch POSTs alone.
 
 Every outcome is recorded in Settings ``last_sync_at`` / ``last_sync_error`` for the TUI.
 """
@@ -82,6 +85,7 @@ from onestop.wire.messages import (
     REF_CT,
     Ack,
     Envelope,
+    News,
     decode_feed,
     encode_batch,
     open_ack,
@@ -231,6 +235,9 @@ class _Session:
         if self.dictionary is None and self.encoding == "zstd":
             self.encoding = "gzip"
         self.acked_at_start = int(desk.setting(S_ACKED, "0") or 0)
+        # The news of the latest ack of this run's upload (None: none, or something else
+        # happened after it): what the feed and reference requests would find.
+        self.news: News | None = None
         # Server clock minus desk clock, from the last server-signed time: signed requests
         # carry desk time + offset, so a desk clock that is days off still authenticates.
         try:
@@ -329,7 +336,8 @@ class _Session:
         if head != ack.head:
             raise _Fatal(
                 t(
-                    "Chuỗi băm máy chủ xác nhận khác chuỗi của quầy tại sự kiện {n}.",
+                    "Chuỗi băm máy chủ xác nhận khác chuỗi của quầy tại sự kiện {n}: lịch sử "
+                    "của quầy đã rẽ nhánh, ví dụ do khôi phục từ bản sao lưu cũ. Liên hệ tỉnh.",
                     n=ack.acked_seq,
                 )
             )
@@ -357,7 +365,11 @@ class _Session:
         status = resp.status_code
         if status == 200:
             try:
-                ack = open_ack(resp.content, self.server_keys)
+                ack = open_ack(
+                    resp.content,
+                    self.server_keys,
+                    news=version.PROTOCOL >= version.ACK_NEWS_SINCE,
+                )
                 self.check_ack(ack, env.key)
             except WireError:
                 # Captive portal pages, proxies' error pages, damaged, stale or forged acks.
@@ -426,25 +438,30 @@ class _Session:
         planned: dict[int, int] = {}  # first seq of a batch -> the size it was cut at
         acked_this_run = False
 
-        def on_ack(value: int) -> None:
+        def on_ack(ack: Ack) -> None:
             nonlocal acked, acked_this_run
-            if value > acked:
-                self.store_acked(value)
-                acked = value
+            if ack.acked_seq > acked:
+                self.store_acked(ack.acked_seq)
+                acked = ack.acked_seq
             acked_this_run = True
+            self.news = ack.news  # acks come in order: the last one's news is the freshest
 
         async def drain() -> None:
             while inflight:
                 _env, task = inflight.popleft()
                 outcome = await task
                 if outcome.kind == "ack" and outcome.ack is not None:
-                    on_ack(outcome.ack.acked_seq)
+                    on_ack(outcome.ack)
                     self.report.batches += 1
 
         try:
             while next_seq <= last or inflight:
                 while len(inflight) < max(1, self.opt.window) and next_seq <= last:
                     first, end = next_seq, min(next_seq + size - 1, last)
+                    if last - end <= size // 4:
+                        # A short tail rides along (within max_batch) rather than costing its
+                        # own request, envelope and ack: 204 events go as one batch, not 200 + 4.
+                        end = min(last, next_seq + self.opt.max_batch - 1)
                     env, body = self.build(first, end)
                     self.report.batch_sizes.append(end - first + 1)
                     sent = asyncio.Event()
@@ -461,7 +478,7 @@ class _Session:
                 outcome = await task
                 if outcome.kind == "ack":
                     assert outcome.ack is not None
-                    on_ack(outcome.ack.acked_seq)
+                    on_ack(outcome.ack)
                     self.report.batches += 1
                     self.failures = 0
                     # Grow only when the link carried a full batch of this size: a short tail
@@ -471,6 +488,7 @@ class _Session:
                     adapted = True
                     continue
                 await drain()
+                self.news = None  # a refusal or a failure after it: fetch as before
                 if outcome.kind == "gap":
                     assert outcome.ack is not None
                     server_acked = outcome.ack.acked_seq
@@ -590,6 +608,22 @@ class _Session:
             self.report.received_events += got
             if not header.more or got == 0:
                 return
+
+    def feed_has_news(self) -> bool:
+        """False only when this run's last ack said, signed, that no other desk of the commune
+        is past what this desk holds (the feed would be empty) and all of ours is acked."""
+        news = self.news
+        if news is None or self.acked() != self.last_seq():
+            return True
+        held = self.foreign_positions()
+        return any(acked > held.get(desk, 0) for desk, acked in news.desks)
+
+    def reference_has_news(self) -> bool:
+        """False only when this run's last ack named the reference version the desk holds
+        (the request would be a 304)."""
+        news = self.news
+        held = self.desk.setting(S_REF_VERSION, "0") or "0"
+        return news is None or str(news.reference) != held
 
     def reconcile(self, server_acked: int, server_head: bytes) -> None:
         """Take the server's word on our acked position when it is signed and on our chain.
@@ -732,9 +766,11 @@ async def _run_sync_locked(
             # Download and reference data side by side: one round trip less per sync on a
             # 300 ms link (the reference check is a 304 on most days). Never beside the upload:
             # the feed carries the server's acked position, which must not race our acks.
+            # After a good upload the last ack's news says whether either has anything for us
+            # (protocol 2): a daily sync with nothing new from the commune stops here.
             await _side_by_side(
-                *([session.download()] if opt.download else []),
-                *([session.reference()] if opt.reference else []),
+                *([session.download()] if opt.download and session.feed_has_news() else []),
+                *([session.reference()] if opt.reference and session.reference_has_news() else []),
             )
             # resend: the server lost events it had acked; or the download flagged a
             # conflict (services/conflicts.py), an event of ours the other desk needs.

@@ -22,9 +22,20 @@ delay              hold the request ``seconds`` before forwarding it, while othe
                    go on (a batch overtaken by the next one: a slower path, a slower worker)
 =================  ===========================================================================
 
-``throttle(bytes_per_s, rtt_s)`` emulates a thin link shared by all connections: each
-direction is a FIFO that serialises bytes at the given rate, then delays them by half the RTT.
+``throttle(bytes_per_s, rtt_s, handshake_rtts=0)`` emulates a thin link shared by all
+connections: each direction is a FIFO that serialises bytes at the given rate, then delays them
+by half the RTT; ``handshake_rtts`` round trips are paid before the first request of every new
+connection (1: TCP's SYN/SYN-ACK; 2: TCP + TLS 1.3), as on a real link.
 Bytes in each direction are counted as they cross the proxy (the real bytes on the wire).
+
+``stats.link_s()`` is the **link time** of what crossed since the last ``reset_stats()``: the
+length of the union of the intervals during which the emulated link was busy — a byte being
+serialised or within its one-way delay in either direction, or a connection's handshake round
+trips. Time in which only the endpoints computed (the server ingesting, the desk building or
+verifying) while the link stood idle is not in it, so it is the same on an idle and on a
+loaded machine (load can only spread the messages apart, which tends to make it larger), and
+on an idle machine it is the wall time minus the endpoints' CPU. ``stats.server_s`` is the
+time spent waiting for the upstream server's answers (summed over requests, overlaps and all).
 """
 
 from __future__ import annotations
@@ -60,27 +71,45 @@ class Stats:
     log: list[tuple[str, str]] = field(default_factory=list)  # (path, status or fault)
     # (path, bytes up, bytes down, request body bytes) of every request answered normally
     per_request: list[tuple[str, int, int, int]] = field(default_factory=list)
+    # (start, end) on the proxy loop's clock of every stretch the throttled link was busy
+    busy: list[tuple[float, float]] = field(default_factory=list)
+    connections: int = 0
+    server_s: float = 0.0
+
+    def link_s(self) -> float:
+        """Seconds of link time: the length of the union of the busy intervals."""
+        total, end = 0.0, float("-inf")
+        for a, b in sorted(self.busy):
+            if b <= end:
+                continue
+            total += b - max(a, end)
+            end = b
+        return total
 
 
 class _Link:
     """One direction of a thin link: rate-limited FIFO, then a fixed one-way delay."""
 
-    def __init__(self, rate: float, delay: float) -> None:
+    def __init__(self, rate: float, delay: float, owner: FaultProxy) -> None:
         self.rate = rate
         self.delay = delay
         self.busy_until = 0.0
+        self.owner = owner
 
     async def send(self, writer: Any, data: bytes) -> None:
         """Reserve link time for the whole message now (FIFO with other connections), then
         deliver each packet when it has crossed the link plus the one-way delay."""
         loop = asyncio.get_running_loop()
         now = loop.time()
+        first = max(now, self.busy_until)  # queued behind another message: that one is busy
         schedule = []
         for i in range(0, len(data), 1460):
             chunk = data[i : i + 1460]
             start = max(now, self.busy_until)
             self.busy_until = start + len(chunk) / self.rate
             schedule.append((self.busy_until + self.delay, chunk))
+        if schedule:
+            self.owner.stats.busy.append((first, schedule[-1][0]))
         for at, chunk in schedule:
             await asyncio.sleep(max(0.0, at - loop.time()))
             writer.write(chunk)
@@ -100,6 +129,7 @@ class FaultProxy:
         self._up: _Link | None = None
         self._down: _Link | None = None
         self._held: asyncio.Event | None = None
+        self._handshake = 0.0
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ control (any thread)
@@ -137,9 +167,10 @@ class FaultProxy:
         with self._lock:
             self.faults.append(Fault(kind, path, seconds, nth))
 
-    def throttle(self, bytes_per_s: float, rtt_s: float) -> None:
-        self._up = _Link(bytes_per_s, rtt_s / 2)
-        self._down = _Link(bytes_per_s, rtt_s / 2)
+    def throttle(self, bytes_per_s: float, rtt_s: float, handshake_rtts: int = 0) -> None:
+        self._up = _Link(bytes_per_s, rtt_s / 2, self)
+        self._down = _Link(bytes_per_s, rtt_s / 2, self)
+        self._handshake = handshake_rtts * rtt_s
 
     def reset_stats(self) -> None:
         self.stats = Stats()
@@ -186,6 +217,7 @@ class FaultProxy:
 
     async def _client(self, creader: asyncio.StreamReader, cwriter: asyncio.StreamWriter) -> None:
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        fresh = True
         try:
             while True:
                 request = await _read_message(creader, request=True)
@@ -194,6 +226,14 @@ class FaultProxy:
                 head, body, method, path = request
                 # Count what the client put on the wire even if we then drop it.
                 self.stats.requests += 1
+                if fresh:
+                    fresh = False
+                    self.stats.connections += 1
+                    if self._up is not None and self._handshake > 0:
+                        # The connection's handshake: round trips before the request can go.
+                        t0 = asyncio.get_running_loop().time()
+                        self.stats.busy.append((t0, t0 + self._handshake))
+                        await asyncio.sleep(self._handshake)
                 if self._up is not None:
                     # The bytes still cross the thin link before the proxy can act on them.
                     await self._up.send(_NullWriter(), head + body)
@@ -234,6 +274,7 @@ class FaultProxy:
                     return
                 uwriter.write(head + body)
                 await uwriter.drain()
+                asked = asyncio.get_running_loop().time()
                 if kind == "restart":
                     await asyncio.sleep(0.005)
                     assert self.on_restart is not None
@@ -242,6 +283,7 @@ class FaultProxy:
                 response = await _read_message(ureader, request=False)
                 if response is None:
                     return
+                self.stats.server_s += asyncio.get_running_loop().time() - asked
                 rhead, rbody, _, _ = response
                 self.stats.log.append((path, rhead.split(b" ", 2)[1].decode()))
                 if kind == "slow" and fault is not None:

@@ -11,6 +11,8 @@ is the real program: ``python -m tests.services.sync.release_main serve ...``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from onestop.domain import events
 from onestop.wire import version
@@ -23,6 +25,21 @@ def simulate(protocol: int | None, hide: list[str]) -> None:
         version.FIRST_RELEASE.setdefault(n, f"0.{n}.0")
     for name in hide:
         events._KIND_BY_CODE.pop(events.KIND_CODES[events.EventKind(name)], None)
+
+
+@contextmanager
+def as_release(protocol: int, hide: tuple[str, ...] = ()) -> Iterator[None]:
+    """Run the enclosed calls (in this process) as the desk of release ``protocol``."""
+    saved = (version.PROTOCOL, dict(version.FIRST_RELEASE), dict(events._KIND_BY_CODE))
+    simulate(protocol, list(hide))
+    try:
+        yield
+    finally:
+        version.PROTOCOL = saved[0]
+        version.FIRST_RELEASE.clear()
+        version.FIRST_RELEASE.update(saved[1])
+        events._KIND_BY_CODE.clear()
+        events._KIND_BY_CODE.update(saved[2])
 
 
 if __name__ == "__main__":

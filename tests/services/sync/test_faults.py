@@ -52,11 +52,13 @@ def test_sync_survives(
     desk = make_desk(tmp_path / "desk.sqlite", n=n, clock=clock)
     codes = random_work(desk, clock, rng, 70)
     enroll(desk, sqlite_server.db_url, proxy.url)
-    options = FAST
+    # Batches of 25 to start with, so that ~80 events make several batches for the fault to
+    # hit the second of (the default start, 100, would send them in one).
+    options = replace(FAST, start_batch=25)
     if fault == "cut":
-        options = replace(FAST, timeout=1.0)
+        options = replace(options, timeout=1.0)
     if fault == "restart":
-        options = replace(FAST, max_attempts=40)
+        options = replace(options, max_attempts=40)
     proxy.add(fault, nth=2, seconds=0.5)
     report = sync.sync_once(desk, passphrase_provider=passphrase, options=options)
     assert report.ok, report.error

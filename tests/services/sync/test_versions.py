@@ -14,7 +14,6 @@ import os
 import random
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -42,25 +41,10 @@ from tests.services.sync.helpers import (
     receive,
     server_digest,
 )
-from tests.services.sync.release_main import simulate
+from tests.services.sync.release_main import as_release
 
 N = 4
 COMMUNE = 7
-
-
-@contextmanager
-def as_release(protocol: int, hide: tuple[str, ...] = ()) -> Iterator[None]:
-    """Run the enclosed calls as the desk of release ``protocol`` (see the module doc)."""
-    saved = (version.PROTOCOL, dict(version.FIRST_RELEASE), dict(events._KIND_BY_CODE))
-    simulate(protocol, list(hide))
-    try:
-        yield
-    finally:
-        version.PROTOCOL = saved[0]
-        version.FIRST_RELEASE.clear()
-        version.FIRST_RELEASE.update(saved[1])
-        events._KIND_BY_CODE.clear()
-        events._KIND_BY_CODE.update(saved[2])
 
 
 @pytest.fixture(scope="module")
