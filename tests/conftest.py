@@ -75,6 +75,23 @@ class DeskTemplates:
 TEMPLATES = DeskTemplates()
 
 
+def muong_lat_desk(
+    path: Path, clock: Callable[[], datetime], *, desk_no: int | None = 1, actor: str = "Lò Thị Mai"
+) -> Desk:
+    """The desk most suites use, from a template: Xã Mường Lát (16279) of Thanh Hóa (38), unit
+    000.00.14.H56, desk ``desk_no``, opened by ``actor``."""
+    return TEMPLATES.initialise(
+        path,
+        unit_eid="000.00.14.H56",
+        commune_code="16279",
+        commune_name="Xã Mường Lát",
+        province_code="38",
+        desk_no=desk_no,
+        clock=clock,
+        actor=actor,
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _desk_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskTemplates]:
     TEMPLATES.reset(tmp_path_factory.mktemp("desk-templates"))
@@ -116,15 +133,6 @@ def clock() -> Clock:
 
 @pytest.fixture
 def desk(tmp_path: Path, clock: Clock) -> Iterator[Desk]:
-    d = TEMPLATES.initialise(
-        tmp_path / "desk.sqlite",
-        unit_eid="000.00.14.H56",
-        commune_code="16279",
-        commune_name="Xã Mường Lát",
-        province_code="38",
-        desk_no=1,
-        clock=clock,
-        actor="Lò Thị Mai",
-    )
+    d = muong_lat_desk(tmp_path / "desk.sqlite", clock)
     yield d
     d.close()

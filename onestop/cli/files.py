@@ -27,6 +27,7 @@ from onestop.cli._common import (
     count,
     db_option,
     emit,
+    file_option,
     guard,
     json_option,
     open_desk,
@@ -72,12 +73,10 @@ def _read_input(path: Path) -> bytes:
     "--component", type=int, default=None, help="Số thứ tự giấy tờ trong danh mục (từ 1)."
 )
 @click.option("--result", "is_result", is_flag=True, help="Đính kèm kết quả giải quyết.")
-@click.option(
+@file_option(
     "--file",
     "path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Tệp đã quét hoặc đã chụp: PDF, JPEG, PNG hay TIFF (được chuẩn hóa thành PDF 200 dpi).",
+    help_text="Tệp đã quét hoặc đã chụp: PDF, JPEG, PNG hay TIFF (được chuẩn hóa thành PDF 200 dpi).",
 )
 @click.option(
     "--shown-only",
@@ -344,12 +343,7 @@ def _describe(att: Any, desk: Desk, code: str, attachment_id: str) -> str:
 @db_option
 @click.argument("code")
 @click.argument("attachment_id")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Nơi ghi tệp (quyền 0600).",
-)
+@file_option("--out", required=True, help_text="Nơi ghi tệp (quyền 0600).")
 @guard
 def file_get(db: Path | None, code: str, attachment_id: str, out: Path) -> None:
     """Lấy ra một bản số hóa (kiểm tra toàn vẹn từng khối) và ghi vào tệp."""
@@ -466,12 +460,8 @@ def scan(
     multiple=True,
     help="Thành phần cần in tờ phân cách (nhắc lại được; mặc định: mọi thành phần).",
 )
-@click.option(
-    "--pdf",
-    "out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Nơi ghi tệp PDF các tờ phân cách (quyền 0600).",
+@file_option(
+    "--pdf", "out", required=True, help_text="Nơi ghi tệp PDF các tờ phân cách (quyền 0600)."
 )
 @json_option
 @guard

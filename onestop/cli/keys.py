@@ -13,6 +13,7 @@ from onestop.cli._common import (
     db_option,
     desk_now,
     emit,
+    file_option,
     guard,
     json_option,
     open_desk,
@@ -55,9 +56,7 @@ def keys() -> None:
 
 
 @keys.command("create-root")
-@click.option(
-    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Tệp khóa gốc."
-)
+@file_option("--out", required=True, help_text="Tệp khóa gốc.")
 @click.option("--label", default="", help="Nhãn khóa, ví dụ «Khóa gốc tỉnh Thanh Hóa».")
 @passphrase_option
 @json_option
@@ -105,12 +104,7 @@ def keys_create_desk(db: Path | None, passphrase_file: Path | None, as_json: boo
 
 @keys.command("export-public")
 @db_option
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Tệp yêu cầu cấp khóa (JSON) để gửi tỉnh.",
-)
+@file_option("--out", required=True, help_text="Tệp yêu cầu cấp khóa (JSON) để gửi tỉnh.")
 @json_option
 @guard
 def keys_export_public(db: Path | None, out: Path, as_json: bool) -> None:
@@ -135,13 +129,7 @@ def keys_export_public(db: Path | None, out: Path, as_json: bool) -> None:
 
 
 @keys.command("issue-trust")
-@click.option(
-    "--root",
-    "root_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Tệp khóa gốc của tỉnh.",
-)
+@file_option("--root", "root_path", required=True, help_text="Tệp khóa gốc của tỉnh.")
 @click.option(
     "--add",
     "add",
@@ -167,11 +155,10 @@ def keys_export_public(db: Path | None, out: Path, as_json: bool) -> None:
     help="Phiên bản danh sách (mặc định: phiên bản hiện có + 1).",
 )
 @click.option("--host", default=None, help="Tên máy chủ tra cứu in trong mã QR biên nhận.")
-@click.option(
+@file_option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Tệp danh sách tin cậy; nếu đã có thì được mở rộng (phải do cùng khóa gốc ký).",
+    help_text="Tệp danh sách tin cậy; nếu đã có thì được mở rộng (phải do cùng khóa gốc ký).",
 )
 @passphrase_option
 @json_option

@@ -12,9 +12,11 @@ from onestop.cli._common import (
     Refused,
     db_option,
     emit,
+    file_option,
     guard,
     json_option,
     open_desk,
+    pin_file_option,
     settings_or_exit,
 )
 from onestop.crypto import certs, pdfverify
@@ -146,17 +148,12 @@ def verify_pdf(
 @click.option("--code", default="", help="Mã hồ sơ, khi FILE là văn bản kết quả giải quyết.")
 @click.option("--signer", default="", help="Người ký (mặc định: người ký theo quy định).")
 @click.option("--agency", is_flag=True, help="Thêm chữ ký số của cơ quan (kèm con dấu).")
-@click.option(
+@file_option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Ghi bản đã ký ra tệp này (mặc định: ghi đè FILE sau khi đã kiểm tra chữ ký).",
+    help_text="Ghi bản đã ký ra tệp này (mặc định: ghi đè FILE sau khi đã kiểm tra chữ ký).",
 )
-@click.option(
-    "--pin-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Tệp chứa mã PIN token / mật khẩu khóa ký số (dòng đầu); không có thì hỏi, không hiện chữ.",
+@pin_file_option(
+    "Tệp chứa mã PIN token / mật khẩu khóa ký số (dòng đầu); không có thì hỏi, không hiện chữ."
 )
 @json_option
 @guard
@@ -309,18 +306,8 @@ def signer_probe(module: Path, timeout: float, as_json: bool) -> None:
 @click.option("--slot", type=int, default=None, help="Số khe (khi nhiều token cùng nhãn).")
 @click.option("--key-label", default="", help="Nhãn khóa trên token.")
 @click.option("--key-id", default="", help="ID khóa trên token (hệ 16).")
-@click.option(
-    "--chain",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Chứng thư CA cấp cho cán bộ (PEM), nếu token không chứa.",
-)
-@click.option(
-    "--pin-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Tệp chứa mã PIN (dòng đầu); không có thì hỏi, không hiện chữ.",
-)
+@file_option("--chain", help_text="Chứng thư CA cấp cho cán bộ (PEM), nếu token không chứa.")
+@pin_file_option("Tệp chứa mã PIN (dòng đầu); không có thì hỏi, không hiện chữ.")
 @guard
 def signer_add_token(
     db: Path | None,

@@ -23,10 +23,12 @@ from onestop.cli._common import (
     Refused,
     db_option,
     emit,
+    file_option,
     fmt_due,
     guard,
     json_option,
     open_desk,
+    pin_file_option,
     read_passphrase,
     settings_or_exit,
 )
@@ -59,20 +61,10 @@ _MAX_QR_TEXT = 8192
 @click.command("receipt")
 @db_option
 @click.argument("code")
-@click.option(
-    "--pdf",
-    "pdf_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Ghi Giấy tiếp nhận hồ sơ (PDF, hai liên) có mã QR đã ký.",
+@file_option(
+    "--pdf", "pdf_path", help_text="Ghi Giấy tiếp nhận hồ sơ (PDF, hai liên) có mã QR đã ký."
 )
-@click.option(
-    "--png",
-    "png_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Ghi riêng mã QR ra tệp PNG.",
-)
+@file_option("--png", "png_path", help_text="Ghi riêng mã QR ra tệp PNG.")
 @click.option("--qr-text", is_flag=True, help="Chỉ in nội dung mã QR (để chuyển cho lệnh khác).")
 @passphrase_option
 @json_option
@@ -149,19 +141,10 @@ def receipt(
 @db_option
 @click.argument("code")
 @click.argument("kind", type=click.Choice([k.value for k in SlipKind]), metavar="KIND")
-@click.option(
-    "--pdf",
-    "pdf_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Tệp PDF cần ghi.",
-)
-@click.option(
-    "--pin-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Tệp chứa mã PIN token / mật khẩu khóa ký số của người ký (dòng đầu); không có thì "
-    "hỏi, không hiện chữ.",
+@file_option("--pdf", "pdf_path", required=True, help_text="Tệp PDF cần ghi.")
+@pin_file_option(
+    "Tệp chứa mã PIN token / mật khẩu khóa ký số của người ký (dòng đầu); không có thì "
+    "hỏi, không hiện chữ."
 )
 @click.option(
     "--unsigned",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from onestop.cli._common import Refused, emit, json_option, open_desk
-from onestop.cli.sync import _passphrase, _server, _server_db, _url_option
+from onestop.cli._common import Refused, emit, file_option, json_option, open_desk
+from onestop.cli.sync import _passphrase, _server, _url_option, server_db
 from onestop.i18n import t
 from onestop.services.desk import DeskError
 from onestop.services.sync import replace as sync_replace
@@ -72,14 +72,8 @@ def enroll_replacement(
 @json_option
 def replace_desk(desk_id: str, database_url: str | None, as_json: bool) -> None:
     """Thay quầy bị mất/hỏng: thu hồi quầy cũ, cấp mã đăng ký cho máy thay thế."""
-    db = _server_db(database_url)
-    admin = _server("admin")
-    try:
+    with server_db(database_url, refusing=(_server("admin").AdminError,)) as db:
         done = _server("replace").issue_replacement(db, desk_id)
-    except admin.AdminError as e:
-        raise Refused(str(e)) from e
-    finally:
-        db.close()
     if as_json:
         emit(
             {
@@ -109,13 +103,7 @@ def replace_desk(desk_id: str, database_url: str | None, as_json: bool) -> None:
 
 @click.command("export-snapshot")
 @click.argument("desk_id")
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Tệp sẽ ghi (chép sang USB cho quầy thay thế).",
-)
+@file_option("--out", required=True, help_text="Tệp sẽ ghi (chép sang USB cho quầy thay thế).")
 @_url_option
 def export_snapshot(desk_id: str, out: Path, database_url: str | None) -> None:
     """Xuất toàn bộ hồ sơ của xã cho một quầy thay thế đã đăng ký (tệp mã hóa cho khóa của quầy)."""
@@ -123,15 +111,9 @@ def export_snapshot(desk_id: str, out: Path, database_url: str | None) -> None:
         raise Refused(t("{p} là một thư mục; hãy ghi rõ tên tệp.", p=out))
     if not out.parent.is_dir():
         raise Refused(t("Thư mục {p} không tồn tại.", p=out.parent))
-    db = _server_db(database_url)
-    admin = _server("admin")
-    try:
+    with server_db(database_url, refusing=(_server("admin").AdminError,)) as db:
         signer = _server("keys").server_signer(db)
         pages, size = _server("replace").export_snapshot(db, signer, desk_id, out)
-    except admin.AdminError as e:
-        raise Refused(str(e)) from e
-    finally:
-        db.close()
     click.echo(
         t(
             "Đã ghi {p} ({n} trang, {kb} KB), mã hóa cho quầy {d}. Trên quầy đó: "

@@ -15,7 +15,7 @@ from onestop.cli._common import (
     emit,
     json_option,
 )
-from onestop.cli.sync import DATABASE_URL_ENV, _server, _server_db, _url_option
+from onestop.cli.sync import DATABASE_URL_ENV, _server, _url_option, server_db
 from onestop.i18n import t
 
 
@@ -84,21 +84,13 @@ def serve(
     Ví dụ: onestop serve --database-url postgresql://onestop@/onestop --workers 4 --port 8080
     """
     url = database_url or _server("db").default_database_url()
-    db = _server_db(url)  # migrate once here, before the workers race for it
-    label = _server("admin").describe(db)
-    keys = _server("keys")
-    try:
+    keys, files = _server("keys"), _server("files")
+    # Migrate once here, before the workers race for it.
+    with server_db(url, refusing=(keys.ServerKeyError, files.StoreConfigError)) as db:
+        label = _server("admin").describe(db)
         signer = keys.server_signer(db)  # a missing or wrong key passphrase: say so first
-    except keys.ServerKeyError as e:
-        db.close()
-        raise Refused(str(e)) from e
-    try:
         # A wrong chunk-store setting (S3 bucket, endpoint): said here, not at the first upload.
-        store = _server("files").check_store(db, signer)
-    except _server("files").StoreConfigError as e:
-        raise Refused(str(e)) from e
-    finally:
-        db.close()
+        store = files.check_store(db, signer)
     os.environ[DATABASE_URL_ENV] = url
     click.echo(
         t(
@@ -142,13 +134,8 @@ def enroll_code(
 ) -> None:
     """Cấp mã đăng ký dùng một lần cho một quầy (hết hạn sau 14 ngày)."""
     admin = _server("admin")
-    db = _server_db(database_url)
-    try:
+    with server_db(database_url, refusing=(admin.AdminError,)) as db:
         issued = admin.new_enroll_code(db, commune=commune, desk_name=desk_name, desk_no=desk_no)
-    except admin.AdminError as e:
-        raise Refused(str(e)) from e
-    finally:
-        db.close()
     desk_id = f"{issued.commune}-{issued.desk_no:02d}"
     if as_json:
         emit(
@@ -173,11 +160,8 @@ def enroll_code(
 @_url_option
 def revoke_desk(desk_id: str, database_url: str | None) -> None:
     """Thu hồi quyền đồng bộ của một quầy (mọi yêu cầu sau đó bị từ chối)."""
-    db = _server_db(database_url)
-    try:
+    with server_db(database_url) as db:
         done = _server("admin").revoke(db, desk_id.strip())
-    finally:
-        db.close()
     if not done:
         raise Refused(t("Không có quầy {d} đang hoạt động.", d=desk_id))
     click.echo(t("Đã thu hồi quầy {d}.", d=desk_id))
@@ -190,13 +174,8 @@ def revoke_desk(desk_id: str, database_url: str | None) -> None:
 def publish(kind: str, file: Path, database_url: str | None) -> None:
     """Phát hành dữ liệu tham chiếu cho các quầy (danh mục, lịch, đơn vị, danh sách tin cậy)."""
     admin = _server("admin")
-    db = _server_db(database_url)
-    try:
+    with server_db(database_url, refusing=(admin.AdminError,)) as db:
         version = admin.publish_file(db, kind, file)
-    except admin.AdminError as e:
-        raise Refused(str(e)) from e
-    finally:
-        db.close()
     if version is None:
         click.echo(t("{k}: không có gì thay đổi.", k=kind))
     else:
@@ -220,13 +199,8 @@ def add_staff(username: str, display_name: str, reset: bool, database_url: str |
         err=True,
     )
     staff = _server("web.staff")
-    db = _server_db(database_url)
-    try:
+    with server_db(database_url, refusing=(staff.StaffError,)) as db:
         who = staff.add_staff(db, username, password, display_name=display_name, reset=reset)
-    except staff.StaffError as e:
-        raise Refused(str(e)) from e
-    finally:
-        db.close()
     if reset:
         click.echo(t("Đã đặt lại mật khẩu của {u}.", u=who.username))
     else:
@@ -238,11 +212,8 @@ def add_staff(username: str, display_name: str, reset: bool, database_url: str |
 @json_option
 def staff_list(database_url: str | None, as_json: bool) -> None:
     """Danh sách tài khoản cán bộ tỉnh (không hiện mật khẩu)."""
-    db = _server_db(database_url)
-    try:
+    with server_db(database_url) as db:
         rows = _server("web.staff").list_staff(db)
-    finally:
-        db.close()
     if as_json:
         emit(rows)
         return
@@ -256,11 +227,8 @@ def staff_list(database_url: str | None, as_json: bool) -> None:
 @json_option
 def desks(database_url: str | None, as_json: bool) -> None:
     """Danh sách quầy đã đăng ký và số sự kiện đã nhận."""
-    db = _server_db(database_url)
-    try:
+    with server_db(database_url) as db:
         rows = _server("admin").desk_list(db)
-    finally:
-        db.close()
     if as_json:
         emit(rows)
         return

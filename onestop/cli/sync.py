@@ -24,7 +24,8 @@ from __future__ import annotations
 import importlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -82,6 +83,20 @@ def _server_db(url: str | None) -> Any:
         raise Refused(str(e)) from e
     except Exception as e:  # a URL the driver cannot reach: say so, no traceback
         raise Refused(t("Không mở được CSDL máy chủ {u}: {e}", u=real, e=e)) from e
+
+
+@contextmanager
+def server_db(url: str | None, *, refusing: tuple[type[Exception], ...] = ()) -> Iterator[Any]:
+    """The server database for one ``onestop server …`` command, closed when the block ends
+    (also when it fails). The ``refusing`` errors — the server modules' own, whose text is
+    already the Vietnamese message — become a Refused (exit 1), never a traceback."""
+    db = _server_db(url)
+    try:
+        yield db
+    except refusing as e:
+        raise Refused(str(e)) from e
+    finally:
+        db.close()
 
 
 @click.command()
@@ -307,13 +322,8 @@ def sync_import(
     """Nhập tệp gói của một quầy (vào quầy này, hoặc vào máy chủ với --database-url)."""
     if database_url:
         admin = _server("admin")
-        sdb = _server_db(database_url)
-        try:
+        with server_db(database_url, refusing=(admin.AdminError,)) as sdb:
             out = admin.import_bundle(sdb, file)
-        except admin.AdminError as e:
-            raise Refused(str(e)) from e
-        finally:
-            sdb.close()
         data = {
             "desk": out.desk,
             "added": out.inserted,

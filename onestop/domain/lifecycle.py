@@ -12,6 +12,7 @@ Two pure functions carry all the rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
@@ -687,4 +688,15 @@ def replay(events: list[Event]) -> DossierState:
         state = apply(state, e)
     if state is None:
         raise ValueError("no events")
+    return state
+
+
+def replay_or_none(events: Iterable[Event]) -> DossierState | None:
+    """Fold events in order; None while the dossier's receive/refuse has not arrived yet (a
+    synced log may hold a desk's later events before the one that opened the dossier)."""
+    state: DossierState | None = None
+    for e in events:
+        if state is None and e.kind not in (EventKind.RECEIVE, EventKind.REFUSE):
+            return None
+        state = apply(state, e)
     return state

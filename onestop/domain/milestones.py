@@ -124,17 +124,8 @@ class Milestones:
         return self.due0
 
 
-_DT_FIELDS = (
-    "last_at",
-    "fin_at",
-    "sup_from",
-    "sup_to",
-    "due0",
-    "due1_at",
-    "due1",
-    "due2_at",
-    "due2",
-)
+# Every stored field but the flag and the outcome is a datetime (or None).
+_DT_FIELDS = tuple(k for k in Milestones.STORED if k not in ("simple", "fin_outcome"))
 
 
 def step(

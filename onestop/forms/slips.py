@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, Protocol
 
 from onestop import __version__
 from onestop.domain.catalogue import FeeBasis, format_dong
@@ -67,6 +67,8 @@ from onestop.i18n import get_language, set_language, t
 if TYPE_CHECKING:
     from onestop.forms.pdf_doc import SignatureBlock, SlipPDF
 
+P = ParamSpec("P")
+
 __all__ = [
     "SIGNATURE_FIELDS",
     "SLIP_TITLES",
@@ -75,6 +77,7 @@ __all__ = [
     "SlipKind",
     "SlipSignature",
     "applicable_slips",
+    "pdf_only",
     "render_book_rows",
     "render_slip",
     "render_slip_document",
@@ -180,34 +183,6 @@ def applicable_slips(dossier: DossierState, events: list[Event]) -> list[SlipKin
     return out
 
 
-def render_slip(
-    kind: SlipKind,
-    dossier: DossierState,
-    events: list[Event],
-    desk: DeskIdentity,
-    *,
-    now: datetime,
-    qr_text: str | None = None,
-    signature: SlipSignature | None = None,
-    official: str = "",
-    contact_phone: str = "",
-    head_of_unit: str = "",
-) -> bytes:
-    """The PDF bytes of :func:`render_slip_document` (unsigned; see services/signing.py)."""
-    return render_slip_document(
-        kind,
-        dossier,
-        events,
-        desk,
-        now=now,
-        qr_text=qr_text,
-        signature=signature,
-        official=official,
-        contact_phone=contact_phone,
-        head_of_unit=head_of_unit,
-    ).pdf
-
-
 def render_slip_document(
     kind: SlipKind,
     dossier: DossierState,
@@ -271,6 +246,33 @@ def render_slip_document(
         return _finish(pdf, ctx, SLIP_TITLES[kind])
     finally:
         pdf.close_fonts()
+
+
+class _Rendered(Protocol):
+    @property
+    def pdf(self) -> bytes: ...
+
+
+def pdf_only(render: Callable[P, _Rendered], name: str, doc: str) -> Callable[P, bytes]:
+    """``render`` returning only its result's PDF bytes, under ``name`` with ``doc``.
+
+    One parameter list serves the function that returns the whole result (a SlipDocument, a
+    SlipSigning) and the one that returns the bytes: mypy checks the callers of both against it.
+    """
+
+    def pdf(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        return render(*args, **kwargs).pdf
+
+    pdf.__name__ = pdf.__qualname__ = name
+    pdf.__doc__ = doc
+    return pdf
+
+
+render_slip = pdf_only(
+    render_slip_document,
+    "render_slip",
+    "The PDF bytes of :func:`render_slip_document` (unsigned; see services/signing.py).",
+)
 
 
 def render_tracking_book(

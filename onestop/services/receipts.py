@@ -33,6 +33,7 @@ from onestop.forms.slips import (
     SlipError,
     SlipKind,
     SlipSignature,
+    pdf_only,
     render_slip_document,
 )
 from onestop.i18n import t
@@ -202,23 +203,6 @@ def sign_slip(
     return signing.sign_slip_document(desk, doc, kind, pdf_secret)
 
 
-def render_signed_slip(
-    desk: Desk,
-    code: str,
-    kind: SlipKind | str,
-    signer: Signer | None,
-    *,
-    official: str = "",
-    pdf_secret: Secret | None = None,
-) -> bytes:
-    """Any slip of dossier ``code``. With ``signer`` (an unlocked desk key) the slip carries the
-    desk-key metadata (key id, time) and the receipt also its signed QR; ``None`` prints it
-    without. The legal signer's PAdES signature: see ``sign_slip``."""
-    return render_slip_signing(
-        desk, code, kind, signer, official=official, pdf_secret=pdf_secret
-    ).pdf
-
-
 def render_slip_signing(
     desk: Desk,
     code: str,
@@ -232,6 +216,15 @@ def render_slip_signing(
     signed, and if not why (the caller tells the clerk how to sign it later)."""
     slip, doc = prepare_slip(desk, code, kind, signer, official=official)
     return sign_slip(desk, doc, slip, pdf_secret)
+
+
+render_signed_slip = pdf_only(
+    render_slip_signing,
+    "render_signed_slip",
+    """Any slip of dossier ``code``. With ``signer`` (an unlocked desk key) the slip carries the
+    desk-key metadata (key id, time) and the receipt also its signed QR; ``None`` prints it
+    without. The legal signer's PAdES signature: see ``sign_slip``.""",
+)
 
 
 def prepare_slip(

@@ -14,14 +14,8 @@ from typing import Final
 
 from sqlmodel import Session, col, select
 
-from onestop.domain.events import (
-    UNKNOWN_PREFIX,
-    Event,
-    EventKind,
-    is_unknown,
-    known_kind_count,
-)
-from onestop.domain.lifecycle import DossierState, apply
+from onestop.domain.events import UNKNOWN_PREFIX, is_unknown, known_kind_count
+from onestop.domain.lifecycle import replay_or_none
 from onestop.store.engine import Store
 from onestop.store.models import EventRow, Setting
 from onestop.store.repo_dossiers import save_dossier
@@ -34,16 +28,6 @@ S_KINDS_KNOWN: Final = "event_kinds_known"
 def kinds_known() -> int:
     """What this program knows: the kind codes run 1..n and are never renumbered."""
     return known_kind_count()
-
-
-def _fold(events: list[Event]) -> DossierState | None:
-    # As wire/state.replay_or_none (not importable from here: store sits below wire).
-    state: DossierState | None = None
-    for e in events:
-        if state is None and e.kind not in (EventKind.RECEIVE, EventKind.REFUSE):
-            return None
-        state = apply(state, e)
-    return state
 
 
 def replay_known_kinds(db: Session) -> list[str]:
@@ -62,7 +46,7 @@ def replay_known_kinds(db: Session) -> list[str]:
             touched.add(row.dossier)
     db.flush()
     for code in sorted(touched):
-        state = _fold(events_for(db=db, dossier=code))
+        state = replay_or_none(events_for(db=db, dossier=code))
         if state is not None:
             save_dossier(db=db, state=state)
     return sorted(touched)

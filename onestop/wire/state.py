@@ -10,8 +10,9 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from onestop.domain.events import Event, EventKind
-from onestop.domain.lifecycle import DossierState, Status, apply
+from onestop.domain.events import Event
+from onestop.domain.lifecycle import DossierState, Status
+from onestop.domain.lifecycle import replay_or_none as replay_or_none  # the sides' one fold
 from onestop.store.timefmt import dt_to_text
 
 EventKey = tuple[int, str, int]
@@ -19,16 +20,6 @@ EventKey = tuple[int, str, int]
 
 def event_key(e: Event) -> EventKey:
     return (e.hlc, e.desk_id, e.seq)
-
-
-def replay_or_none(events: Iterable[Event]) -> DossierState | None:
-    """Fold events in order; None while the dossier's receive/refuse has not arrived yet."""
-    state: DossierState | None = None
-    for e in events:
-        if state is None and e.kind not in (EventKind.RECEIVE, EventKind.REFUSE):
-            return None
-        state = apply(state, e)
-    return state
 
 
 _STATE_FIELDS = tuple(f.name for f in fields(DossierState))

@@ -6,19 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from onestop.cli.main import main
-from tests.cli.login import ADMIN, PASSWORD, init_desk
+from tests.cli.login import ADMIN, NOW, PASSWORD, init_desk, runner
 
-NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        main, list(args), env={**NOW, **(env or {})}, catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+run = runner(NOW)
 
 
 def as_(user: str, password: str = PASSWORD) -> dict[str, str]:

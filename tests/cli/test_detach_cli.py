@@ -6,23 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from onestop.cli import files as files_cli
-from onestop.cli.main import main
-from tests.cli.login import LOGIN, init_desk
+from tests.cli.login import LOGIN, NOW, init_desk, runner
 from tests.services.attach_helpers import make_pdf
 
-NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        main, list(args), env={**NOW, **LOGIN, **(env or {})}, input=stdin, catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+run = runner({**NOW, **LOGIN})
 
 
 @pytest.fixture
@@ -71,10 +60,10 @@ def test_without_a_terminal_refuses_and_keeps_the_file(attached: tuple[str, str,
 def test_asks_in_a_terminal(attached: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch):
     db, c, fid = attached
     monkeypatch.setattr(files_cli, "_interactive", lambda: True)
-    code, _, err = run("detach", "--db", db, c, fid, stdin="n\n")
+    code, _, err = run("detach", "--db", db, c, fid, input="n\n")
     assert code == 1 and "Đã hủy; chưa gỡ gì" in err
     assert listed(db, c) == [fid]
-    code, out, err = run("detach", "--db", db, c, fid, stdin="y\n")
+    code, out, err = run("detach", "--db", db, c, fid, input="y\n")
     assert code == 0, err
     assert listed(db, c) == []
 

@@ -7,21 +7,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from onestop.cli.main import main
 from onestop.store.files import files_dir
-from tests.cli.login import LOGIN, init_desk
+from tests.cli.login import LOGIN, NOW, init_desk, runner
 from tests.services.attach_helpers import KNOWN_TEXT, make_pdf
 
-NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        main, list(args), env={**NOW, **LOGIN, **(env or {})}, catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+run = runner({**NOW, **LOGIN})
 
 
 @pytest.fixture

@@ -12,35 +12,29 @@ from pathlib import Path
 
 import pytest
 
-from onestop.services import keys as keys_svc
 from onestop.services import signing
 from onestop.services.accounts import open_logged_in
 from tests.cli.login import PASSWORD
-from tests.cli.test_receipts import _init, _receive, run
+from tests.cli.test_receipts import _receive, run
 
 CLERK = "Lò Thị Mai"
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def db(demo_db: str) -> str:
     """A desk whose clerk has a software signing key issued by the demo province CA."""
-    monkeypatch.setenv("ONESTOP_SCRYPT_N", "1024")
-    path = tmp_path / "desk.sqlite"
-    _init(path)
-    desk = open_logged_in(path, "quantri", PASSWORD)
+    desk = open_logged_in(Path(demo_db), "quantri", PASSWORD)
     try:
-        keys_svc.ensure_demo_keys(desk)
         signing.ensure_demo_signing(desk, [(CLERK, "Công chức Bộ phận Một cửa")])
     finally:
         desk.close()
-    return str(path)
+    return demo_db
 
 
 @pytest.fixture
-def pin_file(tmp_path: Path) -> str:
-    path = tmp_path / "pin.txt"
-    path.write_text(keys_svc.DEMO_PASSPHRASE + "\n", encoding="utf-8")
-    return str(path)
+def pin_file(demo_pass: str) -> str:
+    """The PIN file: the demo signing keys are locked with the demo passphrase."""
+    return demo_pass
 
 
 def test_print_unsigned_then_sign_later_then_verify(db: str, pin_file: str, tmp_path: Path) -> None:

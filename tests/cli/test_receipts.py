@@ -12,13 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from onestop.cli.main import main
 from onestop.crypto.verify import EXIT_CODES, Verdict
 from onestop.services import keys as keys_svc
-from onestop.services.accounts import open_logged_in
-from tests.cli.login import ADMIN, LOGIN, PASSWORD, init_desk
+from tests.cli.login import ADMIN, LOGIN, init_desk, runner
 
 NOW = "2026-11-20 10:00"
 ENV = {"ONESTOP_NOW": NOW, "ONESTOP_SCRYPT_N": "1024", **LOGIN}
@@ -27,13 +24,7 @@ DESK_PASS = "mật khẩu quầy một"
 ROOT_PASS = "mật khẩu khóa gốc tỉnh"
 
 
-def run(
-    *args: str, env: dict[str, str] | None = None, input: str | None = None
-) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        main, list(args), env={**ENV, **(env or {})}, input=input, catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+run = runner(ENV)
 
 
 def _init(path: Path) -> None:
@@ -57,27 +48,6 @@ def _receive(db: str) -> str:
     )
     assert code == 0, err
     return str(json.loads(out)["code"])
-
-
-@pytest.fixture
-def demo_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A desk with demo keys (province root, desk key, trust list), like ``onestop demo``."""
-    monkeypatch.setenv("ONESTOP_SCRYPT_N", "1024")
-    path = tmp_path / "desk.sqlite"
-    _init(path)
-    desk = open_logged_in(path, "quantri", PASSWORD)
-    try:
-        keys_svc.ensure_demo_keys(desk)
-    finally:
-        desk.close()
-    return str(path)
-
-
-@pytest.fixture
-def demo_pass(tmp_path: Path) -> str:
-    path = tmp_path / "demo-pass.txt"
-    path.write_text(keys_svc.DEMO_PASSPHRASE + "\n", encoding="utf-8")
-    return str(path)
 
 
 def test_receipt_verify_tamper_revoke_unknown(demo_db: str, demo_pass: str, tmp_path: Path) -> None:

@@ -8,31 +8,17 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from onestop.cli.main import main
-from tests.cli.login import LOGIN, init_desk
+from tests.cli.login import LOGIN, NOW, init_desk, runner
 
-NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
-
-
-def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        main, list(args), input=stdin, env={**NOW, **LOGIN}, catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+run = runner({**NOW, **LOGIN})
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     path = str(tmp_path / "desk.sqlite")
-    init_desk(lambda *a, env=None: run(*a) if env is None else _as(env, *a), path)
+    init_desk(run, path)  # as the admin: its env replaces LOGIN's user and password
     return path
-
-
-def _as(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env={**NOW, **env}, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 CSV = """procedure,name,id,phone,paid
@@ -74,7 +60,7 @@ def test_jsonl_from_stdin_in_text_mode(db: str) -> None:
         "không phải json",
         json.dumps({"procedure": "2.001035", "name": "Lò Thị Mai", "id": "038199012345"}),
     ]
-    code, out, err = run("receive", "--db", db, "--from-jsonl", "-", stdin="\n".join(lines) + "\n")
+    code, out, err = run("receive", "--db", db, "--from-jsonl", "-", input="\n".join(lines) + "\n")
     assert code == 1
     assert "Dòng 2 bị từ chối" in err and "JSON" in err
     assert "Đã tiếp nhận 2 hồ sơ; 1 dòng bị từ chối." in out

@@ -11,23 +11,17 @@ from pathlib import Path
 
 import img2pdf
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from onestop.cli.main import main
 from onestop.scans import render_separator_pdf
 from onestop.scans.sources import parse_separator, pdf_page_images
 from onestop.services import attachments as att
 from onestop.services.desk import Desk
+from tests.cli.login import NOW, runner
 from tests.scans.pages import jpeg_bytes, render_page
 from tests.services.test_attachments import receive
 
-NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env=NOW, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+run = runner(NOW)
 
 
 @pytest.fixture

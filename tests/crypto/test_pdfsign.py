@@ -120,6 +120,19 @@ def token(tmp_path: Path, ca: Ca) -> Iterator[tuple[tok.TokenConfig, Ca]]:
     yield config, ca
 
 
+def _alone(tmp_path: Path) -> tuple[Path, bytes]:
+    """A slip PDF alone in its folder, and its bytes: a failed signing must leave both so."""
+    (tmp_path / "work").mkdir()
+    path = tmp_path / "work" / "slip.pdf"
+    original = _pdf()
+    path.write_bytes(original)
+    return path, original
+
+
+def _assert_untouched(path: Path, original: bytes) -> None:
+    assert path.read_bytes() == original and list(path.parent.iterdir()) == [path]
+
+
 def _verdict(data: bytes, ca: Ca, **kw: Any) -> pdfverify.PdfReport:
     return pdfverify.verify_pdf(data, [ca.cert], **kw)
 
@@ -176,10 +189,7 @@ def test_wrong_pin_is_counted_and_nothing_is_signed(
     token: tuple[tok.TokenConfig, Ca], tmp_path: Path
 ) -> None:
     config, ca = token
-    (tmp_path / "work").mkdir()
-    path = tmp_path / "work" / "slip.pdf"
-    original = _pdf()
-    path.write_bytes(original)
+    path, original = _alone(tmp_path)
     counts = []
     for _ in range(2):
         with pytest.raises(tok.TokenPinError) as caught:
@@ -193,7 +203,7 @@ def test_wrong_pin_is_counted_and_nothing_is_signed(
         assert "Sai mã PIN của token «TEST-TOKEN»" in str(caught.value)
         counts.append(caught.value.wrong_count)
     assert counts == [counts[0], counts[0] + 1]
-    assert path.read_bytes() == original and list(path.parent.iterdir()) == [path]
+    _assert_untouched(path, original)
     # The right PIN resets the count and signs.
     pdfsign.sign_file(
         path,
@@ -227,14 +237,11 @@ def test_token_pulled_out_mid_signing_leaves_the_file_untouched(
     token: tuple[tok.TokenConfig, Ca], tmp_path: Path
 ) -> None:
     config, ca = token
-    (tmp_path / "work").mkdir()
-    path = tmp_path / "work" / "slip.pdf"
-    original = _pdf()
-    path.write_bytes(original)
+    path, original = _alone(tmp_path)
     key = _PulledOut(pdfsign.TokenPdfKey(config, PIN, [ca.cert]))
     with pytest.raises(tok.TokenRemovedError, match="bị rút ra"):
         pdfsign.sign_file(path, key, field_name="ChuKySo", appearance=LOOK, box=BOX)
-    assert path.read_bytes() == original and list(path.parent.iterdir()) == [path]
+    _assert_untouched(path, original)
 
 
 def test_missing_token_says_plug_it_in(tmp_path: Path) -> None:

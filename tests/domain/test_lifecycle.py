@@ -20,6 +20,7 @@ from onestop.domain.lifecycle import (
     apply,
     decide,
     replay,
+    replay_or_none,
     status_label,
 )
 
@@ -300,6 +301,14 @@ def test_replay_equals_incremental_state():
         events.append(e)
         s = apply(s, e)
     assert replay(events) == s
+    # What desk and province fold a synced log with: the same, and None while the opening
+    # receive has not arrived (later events of the dossier came first), or for no events.
+    assert replay_or_none(events) == s
+    assert replay_or_none(iter(events)) == s
+    assert replay_or_none(events[1:]) is None
+    assert replay_or_none([]) is None
+    refused = ev(EventKind.REFUSE, {"reason": "Không thuộc thẩm quyền"}, T0)
+    assert replay_or_none([refused]) == apply(None, refused)
 
 
 def test_system_kinds_are_never_actions_and_change_no_state():

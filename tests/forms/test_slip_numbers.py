@@ -34,7 +34,7 @@ from onestop.forms.slips import SlipKind, render_slip
 from onestop.services.desk import Applicant, Desk, IntakeForm
 from onestop.store.models import Setting
 from onestop.store.repo_events import iter_event_rows, row_to_event
-from tests.conftest import TEMPLATES, Clock
+from tests.conftest import Clock, muong_lat_desk
 
 START = datetime(2026, 11, 20, 9, 0)  # a Friday
 
@@ -54,16 +54,7 @@ def _form() -> IntakeForm:
 
 
 def _desk(path: Path, desk_no: int | None, clock: Clock) -> Desk:
-    return TEMPLATES.initialise(
-        path,
-        unit_eid="000.00.14.H56",
-        commune_code="16279",
-        commune_name="Xã Mường Lát",
-        province_code="38",
-        desk_no=desk_no,
-        clock=clock,
-        actor="Lò Thị Mai",
-    )
+    return muong_lat_desk(path, clock, desk_no=desk_no)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from onestop.domain.events import EventKind
 from onestop.domain.lifecycle import DossierState
 from onestop.services.desk import Applicant, Desk, DeskError, IntakeForm
 from onestop.store.keyring import Account
-from tests.conftest import FROZEN, TEMPLATES
+from tests.conftest import FROZEN, muong_lat_desk
 
 PEOPLE = [
     ("Lò Thị Mai", ("clerk",)),
@@ -67,16 +67,7 @@ def received_by(desk: Desk, code: str) -> str:
 @given(st.data())
 def test_offers_agree_with_the_desk(data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        desk = TEMPLATES.initialise(
-            Path(tmp) / "desk.sqlite",
-            unit_eid="000.00.14.H56",
-            commune_code="16279",
-            commune_name="Xã Mường Lát",
-            province_code="38",
-            desk_no=1,
-            clock=lambda: FROZEN,
-            actor="Lò Thị Mai",
-        )
+        desk = muong_lat_desk(Path(tmp) / "desk.sqlite", lambda: FROZEN)
         try:
             rule = data.draw(st.booleans(), label="two_person_rule")
             desk.set_setting("two_person_rule", "1" if rule else "0")

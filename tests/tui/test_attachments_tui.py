@@ -79,6 +79,20 @@ async def open_digitised(pilot: Pilot[None], app: OnestopApp, code: str) -> Digi
     return screen
 
 
+async def open_scan(pilot: Pilot[None], app: OnestopApp, code: str) -> ScanModal:
+    """F6 on the dossier's Hồ sơ số hóa screen: the scan dialog on SANE's test device, set
+    for a one-page paper document at 75 dpi (small and quick; 200 is the default)."""
+    await open_digitised(pilot, app, code)
+    await pilot.press("f6")
+    await settle(pilot)
+    modal = app.screen
+    assert isinstance(modal, ScanModal)
+    assert modal.query_one("#cap-device").value == "test:0"  # type: ignore[attr-defined]
+    await fill(pilot, "#cap-dpi", "75")
+    await fill(pilot, "#cap-paper", "1")
+    return modal
+
+
 async def import_file(pilot: Pilot[None], path: Path, paper: str) -> None:
     await pilot.press("f7")
     await settle(pilot)
@@ -211,14 +225,7 @@ async def test_scanning_with_the_sane_test_device_attaches_pages(
 ) -> None:
     code = open_code(desk)
     async with app.run_test(size=(100, 40)) as pilot:
-        await open_digitised(pilot, app, code)
-        await pilot.press("f6")
-        await settle(pilot)
-        modal = app.screen
-        assert isinstance(modal, ScanModal)
-        assert modal.query_one("#cap-device").value == "test:0"  # type: ignore[attr-defined]
-        await fill(pilot, "#cap-dpi", "75")  # small and quick; 200 is the default
-        await fill(pilot, "#cap-paper", "1")
+        modal = await open_scan(pilot, app, code)
         await pilot.press("f6")
         await settle(pilot)
         assert len(modal.pages) == 1

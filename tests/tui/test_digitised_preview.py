@@ -31,7 +31,6 @@ from onestop.tui.screens.digitised import (
     DigitisedScreen,
     HotFolderModal,
     PreviewModal,
-    ScanModal,
 )
 from onestop.tui.widgets.digitised.page_preview import UPPER_HALF, PagePreview, half_block_strips
 from tests.scans.pages import jpeg_bytes, render_page
@@ -41,6 +40,7 @@ from tests.tui.test_attachments_tui import (
     import_file,
     open_code,
     open_digitised,
+    open_scan,
     row_text,
     sane_test_backend,  # noqa: F401 - a fixture
 )
@@ -89,6 +89,31 @@ def test_half_blocks_carry_the_colours() -> None:
 # ---------------------------------------------------------------------- preview, viewer
 
 
+async def _viewer_opened(
+    app: OnestopApp, code: str, key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, str]:
+    """Press ``key`` on the dossier's Hồ sơ số hóa screen with the system viewer replaced by
+    a real program that records the path it was given and that file's mode (octal)."""
+    seen = tmp_path / "seen.txt"
+    probe = (
+        "import os, sys, stat; p = sys.argv[1]; "
+        f"open({str(seen)!r}, 'w').write(p + ' ' + oct(stat.S_IMODE(os.stat(p).st_mode)))"
+    )
+    monkeypatch.setattr(
+        digitised, "system_viewer", lambda _p, _w: Viewer("exec", (sys.executable, "-c", probe))
+    )
+    async with app.run_test() as pilot:
+        await open_digitised(pilot, app, code)
+        await pilot.press(key)
+        await settle(pilot)
+        for _ in range(100):
+            if seen.exists() and seen.read_text():
+                break
+            await pilot.pause(0.05)
+    path, mode = seen.read_text().rsplit(" ", 1)
+    return Path(path), mode
+
+
 @needs_poppler
 async def test_enter_previews_the_pages_in_the_terminal(desk: Desk, app: OnestopApp) -> None:
     code = open_code(desk)
@@ -119,28 +144,11 @@ async def test_open_hands_a_0600_decrypted_copy_to_the_viewer(
     code = open_code(desk)
     data = make_pdf(1)
     attach(desk, code, 1, data, pages=1, paper_pages=1)
-    seen = tmp_path / "seen.txt"
-    # The "viewer": a real program that records the path and mode it was given.
-    probe = (
-        "import os, sys, stat; p = sys.argv[1]; "
-        f"open({str(seen)!r}, 'w').write(p + ' ' + oct(stat.S_IMODE(os.stat(p).st_mode)))"
-    )
-    monkeypatch.setattr(
-        digitised, "system_viewer", lambda _p, _w: Viewer("exec", (sys.executable, "-c", probe))
-    )
-    async with app.run_test() as pilot:
-        await open_digitised(pilot, app, code)
-        await pilot.press("f8")
-        await settle(pilot)
-        for _ in range(100):
-            if seen.exists() and seen.read_text():
-                break
-            await pilot.pause(0.05)
-    path, mode = seen.read_text().split()
+    path, mode = await _viewer_opened(app, code, "f8", tmp_path, monkeypatch)
     assert mode == "0o600"
-    assert Path(path).read_bytes() == data
+    assert path.read_bytes() == data
     digitised._remove_opened()
-    assert not Path(path).exists()  # removed when the desk quits
+    assert not path.exists()  # removed when the desk quits
 
 
 async def test_no_viewer_is_said(
@@ -184,13 +192,7 @@ async def test_a_scanned_page_can_be_dropped_before_saving(
 ) -> None:
     code = open_code(desk)
     async with app.run_test(size=(100, 40)) as pilot:
-        await open_digitised(pilot, app, code)
-        await pilot.press("f6")
-        await settle(pilot)
-        modal = app.screen
-        assert isinstance(modal, ScanModal)
-        await fill(pilot, "#cap-dpi", "75")
-        await fill(pilot, "#cap-paper", "1")
+        modal = await open_scan(pilot, app, code)
         await pilot.press("f6")
         await settle(pilot)
         await pilot.press("f6")
@@ -219,21 +221,8 @@ async def test_f9_opens_the_separator_sheets_to_print(
     desk: Desk, app: OnestopApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code = open_code(desk)
-    seen = tmp_path / "sheets.txt"
-    probe = f"import sys; open({str(seen)!r}, 'w').write(sys.argv[1])"
-    monkeypatch.setattr(
-        digitised, "system_viewer", lambda _p, _w: Viewer("exec", (sys.executable, "-c", probe))
-    )
-    async with app.run_test() as pilot:
-        await open_digitised(pilot, app, code)
-        await pilot.press("f9")
-        await settle(pilot)
-        for _ in range(100):
-            if seen.exists() and seen.read_text():
-                break
-            await pilot.pause(0.05)
-    path = Path(seen.read_text())
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path, mode = await _viewer_opened(app, code, "f9", tmp_path, monkeypatch)
+    assert mode == "0o600" and stat.S_IMODE(path.stat().st_mode) == 0o600
     with pikepdf.open(path) as pdf:
         assert len(pdf.pages) == len(desk.get(code).documents)
     path.unlink()

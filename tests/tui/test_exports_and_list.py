@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input, Label, Select
 
 from onestop import config
@@ -102,24 +103,22 @@ async def test_export_path_keeps_its_text_and_the_file_gets_its_extension(
 
         # The same name again: asked first, and "n" leaves the file as it was.
         written.write_bytes(b"kept")
-        await pilot.press("f10")
-        await settle(pilot)
-        app.screen.query_one("#export-path", Input).value = str(written)
-        await pilot.press("f10")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmModal)
-        await pilot.press("n")
-        await settle(pilot)
+        await _export_over(pilot, written, "n")
         assert written.read_bytes() == b"kept"
-        await pilot.press("f10")
-        await settle(pilot)
-        app.screen.query_one("#export-path", Input).value = str(written)
-        await pilot.press("f10")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmModal)
-        await pilot.press("y")
-        await settle(pilot)
+        await _export_over(pilot, written, "y")
         assert written.read_bytes()[:2] == b"PK"  # overwritten with the report
+
+
+async def _export_over(pilot: Pilot[None], written: Path, answer: str) -> None:
+    """F10 again, the existing file's name, and ``answer`` to "overwrite it?"."""
+    await pilot.press("f10")
+    await settle(pilot)
+    pilot.app.screen.query_one("#export-path", Input).value = str(written)
+    await pilot.press("f10")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ConfirmModal)
+    await pilot.press(answer)
+    await settle(pilot)
 
 
 # ------------------------------------------------------------------ the dossier list

@@ -8,7 +8,9 @@ signer. The written PDF is checked with the project's own verifier.
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,8 +53,14 @@ def desk_copy(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return target
 
 
-def _as(path: Path, actor: str, role: str = "clerk") -> Desk:
-    return Desk.open(path, clock=lambda: FROZEN, actor=actor, role=role)
+@contextmanager
+def _as(path: Path, actor: str, role: str = "clerk") -> Iterator[Desk]:
+    """The desk opened by ``actor``, closed when the test is done with it."""
+    desk = Desk.open(path, clock=lambda: FROZEN, actor=actor, role=role)
+    try:
+        yield desk
+    finally:
+        desk.close()
 
 
 def _received(path: Path) -> tuple[str, str]:
@@ -68,10 +76,16 @@ def _received(path: Path) -> tuple[str, str]:
     raise AssertionError("the demo has no received dossier with a keyed clerk")
 
 
-def _app(desk: Desk, tmp_path: Path) -> OnestopApp:
+@asynccontextmanager
+async def _running(
+    desk: Desk, tmp_path: Path, log: MessageLog | None = None
+) -> AsyncIterator[tuple[OnestopApp, Pilot[None]]]:
+    """The desk's app running (exports go to ``tmp_path``), settled at its first screen."""
     app = make_app(desk, theme="onestop-light", remember_choices=False, export_dir=tmp_path)
     app.animation_level = "none"
-    return app
+    async with app.run_test(size=(120, 40), message_hook=log) as pilot:
+        await settle(pilot)
+        yield app, pilot
 
 
 async def _export_receipt(pilot: Pilot[None], desk: Desk, code: str, out: Path) -> None:
@@ -101,12 +115,9 @@ async def test_the_receiving_clerk_signs_the_receipt_after_a_wrong_passphrase(
     desk_copy: Path, tmp_path: Path, log: MessageLog
 ) -> None:
     code, clerk = _received(desk_copy)
-    desk = _as(desk_copy, clerk)
     out = tmp_path / "bien-nhan.pdf"
-    app = _app(desk, tmp_path)
-    try:
-        async with app.run_test(size=(120, 40), message_hook=log) as pilot:
-            await settle(pilot)
+    with _as(desk_copy, clerk) as desk:
+        async with _running(desk, tmp_path, log) as (app, pilot):
             await _export_receipt(pilot, desk, code, out)
             modal = app.screen
             assert isinstance(modal, SignSlipModal), "the legal signer is asked to sign"
@@ -131,20 +142,15 @@ async def test_the_receiving_clerk_signs_the_receipt_after_a_wrong_passphrase(
         assert report.verdict == pdfverify.PdfVerdict.VALID, report.detail
         (sig,) = report.signatures
         assert sig.signer == clerk and sig.intact and sig.trusted
-    finally:
-        desk.close()
 
 
 async def test_cancel_prints_the_slip_unsigned_and_signable_later(
     desk_copy: Path, tmp_path: Path, log: MessageLog
 ) -> None:
     code, clerk = _received(desk_copy)
-    desk = _as(desk_copy, clerk)
     out = tmp_path / "bien-nhan.pdf"
-    app = _app(desk, tmp_path)
-    try:
-        async with app.run_test(size=(120, 40), message_hook=log) as pilot:
-            await settle(pilot)
+    with _as(desk_copy, clerk) as desk:
+        async with _running(desk, tmp_path, log) as (app, pilot):
             await _export_receipt(pilot, desk, code, out)
             assert isinstance(app.screen, SignSlipModal)
             await pilot.press("escape")
@@ -161,31 +167,22 @@ async def test_cancel_prints_the_slip_unsigned_and_signable_later(
             ).result()
         out.write_bytes(signed)
         assert _report(desk, out).verdict == pdfverify.PdfVerdict.VALID
-    finally:
-        desk.close()
 
 
 async def test_someone_else_prints_the_slip_unsigned_without_a_prompt(
     desk_copy: Path, tmp_path: Path, log: MessageLog
 ) -> None:
     code, clerk = _received(desk_copy)
-    probe = _as(desk_copy, clerk)
-    try:
+    with _as(desk_copy, clerk) as probe:
         other = next(o.name for o in signing.officials(probe) if o.name != clerk)
-    finally:
-        probe.close()
-    desk = _as(desk_copy, other)  # has a key of their own, but is not this slip's signer
     out = tmp_path / "bien-nhan.pdf"
-    app = _app(desk, tmp_path)
-    try:
-        async with app.run_test(size=(120, 40), message_hook=log) as pilot:
-            await settle(pilot)
+    # ``other`` has a key of their own, but is not this slip's signer.
+    with _as(desk_copy, other) as desk:
+        async with _running(desk, tmp_path, log) as (app, pilot):
             await _export_receipt(pilot, desk, code, out)
             assert not isinstance(app.screen, SignSlipModal)
         assert _report(desk, out).verdict == pdfverify.PdfVerdict.UNSIGNED
         assert any(f"{clerk} ký sau" in n for n in log.notices())
-    finally:
-        desk.close()
 
 
 async def test_the_head_signs_the_apology_letter_on_a_softhsm_token(
@@ -205,12 +202,9 @@ async def test_the_head_signs_the_apology_letter_on_a_softhsm_token(
     if official is None or official.kind != "token":
         pytest.skip("SoftHSM2 (Debian package softhsm2) is not installed: no demo token")
     assert extended, "the demo has an extended dossier"
-    desk = _as(desk_copy, head, role="leader")
     out = tmp_path / "xin-loi.pdf"
-    app = _app(desk, tmp_path)
-    try:
-        async with app.run_test(size=(120, 40), message_hook=log) as pilot:
-            await settle(pilot)
+    with _as(desk_copy, head, role="leader") as desk:
+        async with _running(desk, tmp_path, log) as (app, pilot):
             app.push_screen(ReceiptScreen(desk.get(extended[0])))
             await settle(pilot)
             SlipExport(app.screen, desk.get(extended[0]), only=SlipKind.APOLOGY).start()
@@ -243,41 +237,24 @@ async def test_the_head_signs_the_apology_letter_on_a_softhsm_token(
         assert report.verdict == pdfverify.PdfVerdict.VALID, report.detail
         (sig,) = report.signatures
         assert sig.signer == head
-    finally:
-        desk.close()
 
 
 async def test_a_demo_desk_still_signs_by_itself(
     desk_copy: Path, tmp_path: Path, log: MessageLog
 ) -> None:
     code, clerk = _received(desk_copy)
-    desk = _as(desk_copy, clerk)
-    desk.set_setting("demo", "1")
     out = tmp_path / "bien-nhan.pdf"
-    app = _app(desk, tmp_path)
-    try:
-        async with app.run_test(size=(120, 40), message_hook=log) as pilot:
-            await settle(pilot)
+    with _as(desk_copy, clerk) as desk:
+        desk.set_setting("demo", "1")
+        async with _running(desk, tmp_path, log) as (app, pilot):
             await _export_receipt(pilot, desk, code, out)
             assert not isinstance(app.screen, SignSlipModal), "a demo desk asks nothing"
         assert _report(desk, out).verdict == pdfverify.PdfVerdict.VALID
-    finally:
-        desk.close()
 
 
 async def test_a_locked_token_is_not_asked_and_prints_unsigned(
     desk_copy: Path, tmp_path: Path
 ) -> None:
-    desk = _as(desk_copy, "Người thử")
-    # An official whose token reports its PIN locked (no real token needs to be locked).
-    official = replace(
-        signing.officials(desk)[0],
-        kind="token",
-        token=tok.TokenConfig(module=tmp_path / "vendor.so", token_label="vnpt-ca"),
-    )
-    offer = signing.SignOffer(
-        official, token_label="vnpt-ca", pin_state=tok.pin_state(tok.PIN_LOCKED), locked=True
-    )
     asked: list[str] = []
 
     def sign(secret: str) -> bytes:
@@ -285,10 +262,17 @@ async def test_a_locked_token_is_not_asked_and_prints_unsigned(
         return b""
 
     answers: list[bytes | None] = []
-    app = _app(desk, tmp_path)
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot)
+    with _as(desk_copy, "Người thử") as desk:
+        # An official whose token reports its PIN locked (no real token needs to be locked).
+        official = replace(
+            signing.officials(desk)[0],
+            kind="token",
+            token=tok.TokenConfig(module=tmp_path / "vendor.so", token_label="vnpt-ca"),
+        )
+        offer = signing.SignOffer(
+            official, token_label="vnpt-ca", pin_state=tok.pin_state(tok.PIN_LOCKED), locked=True
+        )
+        async with _running(desk, tmp_path) as (app, pilot):
             app.push_screen(SignSlipModal(official, sign, offer=offer), answers.append)
             await settle(pilot)
             modal = app.screen
@@ -301,6 +285,4 @@ async def test_a_locked_token_is_not_asked_and_prints_unsigned(
             await pilot.press("enter")
             await pilot.press("escape")
             await settle(pilot)
-        assert answers == [None] and asked == []
-    finally:
-        desk.close()
+    assert answers == [None] and asked == []

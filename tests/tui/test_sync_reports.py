@@ -42,8 +42,8 @@ from onestop.tui.screens.passphrase import PassphraseModal
 from onestop.tui.screens.receipt import QrScreen, ReceiptScreen
 from onestop.tui.screens.reports import ReportsScreen, standard_period
 from onestop.tui.screens.sync import SyncScreen
-from tests.conftest import TEMPLATES
 from tests.conftest import Clock as HistoryClock
+from tests.conftest import muong_lat_desk
 from tests.services.report_history import CT, FINAL, HT, play
 from tests.services.sync.conftest import _fast_keys, sqlite_server  # noqa: F401  (fixtures)
 from tests.services.sync.helpers import (
@@ -200,16 +200,7 @@ def test_backoff_grows_and_is_capped() -> None:
 def played(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("history") / "desk.sqlite"
     clock = HistoryClock()
-    desk = TEMPLATES.initialise(
-        path,
-        unit_eid="000.00.14.H56",
-        commune_code="16279",
-        commune_name="Xã Mường Lát",
-        province_code="38",
-        desk_no=1,
-        clock=clock,
-        actor="Lò Thị Mai",
-    )
+    desk = muong_lat_desk(path, clock)
     play(desk, clock)
     desk.close()
     return path

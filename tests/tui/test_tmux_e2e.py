@@ -87,8 +87,10 @@ def terminal_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_receive_then_find_by_unaccented_name(tmp_path: Path) -> None:
-    db = tmp_path / "e2e.sqlite"
+def _demo_desk(tmp_path: Path, name: str) -> tuple[Path, dict[str, str]]:
+    """``onestop demo`` (40 dossiers) into ``tmp_path/name``, and the terminal's environment
+    with the desk clock frozen at ``NOW``."""
+    db = tmp_path / name
     env = {**terminal_env(tmp_path), "ONESTOP_NOW": NOW}
     subprocess.run(
         [str(ONESTOP), "demo", "--db", str(db), "--dossiers", "40"],
@@ -97,6 +99,11 @@ def test_receive_then_find_by_unaccented_name(tmp_path: Path) -> None:
         capture_output=True,
         timeout=60,
     )
+    return db, env
+
+
+def test_receive_then_find_by_unaccented_name(tmp_path: Path) -> None:
+    db, env = _demo_desk(tmp_path, "e2e.sqlite")
     tmux = Tmux(f"onestop-e2e-{os.getpid()}", env)
     try:
         tmux.run(
@@ -254,15 +261,7 @@ def test_a_dossier_life_across_three_people_on_one_desk(
     desk → returned → citizen's evaluation, switching person with Ctrl+O, never leaving the
     dossier's screen; no action the desk would refuse is ever offered. Keystrokes are counted
     (every named key and typed character) for the intake and for the whole life."""
-    db = tmp_path / "life.sqlite"
-    env = {**terminal_env(tmp_path), "ONESTOP_NOW": NOW}
-    subprocess.run(
-        [str(ONESTOP), "demo", "--db", str(db), "--dossiers", "40"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    db, env = _demo_desk(tmp_path, "life.sqlite")
     tmux = Tmux(f"onestop-e2e-life-{os.getpid()}", env)
     try:
         _start(tmux, db)

@@ -30,6 +30,18 @@ from onestop.services.sync import client as sync
 from onestop.services.sync import enroll as sync_enroll
 from tests.services.sync.helpers import PASSPHRASE, START, Clock, enroll, passphrase, random_work
 
+#: The browser suites drive Debian's chromium through Playwright (never ``playwright install``).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PROVINCE = "38"
 HOST = "tracuu.example.vn"
 STAFF_USER = "can.bo.tinh"

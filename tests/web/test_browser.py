@@ -37,6 +37,7 @@ from onestop.services.desk import Desk
 from onestop.services.sync import client as sync
 from tests.services.sync.helpers import START, Clock, ServerProcess, make_desk, passphrase, receive
 from tests.web.helpers import (
+    CHROMIUM,
     STAFF_PASSWORD,
     STAFF_USER,
     Province,
@@ -51,17 +52,6 @@ from tests.web.helpers import (
     trust_of,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # The README's screenshots are refreshed only on request, so a test run leaves the tree clean:
 #   ONESTOP_UPDATE_SCREENSHOTS=1 .venv/bin/pytest tests/web/test_browser.py
 SHOTS = (
@@ -137,16 +127,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         finally:
             desk.close()
             server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

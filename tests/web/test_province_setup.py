@@ -21,6 +21,7 @@ from onestop.services.desk import Desk
 from onestop.services.sync import client as sync
 from tests.services.sync.helpers import Clock, ServerProcess, enroll, make_desk, passphrase, receive
 from tests.web.helpers import (
+    CHROMIUM,
     STAFF_PASSWORD,
     STAFF_USER,
     Province,
@@ -28,7 +29,6 @@ from tests.web.helpers import (
     import_trust,
     onestop_cli,
 )
-from tests.web.test_browser import ARGS, CHROMIUM
 
 pytestmark = [
     pytest.mark.slow,
@@ -74,16 +74,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         finally:
             desk.close()
             server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _page(browser: Any, **kw: Any) -> Any:

@@ -8,7 +8,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,81 @@ def check_foreign_source(desk: Desk, desk_id: str, signed_by: tuple[int, bytes] 
     )
 
 
+class ChainError(Exception):
+    """A range that does not continue the chain this desk holds; ``str(e)`` is Vietnamese.
+
+    Raised by ``range_state`` and ``new_events``, the checks ``apply_foreign`` (sync, bundles)
+    and ``replace.bulk_apply`` (snapshot pages) share; each raises it again as its own error
+    (SyncError, WireError), so its callers keep catching what they caught before.
+    """
+
+
+def _desk_state(db: Session, desk_id: str) -> DeskState:
+    """Where this desk stands in ``desk_id``'s chain; the chain's start if it holds none."""
+    return db.get(DeskState, desk_id) or DeskState(
+        desk_id=desk_id, last_seq=0, head=GENESIS_HEAD, hlc=0
+    )
+
+
+def raise_own_hlc(db: Session, own: str, max_hlc: int) -> None:
+    """Raise this desk's HLC past ``max_hlc`` (the HLC receive rule), so its next event sorts
+    after the events just stored; 0 (nothing stored) changes nothing."""
+    if not max_hlc:
+        return
+    mine = _desk_state(db, own)
+    if mine.hlc < max_hlc:
+        mine.hlc = max_hlc
+        db.add(mine)
+
+
+def range_state(db: Session, own: str, desk_id: str, first: int) -> DeskState:
+    """Where this desk stands in ``desk_id``'s chain, for a range starting at ``first``.
+
+    Refuses events carrying this desk's own number and a range that would leave a gap.
+    """
+    if desk_id == own:
+        raise ChainError(t("Không nhận sự kiện mang số hiệu của chính quầy này."))
+    st = _desk_state(db, desk_id)
+    if first > st.last_seq + 1:
+        raise ChainError(
+            t(
+                "Thiếu sự kiện của quầy {d}: đang có đến số {n}, gói bắt đầu từ {f}.",
+                d=desk_id,
+                n=st.last_seq,
+                f=first,
+            )
+        )
+    return st
+
+
+def new_events(
+    db: Session, st: DeskState, first: int, bodies: Sequence[bytes]
+) -> Iterator[tuple[int, bytes, Event, bytes]]:
+    """The events of a range this desk does not hold yet: (seq, body, event, chain head after).
+
+    Events already held must be byte-identical to ours; each new one must decode and carry
+    its place's number. The head is chained on from ``st``'s; the caller compares the last
+    one with the range's claimed head (its own rule for when) and stores the rows.
+    """
+    desk_id, held_to = st.desk_id, st.last_seq
+    head = bytes(st.head)
+    for i, body in enumerate(bodies):
+        seq = first + i
+        if seq <= held_to:
+            held = db.get(EventRow, (desk_id, seq))
+            if held is None or bytes(held.body) != body:
+                raise ChainError(t("Sự kiện {d}#{n} khác bản quầy đang giữ.", d=desk_id, n=seq))
+            continue
+        try:
+            ev = Event.from_body(desk_id, body)
+        except EventFormatError as e:
+            raise ChainError(f"{desk_id}#{seq}: {e}") from e
+        if ev.seq != seq:
+            raise ChainError(t("Sự kiện {d}#{n} mang sai số thứ tự.", d=desk_id, n=seq))
+        head = chain(head, body)
+        yield seq, body, ev, head
+
+
 def apply_foreign(
     desk: Desk,
     ranges: Sequence[tuple[str, int, bytes | None, Sequence[bytes]]],
@@ -116,38 +191,13 @@ def apply_foreign(
     max_hlc = 0
     with desk.store.write() as db:
         for desk_id, first, head_after, bodies in ranges:
-            if desk_id == own:
-                raise SyncError(t("Không nhận sự kiện mang số hiệu của chính quầy này."))
-            st = db.get(DeskState, desk_id) or DeskState(
-                desk_id=desk_id, last_seq=0, head=GENESIS_HEAD, hlc=0
-            )
-            if first > st.last_seq + 1:
-                raise SyncError(
-                    t(
-                        "Thiếu sự kiện của quầy {d}: đang có đến số {n}, gói bắt đầu từ {f}.",
-                        d=desk_id,
-                        n=st.last_seq,
-                        f=first,
-                    )
-                )
-            head = bytes(st.head)
-            last_hlc = st.hlc
-            for i, body in enumerate(bodies):
-                seq = first + i
-                if seq <= st.last_seq:
-                    held = db.get(EventRow, (desk_id, seq))
-                    if held is None or bytes(held.body) != body:
-                        raise SyncError(
-                            t("Sự kiện {d}#{n} khác bản quầy đang giữ.", d=desk_id, n=seq)
-                        )
-                    continue
-                try:
-                    ev = Event.from_body(desk_id, body)
-                except EventFormatError as e:
-                    raise SyncError(f"{desk_id}#{seq}: {e}") from e
-                if ev.seq != seq:
-                    raise SyncError(t("Sự kiện {d}#{n} mang sai số thứ tự.", d=desk_id, n=seq))
-                head = chain(head, body)
+            try:
+                st = range_state(db, own, desk_id, first)
+                new = list(new_events(db, st, first, bodies))
+            except ChainError as e:
+                raise SyncError(str(e)) from e
+            head, last_hlc = bytes(st.head), st.hlc  # head: the last new event's, if any
+            for seq, body, ev, head in new:
                 db.add(
                     EventRow(
                         desk_id=desk_id,
@@ -174,13 +224,7 @@ def apply_foreign(
                     t("Chuỗi băm của quầy {d} không khớp: dữ liệu đã bị sửa.", d=desk_id)
                 )
             db.add(st)
-        if max_hlc:
-            mine = db.get(DeskState, own) or DeskState(
-                desk_id=own, last_seq=0, head=GENESIS_HEAD, hlc=0
-            )
-            if mine.hlc < max_hlc:
-                mine.hlc = max_hlc
-                db.add(mine)
+        raise_own_hlc(db, own, max_hlc)
         db.flush()
         for code in sorted(touched):
             state = replay_or_none(events_for(db=db, dossier=code))

@@ -40,12 +40,18 @@ from sqlmodel import col, func, select
 
 from onestop.crypto.seal import SealError, ecdh_key_for, open_sealed
 from onestop.crypto.signer import Signer
-from onestop.domain.events import GENESIS_HEAD, Event, EventFormatError, chain, to_epoch
+from onestop.domain.events import Event, to_epoch
 from onestop.domain.lifecycle import Status
 from onestop.i18n import t
 from onestop.services.desk import Desk
 from onestop.services.setting_keys import S_SKEW, S_URL
-from onestop.services.sync.apply import apply_foreign
+from onestop.services.sync.apply import (
+    ChainError,
+    apply_foreign,
+    new_events,
+    raise_own_hlc,
+    range_state,
+)
 from onestop.services.sync.base import (
     PassphraseProvider,
     SyncError,
@@ -278,38 +284,14 @@ def bulk_apply(desk: Desk, ranges: list[Range]) -> int:
     with desk.store.write() as db:
         conn = db.connection()
         for desk_id, first, head_after, bodies in ranges:
-            if desk_id == own:
-                raise WireError(t("Không nhận sự kiện mang số hiệu của chính quầy này."))
-            st = db.get(DeskState, desk_id) or DeskState(
-                desk_id=desk_id, last_seq=0, head=GENESIS_HEAD, hlc=0
-            )
-            if first > st.last_seq + 1:
-                raise WireError(
-                    t(
-                        "Thiếu sự kiện của quầy {d}: đang có đến số {n}, gói bắt đầu từ {f}.",
-                        d=desk_id,
-                        n=st.last_seq,
-                        f=first,
-                    )
-                )
-            head, last_hlc = bytes(st.head), st.hlc
+            try:
+                st = range_state(db, own, desk_id, first)
+                new = list(new_events(db, st, first, bodies))
+            except ChainError as e:
+                raise WireError(str(e)) from e
+            head, last_hlc = bytes(st.head), st.hlc  # head: the last new event's, if any
             rows: list[dict[str, Any]] = []
-            for i, body in enumerate(bodies):
-                seq = first + i
-                if seq <= st.last_seq:
-                    held = db.get(EventRow, (desk_id, seq))
-                    if held is None or bytes(held.body) != body:
-                        raise WireError(
-                            t("Sự kiện {d}#{n} khác bản quầy đang giữ.", d=desk_id, n=seq)
-                        )
-                    continue
-                try:
-                    ev = Event.from_body(desk_id, body)
-                except EventFormatError as e:
-                    raise WireError(f"{desk_id}#{seq}: {e}") from e
-                if ev.seq != seq:
-                    raise WireError(t("Sự kiện {d}#{n} mang sai số thứ tự.", d=desk_id, n=seq))
-                head = chain(head, body)
+            for seq, body, ev, head in new:
                 rows.append(
                     {
                         "desk_id": desk_id,
@@ -338,13 +320,7 @@ def bulk_apply(desk: Desk, ranges: list[Range]) -> int:
                 max_hlc = max(max_hlc, last_hlc)
                 added += len(rows)
             db.add(st)
-        if max_hlc:
-            mine = db.get(DeskState, own) or DeskState(
-                desk_id=own, last_seq=0, head=GENESIS_HEAD, hlc=0
-            )
-            if mine.hlc < max_hlc:
-                mine.hlc = max_hlc
-                db.add(mine)
+        raise_own_hlc(db, own, max_hlc)
         db.flush()
         _refold(conn, sorted(touched), decoded)
     return added

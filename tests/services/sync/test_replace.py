@@ -15,6 +15,7 @@ import os
 import random
 import stat
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -49,6 +50,13 @@ _COMMUNES = itertools.count(N, 10)
 
 def _sync(desk: Desk, url: str | None = None) -> SyncReport:
     return sync.sync_once(desk, url, passphrase_provider=passphrase, options=FAST)
+
+
+def _replace(new: Desk, lost: Desk, url: str, **kw: Any) -> sync_replace.ReplaceReport:
+    """``onestop enroll --replace LOST --server URL`` on ``new`` (``code=`` the first time)."""
+    return sync_replace.replace_desk(
+        new, lost.identity.desk_id, passphrase_provider=passphrase, server_url=url, **kw
+    )
 
 
 def _replace_code(server: ServerProcess, old: str) -> dict[str, object]:
@@ -122,27 +130,12 @@ def test_replacement_brings_every_dossier_and_continues_them(
         proxy.add("truncate", path="/sync/v1/replacement", nth=2)
         proxy.add("drop_response", path="/sync/v1/replacement", nth=2)
         with pytest.raises(SyncError, match="Chạy lại đúng lệnh này") as cut:
-            sync_replace.replace_desk(
-                new,
-                lost.identity.desk_id,
-                passphrase_provider=passphrase,
-                server_url=proxy.url,
-                code=str(issued["code"]),
-                max_attempts=1,
-                page_events=40,
-            )
+            _replace(new, lost, proxy.url, code=str(issued["code"]), max_attempts=1, page_events=40)
         assert new.identity.desk_id == issued["new_desk"]  # a new number and a new key
         with new.store.read() as db:
             partial = db.get(DeskState, lost.identity.desk_id)
         assert partial is not None and 0 < partial.last_seq, str(cut.value)
-        report = sync_replace.replace_desk(
-            new,
-            lost.identity.desk_id,
-            passphrase_provider=passphrase,
-            server_url=proxy.url,
-            max_attempts=4,
-            page_events=40,
-        )
+        report = _replace(new, lost, proxy.url, max_attempts=4, page_events=40)
     finally:
         proxy.close()
     assert not report.enrolled_now and report.pages >= 1
@@ -199,22 +192,14 @@ def test_a_tampered_page_is_refused_and_nothing_of_it_is_kept(
     new = make_desk(tmp_path / "new.sqlite", n=_n(lost), desk_no=9, clock=clock)
     tamper = _Tamper()
     with pytest.raises(SyncError) as err:
-        sync_replace.replace_desk(
-            new,
-            lost.identity.desk_id,
-            passphrase_provider=passphrase,
-            server_url=sqlite_server.url,
-            code=str(issued["code"]),
-            transport=tamper,
-            max_attempts=1,
+        _replace(
+            new, lost, sqlite_server.url, code=str(issued["code"]), transport=tamper, max_attempts=1
         )
     assert tamper.done and "không hợp lệ" in str(err.value)
     with new.store.read() as db:
         assert db.get(DeskState, lost.identity.desk_id) is None
     # Untampered, the same desk completes.
-    sync_replace.replace_desk(
-        new, lost.identity.desk_id, passphrase_provider=passphrase, server_url=sqlite_server.url
-    )
+    _replace(new, lost, sqlite_server.url)
     assert sync_apply.desk_digest(new) == server_digest(
         sqlite_server.db_url, lost.identity.commune_code
     )
@@ -336,22 +321,12 @@ def test_work_on_the_new_desk_before_the_download_ends(
     try:
         proxy.add("drop_response", path="/sync/v1/replacement", nth=2)
         with pytest.raises(SyncError):
-            sync_replace.replace_desk(
-                new,
-                lost.identity.desk_id,
-                passphrase_provider=passphrase,
-                server_url=proxy.url,
-                code=str(issued["code"]),
-                max_attempts=1,
-                page_events=40,
-            )
+            _replace(new, lost, proxy.url, code=str(issued["code"]), max_attempts=1, page_events=40)
     finally:
         proxy.close()
     random_work(new, clock, random.Random(3), 4)  # new dossiers of its own
     assert new.outbox_size() > 0
-    report = sync_replace.replace_desk(
-        new, lost.identity.desk_id, passphrase_provider=passphrase, server_url=sqlite_server.url
-    )
+    report = _replace(new, lost, sqlite_server.url)
     assert report.events > 0
     assert _sync(new, sqlite_server.url).ok and _sync(sibling).ok
     assert sync_apply.desk_digest(new) == sync_apply.desk_digest(sibling)
