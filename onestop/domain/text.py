@@ -87,13 +87,21 @@ def clean_text(s: str, *, max_len: int = 500) -> str:
     return out
 
 
+# The Combining Diacritical Marks block (all Mn): every mark of Vietnamese after NFD.
+_BASIC_MARKS = re.compile("[\u0300-\u036f]")
+
+
 def _key_one(s: str) -> str:
     folded = unicodedata.normalize("NFD", s.casefold())
     # Drop combining marks (Mn: Vietnamese tone marks, circumflex, breve and the horn of ư/ơ after
-    # NFD) and invisible format characters (Cf, e.g. U+200B), then map đ/ð.
-    stripped = "".join(
-        ch for ch in folded if unicodedata.category(ch) not in ("Mn", "Cf")
-    ).translate(_D_MAP)
+    # NFD) and invisible format characters (Cf, e.g. U+200B), then map đ/ð. Vietnamese text is
+    # plain ASCII once the basic marks are gone and đ mapped, and ASCII holds no Mn or Cf
+    # character: then the per-character category loop (~0.1 ms a name) has nothing to drop.
+    stripped = _BASIC_MARKS.sub("", folded).translate(_D_MAP)
+    if not stripped.isascii():
+        stripped = "".join(
+            ch for ch in folded if unicodedata.category(ch) not in ("Mn", "Cf")
+        ).translate(_D_MAP)
     return _NON_KEY_RUN.sub(" ", stripped).strip()
 
 

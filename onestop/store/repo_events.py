@@ -11,12 +11,25 @@ from sqlmodel import Session, col, select
 from onestop.domain.events import GENESIS_HEAD, Event, EventKind, chain, next_hlc
 from onestop.domain.fields import check_event
 from onestop.store.models import DeskState, EventRow
+from onestop.store.rawsql import Tx, connection_of, forget
 from onestop.store.timefmt import dt_to_text
+
+# The three statements of an append, on the transaction's DB-API connection (store/rawsql.py).
+_HEAD_SQL = "SELECT last_seq, head, hlc FROM desk_state WHERE desk_id = ?"
+_INSERT_SQL = (
+    "INSERT INTO event (desk_id, seq, hlc, kind, dossier, at, actor, role, body, head) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SAVE_HEAD_SQL = (
+    "INSERT INTO desk_state (desk_id, last_seq, head, hlc) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (desk_id) DO UPDATE SET last_seq = excluded.last_seq, head = excluded.head, "
+    "hlc = excluded.hlc"
+)
 
 
 def append_event(
     *,
-    db: Session,
+    db: Tx,
     desk_id: str,
     kind: EventKind,
     dossier: str,
@@ -30,17 +43,13 @@ def append_event(
 
     Raises ``FieldError`` (domain/fields.py), appending nothing, if a text breaks the field
     policy or the body is over ``MAX_EVENT_BYTES``."""
-    state = db.get(DeskState, desk_id)
-    if state is None:
-        state = DeskState(desk_id=desk_id, last_seq=0, head=GENESIS_HEAD, hlc=0)
-        # The desk's first event: written now, so a second append in this transaction finds
-        # it by key even with autoflush off (Desk.receive_in).
-        db.add(state)
-        db.flush()
+    con = connection_of(db)
+    found = con.execute(_HEAD_SQL, (desk_id,)).fetchone()
+    last_seq, prev_head, prev_hlc = found if found is not None else (0, GENESIS_HEAD, 0)
     event = Event(
         desk_id=desk_id,
-        seq=state.last_seq + 1,
-        hlc=next_hlc(state.hlc, at),
+        seq=last_seq + 1,
+        hlc=next_hlc(prev_hlc, at),
         kind=kind,
         dossier=dossier,
         at=at.replace(microsecond=0),
@@ -53,25 +62,25 @@ def append_event(
     # The server runs this same check on every event it ingests (domain/fields.py): an event
     # it would refuse must never enter this desk's hash chain, where it would block sync.
     check_event(dossier=dossier, actor=actor, role=role, note=note, data=data, body_len=len(body))
-    head = chain(state.head, body)
-    db.add(
-        EventRow(
-            desk_id=desk_id,
-            seq=event.seq,
-            hlc=event.hlc,
-            kind=kind.value,
-            dossier=dossier,
-            at=dt_to_text(event.at),
-            actor=actor,
-            role=role,
-            body=body,
-            head=head,
-        )
+    head = chain(prev_head, body)
+    con.execute(
+        _INSERT_SQL,
+        (
+            desk_id,
+            event.seq,
+            event.hlc,
+            kind.value,
+            dossier,
+            dt_to_text(event.at),
+            actor,
+            role,
+            body,
+            head,
+        ),
     )
-    state.last_seq = event.seq
-    state.head = head
-    state.hlc = event.hlc
-    db.add(state)
+    # The desk's first event creates its chain head; later ones move it.
+    con.execute(_SAVE_HEAD_SQL, (desk_id, event.seq, head, event.hlc))
+    forget(db, DeskState, desk_id)
     return event
 
 
