@@ -7,21 +7,21 @@ because it must travel with the data in a backup. This file holds per-machine pr
 Plain dataclass and hand-written checks rather than pydantic-settings: the messages are the
 clerk's (Vietnamese, through ``t()``, naming the file or variable to fix), and the desk's cold
 start does not pay ~0.1 s for a validation library to read eight values.
+
+The root command reads these settings before every command (for the language), so this module
+imports only the standard library at its top: platformdirs, ``tomllib`` and the server-URL check
+load when a path is asked, a file is read or a server URL is set (issue 19 §3, start time).
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_config_path, user_data_path, user_documents_path
-
 from onestop.i18n import LANGUAGES, t
-from onestop.services.sync.url import check_server_url
 
 APP_NAME = "onestop"
 ROLES = ("clerk", "specialist", "leader", "admin")
@@ -32,6 +32,8 @@ SYNC_INTERVAL_DEFAULT_S = 60
 
 
 def default_db_path() -> Path:
+    from platformdirs import user_data_path
+
     # appauthor=False: on Windows %LOCALAPPDATA%\onestop, not ...\onestop\onestop (platformdirs
     # repeats the name as the "author" folder otherwise); ignored on Linux and macOS.
     return user_data_path(APP_NAME, appauthor=False) / "desk.sqlite"
@@ -40,9 +42,18 @@ def default_db_path() -> Path:
 def config_file_path() -> Path:
     """The one config-discovery function: ``ONESTOP_CONFIG_FILE`` or the user config dir."""
     override = os.environ.get("ONESTOP_CONFIG_FILE")
-    return (
-        Path(override) if override else user_config_path(APP_NAME, appauthor=False) / "config.toml"
-    )
+    if override:
+        return Path(override)
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME, appauthor=False) / "config.toml"
+
+
+def user_documents_path() -> Path:
+    """The user's Documents folder (platformdirs, imported only when asked)."""
+    from platformdirs import user_documents_path as documents
+
+    return documents()
 
 
 class ConfigError(Exception):
@@ -202,6 +213,8 @@ def _checked(values: Mapping[str, object], where: Callable[[str], str]) -> dict[
 def _read_file(path: Path) -> dict[str, object]:
     if not path.exists():
         return {}
+    import tomllib
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
@@ -229,6 +242,8 @@ def load_settings(**overrides: Any) -> Settings:
     from_caller = _checked(given, lambda name: f"--{name.replace('_', '-')}")
     merged = {**from_file, **from_env, **from_caller}
     if merged.get("server_url"):
+        from onestop.services.sync.url import check_server_url
+
         try:
             check_server_url(merged["server_url"], bool(merged.get("allow_insecure_http")))
         except ValueError as e:

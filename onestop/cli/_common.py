@@ -12,7 +12,6 @@ import os
 import re
 import stat
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -23,9 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from onestop.config import ConfigError, Settings, load_settings
-from onestop.domain.cccd import CccdError
 from onestop.domain.clock import vn_now
-from onestop.domain.text import datetime_text
 from onestop.i18n import get_language, set_language, t
 from onestop.paths import has_keyring
 from onestop.services.base import DeskError, IntakeError
@@ -334,19 +331,34 @@ def open_desk(db: Path | None) -> Iterator[Desk]:
         desk.close()
 
 
-def passphrase_file_option(help_text: str) -> Callable[[F], F]:
-    """``--passphrase-file FILE`` (first line): never a ``--passphrase`` option, which would
-    stay in the shell history and show in ``ps``. ``help_text`` says whose passphrase it is."""
+def file_option(*decls: str, help_text: str, required: bool = False) -> Callable[[F], F]:
+    """An option naming one file, given to the command as a ``Path`` (None when left out and
+    not ``required``): click refuses a folder before the command runs, so every command that
+    reads or writes a named file (``--out``, ``--pdf``, ``--pin-file``…) says it alike.
+    ``decls`` are click's: the option's names, then the parameter's if it differs."""
 
     def decorate(f: F) -> F:
         return click.option(
-            "--passphrase-file",
+            *decls,
             type=click.Path(dir_okay=False, path_type=Path),
+            required=required,
             default=None,
             help=help_text,
         )(f)
 
     return decorate
+
+
+def passphrase_file_option(help_text: str) -> Callable[[F], F]:
+    """``--passphrase-file FILE`` (first line): never a ``--passphrase`` option, which would
+    stay in the shell history and show in ``ps``. ``help_text`` says whose passphrase it is."""
+    return file_option("--passphrase-file", help_text=help_text)
+
+
+def pin_file_option(help_text: str) -> Callable[[F], F]:
+    """``--pin-file FILE`` (first line): the token PIN or signing-key password, for the same
+    reason as ``passphrase_file_option``; without it the command asks at a hidden prompt."""
+    return file_option("--pin-file", help_text=help_text)
 
 
 def db_option(f: F) -> F:
@@ -398,6 +410,8 @@ def parse_day(value: str, what: str) -> date:
 
 
 def fmt_due(dt: datetime | None) -> str:
+    from onestop.domain.text import datetime_text
+
     return datetime_text(dt) if dt else t("Không có ngày hẹn trả cụ thể theo quy định")
 
 
@@ -583,6 +597,8 @@ def error_log_path() -> Path:
 
 
 def _write_error_log(exc: BaseException, command: str) -> Path:
+    import traceback
+
     path = error_log_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
@@ -641,7 +657,15 @@ def guard(f: F) -> F:
             return f(*args, **kwargs)
         except IntakeError as e:
             raise Refused(t("Hồ sơ chưa hợp lệ, chưa lưu gì:\n{errs}", errs=str(e))) from e
-        except (DeskError, CccdError) as e:
+        except DeskError as e:
             raise Refused(str(e)) from e
+        except Exception as e:
+            # Imported here: ``--help`` and the commands that never parse a CCCD do not load
+            # its tables (issue 19 §3, start time).
+            from onestop.domain.cccd import CccdError
+
+            if isinstance(e, CccdError):
+                raise Refused(str(e)) from e
+            raise
 
     return cast(F, wrapper)

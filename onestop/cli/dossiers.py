@@ -1,5 +1,6 @@
-"""``onestop`` commands for the desk's own work: init, demo, receive, refuse, dossier, act, due,
-check-id, rebuild, migrate. ``cli.py`` attaches them (loaded when one of them runs).
+"""``onestop`` commands for the desk's own work: receive, refuse, dossier, act, due, rebuild.
+``cli/main.py`` attaches them (loaded when one of them runs); ``check-id``, which opens no desk,
+lives in ``cli/checks.py`` so it does not import this module's domain modules.
 
 Exit codes: 0 done; 1 refused input (the message says why, nothing was changed);
 2 usage or configuration error. Every command that prints data takes ``--json``.
@@ -17,10 +18,8 @@ from onestop.cli._common import (
     CURSOR,
     MONEY,
     F,
-    Refused,
     count,
     db_option,
-    desk_now,
     emit,
     fmt_due,
     guard,
@@ -28,7 +27,6 @@ from onestop.cli._common import (
     open_desk,
     parse_dt,
 )
-from onestop.domain.cccd import CccdError, parse_cccd
 from onestop.domain.events import SYSTEM_KINDS, EventKind
 from onestop.domain.fields import escape_display
 from onestop.domain.lifecycle import Channel, Status, action_label, status_label
@@ -44,8 +42,8 @@ if TYPE_CHECKING:
     from onestop.services.desk import IntakeForm
 
 # ``onestop.services.desk`` (and with it SQLAlchemy, ~0.4 s) is imported inside the commands
-# that open a desk: ``check-id`` and ``--help`` touch no database and must not pay for it
-# (tests/cli/test_import_weight.py).
+# that open a desk: ``--help`` of these commands touches no database and must not pay for it
+# (tests/cli/test_short_help.py).
 
 
 def state_json(state: DossierState) -> dict[str, Any]:
@@ -85,46 +83,6 @@ def due(db: Path | None, procedure: str, received: str, as_json: bool) -> None:
     else:
         click.echo(f"{proc.code} {proc.name} — {proc.time_text()}")
         click.echo(t("Hẹn trả: {due}", due=fmt_due(due_at)))
-
-
-@click.command("check-id")
-@click.argument("number")
-@click.option(
-    "--birth-year", type=count(1900, 2099), default=None, help="Năm sinh khai báo, để đối chiếu."
-)
-@click.option("--sex", default=None, help="Giới tính khai báo (nam/nữ), để đối chiếu.")
-@json_option
-def check_id(number: str, birth_year: int | None, sex: str | None, as_json: bool) -> None:
-    """Kiểm tra số định danh cá nhân (CCCD 12 số)."""
-    try:
-        info = parse_cccd(number, today=desk_now().date(), birth_year=birth_year, sex=sex)
-    except CccdError as e:
-        if as_json:
-            emit({"valid": False, "error": e.code, "message": str(e)})
-            sys.exit(1)
-        raise Refused(str(e)) from e
-    if as_json:
-        emit(
-            {
-                "valid": True,
-                "number": info.number,
-                "place_code": info.place_code,
-                "place": info.place_name,
-                "born_abroad": info.born_abroad,
-                "sex": info.sex,
-                "birth_year": info.birth_year,
-            }
-        )
-    else:
-        click.echo(
-            t(
-                "Hợp lệ: {n} — nơi đăng ký khai sinh: {place}; giới tính: {sex}; năm sinh: {year}.",
-                n=info.number,
-                place=info.place_name,
-                sex=info.sex,
-                year=info.birth_year,
-            )
-        )
 
 
 def _intake_options(f: F, *, required: bool = True) -> F:

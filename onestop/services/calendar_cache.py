@@ -74,3 +74,12 @@ def save(years: Iterable[int]) -> None:
         write_atomically(path, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
     except OSError:
         return
+
+
+def warm(years: Iterable[int]) -> None:
+    """Make the tables of ``years`` ready without importing the package when the cache has
+    them; compute and write them once when it does not. Every way of opening a desk calls this:
+    the first deadline of the day would otherwise pay the package's import."""
+    wanted = list(years)
+    if preload(wanted):
+        save(wanted)

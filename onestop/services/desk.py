@@ -57,7 +57,6 @@ from onestop.domain.lifecycle import (
 from onestop.domain.numbering import (
     DOCS_OF_EVENT,
     NUMBERS_KEY,
-    DocKind,
     allocate,
     counter_key,
     desk_part,
@@ -73,7 +72,7 @@ from onestop.domain.roles import (
     require_permission,
 )
 from onestop.i18n import t
-from onestop.services import catalogue
+from onestop.services import calendar_cache, catalogue
 from onestop.services.base import DeskError as DeskError
 from onestop.services.base import IntakeError as IntakeError
 from onestop.services.base import NotInitialisedError as NotInitialisedError
@@ -81,11 +80,11 @@ from onestop.services.catalogue import ProcedureInfo
 from onestop.services.glance import Dashboard, dashboard_of
 from onestop.services.setting_keys import S_ACKED, S_DESK_TAG, S_SKEW
 from onestop.store import migrate
+from onestop.store.counters import next_code_number, read_settings, write_settings
 from onestop.store.engine import Store, StoreKeyError
 from onestop.store.keyring import Account
 from onestop.store.models import (
     CalendarDay,
-    CodeCounter,
     DeskState,
     DossierRow,
     EventRow,
@@ -93,6 +92,7 @@ from onestop.store.models import (
     Unit,
 )
 from onestop.store.queries import Counts, DossierFilter, Page
+from onestop.store.rawsql import RawConnection, Tx, connection_of
 from onestop.store.replay import replay_after_update
 from onestop.store.repo_dossiers import (
     count_dossiers,
@@ -241,6 +241,8 @@ class Desk:
         self.identity = identity_from_settings(settings)
         hours = hours_from_settings(settings)
         self.calendar = self._load_calendar(hours)
+        year = self.clock().year
+        calendar_cache.warm((year, year + 1))  # "due soon" may reach into January
 
     # ------------------------------------------------------------------ opening
 
@@ -471,10 +473,13 @@ class Desk:
 
     def procedure(self, code: str, *, day: date | None = None) -> ProcedureInfo:
         with self.store.read() as db:
-            try:
-                return catalogue.in_force(db=db, code=code.strip(), day=day or self.clock().date())
-            except catalogue.CatalogueError as e:
-                raise DeskError(str(e)) from e
+            return self._procedure_in(db, code, day or self.clock().date())
+
+    def _procedure_in(self, db: Tx, code: str, day: date) -> ProcedureInfo:
+        try:
+            return catalogue.in_force(db=db, code=code.strip(), day=day)
+        except catalogue.CatalogueError as e:
+            raise DeskError(str(e)) from e
 
     def fields(self) -> list[str]:
         with self.store.read() as db:
@@ -510,11 +515,13 @@ class Desk:
 
     def preview_intake(self, form: IntakeForm) -> IntakePreview:
         """Validate the form and compute what the receipt will say. Saves nothing."""
-        return self._validate(form, refusing=False)[0]
+        with self.store.read() as db:
+            return self._validate(db, form, refusing=False)[0]
 
     def _validate(
-        self, form: IntakeForm, *, refusing: bool
+        self, db: Tx, form: IntakeForm, *, refusing: bool
     ) -> tuple[IntakePreview, dict[str, Any]]:
+        """``db``: where the catalogue is read (the intake's own write transaction)."""
         errors: dict[str, str] = {}
         now = self.clock()
         received_at = (form.received_at or now).replace(microsecond=0)
@@ -525,7 +532,7 @@ class Desk:
             errors["procedure"] = t("Chưa chọn thủ tục hành chính.")
         else:
             try:
-                proc = self.procedure(form.procedure_code, day=received_at.date())
+                proc = self._procedure_in(db, form.procedure_code, received_at.date())
             except DeskError as e:
                 errors["procedure"] = str(e)
         applicant = self._clean_person(
@@ -676,23 +683,21 @@ class Desk:
 
         Never refused for a wrong clock; callers show ``clock_warning()`` after it.
         """
-        with self.store.write() as db:
-            return self.receive_in(db, form)
+        # Every statement of an intake is on the DB-API connection (store/rawsql.py): no ORM
+        # session is set up for it at all (issue 19 §2).
+        with self.store.write_raw() as tx:
+            return self._receive_unflushed(tx, form)
 
     def receive_in(self, db: Session, form: IntakeForm) -> DossierState:
         """``receive`` inside the caller's write transaction (bulk loads: demo, benchmarks)."""
-        # One unit-of-work flush per intake, at its end: every read inside is a lookup by key
-        # of a row this intake has not yet written (the code counter, the slip counters; the
-        # chain head is in the identity map), and autoflush before each cost three flushes
-        # (issue 19 §2). Flushed here, not at commit, so a bulk load's next intake sees it.
-        with db.no_autoflush:
-            state = self._receive_unflushed(db, form)
-        db.flush()
-        return state
+        # The intake's statements run on the session's DB-API connection (store/rawsql.py),
+        # which first flushes whatever ORM changes the caller has pending: nothing of the
+        # intake waits in the session.
+        return self._receive_unflushed(db, form)
 
-    def _receive_unflushed(self, db: Session, form: IntakeForm) -> DossierState:
+    def _receive_unflushed(self, db: Tx, form: IntakeForm) -> DossierState:
         role = self._acting_role(EventKind.RECEIVE)
-        preview, data = self._validate(form, refusing=False)
+        preview, data = self._validate(db, form, refusing=False)
         note = data.pop("_note")
         code = self._next_code(db, preview.received_at.date())
         event = self._append(
@@ -715,16 +720,13 @@ class Desk:
 
     def refuse_intake(self, form: IntakeForm, reason: str) -> DossierState:
         """Refuse at intake (Phiếu từ chối): recorded with a code so the slip can cite it."""
-        with self.store.write() as db:
-            return self.refuse_intake_in(db, form, reason)
+        with self.store.write_raw() as tx:  # as receive
+            return self._refuse_unflushed(tx, form, reason)
 
     def refuse_intake_in(self, db: Session, form: IntakeForm, reason: str) -> DossierState:
-        with db.no_autoflush:  # one flush, as receive_in
-            state = self._refuse_unflushed(db, form, reason)
-        db.flush()
-        return state
+        return self._refuse_unflushed(db, form, reason)  # as receive_in
 
-    def _refuse_unflushed(self, db: Session, form: IntakeForm, reason: str) -> DossierState:
+    def _refuse_unflushed(self, db: Tx, form: IntakeForm, reason: str) -> DossierState:
         role = self._acting_role(EventKind.REFUSE)
         try:
             reason = clean_field("reason", reason)
@@ -732,7 +734,7 @@ class Desk:
             raise IntakeError({"reason": str(e)}) from e
         if not reason:
             raise IntakeError({"reason": t("Phải ghi rõ lý do từ chối tiếp nhận hồ sơ.")})
-        preview, data = self._validate(form, refusing=True)
+        preview, data = self._validate(db, form, refusing=True)
         note = data.pop("_note")
         data.pop("due", None)
         data["reason"] = reason
@@ -744,19 +746,30 @@ class Desk:
         save_dossier(db=db, state=state)
         return state
 
-    def _next_code(self, db: Session, day: date) -> str:
-        key = day.isoformat()
-        counter = db.get(CodeCounter, key) or CodeCounter(day=key, last=0)
-        counter.last += 1
-        db.add(counter)
+    def _next_code(self, db: Tx, day: date) -> str:
         desk_no = self.identity.desk_no
-        tag = None
-        if desk_no == PROVISIONAL_DESK_NO:
-            row = db.get(Setting, S_DESK_TAG)
-            if row is None or not row.value.isdigit():
-                raise DeskError(t("Quầy chưa có số hiệu và thiếu mã tạm; hãy đăng ký với tỉnh."))
-            tag = int(row.value)
-        return make_dossier_code(self.identity.unit_eid, day, desk_no, counter.last, tag=tag)
+        tag = self._desk_tag(db)
+        if desk_no == PROVISIONAL_DESK_NO and tag is None:
+            raise DeskError(t("Quầy chưa có số hiệu và thiếu mã tạm; hãy đăng ký với tỉnh."))
+        number = next_code_number(db, day.isoformat())
+        return make_dossier_code(self.identity.unit_eid, day, desk_no, number, tag=tag)
+
+    # The tag as read in the last transaction that asked (its code and its slip numbers both
+    # need it): read once per transaction, never carried into the next one.
+    _tag_read: tuple[RawConnection, int | None] | None = None
+
+    def _desk_tag(self, db: Tx) -> int | None:
+        """The tag of a desk with no number yet (its codes and slip numbers carry it), read in
+        the transaction; ``None`` for a numbered desk or a missing/garbled tag."""
+        if self.identity.desk_no != PROVISIONAL_DESK_NO:
+            return None
+        con = connection_of(db)
+        if self._tag_read is not None and self._tag_read[0] is con:
+            return self._tag_read[1]
+        value = read_settings(con, (S_DESK_TAG,)).get(S_DESK_TAG, "")
+        tag = int(value) if value.isdigit() else None
+        self._tag_read = (con, tag)
+        return tag
 
     @property
     def numbered(self) -> bool:
@@ -765,7 +778,7 @@ class Desk:
 
     def _append(
         self,
-        db: Session,
+        db: Tx,
         kind: EventKind,
         code: str,
         note: str,
@@ -797,26 +810,21 @@ class Desk:
         except FieldError as e:  # the last guard: what the server would refuse is never written
             raise DeskError(str(e)) from e
 
-    def _slip_numbers(self, db: Session, kind: EventKind, year: int) -> dict[str, str]:
+    def _slip_numbers(self, db: Tx, kind: EventKind, year: int) -> dict[str, str]:
         """Allocate the slip numbers of an event (domain/numbering.py), in its transaction."""
-        desk_no = self.identity.desk_no
-        tag = None
-        if desk_no == PROVISIONAL_DESK_NO:  # no number yet: its tag, as in its dossier codes
-            row = db.get(Setting, S_DESK_TAG)
-            tag = int(row.value) if row is not None and row.value.isdigit() else None
-        try:
-            desk = desk_part(desk_no, tag)
+        try:  # a desk with no number yet: its tag, as in its dossier codes
+            desk = desk_part(self.identity.desk_no, self._desk_tag(db))
         except ValueError:
             raise DeskError(
                 t("Quầy chưa có số hiệu và thiếu mã tạm; hãy đăng ký với tỉnh.")
             ) from None
-        last: dict[DocKind, int] = {}
-        for doc in DOCS_OF_EVENT[kind]:
-            row = db.get(Setting, counter_key(desk, year, doc))
-            last[doc] = int(row.value) if row is not None and row.value.isdigit() else 0
+        keys = {doc: counter_key(desk, year, doc) for doc in DOCS_OF_EVENT[kind]}
+        stored = read_settings(db, tuple(keys.values()))
+        last = {
+            doc: int(v) if (v := stored.get(key, "")).isdigit() else 0 for doc, key in keys.items()
+        }
         numbers, new_last = allocate(kind, desk=desk, last=last)
-        for doc, seq in new_last.items():
-            db.merge(Setting(key=counter_key(desk, year, doc), value=str(seq)))
+        write_settings(db, {keys[doc]: str(seq) for doc, seq in new_last.items()})
         return numbers
 
     def _partial_payment(self, db: Session, state: DossierState) -> bool:
@@ -941,9 +949,9 @@ class Desk:
         self, flt: DossierFilter | None = None, *, after_id: int | None = None, limit: int = 200
     ) -> Page:
         now = self.clock()
-        with self.store.read() as db:
+        with self.store.raw_read() as con:  # one statement: no Session (issue 19 §2)
             return list_dossiers(
-                db=db,
+                con=con,
                 flt=flt or DossierFilter(),
                 now=now,
                 soon_until=self.soon_until(now),
@@ -954,9 +962,9 @@ class Desk:
     def count(self, flt: DossierFilter | None = None) -> int:
         """How many dossiers match ``flt`` in all (``page`` returns one page of them)."""
         now = self.clock()
-        with self.store.read() as db:
+        with self.store.raw_read() as con:
             return count_dossiers(
-                db=db, flt=flt or DossierFilter(), now=now, soon_until=self.soon_until(now)
+                con=con, flt=flt or DossierFilter(), now=now, soon_until=self.soon_until(now)
             )
 
     def counts(self) -> Counts:

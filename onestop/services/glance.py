@@ -24,6 +24,7 @@ from onestop.domain.desk import (
 from onestop.i18n import t
 from onestop.paths import has_keyring
 from onestop.services import calendar_cache
+from onestop.services.setting_keys import S_ACKED
 from onestop.store.glance import glimpse
 from onestop.store.queries import Counts
 
@@ -56,6 +57,7 @@ class Glance:
     dashboard: Dashboard
     language: str  # the language last chosen at this desk ("" if none)
     theme: str  # the theme last chosen at this desk ("" if none)
+    outbox: int = 0  # this desk's events the province has not acknowledged (Desk.outbox_size)
 
 
 def glance(path: Path, now: datetime) -> Glance | None:
@@ -73,11 +75,11 @@ def glance(path: Path, now: datetime) -> Glance | None:
             identity = identity_from_settings(settings)
             overrides = [override_from_row(*row) for row in g.calendar_rows()]
             calendar = WorkCalendar(overrides, hours_from_settings(settings))
-            years = (now.year, now.year + 1)  # "due soon" may reach into January
-            missing = calendar_cache.preload(years)
+            calendar_cache.warm((now.year, now.year + 1))  # "due soon" may reach into January
             board = dashboard_of(calendar, now, g.counts)
+            outbox = g.last_seq(identity.desk_id) - int(settings.get(S_ACKED, "0") or 0)
     except (sqlite3.Error, KeyError, ValueError):
         return None
-    if missing:
-        calendar_cache.save(years)
-    return Glance(identity, board, settings.get("ui_language", ""), settings.get("ui_theme", ""))
+    return Glance(
+        identity, board, settings.get("ui_language", ""), settings.get("ui_theme", ""), outbox
+    )

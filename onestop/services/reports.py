@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlmodel import Session
@@ -35,6 +35,7 @@ from onestop.domain.lifecycle import (
     EVALUATION_INDICATORS,
     SATISFACTION_LEVELS,
     DossierState,
+    Status,
     apply,
     counted_amount,
 )
@@ -43,6 +44,7 @@ from onestop.domain.reports import (
     BOOK_COLUMNS,
     Bieu06,
     Bieu06Counts,
+    BookDossier,
     BookEntry,
     BookRow,
     EvaluationRecord,
@@ -77,7 +79,7 @@ from onestop.forms.report_files import (
 )
 from onestop.i18n import t
 from onestop.services.desk import Desk
-from onestop.store.repo_dossiers import STATE_SELECT, states_from_rows
+from onestop.store.rawsql import connection_of
 from onestop.store.timefmt import dt_to_text
 
 KINDS = ("bieu06", "book", "fees", "evaluation", "indicators")
@@ -273,26 +275,58 @@ def bieu06_replay(
 # The book's candidates: received in the period, or received before it with the "Trả kết quả"
 # entry made in it (returned, or stopped: withdrawn / refused after receipt). The projection is
 # the dossier as it stands now, which is what a running register shows.
-_BOOK_WHERE = """
-((received_at >= :s AND received_at < :e)
-    OR (received_at < :s AND (
-        (returned_at >= :s AND returned_at < :e)
-        OR (returned_at IS NULL AND status IN ('withdrawn', 'refused')
-            AND finished_at >= :s AND finished_at < :e))))
-  {field_filter}
+# The book's dossiers: received in the period, or received before it with their return entry in
+# it (the result returned, or stopped: withdrawn / refused). Three disjoint index ranges
+# (ix_dossier_received, ix_dossier_returned, ix_dossier_finished), not one OR over the table:
+# the OR form read every dossier of the desk, whatever the period (issue 19 §2). Only the
+# columns the book prints or decides on, and who recorded the return (the last "return_result"
+# event in causal order), which the projection does not keep.
+_BOOK_COLUMNS = """
+code, field, procedure_code, procedure_version, procedure_name, applicant_name,
+applicant_address, applicant_phone, received_at, due_at, returned_at, finished_at, status,
+event_count, extension_count, return_channel,
+CASE WHEN returned_at IS NULL THEN '' ELSE coalesce((
+    SELECT e.actor FROM event AS e WHERE e.dossier = d.code AND e.kind = 'return_result'
+    ORDER BY e.hlc DESC, e.desk_id DESC, e.seq DESC LIMIT 1), '') END
 """
-
-
-# Who recorded the return (column of the book the projection does not keep): the last
-# "return_result" event of each candidate, in causal order.
-_RETURNED_BY_SQL = """
-SELECT e.dossier, e.actor FROM dossier AS d JOIN event AS e ON e.dossier = d.code
-WHERE d.returned_at IS NOT NULL AND e.kind = 'return_result' AND {where}
-ORDER BY e.dossier, e.hlc, e.desk_id, e.seq
+_BOOK_SQL = """
+SELECT {cols} FROM dossier AS d
+WHERE received_at >= :s AND received_at < :e {field_filter}
+UNION ALL
+SELECT {cols} FROM dossier AS d
+WHERE returned_at >= :s AND returned_at < :e AND received_at < :s {field_filter}
+UNION ALL
+SELECT {cols} FROM dossier AS d
+WHERE finished_at >= :s AND finished_at < :e AND received_at < :s
+  AND returned_at IS NULL AND status IN ('withdrawn', 'refused') {field_filter}
 """
+_STATUS_OF: dict[str, Status] = {s.value: s for s in Status}
+_fromiso = datetime.fromisoformat
 
 
-def _agencies(db: Session, commune: str) -> Callable[[DossierState], str]:
+class _BookRecord(NamedTuple):
+    """A dossier as the book reads it (``domain.reports.BookDossier``), from its columns."""
+
+    code: str
+    field: str
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str
+    applicant_name: str
+    applicant_address: str
+    applicant_phone: str
+    received_at: datetime
+    due_at: datetime | None
+    original_due_at: datetime | None  # only for extended dossiers, which are folded instead
+    returned_at: datetime | None
+    finished_at: datetime | None
+    status: Status
+    event_count: int
+    extension_count: int
+    return_channel: str | None
+
+
+def _agencies(db: Session, commune: str) -> Callable[[BookDossier], str]:
     """Column 6 of the book: the catalogue's ``handled_by`` of the procedure version the receipt
     pinned (``procedure``, ``procedure_version``), else of the newest version of that code."""
     by_version: dict[tuple[str, int], str] = {}
@@ -306,7 +340,7 @@ def _agencies(db: Session, commune: str) -> Callable[[DossierState], str]:
 
     names: dict[tuple[str, int], str] = {}  # a book has thousands of rows, a few procedures
 
-    def agency(s: DossierState) -> str:
+    def agency(s: BookDossier) -> str:
         key = (s.procedure_code, s.procedure_version)
         name = names.get(key)
         if name is None:
@@ -332,21 +366,53 @@ def report_book(db: Session, p: Period, *, field: str | None, commune: str) -> l
     flt = ""
     if field:
         flt, params["f"] = "AND field = :f", field
-    where = _BOOK_WHERE.format(field_filter=flt)
-    sql = _RETURNED_BY_SQL.format(where=where.replace("field =", "d.field ="))
-    returned_by = {str(code): str(actor) for code, actor in db.execute(text(sql), params)}
+    sql = _BOOK_SQL.format(cols=_BOOK_COLUMNS, field_filter=flt)
     entries: list[BookEntry] = []
     extended: list[str] = []
-    rows = (
-        db.connection()
-        .execute(STATE_SELECT.where(text(where)).order_by(text("code")), params)
-        .yield_per(2000)  # streamed in chunks: one fetchmany per 2000 rows, not a fetchone each
-    )
-    for _, state in states_from_rows(rows):
-        if state.extension_count:
-            extended.append(state.code)
-        else:
-            entries.append(BookEntry(state, None, returned_by.get(state.code, "")))
+    fromiso, status_of = _fromiso, _STATUS_OF
+    # The DB-API cursor, iterated: rows arrive from SQLite's C loop, no result object per row.
+    for (
+        code,
+        fld,
+        proc_code,
+        proc_version,
+        proc_name,
+        name,
+        address,
+        phone,
+        received,
+        due,
+        returned,
+        finished,
+        status,
+        event_count,
+        extension_count,
+        channel,
+        returned_by,
+    ) in connection_of(db).execute(sql, params):
+        if extension_count:
+            extended.append(code)
+            continue
+        record = _BookRecord(
+            code,
+            fld,
+            proc_code,
+            proc_version,
+            proc_name,
+            name,
+            address,
+            phone,
+            fromiso(received),
+            fromiso(due) if due is not None else None,
+            None,
+            fromiso(returned) if returned is not None else None,
+            fromiso(finished) if finished is not None else None,
+            status_of[status],
+            event_count,
+            extension_count,
+            channel,
+        )
+        entries.append(BookEntry(record, None, returned_by))
     replayed = (book_entry(events) for events in _logs(db, extended, None))
     return book_rows(
         chain(entries, (e for e in replayed if e is not None)),

@@ -33,6 +33,12 @@ class Glimpse:
         rows = self._conn.execute("SELECT day, kind, note FROM calendar_day")
         return [(str(day), str(kind), str(note)) for day, kind, note in rows]
 
+    def last_seq(self, desk_id: str) -> int:
+        row = self._conn.execute(
+            "SELECT last_seq FROM desk_state WHERE desk_id = ?", (desk_id,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def counts(self, now: datetime, soon_until: datetime) -> Counts:
         row = self._conn.execute(COUNTS_SQL, counts_params(now, soon_until)).fetchone()
         return counts_from_row(tuple(row))

@@ -119,7 +119,36 @@ def upgrade(
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+    if copy is not None:
+        prune_copies(copy.parent, copy.name.partition(".before-")[0])
     return copy
+
+
+#: Migration copies kept beside a desk file: the one just taken (the way back from this
+#: release) and the one before it (the way back from the previous release). Each is a whole
+#: copy of the desk: on a commune laptop upgraded a few times a year, keeping all of them
+#: would fill the disk with old personal data.
+KEEP_COPIES = 2
+
+
+def prune_copies(folder: Path, db_name: str, keep: int = KEEP_COPIES) -> list[Path]:
+    """Remove all but the newest ``keep`` migration copies of ``db_name`` in ``folder`` (only
+    after a migration succeeded: until then the newest copy is the only way back). Names are
+    compared as strings, never as glob patterns (a folder «Quầy [1]» is legal)."""
+    prefix, copies = f"{db_name}.before-", []
+    for entry in folder.iterdir():
+        if entry.name.startswith(prefix) and entry.name.endswith(".bak"):
+            copies.append(entry)
+    copies.sort(key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
+    removed = []
+    for old in copies[keep:]:
+        for part in (old, Path(f"{old}-wal")):
+            try:
+                part.unlink(missing_ok=True)
+            except OSError:  # a copy someone opened on Windows: it goes next time
+                continue
+        removed.append(old)
+    return removed
 
 
 def _keep_copy(engine: Engine, current: str) -> Path | None:

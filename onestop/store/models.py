@@ -40,7 +40,18 @@ class DeskState(SQLModel, table=True):
 
 class EventRow(SQLModel, table=True):
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_dossier", "dossier", "hlc"),)
+    __table_args__ = (
+        Index("ix_event_dossier", "dossier", "hlc"),
+        # Who recorded each dossier's return (the tracking book; desk migration 0006).
+        Index(
+            "ix_event_return",
+            "dossier",
+            "hlc",
+            "desk_id",
+            "seq",
+            sqlite_where=text("kind = 'return_result'"),
+        ),
+    )
     desk_id: str = Field(primary_key=True)
     seq: int = Field(primary_key=True)
     hlc: int
@@ -65,6 +76,13 @@ class DossierRow(SQLModel, table=True):
         Index("ix_dossier_finished", "finished_at", "received_at"),
         # The list's «no due date» filter, newest first (migration 0005).
         Index("ix_dossier_no_due", "id", sqlite_where=text("due_at IS NULL")),
+        # The tracking book's returns in a period of dossiers received before it (migration 0006).
+        Index(
+            "ix_dossier_returned",
+            "returned_at",
+            "received_at",
+            sqlite_where=text("returned_at IS NOT NULL"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True)

@@ -33,7 +33,6 @@ from onestop.domain.clock import vn_now
 from onestop.i18n import get_language, set_language, t
 from onestop.paths import has_keyring
 from onestop.services.base import DeskError, NotInitialisedError
-from onestop.services.glance import Glance, glance
 from onestop.tui._backup import DailyBackup
 from onestop.tui._bindings import bind, translated
 from onestop.tui._session_key import SessionKey
@@ -51,14 +50,17 @@ from onestop.tui.messages import (
     SyncStateLoaded,
 )
 from onestop.tui.screens._base import DeskScreen, PaletteCommand
-from onestop.tui.screens.dashboard import DashboardScreen
-from onestop.tui.screens.first_run import FirstRunScreen
 from onestop.tui.screens.login import IdleLock, LoginScreen
-from onestop.tui.screens.modals import ConfirmModal, HelpModal
 from onestop.tui.widgets.chrome.desk_bar import DeskBar
 
+# Imported where first used, not here (issue 19 §3: the login screen must show as fast as a
+# Textual hello-world's first screen): the dashboard, the first-run screen and the modals
+# (with the action forms and the report tables behind them) are not on an encrypted desk's
+# first screen, and ``services.glance`` (with the query and lifecycle modules) only draws a
+# plain desk's. ``tests/cli/test_start_imports.py`` keeps them out of this module's imports.
 if TYPE_CHECKING:
     from onestop.services.desk import Desk
+    from onestop.services.glance import Glance
 
 DEFAULT_THEME = "onestop-light"
 # The role as the top bar says it after the name of who is logged in (domain/roles.py labels
@@ -233,6 +235,9 @@ class OnestopApp(App[None]):
         glance: Glance | None = None,
     ) -> None:
         super().__init__()
+        for theme in THEMES:
+            self.register_theme(theme)
+        self._preset_theme(theme_name)
         self.keyring = SessionKey()  # the unlocked desk key: memory only, for this session
         self.sync = DeskSync(self, sync_interval)
         self.backup = DailyBackup(self)
@@ -257,20 +262,40 @@ class OnestopApp(App[None]):
 
     # ------------------------------------------------------------------ start-up
 
+    def _preset_theme(self, name: str) -> None:
+        """Take the theme before Textual first parses the CSS. Set on mount, it makes Textual
+        parse every stylesheet twice more and restyle every widget: ~0.1–0.2 s of the login
+        screen's start on a 2-core laptop (issue 19 §3). What ``App._watch_theme`` would do,
+        minus that reparse (there is no CSS parsed yet); ``apply_theme`` on mount then finds the
+        theme already set, unless a 16-colour terminal switches it to an ANSI one."""
+        if name not in self.available_themes:
+            return  # apply_theme on mount says so and falls back to the default
+        self.set_reactive(App.theme, name)
+        dark = self.current_theme.dark
+        classes = {c: False for c in self.classes if c.startswith("-theme-")}
+        classes |= {f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark}
+        self.update_classes(classes, update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
+        self.stylesheet.set_variables(self.get_css_variables())
+
     def on_mount(self) -> None:
-        for theme in THEMES:
-            self.register_theme(theme)
         self.apply_theme(self.theme_name)
         # The dashboard sits on Textual's blank default screen rather than replacing it, so it
         # can itself be replaced (first run -> desk, language switch) like any pushed screen.
         if self.desk is None and self.glance is not None:
+            from onestop.tui.screens.dashboard import DashboardScreen
+
             self.push_screen(DashboardScreen(self.glance.dashboard))
             self._open_desk()
         elif self.desk is None and self.login_required:
             self.push_screen(LoginScreen())
         elif self.desk is None:
+            from onestop.tui.screens.first_run import FirstRunScreen
+
             self.push_screen(FirstRunScreen(self.problem))
         else:
+            from onestop.tui.screens.dashboard import DashboardScreen
+
             self.push_screen(DashboardScreen())
             self._start_sync_watch()
             self.idle_lock.start(self.desk)
@@ -313,6 +338,8 @@ class OnestopApp(App[None]):
         self.post_message(DeskOpened(desk))
 
     def on_desk_opened(self, message: DeskOpened) -> None:
+        from onestop.tui.screens.dashboard import DashboardScreen
+
         self.desk, self.glance = message.desk, None
         self._start_sync_watch()
         self.idle_lock.start(message.desk)
@@ -326,6 +353,8 @@ class OnestopApp(App[None]):
 
     def desk_opened(self, desk: Desk) -> None:
         """The first-run or login screen opened a desk: show the dashboard on it."""
+        from onestop.tui.screens.dashboard import DashboardScreen
+
         self.desk = desk
         self.switch_screen(DashboardScreen())
         self._start_sync_watch()
@@ -501,6 +530,7 @@ class OnestopApp(App[None]):
     def action_switch_person(self) -> None:
         """Ctrl+O: another official of this desk takes the laptop (issue 17)."""
         from onestop.tui.screens.login import SwitchPersonModal
+        from onestop.tui.screens.modals import ConfirmModal
 
         if isinstance(self.screen, SwitchPersonModal):
             return
@@ -529,6 +559,7 @@ class OnestopApp(App[None]):
         # with it. The dossier or list on screen stays: the next person usually takes the
         # dossier up where the previous one handed it over; anything else returns to the
         # dashboard, whose worklist shows what waits for the newcomer.
+        from onestop.tui.screens.dashboard import DashboardScreen
         from onestop.tui.screens.dossier_detail import DossierDetailScreen
         from onestop.tui.screens.dossier_list import DossierListScreen
 
@@ -575,6 +606,8 @@ class OnestopApp(App[None]):
         if question is None or getattr(self.screen, "quit_question", False):
             self.exit()  # nothing to lose, or Ctrl+Q pressed again on the question itself
             return
+        from onestop.tui.screens.modals import ConfirmModal
+
         modal = ConfirmModal(t("Thoát chương trình? {what}", what=question), quit_question=True)
         self.push_screen(modal, self._quit_confirmed)
 
@@ -583,6 +616,8 @@ class OnestopApp(App[None]):
             self.exit()
 
     def action_toggle_help(self) -> None:
+        from onestop.tui.screens.modals import HelpModal
+
         screen = self.screen
         if isinstance(screen, HelpModal):
             screen.dismiss(None)
@@ -642,6 +677,8 @@ class OnestopApp(App[None]):
             return
         top = self.screen
         if isinstance(top, DeskScreen) and not top.can_leave():
+            from onestop.tui.screens.modals import ConfirmModal
+
             question = t("Bỏ hồ sơ đang nhập? Những gì đã gõ sẽ mất.")
             self.push_screen(ConfirmModal(question), partial(self._goto_confirmed, screen))
             return
@@ -714,6 +751,7 @@ class OnestopApp(App[None]):
     @work(exclusive=True, group="navigation", exit_on_error=False, description="Đổi ngôn ngữ")
     async def _rebuild_screens(self) -> None:
         # Labels are translated when a screen is built, so rebuild the stack from the dashboard.
+        from onestop.tui.screens.dashboard import DashboardScreen
         from onestop.tui.screens.settings import SettingsScreen
 
         while len(self.screen_stack) > BASE_DEPTH:
@@ -793,7 +831,11 @@ def run_desk(
     desk: Desk | None = None
     problem = ""
     login_required = settings.db.exists() and has_keyring(settings.db)
-    first = None if login_required else glance(settings.db, now())
+    first: Glance | None = None
+    if not login_required:
+        from onestop.services.glance import glance
+
+        first = glance(settings.db, now())
     if first is not None and "language" not in explicit and first.language in ("vi", "en"):
         if first.language != get_language():
             set_language(first.language)

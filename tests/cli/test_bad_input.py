@@ -351,7 +351,7 @@ def _boom(*_: object, **__: object) -> None:
 
 
 def test_unexpected_exception_is_one_sentence_and_a_log(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("onestop.cli.dossiers.parse_cccd", _boom)
+    monkeypatch.setattr("onestop.cli.checks.parse_cccd", _boom)
     code, out = run("check-id", "001099012345")
     assert code == 1 and "Traceback" not in out
     assert "Lỗi không lường trước: RuntimeError" in out and "quản trị viên" in out
@@ -363,7 +363,7 @@ def test_unexpected_exception_is_one_sentence_and_a_log(monkeypatch: pytest.Monk
 
 
 def test_debug_lets_the_traceback_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("onestop.cli.dossiers.parse_cccd", _boom)
+    monkeypatch.setattr("onestop.cli.checks.parse_cccd", _boom)
     with pytest.raises(RuntimeError):
         run("check-id", "001099012345", env={"ONESTOP_DEBUG": "1"})
 

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from onestop.cli.main import main
-from tests.cli.login import LOGIN, init_desk
+from onestop.services.desk import Desk
+from tests.cli.login import LOGIN, NOW, init_desk, runner
+from tests.conftest import Clock
+from tests.services.test_desk import form
 
-NOW = {"ONESTOP_NOW": "2026-11-20 10:00"}
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        main, list(args), env={**NOW, **LOGIN, **(env or {})}, catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+run = runner({**NOW, **LOGIN})
 
 
 @pytest.fixture
@@ -213,3 +210,35 @@ def test_the_desk_command_loads_no_database_library_before_opening():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == ""
+
+
+def test_desk_json_on_a_plain_desk_equals_the_opened_desk_without_database_libraries(
+    desk: Desk, clock: Clock
+):
+    """``onestop desk --json`` on a plain desk answers from the glance (no SQLAlchemy import) and
+    says exactly what the opened desk says: counts, outbox and desk id."""
+    desk.receive(form())
+    desk.receive(form(proc="2.000884"))
+    clock.now = clock.now + timedelta(days=4)  # the first now overdue, the other due soon
+    expected = {**desk.counts().__dict__, "outbox": desk.outbox_size()}
+    expected["desk"] = desk.identity.desk_id
+    assert expected["total"] == 2 and expected["outbox"] > 0
+    assert expected["overdue"] + expected["due_today"] + expected["due_soon"] > 0
+    path = desk.store.path
+    desk.close()
+    code = (
+        "import sys, json;from onestop.cli.main import main\n"
+        "try:\n"
+        f"    main(['desk', '--db', {str(path)!r}, '--json'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('sqlalchemy', 'sqlmodel', 'pydantic', 'alembic');"
+        "print('LOADED', ','.join(sorted({m.split('.')[0] for m in sys.modules} & set(heavy))))"
+    )
+    env = {**os.environ, "ONESTOP_NOW": clock.now.strftime("%Y-%m-%d %H:%M")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    shown, _, loaded = out.rpartition("LOADED")
+    assert loaded.strip() == ""
+    assert json.loads(shown) == expected

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from onestop.domain.reports import BookRow, Period, book_entry, book_rows
 from onestop.services import reports as svc
 from onestop.services.desk import Applicant, Desk, IntakeForm
-from tests.conftest import TEMPLATES, Clock
+from tests.conftest import Clock, muong_lat_desk
 from tests.services.report_history import CT, HT, play
 
 COMMUNE = "Xã Mường Lát"
@@ -39,16 +39,7 @@ def replayed_book(db: Session, p: Period, field: str | None) -> list[BookRow]:
 def played(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("book") / "desk.sqlite"
     clock = Clock()
-    desk = TEMPLATES.initialise(
-        path,
-        unit_eid="000.00.14.H56",
-        commune_code="16279",
-        commune_name=COMMUNE,
-        province_code="38",
-        desk_no=1,
-        clock=clock,
-        actor="Lò Thị Mai",
-    )
+    desk = muong_lat_desk(path, clock)
     play(desk, clock)
     clock.now = datetime(2026, 4, 3, 9)
     late = desk.receive(

@@ -25,7 +25,7 @@ from onestop.domain.reports import BOOK_COLUMNS, Period
 from onestop.forms.report_files import to_csv, to_json, to_pdf, to_text, to_xlsx
 from onestop.services import reports as svc
 from onestop.services.desk import Applicant, Desk, DeskError, IntakeForm
-from tests.conftest import TEMPLATES, Clock
+from tests.conftest import Clock, muong_lat_desk
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))
 APRIL = Period(date(2026, 4, 1), date(2026, 4, 30))
@@ -34,16 +34,7 @@ COMMUNE = "Xã Mường Lát"
 
 
 def new_desk(path: Path, clock: Clock) -> Desk:
-    return TEMPLATES.initialise(
-        path,
-        unit_eid="000.00.14.H56",
-        commune_code="16279",
-        commune_name=COMMUNE,
-        province_code="38",
-        desk_no=1,
-        clock=clock,
-        actor="Lò Thị Mai",
-    )
+    return muong_lat_desk(path, clock)
 
 
 def receive(desk: Desk, clock: Clock, at: datetime, procedure: str, name: str) -> str:

@@ -74,6 +74,8 @@ def test_unwritable_cache_folder_is_not_an_error(
 def test_the_second_start_does_not_import_the_package(tmp_path: Path) -> None:
     db = tmp_path / "desk.sqlite"
     build_demo(db, dossiers=20, now=datetime(2026, 11, 20, 10, 0))
+    # Opening the desk to build it wrote the cache already (next test); start without one.
+    calendar_cache.cache_file().unlink()
     code = (
         "import sys; from datetime import datetime; from pathlib import Path;"
         "from onestop.services.glance import glance;"
@@ -85,3 +87,11 @@ def test_the_second_start_does_not_import_the_package(tmp_path: Path) -> None:
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert first.stdout.split() == ["20", "True"], first.stderr
     assert second.stdout.split() == ["20", "False"], second.stderr
+
+
+def test_opening_a_desk_writes_the_cache_so_scripts_skip_the_package_too(tmp_path: Path) -> None:
+    """``onestop receive``/``due``/``desk --json`` open the desk, not the glance: they warm the
+    same cache (this year and the next of the desk's clock)."""
+    build_demo(tmp_path / "desk.sqlite", dossiers=1, now=datetime(2026, 11, 20, 10, 0))
+    doc = json.loads(calendar_cache.cache_file().read_text(encoding="utf-8"))
+    assert sorted(doc["years"]) == ["2026", "2027"]

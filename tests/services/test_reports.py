@@ -30,7 +30,7 @@ from onestop.domain.lifecycle import Channel
 from onestop.domain.reports import BIEU06_KEYS, Bieu06, Period, ReportError, auto_scores
 from onestop.services import reports as svc
 from onestop.services.desk import Applicant, Desk, DeskError, IntakeForm
-from tests.conftest import TEMPLATES, Clock
+from tests.conftest import TEMPLATES, Clock, muong_lat_desk
 from tests.services.report_history import CT, FINAL, HT, MARCH_END, History, play
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))
@@ -56,16 +56,7 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     """The whole history, played once per module (about a second) and copied for each test."""
     path = tmp_path_factory.mktemp("history") / "desk.sqlite"
     clock = Clock()
-    desk = TEMPLATES.initialise(
-        path,
-        unit_eid="000.00.14.H56",
-        commune_code="16279",
-        commune_name="Xã Mường Lát",
-        province_code="38",
-        desk_no=1,
-        clock=clock,
-        actor="Lò Thị Mai",
-    )
+    desk = muong_lat_desk(path, clock)
     codes = play(desk, clock).codes
     desk.close()
     return path, codes

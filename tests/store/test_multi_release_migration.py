@@ -188,3 +188,24 @@ def test_a_schema_from_a_newer_release_is_refused_and_left_alone(demo_file: Path
         Desk.open(path)
     assert path.read_bytes() == before
     assert not list(tmp_path.glob("newer.sqlite.before-*"))
+
+
+def test_only_the_two_newest_migration_copies_are_kept(demo_file: Path, tmp_path: Path):
+    """Each release's migration keeps a whole copy of the desk; older ones are removed once a
+    migration succeeded, so a laptop upgraded for years does not fill up with old copies."""
+    path = tmp_path / "Quầy [1].sqlite"  # brackets: names are not glob patterns
+    stale = []
+    for i, rev in enumerate(("0001", "0002", "0003")):
+        old = tmp_path / f"{path.name}.before-{rev}-2025010{i + 1}T080000.bak"
+        old.write_bytes(b"old copy")
+        Path(f"{old}-wal").write_bytes(b"wal")
+        os.utime(old, (1_700_000_000 + i, 1_700_000_000 + i))
+        stale.append(old)
+    other = tmp_path / "other.sqlite.before-0001-20250101T080000.bak"
+    other.write_bytes(b"another desk's copy")
+    make_old_desk(demo_file, path, migrate.oldest_revision() or "")
+    Desk.open(path).store.close()
+    left = sorted(p.name for p in tmp_path.iterdir() if ".before-" in p.name)
+    fresh = [n for n in left if n.startswith(f"{path.name}.before-{migrate.oldest_revision()}")]
+    assert len(fresh) == 1  # the copy just taken
+    assert left == sorted([fresh[0], stale[2].name, f"{stale[2].name}-wal", other.name])

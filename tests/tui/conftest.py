@@ -10,6 +10,7 @@ import pytest
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from onestop.services.desk import Desk
 from onestop.tui.app import OnestopApp
@@ -111,7 +112,12 @@ async def settle(pilot: Pilot[None]) -> None:
         busy = [w for w in app.workers if not w.is_finished]
         if busy:
             quiet = 0
-            await app.workers.wait_for_complete(busy)
+            try:
+                await app.workers.wait_for_complete(busy)
+            except WorkerCancelled:
+                # An exclusive worker (the sync state's refresh, say) replaced by a newer one of
+                # its group while we waited: the next turn of the loop waits for that one.
+                continue
         else:
             quiet += 1
 

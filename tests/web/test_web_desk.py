@@ -38,7 +38,8 @@ import pytest
 
 from onestop.paths import asset_path
 from onestop.tui.web_serve import FONT_FILE
-from tests.web.test_browser import ARGS, CHROMIUM, SHOTS
+from tests.web.helpers import CHROMIUM
+from tests.web.test_browser import SHOTS
 
 np = pytest.importorskip("numpy")
 Image = pytest.importorskip("PIL.Image")
@@ -123,16 +124,6 @@ def web_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDesk]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 # ----------------------------------------------------------------------------- the screen
@@ -289,10 +280,12 @@ def _scores(session: Session, text: str, *, bold: bool) -> tuple[float, float]:
     cols, rows = session.size()
     box = page.locator(".xterm-screen").bounding_box()
     cw, ch = round(box["width"] / cols), round(box["height"] / rows)
-    row, col = find(session.screen(), text)
-    # On a loaded machine the frame that carried the text may not be painted yet: wait for ink.
+    # On a loaded machine the frame that carried the text may not be painted yet, and the
+    # screen may still be laid out again (the footer's keys arrive after the first frame): wait
+    # for ink where the text is now, looking it up again each time.
     deadline = time.monotonic() + 15
     while True:
+        row, col = find(session.screen(), text)
         shot = Image.open(io.BytesIO(page.locator(".xterm-screen").screenshot())).convert("RGB")
         pixels = np.asarray(shot)
         region = _ink(pixels[row * ch : (row + 1) * ch, col * cw : (col + len(text)) * cw])

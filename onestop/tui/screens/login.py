@@ -131,7 +131,9 @@ class LoginScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#login-user", Input).focus()
         self.query_one("#login-hint", Static).display = False
-        self._prepare()
+        # After the first frame: the thread's imports would hold the GIL while the screen is
+        # laid out and drawn, and the clerk waits for the screen, not for the libraries.
+        self.call_after_refresh(self._prepare)
 
     @work(thread=True, group="login-prepare", exit_on_error=False, description="Chuẩn bị đăng nhập")
     def _prepare(self) -> None:
