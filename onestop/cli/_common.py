@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from onestop.config import ConfigError, Settings, load_settings
-from onestop.domain.clock import vn_now
+from onestop.domain.clock import FIRST_DAY, FROZEN_NOW_FORMAT, LAST_DAY, vn_now
 from onestop.i18n import get_language, set_language, t
 from onestop.paths import has_keyring
 from onestop.services.base import DeskError, IntakeError
@@ -55,8 +55,6 @@ class SetupError(Refused):
 # --- Input bounds: one place, documented in the README ("Supported ranges") ---------------
 MAX_VND = 10**12  # any one amount of money (fee, payment): 0 ≤ amount ≤ 1 000 000 000 000 đ
 MAX_CURSOR = 2**62  # a page cursor is a dossier row id: positive, well inside SQLite INTEGER
-FIRST_DAY = date(2000, 1, 1)  # every date and time typed on the command line (or ONESTOP_NOW)
-LAST_DAY = date(2099, 12, 31)  # lies in FIRST_DAY..LAST_DAY, both included
 _MAX_INPUT = 64  # longer number or date text is refused before it is parsed
 _DIGITS = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII only: not "1e23", "nan", "١٢", "1_000"
 
@@ -185,7 +183,7 @@ def desk_now() -> datetime:
     """The desk clock; ``ONESTOP_NOW="YYYY-MM-DD HH:MM"`` freezes it (demos, end-to-end tests)."""
     frozen = os.environ.get("ONESTOP_NOW")
     if frozen:
-        at = _parse(frozen, ("%Y-%m-%d %H:%M",))
+        at = _parse(frozen, (FROZEN_NOW_FORMAT,))
         if at is None:
             click.echo(
                 t("ONESTOP_NOW phải có dạng YYYY-MM-DD HH:MM, ví dụ 2026-02-05 10:00."), err=True

@@ -1,0 +1,120 @@
+"""The ``onestop`` console script.
+
+A bare ``onestop`` typed at a terminal is the clerk opening the desk, many times a day: it goes
+straight to the desk without loading click and the command table (~50 ms, a tenth of the time
+to the login screen; issue 19 §3); so does ``onestop --db FILE``. Every other call — other
+arguments, no terminal, a malformed ONESTOP_NOW, a desk file that is missing or not a plain
+desk file, a configuration that does not load — goes
+through the click CLI (``cli/main.py``), which says what is wrong. A failure inside the desk is
+reported exactly as the CLI reports it (``guard``, then ``unexpected`` with the error log).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def run() -> None:
+    if not _open_desk_directly():
+        from onestop.cli.main import main
+
+        main()
+
+
+def _open_desk_directly() -> bool:
+    """Open the desk without click when that is surely what the CLI would do; ``False`` to let
+    the CLI handle the call."""
+    args = sys.argv[1:]
+    if args[:1] == ["--db"] and len(args) == 2:
+        db: str | None = args[1]
+    elif len(args) == 1 and args[0].startswith("--db="):
+        db = args[0].removeprefix("--db=")
+    elif not args:
+        db = None
+    else:
+        return False
+    if db == "" or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    if os.environ.get("ONESTOP_DEBUG", "") not in ("", "0"):
+        return False
+    now = _clock()
+    if now is None:
+        return False
+    from onestop.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(db=Path(db) if db is not None else None)
+    except (ConfigError, ValueError, OSError):
+        return False
+    if not _plain_desk_file(settings.db):
+        return False
+    from onestop.tui.app import run_desk
+
+    try:
+        run_desk(settings, now=now)
+    except Exception as e:  # what the CLI's ``guard`` and root group would say
+        _report(e)
+    return True
+
+
+def _clock() -> Callable[[], datetime] | None:
+    """The desk clock: Vietnam's, or ``ONESTOP_NOW`` frozen when it is well formed and in range
+    (``None`` otherwise: the CLI's ``desk_now`` says what is wrong with it)."""
+    from onestop.domain.clock import FIRST_DAY, FROZEN_NOW_FORMAT, LAST_DAY, vn_now
+
+    raw = os.environ.get("ONESTOP_NOW", "")
+    if not raw:
+        return vn_now
+    frozen = raw.strip()
+    if len(frozen) > 64 or not frozen.isascii():
+        return None
+    try:
+        at = datetime.strptime(frozen, FROZEN_NOW_FORMAT)
+    except ValueError:
+        return None
+    return (lambda: at) if FIRST_DAY <= at.date() <= LAST_DAY else None
+
+
+def _plain_desk_file(db: Path) -> bool:
+    """A regular, readable and writable file that is an SQLite database or an encrypted desk
+    (what ``check_desk_file`` lets through, minus the cases it explains)."""
+    from onestop.paths import has_keyring
+
+    try:
+        st = db.stat()
+        if not stat.S_ISREG(st.st_mode) or not os.access(db, os.R_OK | os.W_OK):
+            return False
+        if has_keyring(db):
+            return True
+        with db.open("rb") as f:
+            return f.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def _report(exc: Exception) -> None:
+    import click
+
+    from onestop.cli._common import guard, passes_through, unexpected
+
+    def again() -> None:
+        raise exc
+
+    try:
+        guard(again)()
+    except click.ClickException as refused:
+        refused.show()
+        sys.exit(refused.exit_code)
+    except Exception as other:
+        if passes_through(other):
+            raise
+        failure = unexpected(other, "desk")
+        failure.show()
+        sys.exit(failure.exit_code)
