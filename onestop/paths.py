@@ -4,6 +4,7 @@ files that sit beside a desk database, and writing a file so it is never seen ha
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -41,6 +42,52 @@ def keyring_path(db: Path) -> Path:
 def has_keyring(db: Path) -> bool:
     """An encrypted desk: every CLI and TUI path must log in."""
     return keyring_path(db).exists()
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def desk_file_problem(db: Path) -> str | None:
+    """What makes ``db`` unusable as a desk file, as a sentence for the clerk, or ``None``: a
+    folder, a device (``/dev/null``), an unreadable file or a plain file that is not SQLite,
+    caught before SQLite turns it into "disk I/O error". A missing file is no problem here
+    (``Desk.open`` says how to create one), nor an empty one; an encrypted desk has no
+    readable header, its key check speaks for it."""
+    from onestop.i18n import t
+
+    try:
+        st = db.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return t("Không đọc được tệp quầy {path}: {err}.", path=db, err=e.strerror or e)
+    if stat.S_ISDIR(st.st_mode):
+        return t(
+            "{path} là một thư mục, không phải tệp cơ sở dữ liệu của quầy; --db cần một tệp "
+            ".sqlite.",
+            path=db,
+        )
+    if not stat.S_ISREG(st.st_mode):
+        return t(
+            "{path} không phải tệp thường (thiết bị, ống dẫn…), không thể là cơ sở dữ liệu "
+            "của quầy.",
+            path=db,
+        )
+    if not os.access(db, os.R_OK | os.W_OK):
+        return t("Không có quyền đọc và ghi tệp quầy {path}.", path=db)
+    if st.st_size == 0 or has_keyring(db):
+        return None
+    try:
+        with db.open("rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+    except OSError as e:
+        return t("Không đọc được tệp quầy {path}: {err}.", path=db, err=e.strerror or e)
+    if head != _SQLITE_HEADER:
+        return t(
+            "{path} không phải cơ sở dữ liệu của quầy (không phải tệp SQLite, hoặc đã hỏng).",
+            path=db,
+        )
+    return None
 
 
 def write_atomically(

@@ -10,7 +10,6 @@ import errno
 import json
 import os
 import re
-import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ import click
 from onestop.config import ConfigError, Settings, load_settings
 from onestop.domain.clock import FIRST_DAY, FROZEN_NOW_FORMAT, LAST_DAY, vn_now
 from onestop.i18n import get_language, set_language, t
-from onestop.paths import has_keyring
+from onestop.paths import desk_file_problem, has_keyring
 from onestop.services.base import DeskError, IntakeError
 
 if TYPE_CHECKING:  # the desk's libraries load when a command opens the desk, not for --help
@@ -236,56 +235,12 @@ def open_settings_desk(settings: Settings) -> Desk:
     return Desk.open(settings.db, clock=desk_now, actor=settings.official, role=settings.role)
 
 
-_SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def check_desk_file(db: Path) -> None:
-    """The one check before a desk file is opened: a folder, a device (``/dev/null``), an
-    unreadable file or a plain file that is not SQLite is refused with exit 2, before SQLite
-    gets to turn it into "disk I/O error". A missing file is left to ``Desk.open`` (it says
-    how to create one); an encrypted desk has no readable header, its key check says it."""
-    try:
-        st = db.stat()
-    except FileNotFoundError:
-        return
-    except OSError as e:
-        raise SetupError(
-            t("Không đọc được tệp quầy {path}: {err}.", path=db, err=e.strerror or e)
-        ) from e
-    if stat.S_ISDIR(st.st_mode):
-        raise SetupError(
-            t(
-                "{path} là một thư mục, không phải tệp cơ sở dữ liệu của quầy; --db cần một tệp "
-                ".sqlite.",
-                path=db,
-            )
-        )
-    if not stat.S_ISREG(st.st_mode):
-        raise SetupError(
-            t(
-                "{path} không phải tệp thường (thiết bị, ống dẫn…), không thể là cơ sở dữ liệu "
-                "của quầy.",
-                path=db,
-            )
-        )
-    if not os.access(db, os.R_OK | os.W_OK):
-        raise SetupError(t("Không có quyền đọc và ghi tệp quầy {path}.", path=db))
-    if st.st_size == 0 or has_keyring(db):
-        return
-    try:
-        with db.open("rb") as f:
-            head = f.read(len(_SQLITE_HEADER))
-    except OSError as e:
-        raise SetupError(
-            t("Không đọc được tệp quầy {path}: {err}.", path=db, err=e.strerror or e)
-        ) from e
-    if head != _SQLITE_HEADER:
-        raise SetupError(
-            t(
-                "{path} không phải cơ sở dữ liệu của quầy (không phải tệp SQLite, hoặc đã hỏng).",
-                path=db,
-            )
-        )
+    """The one check before a desk file is opened (``paths.desk_file_problem``): exit 2 with
+    its sentence."""
+    problem = desk_file_problem(db)
+    if problem is not None:
+        raise SetupError(problem)
 
 
 def _is_database_error(e: BaseException) -> bool:

@@ -12,13 +12,10 @@ reported exactly as the CLI reports it (``guard``, then ``unexpected`` with the 
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-
-_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def run() -> None:
@@ -83,20 +80,11 @@ def _clock() -> Callable[[], datetime] | None:
 
 
 def _plain_desk_file(db: Path) -> bool:
-    """A regular, readable and writable file that is an SQLite database or an encrypted desk
-    (what ``check_desk_file`` lets through, minus the cases it explains)."""
-    from onestop.paths import has_keyring
+    """An existing file the CLI's ``check_desk_file`` lets through (a missing one is the
+    first-run screen's, reached through the CLI)."""
+    from onestop.paths import desk_file_problem
 
-    try:
-        st = db.stat()
-        if not stat.S_ISREG(st.st_mode) or not os.access(db, os.R_OK | os.W_OK):
-            return False
-        if has_keyring(db):
-            return True
-        with db.open("rb") as f:
-            return f.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
-    except OSError:
-        return False
+    return db.exists() and desk_file_problem(db) is None
 
 
 def _report(exc: Exception) -> None:
