@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -139,12 +139,6 @@ def state_from_values(values: Sequence[Any]) -> DossierState:
     state = object.__new__(DossierState)
     state.__dict__.update(zip(_STATE_FIELDS, v, strict=True))
     return state
-
-
-def states_from_rows(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[int, DossierState]]:
-    """(id, state) for each row of ``STATE_SELECT`` (id first), lazily: a long report streams."""
-    for row in rows:
-        yield int(row[0]), state_from_values(row[1:])
 
 
 # The projection's writes as SQL on the transaction's DB-API connection (store/rawsql.py),
