@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from onestop.config import ConfigError, Settings, load_settings
-from onestop.domain.clock import FIRST_DAY, FROZEN_NOW_FORMAT, LAST_DAY, vn_now
+from onestop.domain.clock import (
+    FIRST_DAY,
+    FROZEN_NOW_FORMAT,
+    LAST_DAY,
+    MAX_TYPED_TEXT,
+    parse_typed,
+    vn_now,
+)
 from onestop.i18n import get_language, set_language, t
 from onestop.paths import desk_file_problem, has_keyring
 from onestop.services.base import DeskError, IntakeError
@@ -54,7 +61,7 @@ class SetupError(Refused):
 # --- Input bounds: one place, documented in the README ("Supported ranges") ---------------
 MAX_VND = 10**12  # any one amount of money (fee, payment): 0 ≤ amount ≤ 1 000 000 000 000 đ
 MAX_CURSOR = 2**62  # a page cursor is a dossier row id: positive, well inside SQLite INTEGER
-_MAX_INPUT = 64  # longer number or date text is refused before it is parsed
+_MAX_INPUT = MAX_TYPED_TEXT  # longer number or date text is refused before it is parsed
 _DIGITS = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII only: not "1e23", "nan", "١٢", "1_000"
 
 
@@ -157,16 +164,7 @@ def _check_day(day: date, what: str, value: str) -> None:
         )
 
 
-def _parse(value: str, formats: tuple[str, ...]) -> datetime | None:
-    text = value.strip()
-    if len(text) > _MAX_INPUT or not text.isascii():  # strptime takes "２０２６" as 2026
-        return None
-    for fmt in formats:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
+_parse = parse_typed  # the one reading of typed date and time text (domain/clock.py)
 
 
 def settings_or_exit(db: Path | None) -> Settings:

@@ -64,19 +64,15 @@ def _open_desk_directly() -> bool:
 def _clock() -> Callable[[], datetime] | None:
     """The desk clock: Vietnam's, or ``ONESTOP_NOW`` frozen when it is well formed and in range
     (``None`` otherwise: the CLI's ``desk_now`` says what is wrong with it)."""
-    from onestop.domain.clock import FIRST_DAY, FROZEN_NOW_FORMAT, LAST_DAY, vn_now
+    from onestop.domain.clock import FIRST_DAY, FROZEN_NOW_FORMAT, LAST_DAY, parse_typed, vn_now
 
     raw = os.environ.get("ONESTOP_NOW", "")
     if not raw:
         return vn_now
-    frozen = raw.strip()
-    if len(frozen) > 64 or not frozen.isascii():
+    at = parse_typed(raw, (FROZEN_NOW_FORMAT,))  # as the CLI's desk_now reads it
+    if at is None or not FIRST_DAY <= at.date() <= LAST_DAY:
         return None
-    try:
-        at = datetime.strptime(frozen, FROZEN_NOW_FORMAT)
-    except ValueError:
-        return None
-    return (lambda: at) if FIRST_DAY <= at.date() <= LAST_DAY else None
+    return lambda: at
 
 
 def _plain_desk_file(db: Path) -> bool:

@@ -24,3 +24,21 @@ LAST_DAY: Final = date(2099, 12, 31)
 
 #: ``ONESTOP_NOW`` freezes the desk clock (demos, end-to-end tests): "YYYY-MM-DD HH:MM".
 FROZEN_NOW_FORMAT: Final = "%Y-%m-%d %H:%M"
+
+#: Date or time text a person types (a CLI option, ONESTOP_NOW) longer than this is refused
+#: before it is parsed.
+MAX_TYPED_TEXT: Final = 64
+
+
+def parse_typed(value: str, formats: tuple[str, ...]) -> datetime | None:
+    """``value`` read with the first of ``formats`` that fits, or ``None``: bounded, ASCII only
+    (``strptime`` takes "２０２６" as 2026), surrounding spaces ignored."""
+    text = value.strip()
+    if len(text) > MAX_TYPED_TEXT or not text.isascii():
+        return None
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
